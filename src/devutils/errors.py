@@ -1,0 +1,136 @@
+"""The one error tree shared by every front end.
+
+Each class carries its stable wire ``code`` (API-DELTAS D1), the HTTP status REST answers with and
+the exit code the CLI uses.  REST renders ``{"success": false, "error": {...}}``, MCP returns
+``isError: true`` with ``"<code>: <message>"``, the CLI prints the envelope to stderr.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ToolError(Exception):
+    """Base of every error a client may see.  Never carries internal detail such as a traceback."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    status: ClassVar[int] = 500
+    exit_code: ClassVar[int] = 70  # EX_SOFTWARE
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        details: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        # Extra response headers (Retry-After, WWW-Authenticate, Allow, ...).
+        self.headers: dict[str, str] = dict(headers or {})
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details not in (None, "", [], {}):
+            body["details"] = self.details
+        return body
+
+    def envelope(self) -> dict[str, Any]:
+        return {"success": False, "error": self.to_dict()}
+
+    def mcp_text(self) -> str:
+        text = f"{self.code}: {self.message}"
+        if isinstance(self.details, str) and self.details:
+            text += f" ({self.details})"
+        return text
+
+
+class ValidationError(ToolError):
+    code = "VALIDATION_ERROR"
+    status = 400
+    exit_code = 65  # EX_DATAERR
+    default_message = "Invalid request"
+
+
+class AuthenticationError(ToolError):
+    code = "AUTHENTICATION_ERROR"
+    status = 401
+    exit_code = 77  # EX_NOPERM
+    default_message = "Authentication required"
+
+
+class SSRFBlockedError(ToolError):
+    code = "SSRF_BLOCKED"
+    status = 403
+    exit_code = 77
+    default_message = "Destination not allowed by the network policy"
+
+
+class NotFoundError(ToolError):
+    code = "NOT_FOUND"
+    status = 404
+    exit_code = 66  # EX_NOINPUT
+    default_message = "Endpoint not found"
+
+
+class MethodNotAllowedError(ToolError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+    exit_code = 64
+    default_message = "Method not allowed"
+
+
+class RequestTooLargeError(ToolError):
+    code = "REQUEST_TOO_LARGE"
+    status = 413
+    exit_code = 65
+    default_message = "Request too large"
+
+
+class RateLimitError(ToolError):
+    code = "RATE_LIMIT_ERROR"
+    status = 429
+    exit_code = 75  # EX_TEMPFAIL
+    default_message = "Rate limit exceeded"
+
+
+class InternalError(ToolError):
+    pass
+
+
+class UpstreamError(ToolError):
+    code = "UPSTREAM_ERROR"
+    status = 502
+    exit_code = 69  # EX_UNAVAILABLE
+    default_message = "Upstream request failed"
+
+
+class ServiceUnavailableError(ToolError):
+    code = "SERVICE_UNAVAILABLE"
+    status = 503
+    exit_code = 75
+    default_message = "Service temporarily unavailable"
+
+
+class ToolTimeoutError(ToolError):
+    code = "TIMEOUT"
+    status = 504
+    exit_code = 75
+    default_message = "Operation timed out"
+
+
+ALL_ERRORS: tuple[type[ToolError], ...] = (
+    ValidationError,
+    AuthenticationError,
+    SSRFBlockedError,
+    NotFoundError,
+    MethodNotAllowedError,
+    RequestTooLargeError,
+    RateLimitError,
+    InternalError,
+    UpstreamError,
+    ServiceUnavailableError,
+    ToolTimeoutError,
+)

@@ -1,0 +1,152 @@
+"""REST front end: one generic endpoint per registry tool, plus health, status and tool listing.
+
+Knows nothing about any single tool: adding a tool never touches this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from devutils import __version__
+from devutils.errors import ValidationError
+from devutils.http.asgi import (
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_bytes,
+    send_json,
+    state_of,
+)
+from devutils.http.router import Router
+from devutils.registry import CallInfo, Registry, ToolSpec, dump_output
+
+SERVICE_NAME = "dev-utilities"
+ReadinessCheck = Callable[[], tuple[bool, str]]
+
+
+def decode_body(body: bytes, spec: ToolSpec) -> Any:
+    """One JSON object (D2): empty bodies, trailing garbage and non-objects are 400."""
+    if not body.strip():
+        raise ValidationError(spec.bind_error_message, "request body is empty; send a JSON object")
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValidationError(spec.bind_error_message, f"malformed JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
+    return value
+
+
+def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> ASGIApp:
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        # GET tools take no input: query parameters are ignored, as in the reference.
+        args = (
+            {}
+            if spec.method == "GET"
+            else decode_body(await read_body(receive, max_body_bytes), spec)
+        )
+        state = state_of(scope)
+        call = CallInfo(frontend="rest")
+        if state is not None:
+            call.principal = state.principal
+            call.authenticated = state.authenticated
+            call.client_ip = state.client_ip
+            call.request_id = state.request_id
+        result = await registry.invoke(spec, args, call)
+        body = b'{"success":true,"data":' + orjson.dumps(dump_output(result)) + b"}"
+        headers = [(k.lower().encode(), v.encode()) for k, v in call.response_headers.items()]
+        await send_bytes(send, 200, body, headers=headers)
+
+    return endpoint
+
+
+def tool_listing(registry: Registry) -> list[dict[str, Any]]:
+    from devutils.frontends.schema import input_schema, output_schema
+
+    return [
+        {
+            "name": spec.name,
+            "title": spec.title,
+            "description": spec.description,
+            "family": spec.family,
+            "method": spec.method,
+            "path": spec.path,
+            "cli": "devutils " + " ".join(spec.words),
+            "rateClass": spec.rate_class,
+            "annotations": {
+                "readOnlyHint": spec.read_only,
+                "idempotentHint": spec.idempotent,
+                "openWorldHint": spec.open_world,
+                "destructiveHint": False,
+            },
+            "inputSchema": input_schema(spec),
+            "outputSchema": output_schema(spec),
+            "examples": [dict(example.args) for example in spec.examples],
+        }
+        for spec in registry
+    ]
+
+
+class Health:
+    """Liveness is static; readiness fails while draining or when a required dependency is down."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self.checks: dict[str, ReadinessCheck] = {}
+
+    async def health(self, scope: Scope, receive: Receive, send: Send) -> None:
+        now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        await send_json(send, 200, {"status": "ok", "timestamp": now, "service": SERVICE_NAME})
+
+    async def live(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send_json(send, 200, {"status": "alive"})
+
+    async def ready(self, scope: Scope, receive: Receive, send: Send) -> None:
+        checks = {}
+        ok = not self.draining
+        for name, check in self.checks.items():
+            passed, detail = check()
+            checks[name] = {"ok": passed, "detail": detail}
+            ok = ok and passed
+        body: dict[str, Any] = {"status": "ready" if ok else "not ready"}
+        if self.draining:
+            body["reason"] = "shutting down"
+        if checks:
+            body["checks"] = checks
+        await send_json(send, 200 if ok else 503, body)
+
+
+async def status_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    await send_json(
+        send, 200, {"service": SERVICE_NAME, "version": __version__, "status": "running"}
+    )
+
+
+def add_rest_routes(
+    router: Router, registry: Registry, health: Health, max_body_bytes: int
+) -> None:
+    router.add("/health", ("GET",), health.health)
+    router.add("/health/live", ("GET",), health.live)
+    router.add("/health/ready", ("GET",), health.ready)
+    router.add("/api/v1/status", ("GET",), status_endpoint)
+
+    listing_cache: list[bytes] = []
+
+    async def tools_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        if not listing_cache:
+            listing_cache.append(
+                orjson.dumps({"success": True, "data": {"tools": tool_listing(registry)}})
+            )
+        await send_bytes(send, 200, listing_cache[0])
+
+    router.add("/api/v1/tools", ("GET",), tools_endpoint)
+    for spec in registry:
+        router.add(
+            spec.path, (spec.method,), tool_endpoint(registry, spec, max_body_bytes), tool=spec
+        )

@@ -1,0 +1,95 @@
+"""Build the ASGI application: routes from the registry, then the middleware stack.
+
+Order, outermost first: request context (id, route, client IP, security headers, error envelope)
+→ [CORS → access log → metrics → tracing → authentication → rate limiting: production middleware]
+→ router (REST endpoints, /metrics, /openapi.json, /mcp).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+
+import orjson
+
+from devutils.frontends.openapi import build_openapi
+from devutils.frontends.rest import Health, add_rest_routes
+from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_bytes
+from devutils.http.middleware.request_context import RequestContextMiddleware
+from devutils.http.router import Router
+from devutils.registry import Registry
+from devutils.settings import Settings
+
+log = logging.getLogger("devutils.app")
+
+LifespanHook = Callable[[], AbstractAsyncContextManager[None]]
+
+
+class Application:
+    """The ASGI callable plus what the server and tests need to reach: health, registry, hooks."""
+
+    def __init__(self, settings: Settings, registry: Registry) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.router = Router()
+        self.health = Health()
+        self.lifespan_hooks: list[LifespanHook] = []
+        add_rest_routes(self.router, registry, self.health, settings.max_body_bytes)
+        openapi_body = orjson.dumps(build_openapi(registry))
+
+        async def openapi(scope: Scope, receive: Receive, send: Send) -> None:
+            await send_bytes(send, 200, openapi_body)
+
+        self.router.add("/openapi.json", ("GET",), openapi)
+        self.asgi: ASGIApp = self.router
+
+    def wrap(self, factory: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Add a middleware layer outside the current stack (call innermost first)."""
+        self.asgi = factory(self.asgi)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for hook in self.lifespan_hooks:
+                await stack.enter_async_context(hook())
+            yield
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        await self.asgi(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        started = False
+        try:
+            async with self.lifespan():
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+                self.health.draining = True
+        except Exception as exc:
+            log.exception("start-up failed" if not started else "shutdown failed")
+            kind = "lifespan.shutdown.failed" if started else "lifespan.startup.failed"
+            await send({"type": kind, "message": type(exc).__name__})
+            return
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+def create_app(settings: Settings, registry: Registry | None = None) -> Application:
+    registry = registry or Registry.default(settings)
+    app = Application(settings, registry)
+    # Production middleware (auth, rate limits, metrics, logs, tracing, CORS) and the MCP endpoint
+    # are installed here by their own modules; see devutils.http.stack.
+    from devutils.http.stack import install
+
+    install(app)
+    app.wrap(
+        lambda inner: RequestContextMiddleware(
+            inner, app.router, settings.max_body_bytes, settings.trusted_proxies
+        )
+    )
+    return app

@@ -1,0 +1,104 @@
+"""Small ASGI helpers shared by the router, the endpoints and the middleware.
+
+We serve plain ASGI rather than a framework's Request/Response objects because the per-request
+cost decides throughput here (see docs/architecture.md and docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from devutils.errors import RequestTooLargeError, ToolError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
+STATE_KEY = "devutils"
+
+
+@dataclass
+class RequestState:
+    """Per-request facts the middleware layers share (kept in ``scope["devutils"]``)."""
+
+    request_id: str
+    route: str  # the route template, or "unmatched": bounded, safe as a metrics label
+    tool: Any = None  # the ToolSpec behind the route, if any
+    client_ip: str | None = None
+    principal: str | None = None  # key fingerprint / JWT sub, never the secret itself
+    authenticated: bool = False
+    trace_id: str | None = None
+    error_code: str | None = None
+    extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+def state_of(scope: Scope) -> RequestState | None:
+    value = scope.get(STATE_KEY)
+    return value if isinstance(value, RequestState) else None
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """First value of a request header (``name`` in lower case)."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def header_values(scope: Scope, name: bytes) -> list[bytes]:
+    return [bytes(value) for key, value in scope.get("headers", ()) if key == name]
+
+
+async def send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = JSON_CONTENT_TYPE,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    raw_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if headers:
+        raw_headers.extend(headers)
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(
+    send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send_bytes(send, status, orjson.dumps(payload), headers=headers)
+
+
+async def send_error(send: Send, error: ToolError, scope: Scope | None = None) -> None:
+    if scope is not None and (state := state_of(scope)) is not None:
+        state.error_code = error.code
+    headers = [(key.lower().encode(), value.encode()) for key, value in error.headers.items()]
+    await send_json(send, error.status, error.envelope(), headers)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, refusing more than ``limit`` bytes with 413."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLargeError(
+                "Request body too large", f"Maximum allowed size is {limit} bytes"
+            )
+        if chunk:
+            chunks.append(chunk)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -1,0 +1,153 @@
+"""Outermost layer: request id, route resolution, client IP, security headers, error envelope.
+
+Every response leaves through here, so every response gets ``X-Request-ID`` and the security
+headers, and no exception becomes a bare 500 page or a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import uuid
+
+from devutils.errors import InternalError, RequestTooLargeError, ToolError
+from devutils.http.asgi import (
+    STATE_KEY,
+    ASGIApp,
+    Message,
+    Receive,
+    RequestState,
+    Scope,
+    Send,
+    header,
+    send_error,
+)
+from devutils.http.router import UNMATCHED, Router
+
+log = logging.getLogger("devutils.http")
+
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str | None:
+    """The peer address; ``X-Forwarded-For`` only counts when the peer is a trusted proxy.
+
+    Walk the chain from the right and stop at the first address that is not a trusted proxy, so a
+    client cannot prepend a forged address.
+    """
+    peer = scope.get("client")
+    address: str | None = peer[0] if peer else None
+    if not trusted or address is None:
+        return address
+    forwarded = [
+        item.strip()
+        for value in (v for k, v in scope.get("headers", ()) if k == b"x-forwarded-for")
+        for item in value.decode("latin-1").split(",")
+        if item.strip()
+    ]
+    candidate = address
+    chain = [*forwarded]
+    while _is_trusted(candidate, trusted) and chain:
+        candidate = chain.pop()
+    return candidate
+
+
+def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self, app: ASGIApp, router: Router, max_body_bytes: int, trusted_proxies: tuple[str, ...]
+    ) -> None:
+        self.app = app
+        self.router = router
+        self.max_body_bytes = max_body_bytes
+        self.trusted = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = header(scope, b"x-request-id")
+        request_id = (
+            incoming.decode("ascii")
+            if incoming is not None and _REQUEST_ID.fullmatch(incoming)
+            else uuid.uuid4().hex
+        )
+        route = self.router.resolve(scope["path"])
+        state = RequestState(
+            request_id=request_id,
+            route=route.path if route is not None else UNMATCHED,
+            tool=route.tool if route is not None else None,
+            client_ip=client_ip(scope, self.trusted),
+        )
+        scope[STATE_KEY] = state
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", ()))
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(SECURITY_HEADERS)
+                headers.extend(state.extra_headers)
+                message["headers"] = headers
+            await send(message)
+
+        length = header(scope, b"content-length")
+        try:
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                raise RequestTooLargeError(
+                    "Request body too large", f"Maximum allowed size is {self.max_body_bytes} bytes"
+                )
+            await self.app(scope, self._limited(receive), send_wrapper)
+        except ToolError as exc:
+            if started:
+                raise
+            await send_error(send_wrapper, exc, scope)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id, "route": state.route})
+            if started:
+                raise
+            await send_error(
+                send_wrapper,
+                InternalError("Internal server error", "An unexpected error occurred"),
+                scope,
+            )
+
+    def _limited(self, receive: Receive) -> Receive:
+        """Count body bytes as they arrive, whoever reads them (REST, the MCP SDK)."""
+        limit = self.max_body_bytes
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise RequestTooLargeError(
+                        "Request body too large", f"Maximum allowed size is {limit} bytes"
+                    )
+            return message
+
+        return limited

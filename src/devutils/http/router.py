@@ -1,0 +1,72 @@
+"""Exact-path routing with 404, 405 + Allow, and Gin-style trailing-slash redirects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from devutils.errors import MethodNotAllowedError, NotFoundError
+from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_bytes, send_error, state_of
+
+UNMATCHED = "unmatched"
+
+
+@dataclass
+class Route:
+    path: str
+    endpoints: dict[str, ASGIApp] = field(default_factory=dict)
+    tool: object = None  # the ToolSpec served here, if any
+
+    @property
+    def allow(self) -> str:
+        return ", ".join(sorted(self.endpoints))
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+
+    def add(
+        self, path: str, methods: tuple[str, ...], endpoint: ASGIApp, tool: object = None
+    ) -> None:
+        route = self.routes.setdefault(path, Route(path))
+        for method in methods:
+            if method in route.endpoints:
+                raise ValueError(f"route declared twice: {method} {path}")
+            route.endpoints[method] = endpoint
+        if tool is not None:
+            route.tool = tool
+
+    def resolve(self, path: str) -> Route | None:
+        return self.routes.get(path)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = state_of(scope)
+        route = (
+            self.routes.get(scope["path"]) if state is None or state.route != UNMATCHED else None
+        )
+        if route is None:
+            path = scope["path"]
+            if len(path) > 1 and path.endswith("/") and path.rstrip("/") in self.routes:
+                # Gin redirects a trailing slash (301 for GET, 307 otherwise); clients rely on it.
+                location = path.rstrip("/").encode()
+                if scope.get("query_string"):
+                    location += b"?" + scope["query_string"]
+                status = 301 if scope["method"] in ("GET", "HEAD") else 307
+                await send_bytes(send, status, b"", headers=[(b"location", location)])
+                return
+            await send_error(
+                send,
+                NotFoundError("Endpoint not found", "The requested endpoint does not exist"),
+                scope,
+            )
+            return
+        endpoint = route.endpoints.get(scope["method"])
+        if endpoint is None:
+            error = MethodNotAllowedError(
+                "Method not allowed",
+                f"Allowed methods: {route.allow}",
+                headers={"Allow": route.allow},
+            )
+            await send_error(send, error, scope)
+            return
+        await endpoint(scope, receive, send)

@@ -1,0 +1,368 @@
+"""The tool registry: every tool is declared once, here-by-decorator, and every front end reads it.
+
+A declaration (:func:`tool`) only attaches data: the REST path (which gives the MCP name and the CLI
+words), title, description, annotations, whether it blocks, its rate-limit class and examples.  The
+input and output models come from the function's type hints.  :class:`Registry` validates input,
+applies concurrency gates and invoke middleware (rate limits, metrics, spans), runs the function (in
+a thread when it blocks) and returns the output model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import threading
+import typing
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+import pydantic
+
+from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
+from devutils.models import ToolInput, ToolOutput
+from devutils.settings import Settings
+
+T = TypeVar("T")
+API_PREFIX = "/api/v1/"
+FAMILY_MODULES = (
+    "devutils.tools.crypto",
+    "devutils.tools.text",
+    "devutils.tools.data",
+    "devutils.tools.transform",
+    "devutils.tools.ids",
+    "devutils.tools.timeconv",
+    "devutils.tools.web",
+    "devutils.tools.network",
+)
+
+RateClass = Literal["default", "crypto", "network"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example: arguments as a client sends them.  Run by the contract tests."""
+
+    args: Mapping[str, Any]
+    title: str = ""
+
+
+ToolFunc = Callable[[Any, "ToolContext"], ToolOutput]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    path: str
+    title: str
+    description: str
+    func: ToolFunc
+    input_model: type[ToolInput]
+    output_model: type[ToolOutput]
+    method: Literal["GET", "POST"] = "POST"
+    read_only: bool = True
+    idempotent: bool = True
+    open_world: bool = False
+    blocking: bool = False
+    rate_class: RateClass = "default"
+    gate: str | None = None
+    examples: tuple[Example, ...] = ()
+    bind_error_message: str = "Invalid request"
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.path.removeprefix(API_PREFIX).split("/"))
+
+    @property
+    def name(self) -> str:
+        return "_".join(self.words)
+
+    @property
+    def family(self) -> str:
+        return self.words[0]
+
+
+_CATALOGUE: list[ToolSpec] = []
+
+
+def tool(
+    path: str,
+    *,
+    title: str,
+    description: str,
+    method: Literal["GET", "POST"] = "POST",
+    read_only: bool = True,
+    idempotent: bool = True,
+    open_world: bool = False,
+    blocking: bool = False,
+    rate_class: RateClass = "default",
+    gate: str | None = None,
+    examples: tuple[Example, ...] = (),
+    bind_error_message: str = "Invalid request",
+) -> Callable[[Callable[[Any, ToolContext], Any]], Callable[[Any, ToolContext], Any]]:
+    """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``."""
+
+    def attach(func: Callable[[Any, ToolContext], Any]) -> Callable[[Any, ToolContext], Any]:
+        hints = typing.get_type_hints(func)
+        params = [name for name in hints if name != "return"]
+        input_model = hints[params[0]]
+        output_model = hints["return"]
+        if not (isinstance(input_model, type) and issubclass(input_model, ToolInput)):
+            raise TypeError(f"{func.__qualname__}: first parameter must be a ToolInput model")
+        if not (isinstance(output_model, type) and issubclass(output_model, ToolOutput)):
+            raise TypeError(f"{func.__qualname__}: return type must be a ToolOutput model")
+        _CATALOGUE.append(
+            ToolSpec(
+                path=path,
+                title=title,
+                description=description,
+                func=func,
+                input_model=input_model,
+                output_model=output_model,
+                method=method,
+                read_only=read_only,
+                idempotent=idempotent,
+                open_world=open_world,
+                blocking=blocking,
+                rate_class=rate_class,
+                gate=gate,
+                examples=examples,
+                bind_error_message=bind_error_message,
+            )
+        )
+        return func
+
+    return attach
+
+
+def catalogue() -> tuple[ToolSpec, ...]:
+    """Every declared tool, importing the family modules once."""
+    for module in FAMILY_MODULES:
+        importlib.import_module(module)
+    return tuple(_CATALOGUE)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ToolContext:
+    """What a tool may use besides its input: settings, a clock and lazily built services.
+
+    A service is any object made from the settings by a factory function; the first call builds
+    it, later calls reuse it.  Tests replace one with :meth:`provide` (a fixed resolver, a clock).
+    """
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._services: dict[Callable[[Settings], Any], Any] = {}
+        self._lock = threading.Lock()
+
+    def service(self, factory: Callable[[Settings], T]) -> T:
+        try:
+            return typing.cast(T, self._services[factory])
+        except KeyError:
+            with self._lock:
+                if factory not in self._services:
+                    self._services[factory] = factory(self.settings)
+                return typing.cast(T, self._services[factory])
+
+    def provide(self, factory: Callable[[Settings], T], instance: T) -> None:
+        with self._lock:
+            self._services[factory] = instance
+
+
+@dataclass
+class CallInfo:
+    """Who is calling and how; invoke middleware reads and annotates it."""
+
+    frontend: Literal["rest", "mcp", "cli"]
+    principal: str | None = None
+    authenticated: bool = False
+    client_ip: str | None = None
+    request_id: str | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+
+Proceed = Callable[[], Awaitable[ToolOutput]]
+InvokeMiddleware = Callable[[ToolSpec, CallInfo, Proceed], Awaitable[ToolOutput]]
+
+
+class ConcurrencyGate:
+    """At most ``limit`` calls in flight, at most ``queue`` waiting up to ``timeout`` s, else 503."""
+
+    def __init__(self, limit: int, queue: int, timeout: float) -> None:
+        self.limit = limit
+        self.queue = queue
+        self.timeout = timeout
+        self._semaphore = asyncio.Semaphore(limit)
+        self._waiting = 0
+        self._sync = threading.BoundedSemaphore(limit)
+
+    @property
+    def in_flight(self) -> int:
+        return self.limit - self._semaphore._value
+
+    def _busy(self) -> ServiceUnavailableError:
+        return ServiceUnavailableError(
+            "Server busy, retry shortly",
+            "too many concurrent requests for this tool",
+            headers={"Retry-After": "1"},
+        )
+
+    async def run(self, work: Proceed) -> ToolOutput:
+        if self._semaphore.locked():
+            if self._waiting >= self.queue:
+                raise self._busy()
+            self._waiting += 1
+            try:
+                await asyncio.wait_for(self._semaphore.acquire(), self.timeout)
+            except TimeoutError:
+                raise self._busy() from None
+            finally:
+                self._waiting -= 1
+        else:
+            await self._semaphore.acquire()
+        try:
+            return await work()
+        finally:
+            self._semaphore.release()
+
+    def run_sync(self, work: Callable[[], ToolOutput]) -> ToolOutput:
+        if not self._sync.acquire(timeout=self.timeout):
+            raise self._busy()
+        try:
+            return work()
+        finally:
+            self._sync.release()
+
+
+def _error_details(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in err["loc"])
+        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+    return "; ".join(parts)
+
+
+class Registry:
+    def __init__(self, specs: tuple[ToolSpec, ...], context: ToolContext) -> None:
+        self.context = context
+        self._by_name: dict[str, ToolSpec] = {}
+        self._by_path: dict[str, ToolSpec] = {}
+        for spec in specs:
+            if spec.name in self._by_name or spec.path in self._by_path:
+                raise ValueError(f"tool declared twice: {spec.name}")
+            self._by_name[spec.name] = spec
+            self._by_path[spec.path] = spec
+        self.middleware: list[InvokeMiddleware] = []
+        settings = context.settings
+        self.gates: dict[str, ConcurrencyGate] = {
+            "argon2": ConcurrencyGate(
+                settings.argon_concurrency, settings.argon_queue_size, settings.argon_queue_timeout
+            )
+        }
+
+    @classmethod
+    def default(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> Registry:
+        return cls(catalogue(), ToolContext(settings, clock))
+
+    def __iter__(self) -> Iterator[ToolSpec]:
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def get(self, name: str) -> ToolSpec | None:
+        return self._by_name.get(name)
+
+    def by_path(self, path: str) -> ToolSpec | None:
+        return self._by_path.get(path)
+
+    @staticmethod
+    def parse(spec: ToolSpec, args: Any) -> ToolInput:
+        if not isinstance(args, Mapping):
+            raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
+        try:
+            return spec.input_model.model_validate(args)
+        except pydantic.ValidationError as exc:
+            raise ValidationError(spec.bind_error_message, _error_details(exc)) from None
+
+    def _call(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
+        try:
+            result = spec.func(parsed, self.context)
+        except UnicodeEncodeError:
+            # Only reachable through text that JSON allowed but UTF-8 cannot hold (lone surrogates).
+            raise ValidationError(
+                spec.bind_error_message, "text contains unpaired surrogate code points"
+            ) from None
+        if not isinstance(result, spec.output_model):
+            raise TypeError(f"{spec.name} returned {type(result).__name__}")
+        return result
+
+    async def invoke(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
+        """Validate, gate, run and return the output model; raises :class:`ToolError`."""
+        parsed = self.parse(spec, args)
+
+        async def run() -> ToolOutput:
+            if not spec.blocking:
+                return self._call(spec, parsed)
+            if spec.gate:
+                # A gated tool keeps its slot until its thread ends: a deadline that freed the slot
+                # early would let memory-heavy work (Argon2) pile up past the gate.
+                return await asyncio.to_thread(self._call, spec, parsed)
+            try:
+                return await asyncio.wait_for(
+                    asyncio.to_thread(self._call, spec, parsed), self.context.settings.tool_timeout
+                )
+            except TimeoutError:
+                raise ToolTimeoutError(
+                    "Operation timed out", f"{spec.name} exceeded its deadline"
+                ) from None
+
+        async def gated() -> ToolOutput:
+            gate = self.gates.get(spec.gate) if spec.gate else None
+            return await gate.run(run) if gate else await run()
+
+        proceed: Proceed = gated
+        for middleware in reversed(self.middleware):
+            proceed = _bind(middleware, spec, call, proceed)
+        return await proceed()
+
+    def invoke_sync(self, spec: ToolSpec, args: Any) -> ToolOutput:
+        """The CLI path: no event loop, no invoke middleware."""
+        parsed = self.parse(spec, args)
+        gate = self.gates.get(spec.gate) if spec.gate else None
+        if gate:
+            return gate.run_sync(lambda: self._call(spec, parsed))
+        return self._call(spec, parsed)
+
+
+def _bind(
+    middleware: InvokeMiddleware, spec: ToolSpec, call: CallInfo, proceed: Proceed
+) -> Proceed:
+    async def step() -> ToolOutput:
+        return await middleware(spec, call, proceed)
+
+    return step
+
+
+def dump_output(result: ToolOutput) -> dict[str, Any]:
+    """The JSON-ready ``data`` object: identical for REST, MCP structured content and the CLI."""
+    return result.model_dump(mode="json", by_alias=True)
+
+
+__all__ = [
+    "CallInfo",
+    "ConcurrencyGate",
+    "Example",
+    "InvokeMiddleware",
+    "Registry",
+    "ToolContext",
+    "ToolError",
+    "ToolSpec",
+    "catalogue",
+    "dump_output",
+    "tool",
+]

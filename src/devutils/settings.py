@@ -1,0 +1,405 @@
+"""Typed settings, read once at start-up from the environment and mounted secret files.
+
+Every field's alias is its environment variable; ``docs/configuration.md`` documents each one (a
+test fails when one is missing).  An invalid value raises :class:`SettingsError` naming the
+variable, and start-up stops.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+KIB = 1024
+MIB = 1024 * 1024
+
+
+def _split_list(value: Any) -> Any:
+    """Comma-separated text → tuple of trimmed, non-empty items (like the reference)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+def _blank_is_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+CommaList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
+
+
+class SettingsError(ValueError):
+    """Invalid configuration: the message names the variable."""
+
+
+class Settings(BaseModel):
+    """All configuration.  Field aliases are the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    # --- server -----------------------------------------------------------------------------
+    server_host: str = Field("0.0.0.0", alias="SERVER_HOST", description="Address to bind.")  # noqa: S104
+    server_port: int = Field(8080, alias="SERVER_PORT", ge=1, le=65535, description="TCP port.")
+    server_tls_enabled: bool = Field(
+        False,
+        alias="SERVER_TLS_ENABLED",
+        description="Accepted for compatibility; TLS terminates at the ingress (a warning is logged).",
+    )
+    shutdown_timeout: float = Field(
+        30.0,
+        alias="SHUTDOWN_TIMEOUT",
+        gt=0,
+        le=600,
+        description="Seconds to finish in-flight requests after SIGTERM.",
+    )
+    shutdown_drain_delay: float = Field(
+        0.0,
+        alias="SHUTDOWN_DRAIN_DELAY",
+        ge=0,
+        le=60,
+        description="Seconds to keep serving (reporting not-ready) after SIGTERM before closing the "
+        "listener, so load balancers notice first.",
+    )
+    max_body_bytes: int = Field(
+        MIB,
+        alias="MAX_BODY_BYTES",
+        ge=1 * KIB,
+        le=64 * MIB,
+        description="Request body limit (413).",
+    )
+    max_json_depth: int = Field(
+        256, alias="MAX_JSON_DEPTH", ge=8, le=1000, description="JSON nesting limit (400)."
+    )
+    max_output_bytes: int = Field(
+        MIB,
+        alias="MAX_OUTPUT_BYTES",
+        ge=1 * KIB,
+        le=64 * MIB,
+        description="Largest tool output, e.g. decompressed data (413).",
+    )
+    tool_timeout: float = Field(
+        10.0, alias="TOOL_TIMEOUT", gt=0, le=300, description="Deadline for one tool call (504)."
+    )
+
+    # --- authentication ---------------------------------------------------------------------
+    auth_method: Literal["none", "api_key", "jwt"] = Field(
+        "none", alias="AUTH_METHOD", description="none | api_key | jwt."
+    )
+    auth_api_keys: CommaList = Field((), alias="AUTH_API_KEYS", description="Comma list of keys.")
+    auth_jwt_secret: OptionalText = Field(None, alias="AUTH_JWT_SECRET", description="HMAC secret.")
+    auth_jwt_issuer: OptionalText = Field(
+        None, alias="AUTH_JWT_ISSUER", description="Required iss."
+    )
+    auth_jwt_audience: OptionalText = Field(
+        None, alias="AUTH_JWT_AUDIENCE", description="Required aud."
+    )
+    auth_jwt_algorithms: CommaList = Field(
+        ("HS256", "HS384", "HS512"), alias="AUTH_JWT_ALGORITHMS", description="Accepted JWT algs."
+    )
+    auth_jwt_public_key_file: OptionalText = Field(
+        None,
+        alias="AUTH_JWT_PUBLIC_KEY_FILE",
+        description="PEM public key for RS*/ES*/EdDSA tokens.",
+    )
+    auth_jwt_jwks_file: OptionalText = Field(
+        None, alias="AUTH_JWT_JWKS_FILE", description="JWKS file for RS*/ES* tokens (by kid)."
+    )
+    auth_jwt_leeway: float = Field(
+        30.0,
+        alias="AUTH_JWT_LEEWAY",
+        ge=0,
+        le=600,
+        description="Clock skew allowed for exp/nbf (s).",
+    )
+    metrics_require_auth: bool = Field(
+        False, alias="METRICS_REQUIRE_AUTH", description="Protect /metrics with the same auth."
+    )
+
+    # --- rate limiting ----------------------------------------------------------------------
+    rate_limit_enabled: bool = Field(True, alias="RATE_LIMIT_ENABLED", description="On/off.")
+    rate_limit_store: Literal["memory", "redis"] = Field(
+        "memory", alias="RATE_LIMIT_STORE", description="memory | redis."
+    )
+    rate_limit_redis_url: OptionalText = Field(
+        None, alias="RATE_LIMIT_REDIS_URL", description="redis://[:password@]host:port/db."
+    )
+    rate_limit_fail_mode: Literal["local", "deny"] = Field(
+        "local",
+        alias="RATE_LIMIT_FAIL_MODE",
+        description="When Redis fails: local (fall back to per-replica limits) or deny (503).",
+    )
+    rate_limit_redis_timeout: float = Field(
+        0.05, alias="RATE_LIMIT_REDIS_TIMEOUT", gt=0, le=5, description="Redis socket timeout (s)."
+    )
+    rate_limit_anonymous_per_minute: int = Field(60, alias="RATE_LIMIT_ANONYMOUS_PER_MINUTE", ge=1)
+    rate_limit_anonymous_burst: int = Field(10, alias="RATE_LIMIT_ANONYMOUS_BURST", ge=1)
+    rate_limit_authenticated_per_minute: int = Field(
+        300, alias="RATE_LIMIT_AUTHENTICATED_PER_MINUTE", ge=1
+    )
+    rate_limit_authenticated_burst: int = Field(50, alias="RATE_LIMIT_AUTHENTICATED_BURST", ge=1)
+    rate_limit_crypto_per_minute: int = Field(30, alias="RATE_LIMIT_CRYPTO_PER_MINUTE", ge=1)
+    rate_limit_crypto_burst: int = Field(5, alias="RATE_LIMIT_CRYPTO_BURST", ge=1)
+    rate_limit_network_per_minute: int = Field(30, alias="RATE_LIMIT_NETWORK_PER_MINUTE", ge=1)
+    rate_limit_network_burst: int = Field(5, alias="RATE_LIMIT_NETWORK_BURST", ge=1)
+    rate_limit_memory_max_keys: int = Field(
+        100_000, alias="RATE_LIMIT_MEMORY_MAX_KEYS", ge=100, description="Memory store bound."
+    )
+    trusted_proxies: CommaList = Field(
+        (), alias="TRUSTED_PROXIES", description="CIDRs whose X-Forwarded-For is believed."
+    )
+
+    # --- logging, metrics, tracing -----------------------------------------------------------
+    log_level: Literal["debug", "info", "warn", "warning", "error"] = Field(
+        "info", alias="LOG_LEVEL", description="debug | info | warn | error."
+    )
+    metrics_enabled: bool = Field(True, alias="METRICS_ENABLED", description="Serve /metrics.")
+    geo_country_header: OptionalText = Field(
+        None,
+        alias="GEO_COUNTRY_HEADER",
+        description="Request header carrying the client country (set by the load balancer).",
+    )
+    tracing_enabled: bool = Field(
+        False, alias="TRACING_ENABLED", description="OpenTelemetry on/off."
+    )
+    tracing_service_name: str = Field("dev-utilities", alias="TRACING_SERVICE_NAME")
+    tracing_environment: str = Field("development", alias="TRACING_ENVIRONMENT")
+    tracing_exporter: Literal["otlp", "console", "none", "noop"] = Field(
+        "otlp", alias="TRACING_EXPORTER", description="otlp | console | none."
+    )
+    tracing_otlp_endpoint: OptionalText = Field(
+        None, alias="TRACING_OTLP_ENDPOINT", description="OTLP/HTTP endpoint (http[s]://host:port)."
+    )
+    tracing_otlp_headers: OptionalText = Field(
+        None, alias="TRACING_OTLP_HEADERS", description="k=v,k2=v2 sent to the collector."
+    )
+    tracing_sample_rate: float = Field(
+        1.0, alias="TRACING_SAMPLE_RATE", ge=0, le=1, description="Parent-based ratio 0..1."
+    )
+
+    # --- CORS ---------------------------------------------------------------------------------
+    cors_allow_origins: CommaList = Field(
+        (), alias="CORS_ALLOW_ORIGINS", description="Allowed browser origins; empty = CORS off."
+    )
+
+    # --- Argon2 -------------------------------------------------------------------------------
+    argon_memory: int = Field(65536, alias="ARGON_MEMORY", ge=1024, le=4 * MIB, description="KiB.")
+    argon_iterations: int = Field(3, alias="ARGON_ITERATIONS", ge=1, le=100)
+    argon_parallelism: int = Field(4, alias="ARGON_PARALLELISM", ge=1, le=64)
+    argon_salt_length: int = Field(16, alias="ARGON_SALT_LENGTH", ge=8, le=64)
+    argon_key_length: int = Field(32, alias="ARGON_KEY_LENGTH", ge=16, le=128)
+    argon_memory_budget_mib: int = Field(
+        256,
+        alias="ARGON_MEMORY_BUDGET_MIB",
+        ge=16,
+        description="Memory all concurrent Argon2 runs may use; sets the default concurrency.",
+    )
+    argon_max_concurrency: int | None = Field(
+        None,
+        alias="ARGON_MAX_CONCURRENCY",
+        ge=1,
+        le=256,
+        description="Hashes in flight; default min(CPU count, budget / ARGON_MEMORY).",
+    )
+    argon_queue_size: int = Field(
+        8, alias="ARGON_QUEUE_SIZE", ge=0, le=1000, description="Requests that may wait for a slot."
+    )
+    argon_queue_timeout: float = Field(
+        2.0, alias="ARGON_QUEUE_TIMEOUT", ge=0, le=60, description="Longest wait for a slot (s)."
+    )
+    argon_max_password_bytes: int = Field(
+        4096, alias="ARGON_MAX_PASSWORD_BYTES", ge=64, le=MIB, description="Longest password."
+    )
+    argon_verify_max_memory: int | None = Field(
+        None,
+        alias="ARGON_VERIFY_MAX_MEMORY",
+        ge=1024,
+        description="Largest m (KiB) a verified hash may ask for; default max(ARGON_MEMORY, 65536).",
+    )
+    argon_verify_max_iterations: int = Field(10, alias="ARGON_VERIFY_MAX_ITERATIONS", ge=1)
+    argon_verify_max_parallelism: int = Field(16, alias="ARGON_VERIFY_MAX_PARALLELISM", ge=1)
+    argon_verify_max_key_length: int = Field(128, alias="ARGON_VERIFY_MAX_KEY_LENGTH", ge=16)
+
+    # --- outbound network (SSRF policy) ---------------------------------------------------------
+    ssrf_allow_cidrs: CommaList = Field(
+        (), alias="SSRF_ALLOW_CIDRS", description="CIDRs exempt from the deny table."
+    )
+    ssrf_allow_hosts: CommaList = Field(
+        (), alias="SSRF_ALLOW_HOSTS", description="Host names exempt from the deny table."
+    )
+    ssrf_allow_ports: CommaList = Field(
+        ("80", "443", "8080", "8443"),
+        alias="SSRF_ALLOW_PORTS",
+        description="Ports and ranges outbound requests may use, e.g. 80,443,8000-9000.",
+    )
+    network_timeout: float = Field(
+        5.0, alias="NETWORK_TIMEOUT", gt=0, le=60, description="Total deadline of a header fetch."
+    )
+    network_max_header_bytes: int = Field(
+        64 * KIB, alias="NETWORK_MAX_HEADER_BYTES", ge=KIB, le=MIB, description="Header block cap."
+    )
+    dns_resolvers: CommaList = Field(
+        (), alias="DNS_RESOLVERS", description="Resolver IPs (ip or ip:port); empty = system's."
+    )
+    dns_timeout: float = Field(5.0, alias="DNS_TIMEOUT", gt=0, le=60, description="DNS deadline.")
+    dns_max_records: int = Field(
+        256, alias="DNS_MAX_RECORDS", ge=1, le=10000, description="Answer size cap (records)."
+    )
+
+    # --- MCP ----------------------------------------------------------------------------------
+    mcp_enabled: bool = Field(True, alias="MCP_ENABLED", description="Serve MCP at /mcp.")
+    mcp_allowed_hosts: CommaList = Field(
+        (),
+        alias="MCP_ALLOWED_HOSTS",
+        description="Host header values /mcp accepts (host or host:port, * suffix wildcard); "
+        "empty = loopback names only.",
+    )
+    mcp_allowed_origins: CommaList = Field(
+        (),
+        alias="MCP_ALLOWED_ORIGINS",
+        description="Origin values /mcp accepts; requests without Origin are allowed.",
+    )
+    mcp_toolsets: CommaList = Field(
+        (), alias="MCP_TOOLSETS", description="Tool families to expose over MCP; empty = all."
+    )
+    mcp_disabled_tools: CommaList = Field(
+        (), alias="MCP_DISABLED_TOOLS", description="MCP tool names to hide."
+    )
+
+    # --- secrets --------------------------------------------------------------------------------
+    secrets_mount_path: str = Field(
+        "/etc/secrets",
+        alias="SECRETS_MOUNT_PATH",
+        description="Directory with api-keys, jwt-secret and redis-url files.",
+    )
+
+    # --- validators -----------------------------------------------------------------------------
+    @field_validator("trusted_proxies", "ssrf_allow_cidrs")
+    @classmethod
+    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    @field_validator("ssrf_allow_ports")
+    @classmethod
+    def _ports(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            low, _, high = item.partition("-")
+            lo, hi = int(low), int(high or low)
+            if not (1 <= lo <= hi <= 65535):
+                raise ValueError(f"bad port or range {item!r}")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    # --- derived ------------------------------------------------------------------------------
+    @property
+    def argon_concurrency(self) -> int:
+        if self.argon_max_concurrency is not None:
+            return self.argon_max_concurrency
+        by_memory = max(1, (self.argon_memory_budget_mib * 1024) // self.argon_memory)
+        return max(1, min(os.cpu_count() or 1, by_memory))
+
+    @property
+    def argon_verify_memory_limit(self) -> int:
+        if self.argon_verify_max_memory is not None:
+            return self.argon_verify_max_memory
+        return max(self.argon_memory, 65536)
+
+    @property
+    def allowed_port_ranges(self) -> tuple[tuple[int, int], ...]:
+        ranges = []
+        for item in self.ssrf_allow_ports:
+            low, _, high = item.partition("-")
+            ranges.append((int(low), int(high or low)))
+        return tuple(ranges)
+
+    @property
+    def python_log_level(self) -> str:
+        return {"warn": "WARNING", "warning": "WARNING"}.get(self.log_level, self.log_level.upper())
+
+
+ENV_NAMES: tuple[str, ...] = tuple(
+    str(field.alias) for field in Settings.model_fields.values() if field.alias
+)
+
+# Secret files (reference: only fill values still empty).
+_SECRET_FILES = {
+    "api-keys": "AUTH_API_KEYS",
+    "jwt-secret": "AUTH_JWT_SECRET",
+    "redis-url": "RATE_LIMIT_REDIS_URL",
+}
+
+
+def _read_secrets(mount: Path, raw: dict[str, str]) -> None:
+    if not mount.is_dir():
+        return
+    for filename, variable in _SECRET_FILES.items():
+        if raw.get(variable, "").strip():
+            continue
+        path = mount / filename
+        try:
+            if path.is_file():
+                raw[variable] = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"{variable}: cannot read secret file {path}: {exc.strerror}"
+            ) from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings once.  ``overrides`` use field names and win over the environment."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {name: env[name] for name in ENV_NAMES if name in env}
+    # The reference ignores SERVER_PORT=0 / unparsable; we refuse unparsable but keep "0" = default.
+    if raw.get("SERVER_PORT", "").strip() == "0":
+        raw.pop("SERVER_PORT")
+    _read_secrets(Path(raw.get("SECRETS_MOUNT_PATH", "/etc/secrets")), raw)
+    for key, value in overrides.items():
+        field = Settings.model_fields[key]
+        raw[str(field.alias)] = value
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(part) for part in err["loc"]) or "settings"
+            problems.append(f"{loc}: {err['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+    _check_consistency(settings)
+    return settings
+
+
+def _check_consistency(settings: Settings) -> None:
+    if settings.auth_method == "api_key" and not settings.auth_api_keys:
+        raise SettingsError("AUTH_API_KEYS: at least one key is required when AUTH_METHOD=api_key")
+    if settings.auth_method == "jwt" and not (
+        settings.auth_jwt_secret or settings.auth_jwt_public_key_file or settings.auth_jwt_jwks_file
+    ):
+        raise SettingsError(
+            "AUTH_JWT_SECRET: a secret (or AUTH_JWT_PUBLIC_KEY_FILE / AUTH_JWT_JWKS_FILE) is "
+            "required when AUTH_METHOD=jwt"
+        )
+    if settings.rate_limit_store == "redis" and not settings.rate_limit_redis_url:
+        raise SettingsError("RATE_LIMIT_REDIS_URL: required when RATE_LIMIT_STORE=redis")
+    if (
+        settings.tracing_enabled
+        and settings.tracing_exporter == "otlp"
+        and not settings.tracing_otlp_endpoint
+        and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        and not os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    ):
+        raise SettingsError("TRACING_OTLP_ENDPOINT: required when TRACING_EXPORTER=otlp")

@@ -1,0 +1,163 @@
+"""The HTTP core: envelopes, routing, limits, request ids, security headers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from devutils.errors import ALL_ERRORS
+
+SHA256_HELLO = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+
+
+async def test_success_envelope(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/crypto/hash", json={"content": "hello world", "algorithm": "sha256"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.json() == {"success": True, "data": {"hash": SHA256_HELLO, "algorithm": "sha256"}}
+
+
+async def test_error_envelope_is_pinned(client: httpx.AsyncClient) -> None:
+    """One test pins the error envelope shape for every module (API-DELTAS D1)."""
+    response = await client.post("/api/v1/crypto/hash", json={"algorithm": "sha3"})
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"success", "error"}
+    assert body["success"] is False
+    assert set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert body["error"]["message"] == "Invalid request format"
+    assert "algorithm" in body["error"]["details"]
+
+
+def test_error_codes_and_statuses_match_the_delta_table() -> None:
+    table = {cls.code: cls.status for cls in ALL_ERRORS}
+    assert table == {
+        "VALIDATION_ERROR": 400,
+        "AUTHENTICATION_ERROR": 401,
+        "SSRF_BLOCKED": 403,
+        "NOT_FOUND": 404,
+        "METHOD_NOT_ALLOWED": 405,
+        "REQUEST_TOO_LARGE": 413,
+        "RATE_LIMIT_ERROR": 429,
+        "INTERNAL_ERROR": 500,
+        "UPSTREAM_ERROR": 502,
+        "SERVICE_UNAVAILABLE": 503,
+        "TIMEOUT": 504,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "detail_part"),
+    [
+        (b"", "empty"),
+        (b"   ", "empty"),
+        (b"{", "malformed JSON"),
+        (b'{"content": "x", "algorithm": "md5"} trailing', "malformed JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'"text"', "JSON object"),
+        (b'{"content": NaN, "algorithm": "md5"}', "malformed JSON"),
+        (b'{"content": "x", "algorithm": "md5", "n": Infinity}', "malformed JSON"),
+        (b'{"content": "\\ud800", "algorithm": "md5"}', "malformed JSON"),
+        (b'{"content": 1e400, "algorithm": "md5"}', "malformed JSON"),
+        (b'{"content": 123456789012345678901234567890, "algorithm": "md5"}', "content"),
+        (b"[" * 100_000 + b"]" * 100_000, "malformed JSON"),
+        (b'{"content": true, "algorithm": "md5"}', "content"),
+        (b'{"content": "x", "algorithm": "MD5"}', "algorithm"),
+    ],
+    ids=[
+        "empty", "blank", "truncated", "trailing-garbage", "array", "string", "nan", "infinity",
+        "lone-surrogate", "huge-float", "huge-int", "deep-nesting", "bool-for-string", "enum-case",
+    ],
+)
+async def test_bad_bodies_are_400(client: httpx.AsyncClient, body: bytes, detail_part: str) -> None:
+    response = await client.post("/api/v1/crypto/hash", content=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert detail_part in error["details"]
+
+
+async def test_snake_case_aliases_and_null_defaults(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/crypto/hash", json={"content": None, "algorithm": "md5", "extra": 1})
+    assert response.json()["data"]["hash"] == "d41d8cd98f00b204e9800998ecf8427e"
+
+
+async def test_unknown_path_is_404_with_envelope(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert response.json()["error"] == {
+        "code": "NOT_FOUND",
+        "message": "Endpoint not found",
+        "details": "The requested endpoint does not exist",
+    }
+
+
+async def test_wrong_method_is_405_with_allow(client: httpx.AsyncClient) -> None:
+    response = await client.put("/health")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    response = await client.get("/api/v1/crypto/hash")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_trailing_slash_redirects(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/")
+    assert response.status_code == 301
+    assert response.headers["location"] == "/health"
+    response = await client.post("/api/v1/crypto/hash/", json={})
+    assert response.status_code == 307
+
+
+async def test_body_limit_is_413(client: httpx.AsyncClient) -> None:
+    big = b'{"content": "' + b"a" * (1024 * 1024) + b'", "algorithm": "md5"}'
+    response = await client.post("/api/v1/crypto/hash", content=big)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "REQUEST_TOO_LARGE"
+
+
+async def test_body_limit_without_content_length(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(20):
+            yield b"a" * 65536
+
+    response = await client.post("/api/v1/crypto/hash", content=chunks())
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("incoming", "echoed"),
+    [("abc-123_X.y", True), ("x" * 128, True), ("x" * 129, False), ("bad id", False), ("<script>", False)],
+)
+async def test_request_id_echoed_only_when_safe(client: httpx.AsyncClient, incoming: str, echoed: bool) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": incoming})
+    request_id = response.headers["x-request-id"]
+    assert (request_id == incoming) is echoed
+    if not echoed:
+        assert len(request_id) == 32 and all(c in "0123456789abcdef" for c in request_id)
+
+
+async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> None:
+    for response in (
+        await client.get("/health"),
+        await client.get("/missing"),
+        await client.post("/api/v1/crypto/hash", content=b"{"),
+    ):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-request-id"]
+
+
+async def test_health_endpoints(client: httpx.AsyncClient) -> None:
+    health = (await client.get("/health")).json()
+    assert health["status"] == "ok" and health["service"] == "dev-utilities"
+    assert health["timestamp"].endswith("Z")
+    assert (await client.get("/health/live")).json() == {"status": "alive"}
+    assert (await client.get("/health/ready")).json() == {"status": "ready"}
+    status = (await client.get("/api/v1/status")).json()
+    from devutils import __version__
+
+    assert status == {"service": "dev-utilities", "version": __version__, "status": "running"}
