@@ -28,12 +28,17 @@ T = TypeVar("T")
 API_PREFIX = "/api/v1/"
 FAMILY_MODULES = (
     "devutils.tools.crypto",
+    "devutils.tools.password",
+    "devutils.tools.cert",
     "devutils.tools.text",
+    "devutils.tools.regex",
     "devutils.tools.data",
     "devutils.tools.transform",
+    "devutils.tools.compress",
     "devutils.tools.ids",
     "devutils.tools.timeconv",
     "devutils.tools.web",
+    "devutils.tools.ipinfo",
     "devutils.tools.network",
 )
 
@@ -183,6 +188,7 @@ class CallInfo:
     client_ip: str | None = None
     request_id: str | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
+    parsed: ToolInput | None = None  # set once the arguments validate
 
 
 Proceed = Callable[[], Awaitable[ToolOutput]]
@@ -302,16 +308,22 @@ class Registry:
         return result
 
     async def invoke(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
-        """Validate, gate, run and return the output model; raises :class:`ToolError`."""
-        parsed = self.parse(spec, args)
+        """Validate, gate, run and return the output model; raises :class:`ToolError`.
+
+        Invoke middleware (rate limits, metrics, spans) wraps everything, validation included, so a
+        refused call costs no parsing and a bad one is still counted.
+        """
 
         async def run() -> ToolOutput:
-            if not spec.blocking:
-                return self._call(spec, parsed)
-            if spec.gate:
+            parsed = self.parse(spec, args)
+            call.parsed = parsed
+            gate = self.gates.get(spec.gate) if spec.gate else None
+            if gate is not None:
                 # A gated tool keeps its slot until its thread ends: a deadline that freed the slot
                 # early would let memory-heavy work (Argon2) pile up past the gate.
-                return await asyncio.to_thread(self._call, spec, parsed)
+                return await gate.run(lambda: asyncio.to_thread(self._call, spec, parsed))
+            if not spec.blocking:
+                return self._call(spec, parsed)
             try:
                 return await asyncio.wait_for(
                     asyncio.to_thread(self._call, spec, parsed), self.context.settings.tool_timeout
@@ -321,11 +333,7 @@ class Registry:
                     "Operation timed out", f"{spec.name} exceeded its deadline"
                 ) from None
 
-        async def gated() -> ToolOutput:
-            gate = self.gates.get(spec.gate) if spec.gate else None
-            return await gate.run(run) if gate else await run()
-
-        proceed: Proceed = gated
+        proceed: Proceed = run
         for middleware in reversed(self.middleware):
             proceed = _bind(middleware, spec, call, proceed)
         return await proceed()

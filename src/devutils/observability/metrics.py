@@ -1,0 +1,93 @@
+"""Every Prometheus metric the service exports, defined once.
+
+Names and labels follow the operations runbook so its alert expressions and dashboards work
+unchanged.  Label values are always bounded: routes are templates (or "unmatched"), tools and
+classes come from the registry, reasons from fixed vocabularies.  The process collector (memory,
+CPU, open fds) comes with the default registry.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from devutils import __version__
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total",
+    "HTTP requests by method, route template and status code.",
+    ["method", "route", "status_code"],
+)
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency by method and route template.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served.")
+HTTP_BY_COUNTRY = Counter(
+    "http_requests_by_country_total",
+    "HTTP requests by client country (from GEO_COUNTRY_HEADER; 'unknown' when absent).",
+    ["country"],
+)
+ERRORS = Counter(
+    "errors_total",
+    "Error responses by class (client_error 4xx, server_error 5xx) and code.",
+    ["type", "code"],
+)
+
+TOOL_CALLS = Counter(
+    "tool_calls_total",
+    "Tool invocations by tool, front end and outcome (success or error code).",
+    ["tool", "frontend", "status"],
+)
+TOOL_DURATION = Histogram(
+    "tool_call_duration_seconds",
+    "Tool run time (validation to result) by tool.",
+    ["tool"],
+    buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+# Per-family counters, as the reference exports them (status: success | error | validation_error).
+CRYPTO_OPERATIONS = Counter(
+    "crypto_operations_total", "Crypto operations.", ["operation", "algorithm", "status"]
+)
+TEXT_OPERATIONS = Counter(
+    "text_operations_total", "Text and data operations.", ["operation", "status"]
+)
+TRANSFORM_OPERATIONS = Counter(
+    "transform_operations_total", "Transform operations.", ["operation", "format", "status"]
+)
+ID_OPERATIONS = Counter("id_operations_total", "ID generation.", ["operation", "type", "status"])
+TIME_OPERATIONS = Counter("time_operations_total", "Time operations.", ["operation", "status"])
+NETWORK_OPERATIONS = Counter(
+    "network_operations_total", "Network and URL operations.", ["operation", "status"]
+)
+
+AUTH_FAILURES = Counter(
+    "auth_failures_total",
+    "Refused authentications by reason (missing, invalid_key, invalid_token, expired, "
+    "not_yet_valid, wrong_issuer, wrong_audience, bad_algorithm).",
+    ["reason"],
+)
+RATE_LIMIT_HITS = Counter(
+    "rate_limit_hits_total", "Requests refused with 429, by limit class.", ["class"]
+)
+RATE_LIMIT_STORE_ERRORS = Counter(
+    "rate_limit_store_errors_total",
+    "Rate-limit store failures (Redis unreachable, timeout).",
+    ["store"],
+)
+RATE_LIMIT_DEGRADED = Gauge(
+    "rate_limit_degraded", "1 while the shared rate-limit store is down and the fail mode applies."
+)
+SSRF_BLOCKS = Counter(
+    "ssrf_blocks_total", "Outbound targets refused by the network policy, by reason.", ["reason"]
+)
+ARGON2_IN_FLIGHT = Gauge("argon2_in_flight", "Argon2 computations running now.")
+ARGON2_REJECTED = Counter(
+    "argon2_rejected_total", "Argon2 requests refused because the queue was full."
+)
+
+BUILD_INFO = Gauge("devutils_build_info", "Build information (always 1).", ["version", "python"])
+BUILD_INFO.labels(version=__version__, python=platform.python_version()).set(1)

@@ -1,0 +1,1 @@
+"""ipinfo tools."""
