@@ -7,6 +7,7 @@ cost decides throughput here (see docs/architecture.md and docs/performance.md).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,11 @@ class RequestState:
     trace_id: str | None = None
     error_code: str | None = None
     extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+# The current request's state, for code that runs inside a request without its scope (the MCP
+# SDK's tool handlers).  Set by the request-context middleware.
+CURRENT_REQUEST: ContextVar[RequestState | None] = ContextVar("devutils_request", default=None)
 
 
 def state_of(scope: Scope) -> RequestState | None:

@@ -13,6 +13,7 @@ import uuid
 
 from devutils.errors import InternalError, RequestTooLargeError, ToolError
 from devutils.http.asgi import (
+    CURRENT_REQUEST,
     STATE_KEY,
     ASGIApp,
     Message,
@@ -100,6 +101,7 @@ class RequestContextMiddleware:
             client_ip=client_ip(scope, self.trusted),
         )
         scope[STATE_KEY] = state
+        CURRENT_REQUEST.set(state)
         started = False
 
         async def send_wrapper(message: Message) -> None:
