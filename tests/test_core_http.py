@@ -11,10 +11,15 @@ SHA256_HELLO = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9
 
 
 async def test_success_envelope(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/crypto/hash", json={"content": "hello world", "algorithm": "sha256"})
+    response = await client.post(
+        "/api/v1/crypto/hash", json={"content": "hello world", "algorithm": "sha256"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
-    assert response.json() == {"success": True, "data": {"hash": SHA256_HELLO, "algorithm": "sha256"}}
+    assert response.json() == {
+        "success": True,
+        "data": {"hash": SHA256_HELLO, "algorithm": "sha256"},
+    }
 
 
 async def test_error_envelope_is_pinned(client: httpx.AsyncClient) -> None:
@@ -66,8 +71,20 @@ def test_error_codes_and_statuses_match_the_delta_table() -> None:
         (b'{"content": "x", "algorithm": "MD5"}', "algorithm"),
     ],
     ids=[
-        "empty", "blank", "truncated", "trailing-garbage", "array", "string", "nan", "infinity",
-        "lone-surrogate", "huge-float", "huge-int", "deep-nesting", "bool-for-string", "enum-case",
+        "empty",
+        "blank",
+        "truncated",
+        "trailing-garbage",
+        "array",
+        "string",
+        "nan",
+        "infinity",
+        "lone-surrogate",
+        "huge-float",
+        "huge-int",
+        "deep-nesting",
+        "bool-for-string",
+        "enum-case",
     ],
 )
 async def test_bad_bodies_are_400(client: httpx.AsyncClient, body: bytes, detail_part: str) -> None:
@@ -79,7 +96,9 @@ async def test_bad_bodies_are_400(client: httpx.AsyncClient, body: bytes, detail
 
 
 async def test_snake_case_aliases_and_null_defaults(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/crypto/hash", json={"content": None, "algorithm": "md5", "extra": 1})
+    response = await client.post(
+        "/api/v1/crypto/hash", json={"content": None, "algorithm": "md5", "extra": 1}
+    )
     assert response.json()["data"]["hash"] == "d41d8cd98f00b204e9800998ecf8427e"
 
 
@@ -129,14 +148,23 @@ async def test_body_limit_without_content_length(client: httpx.AsyncClient) -> N
 
 @pytest.mark.parametrize(
     ("incoming", "echoed"),
-    [("abc-123_X.y", True), ("x" * 128, True), ("x" * 129, False), ("bad id", False), ("<script>", False)],
+    [
+        ("abc-123_X.y", True),
+        ("x" * 128, True),
+        ("x" * 129, False),
+        ("bad id", False),
+        ("<script>", False),
+    ],
 )
-async def test_request_id_echoed_only_when_safe(client: httpx.AsyncClient, incoming: str, echoed: bool) -> None:
+async def test_request_id_echoed_only_when_safe(
+    client: httpx.AsyncClient, incoming: str, echoed: bool
+) -> None:
     response = await client.get("/health", headers={"X-Request-ID": incoming})
     request_id = response.headers["x-request-id"]
     assert (request_id == incoming) is echoed
     if not echoed:
-        assert len(request_id) == 32 and all(c in "0123456789abcdef" for c in request_id)
+        assert len(request_id) == 32
+        assert all(c in "0123456789abcdef" for c in request_id)
 
 
 async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> None:
@@ -153,7 +181,8 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> 
 
 async def test_health_endpoints(client: httpx.AsyncClient) -> None:
     health = (await client.get("/health")).json()
-    assert health["status"] == "ok" and health["service"] == "dev-utilities"
+    assert health["status"] == "ok"
+    assert health["service"] == "dev-utilities"
     assert health["timestamp"].endswith("Z")
     assert (await client.get("/health/live")).json() == {"status": "alive"}
     assert (await client.get("/health/ready")).json() == {"status": "ready"}

@@ -33,7 +33,7 @@ class ToolInput(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _null_means_default(cls, data: Any) -> Any:
-        if isinstance(data, dict) and any(value is None for value in data.values()):
+        if isinstance(data, dict) and None in data.values():
             return {key: value for key, value in data.items() if value is not None}
         return data
 

@@ -29,12 +29,20 @@ class _Server(uvicorn.Server):
         app = self.devutils_app
         if app.health.draining or app.settings.shutdown_drain_delay <= 0:
             app.health.draining = True
-            super().handle_exit(sig, frame)
+            self._stop(sig, frame)
             return
         app.health.draining = True
         log.info("draining before shutdown", extra={"delay_s": app.settings.shutdown_drain_delay})
-        loop = asyncio.get_event_loop()
-        loop.call_later(app.settings.shutdown_drain_delay, super().handle_exit, sig, frame)
+        # uvicorn's main loop ticks every 0.1 s, so a timer set from the signal handler fires.
+        asyncio.get_event_loop().call_later(
+            app.settings.shutdown_drain_delay, self._stop, sig, frame
+        )
+
+    def _stop(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # uvicorn re-raises a captured signal after shutting down, so the process would die "by
+        # SIGTERM"; a requested graceful stop is a success and exits 0.
+        self._captured_signals.clear()
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> int:

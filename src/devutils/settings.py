@@ -141,16 +141,42 @@ class Settings(BaseModel):
     rate_limit_redis_timeout: float = Field(
         0.05, alias="RATE_LIMIT_REDIS_TIMEOUT", gt=0, le=5, description="Redis socket timeout (s)."
     )
-    rate_limit_anonymous_per_minute: int = Field(60, alias="RATE_LIMIT_ANONYMOUS_PER_MINUTE", ge=1)
-    rate_limit_anonymous_burst: int = Field(10, alias="RATE_LIMIT_ANONYMOUS_BURST", ge=1)
-    rate_limit_authenticated_per_minute: int = Field(
-        300, alias="RATE_LIMIT_AUTHENTICATED_PER_MINUTE", ge=1
+    rate_limit_anonymous_per_minute: int = Field(
+        60,
+        alias="RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+        ge=1,
+        description="Anonymous callers: sustained rate.",
     )
-    rate_limit_authenticated_burst: int = Field(50, alias="RATE_LIMIT_AUTHENTICATED_BURST", ge=1)
-    rate_limit_crypto_per_minute: int = Field(30, alias="RATE_LIMIT_CRYPTO_PER_MINUTE", ge=1)
-    rate_limit_crypto_burst: int = Field(5, alias="RATE_LIMIT_CRYPTO_BURST", ge=1)
-    rate_limit_network_per_minute: int = Field(30, alias="RATE_LIMIT_NETWORK_PER_MINUTE", ge=1)
-    rate_limit_network_burst: int = Field(5, alias="RATE_LIMIT_NETWORK_BURST", ge=1)
+    rate_limit_anonymous_burst: int = Field(
+        10, alias="RATE_LIMIT_ANONYMOUS_BURST", ge=1, description="Anonymous callers: burst."
+    )
+    rate_limit_authenticated_per_minute: int = Field(
+        300,
+        alias="RATE_LIMIT_AUTHENTICATED_PER_MINUTE",
+        ge=1,
+        description="Authenticated callers: rate.",
+    )
+    rate_limit_authenticated_burst: int = Field(
+        50,
+        alias="RATE_LIMIT_AUTHENTICATED_BURST",
+        ge=1,
+        description="Authenticated callers: burst.",
+    )
+    rate_limit_crypto_per_minute: int = Field(
+        30, alias="RATE_LIMIT_CRYPTO_PER_MINUTE", ge=1, description="crypto tools: sustained rate."
+    )
+    rate_limit_crypto_burst: int = Field(
+        5, alias="RATE_LIMIT_CRYPTO_BURST", ge=1, description="crypto tools: burst."
+    )
+    rate_limit_network_per_minute: int = Field(
+        30,
+        alias="RATE_LIMIT_NETWORK_PER_MINUTE",
+        ge=1,
+        description="network tools: sustained rate.",
+    )
+    rate_limit_network_burst: int = Field(
+        5, alias="RATE_LIMIT_NETWORK_BURST", ge=1, description="network tools: burst."
+    )
     rate_limit_memory_max_keys: int = Field(
         100_000, alias="RATE_LIMIT_MEMORY_MAX_KEYS", ge=100, description="Memory store bound."
     )
@@ -171,8 +197,14 @@ class Settings(BaseModel):
     tracing_enabled: bool = Field(
         False, alias="TRACING_ENABLED", description="OpenTelemetry on/off."
     )
-    tracing_service_name: str = Field("dev-utilities", alias="TRACING_SERVICE_NAME")
-    tracing_environment: str = Field("development", alias="TRACING_ENVIRONMENT")
+    tracing_service_name: str = Field(
+        "dev-utilities",
+        alias="TRACING_SERVICE_NAME",
+        description="service.name resource attribute.",
+    )
+    tracing_environment: str = Field(
+        "development", alias="TRACING_ENVIRONMENT", description="deployment.environment attribute."
+    )
     tracing_exporter: Literal["otlp", "console", "none", "noop"] = Field(
         "otlp", alias="TRACING_EXPORTER", description="otlp | console | none."
     )
@@ -193,10 +225,18 @@ class Settings(BaseModel):
 
     # --- Argon2 -------------------------------------------------------------------------------
     argon_memory: int = Field(65536, alias="ARGON_MEMORY", ge=1024, le=4 * MIB, description="KiB.")
-    argon_iterations: int = Field(3, alias="ARGON_ITERATIONS", ge=1, le=100)
-    argon_parallelism: int = Field(4, alias="ARGON_PARALLELISM", ge=1, le=64)
-    argon_salt_length: int = Field(16, alias="ARGON_SALT_LENGTH", ge=8, le=64)
-    argon_key_length: int = Field(32, alias="ARGON_KEY_LENGTH", ge=16, le=128)
+    argon_iterations: int = Field(
+        3, alias="ARGON_ITERATIONS", ge=1, le=100, description="Passes (t)."
+    )
+    argon_parallelism: int = Field(
+        4, alias="ARGON_PARALLELISM", ge=1, le=64, description="Lanes (p)."
+    )
+    argon_salt_length: int = Field(
+        16, alias="ARGON_SALT_LENGTH", ge=8, le=64, description="Salt bytes."
+    )
+    argon_key_length: int = Field(
+        32, alias="ARGON_KEY_LENGTH", ge=16, le=128, description="Hash bytes."
+    )
     argon_memory_budget_mib: int = Field(
         256,
         alias="ARGON_MEMORY_BUDGET_MIB",
@@ -225,9 +265,24 @@ class Settings(BaseModel):
         ge=1024,
         description="Largest m (KiB) a verified hash may ask for; default max(ARGON_MEMORY, 65536).",
     )
-    argon_verify_max_iterations: int = Field(10, alias="ARGON_VERIFY_MAX_ITERATIONS", ge=1)
-    argon_verify_max_parallelism: int = Field(16, alias="ARGON_VERIFY_MAX_PARALLELISM", ge=1)
-    argon_verify_max_key_length: int = Field(128, alias="ARGON_VERIFY_MAX_KEY_LENGTH", ge=16)
+    argon_verify_max_iterations: int = Field(
+        10,
+        alias="ARGON_VERIFY_MAX_ITERATIONS",
+        ge=1,
+        description="Largest t a verified hash may ask for.",
+    )
+    argon_verify_max_parallelism: int = Field(
+        16,
+        alias="ARGON_VERIFY_MAX_PARALLELISM",
+        ge=1,
+        description="Largest p a verified hash may ask for.",
+    )
+    argon_verify_max_key_length: int = Field(
+        128,
+        alias="ARGON_VERIFY_MAX_KEY_LENGTH",
+        ge=16,
+        description="Longest hash a verified hash may have.",
+    )
 
     # --- outbound network (SSRF policy) ---------------------------------------------------------
     ssrf_allow_cidrs: CommaList = Field(

@@ -5,6 +5,7 @@ Knows nothing about any single tool: adding a tool never touches this module.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -99,10 +100,16 @@ class Health:
     def __init__(self) -> None:
         self.draining = False
         self.checks: dict[str, ReadinessCheck] = {}
+        self._health_body = (0, b"")
 
     async def health(self, scope: Scope, receive: Receive, send: Send) -> None:
-        now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        await send_json(send, 200, {"status": "ok", "timestamp": now, "service": SERVICE_NAME})
+        # The body only changes once a second; load balancers poll this path constantly.
+        second = int(time.time())
+        if self._health_body[0] != second:
+            stamp = datetime.fromtimestamp(second, UTC).isoformat().replace("+00:00", "Z")
+            body = {"status": "ok", "timestamp": stamp, "service": SERVICE_NAME}
+            self._health_body = (second, orjson.dumps(body))
+        await send_bytes(send, 200, self._health_body[1])
 
     async def live(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_json(send, 200, {"status": "alive"})

@@ -1,0 +1,88 @@
+"""Per-request cost of the ASGI stack without sockets: µs per call for a few routes.
+
+    .venv/bin/python bench/asgi_micro.py [--profile ROUTE]
+
+Complements bench/load.py (which includes the HTTP server and the load generator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from bench.bare_app import app as bare_app
+from devutils.http.app import create_app
+from devutils.settings import load_settings
+
+Message = MutableMapping[str, Any]
+ROUTES = {
+    "bare": ("GET", "/", b""),
+    "health": ("GET", "/health", b""),
+    "hash": ("POST", "/api/v1/crypto/hash", b'{"content":"hello world","algorithm":"sha256"}'),
+}
+
+
+def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
+    headers = [(b"host", b"127.0.0.1:8080"), (b"user-agent", b"wrk")]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
+    }
+
+
+async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
+    method, path, body = ROUTES[route]
+
+    async def send(message: Message) -> None:
+        return None
+
+    start = time.perf_counter()
+    for _ in range(n):
+        sent = False
+
+        async def receive() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await app(scope_for(method, path, body), receive, send)
+    return (time.perf_counter() - start) / n * 1e6
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    app = create_app(load_settings({"RATE_LIMIT_ENABLED": "false", "SECRETS_MOUNT_PATH": "/nonexistent"}))
+    async with app.lifespan():
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await run(app, args.profile, args.n)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            return
+        for _ in range(2):
+            bare = await run(bare_app, "bare", args.n)
+            print(f"bare app      {bare:6.2f} µs/request")
+            for route in ("health", "hash"):
+                cost = await run(app, route, args.n)
+                print(f"{route:<13} {cost:6.2f} µs/request (+{cost - bare:.2f})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=20000)
+    parser.add_argument("--profile", choices=sorted(ROUTES))
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,356 @@
+"""HTTP load benchmark: dev-utilities against a bare ASGI app, as ratios measured in one run.
+
+Starts each server as a real process on 127.0.0.1 (uvicorn, uvloop, httptools, one process, like
+``devutils serve``), loads it with wrk and prints requests/s, p50, p99 and the server's peak RSS.
+
+    .venv/bin/python bench/load.py                       # core stack (issue 2 targets)
+    .venv/bin/python bench/load.py --stacks core,full,tracing0,tracing100,redis
+
+Stacks: ``core`` = defaults with rate limiting off; ``full`` = API-key auth + memory rate limiting
+(limits high enough never to trigger) + metrics + access log, tracing off; ``tracing0`` / ``tracing100``
+= full + tracing at sample rate 0 / 1 (console exporter to /dev/null); ``redis`` = full with the
+Redis rate-limit store (a redis-server is started on a free port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "bench-key-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    method: str
+    path: str
+    body: bytes | None = None
+    connections: int = 64
+
+
+SCENARIOS = (
+    Scenario("health", "GET", "/health"),
+    Scenario(
+        "hash_sha256",
+        "POST",
+        "/api/v1/crypto/hash",
+        orjson.dumps({"content": "hello world", "algorithm": "sha256"}),
+    ),
+    Scenario(
+        "base64_1k",
+        "POST",
+        "/api/v1/transform/base64",
+        orjson.dumps({"content": base64.b64encode(os.urandom(768)).decode(), "action": "encode"}),
+    ),
+    Scenario(
+        "case_camel",
+        "POST",
+        "/api/v1/text/case",
+        orjson.dumps({"content": "hello big wide world", "caseType": "camelCase"}),
+    ),
+    Scenario("uuid", "POST", "/api/v1/id/uuid", orjson.dumps({"version": 4})),
+    Scenario(
+        "argon2_c4",
+        "POST",
+        "/api/v1/crypto/password/hash",
+        orjson.dumps({"password": "correct horse"}),
+        4,
+    ),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(url)
+
+
+@contextlib.contextmanager
+def start(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[psutil.Process]:
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT)
+    try:
+        wait_ready(ready_url)
+        yield psutil.Process(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class PeakRss:
+    """Samples the process tree's RSS every 50 ms while a run lasts."""
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(psutil.Error):
+                rss = self.process.memory_info().rss + sum(
+                    child.memory_info().rss for child in self.process.children(recursive=True)
+                )
+                self.peak = max(self.peak, rss)
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _lua(scenario: Scenario, headers: dict[str, str]) -> str:
+    lines = [f'wrk.method = "{scenario.method}"']
+    if scenario.body is not None:
+        lines.append(f"wrk.body = [==[{scenario.body.decode()}]==]")
+        headers = {**headers, "Content-Type": "application/json"}
+    lines += [f'wrk.headers["{key}"] = "{value}"' for key, value in headers.items()]
+    return "\n".join(lines) + "\n"
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, scenario: Scenario, headers: dict[str, str], duration: float) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_lua(scenario, headers))
+    threads = min(2, scenario.connections)
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{scenario.connections}",
+        f"-d{int(duration)}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        script.name,
+        url,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+def stack_env(stack: str, redis_url: str | None) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AUTH_", "RATE_LIMIT_", "TRACING_"))
+    }
+    env.update({"SECRETS_MOUNT_PATH": "/nonexistent", "LOG_LEVEL": "info"})
+    if stack == "core":
+        env["RATE_LIMIT_ENABLED"] = "false"
+        return env
+    high = "100000000"
+    env.update(
+        {
+            "AUTH_METHOD": "api_key",
+            "AUTH_API_KEYS": API_KEY,
+            "RATE_LIMIT_ENABLED": "true",
+            "RATE_LIMIT_AUTHENTICATED_PER_MINUTE": high,
+            "RATE_LIMIT_AUTHENTICATED_BURST": high,
+            "RATE_LIMIT_ANONYMOUS_PER_MINUTE": high,
+            "RATE_LIMIT_ANONYMOUS_BURST": high,
+            "RATE_LIMIT_CRYPTO_PER_MINUTE": high,
+            "RATE_LIMIT_CRYPTO_BURST": high,
+            "RATE_LIMIT_NETWORK_PER_MINUTE": high,
+            "RATE_LIMIT_NETWORK_BURST": high,
+        }
+    )
+    if stack.startswith("tracing"):
+        env.update(
+            {
+                "TRACING_ENABLED": "true",
+                "TRACING_EXPORTER": "console",
+                "TRACING_SAMPLE_RATE": "0" if stack == "tracing0" else "1",
+            }
+        )
+    if stack == "redis":
+        assert redis_url
+        env.update({"RATE_LIMIT_STORE": "redis", "RATE_LIMIT_REDIS_URL": redis_url})
+    return env
+
+
+def run_stack(
+    stack: str, scenarios: list[Scenario], duration: float, redis_url: str | None
+) -> dict[str, dict[str, float]]:
+    port = free_port()
+    env = stack_env(stack, redis_url)
+    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)})
+    headers = {} if stack == "core" else {"X-API-Key": API_KEY}
+    results: dict[str, dict[str, float]] = {}
+    cmd = [sys.executable, "-m", "devutils", "serve"]
+    with start(cmd, env, f"http://127.0.0.1:{port}/health/live") as proc:
+        for scenario in scenarios:
+            url = f"http://127.0.0.1:{port}{scenario.path}"
+            wrk(url, scenario, headers, 1)  # warm-up
+            with PeakRss(proc) as rss:
+                result = wrk(url, scenario, headers, duration)
+            result["rss_mib"] = rss.peak / 2**20
+            results[scenario.name] = result
+    return results
+
+
+def run_bare(duration: float) -> dict[str, dict[str, float]]:
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    results = {}
+    with start(cmd, dict(os.environ), f"http://127.0.0.1:{port}/") as proc:
+        for name, scenario in (
+            ("bare_get", Scenario("bare_get", "GET", "/")),
+            ("bare_post", Scenario("bare_post", "POST", "/", SCENARIOS[1].body)),
+        ):
+            wrk(f"http://127.0.0.1:{port}/", scenario, {}, 1)
+            with PeakRss(proc) as rss:
+                result = wrk(f"http://127.0.0.1:{port}/", scenario, {}, duration)
+            result["rss_mib"] = rss.peak / 2**20
+            results[name] = result
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument(
+        "--stacks", default="core", help="comma list: core,full,tracing0,tracing100,redis"
+    )
+    parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
+    parser.add_argument("--json", action="store_true", help="also print raw results as JSON")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is required (apt-get install wrk)", file=sys.stderr)
+        return 2
+    wanted = set(args.scenarios.split(","))
+    scenarios = [s for s in SCENARIOS if s.name in wanted]
+    bare = run_bare(args.duration)
+    base_rps = bare["bare_get"]["rps"]
+    print(
+        f"bare ASGI app: GET {base_rps:,.0f} req/s (p99 {bare['bare_get']['p99']:.2f} ms), "
+        f"POST {bare['bare_post']['rps']:,.0f} req/s (p99 {bare['bare_post']['p99']:.2f} ms)"
+    )
+    print()
+    print(
+        "| stack | scenario | conns | req/s | ratio vs bare | p50 ms | p99 ms | non-2xx | peak RSS MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    raw: dict[str, object] = {"bare": bare}
+    for stack in args.stacks.split(","):
+        redis_ctx = redis_server() if stack == "redis" else contextlib.nullcontext(None)
+        with redis_ctx as redis_url:
+            results = run_stack(stack, scenarios, args.duration, redis_url)
+        raw[stack] = results
+        for scenario in scenarios:
+            r = results[scenario.name]
+            # Compare like with like: GET against the bare GET, POST against the bare POST (which
+            # also reads its request body).
+            ratio = r["rps"] / bare["bare_get" if scenario.method == "GET" else "bare_post"]["rps"]
+            print(
+                f"| {stack} | {scenario.name} | {scenario.connections} | {r['rps']:,.0f} | {ratio:.2f} | "
+                f"{r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']:.0f} | {r['rss_mib']:.0f} |"
+            )
+    if args.json:
+        print(orjson.dumps(raw, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

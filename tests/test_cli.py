@@ -1,0 +1,101 @@
+"""The CLI: version, tool listing, tool commands generated from the registry, errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from devutils import __version__
+from devutils.cli import main
+from devutils.registry import catalogue
+from tests.support import DEVUTILS
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dev-utilities {__version__}"
+
+
+def test_tools_lists_every_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tools"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(catalogue())
+    assert any(line.startswith("crypto hash ") for line in lines)
+
+
+def test_tool_with_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "crypto",
+                "hmac",
+                "--content",
+                "Hello World",
+                "--key",
+                "my-secret-key",
+                "--algorithm",
+                "sha256",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == {
+        "hmac": "2cd7c25025198d4458002ceb064ad37ccfbbe46650876d693f5e080bd954e449",
+        "algorithm": "sha256",
+    }
+
+
+def test_tool_with_json_and_flag_override(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "crypto",
+                "hash",
+                "--json",
+                '{"content": "x", "algorithm": "sha1"}',
+                "--algorithm",
+                "md5",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["hash"] == "9dd4e461268c8034f5c8564e155c67a6"
+
+
+def test_validation_error_goes_to_stderr_with_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["crypto", "hash", "--algorithm", "sha3"]) == 65
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    error = json.loads(captured.err)["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+
+
+def test_bad_json_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["crypto", "hash", "--json", "{nope"]) == 65
+    assert "malformed JSON" in capsys.readouterr().err
+
+
+def test_python_dash_m_reads_stdin_json() -> None:
+    result = subprocess.run(
+        [*DEVUTILS, "crypto", "hash", "--json", "-"],
+        input=b'{"content": "hello world", "algorithm": "sha256"}',
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["hash"].startswith("b94d27b9934d3e08")
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 64
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_healthcheck_fails_without_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["healthcheck", "--url", "http://127.0.0.1:1/health/live", "--timeout", "0.5"]) == 1
+    assert "failed" in capsys.readouterr().err

@@ -1,0 +1,109 @@
+"""Every declared tool is complete and consistent; OpenAPI and the tool listing come from it."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from devutils.frontends.openapi import build_openapi
+from devutils.frontends.schema import input_schema, output_schema
+from devutils.registry import Registry, ToolSpec, catalogue
+
+SPECS = catalogue()
+IDS = [spec.name for spec in SPECS]
+
+# The reference's endpoints (seed-api-behaviour §0); every one must be a tool.
+REFERENCE_TOOLS = {
+    "crypto_hash",
+    "crypto_hmac",
+    "crypto_password_hash",
+    "crypto_password_verify",
+    "crypto_cert_decode",
+    "text_case",
+    "text_info",
+    "text_regex",
+    "text_sort",
+    "data_json_format",
+    "transform_base64",
+    "transform_url",
+    "transform_jwt_decode",
+    "transform_compress",
+    "id_uuid",
+    "id_nanoid",
+    "time_convert",
+    "time_now",
+    "web_url",
+    "network_ip",
+    "network_headers",
+    "network_dns",
+}
+
+
+def test_names_are_unique_and_follow_the_path_rule() -> None:
+    assert len(set(IDS)) == len(IDS)
+    for spec in SPECS:
+        assert re.fullmatch(r"/api/v1/[a-z0-9]+(/[a-z0-9]+){1,2}", spec.path), spec.path
+        assert spec.name == spec.path.removeprefix("/api/v1/").replace("/", "_")
+
+
+def test_every_declared_tool_is_a_reference_tool_or_documented_addition() -> None:
+    assert set(IDS) <= REFERENCE_TOOLS
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_tool_is_complete(spec: ToolSpec) -> None:
+    assert spec.title
+    assert len(spec.title) <= 60
+    assert spec.description
+    assert len(spec.description) <= 300
+    assert spec.description.strip() == spec.description
+    assert spec.examples, "every tool needs at least one worked example"
+    assert input_schema(spec)["type"] == "object"
+    assert output_schema(spec)["type"] == "object"
+    if spec.open_world:
+        assert spec.family == "network"
+        assert spec.blocking
+    if spec.method == "GET":
+        assert not spec.input_model.model_fields
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_examples_validate(spec: ToolSpec, registry: Registry) -> None:
+    for example in spec.examples:
+        registry.parse(spec, dict(example.args))
+
+
+def test_openapi_document_is_valid(registry: Registry) -> None:
+    document = build_openapi(registry)
+    validate(document)  # raises on an invalid OpenAPI 3.1 document
+    for spec in SPECS:
+        operation = document["paths"][spec.path][spec.method.lower()]
+        assert operation["operationId"] == spec.name
+
+
+async def test_openapi_and_tools_are_served(client: httpx.AsyncClient, registry: Registry) -> None:
+    document = (await client.get("/openapi.json")).json()
+    assert document["openapi"] == "3.1.0"
+    assert set(document["paths"]) >= {spec.path for spec in SPECS}
+    tools = (await client.get("/api/v1/tools")).json()["data"]["tools"]
+    assert [tool["name"] for tool in tools] == [spec.name for spec in registry]
+    first = tools[0]
+    assert set(first) >= {
+        "name",
+        "title",
+        "description",
+        "path",
+        "inputSchema",
+        "outputSchema",
+        "annotations",
+    }
+    assert first["annotations"]["destructiveHint"] is False
+
+
+def test_input_schema_uses_reference_field_names() -> None:
+    spec = next(spec for spec in SPECS if spec.name == "crypto_hmac")
+    assert set(input_schema(spec)["properties"]) == {"content", "key", "algorithm"}
+    assert input_schema(spec)["required"] == ["key", "algorithm"]

@@ -1,0 +1,80 @@
+"""Graceful shutdown on a real server process: not-ready first, stop accepting, finish, exit 0."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from tests.support import run_server
+
+BODY = b'{"content": "hello world", "algorithm": "sha256"}'
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _read_response(sock: socket.socket) -> tuple[int, dict[str, object]]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return int(head.split(b" ", 2)[1]), json.loads(rest)
+
+
+def test_sigterm_drains_then_finishes_in_flight_requests() -> None:
+    with run_server({"SHUTDOWN_DRAIN_DELAY": "1.0", "SHUTDOWN_TIMEOUT": "20"}) as server:
+        ready_url = f"{server.base}/health/ready"
+        assert _status(ready_url) == 200
+        # A request in flight: headers and half of the body sent before the signal.
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(
+            b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
+            + BODY[:10]
+        )
+        time.sleep(0.2)
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        # Draining: still listening, but not ready, so load balancers take it out.
+        assert _status(ready_url) == 503
+        assert _status(f"{server.base}/health/live") == 200
+        time.sleep(1.5)
+        # Listener closed: new connections are refused while the old request is still open.
+        refused = False
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        except ConnectionRefusedError:
+            refused = True
+        assert refused
+        assert server.proc.poll() is None
+        sock.sendall(BODY[10:])
+        status, body = _read_response(sock)
+        sock.close()
+        assert status == 200
+        assert body["data"]["hash"].startswith("b94d27b9934d3e08")  # type: ignore[index]
+        assert server.proc.wait(20) == 0
+
+
+def test_sigterm_without_drain_delay_exits_zero_quickly() -> None:
+    with run_server() as server:
+        assert _status(f"{server.base}/health/live") == 200
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(15) == 0
+        assert time.monotonic() - started < 10

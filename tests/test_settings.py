@@ -1,0 +1,93 @@
+"""Settings: parsing, validation messages naming the variable, secrets, documentation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from devutils.settings import ENV_NAMES, SettingsError, load_settings
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+
+
+def test_every_variable_is_documented() -> None:
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", DOCS.read_text()))
+    missing = sorted(set(ENV_NAMES) - documented)
+    assert missing == []
+
+
+def test_defaults_match_the_reference() -> None:
+    settings = load_settings({})
+    assert settings.server_port == 8080
+    assert settings.auth_method == "none"
+    assert settings.rate_limit_store == "memory"
+    assert (settings.argon_memory, settings.argon_iterations, settings.argon_parallelism) == (
+        65536,
+        3,
+        4,
+    )
+    assert (settings.argon_salt_length, settings.argon_key_length) == (16, 32)
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.ssrf_allow_ports == ("80", "443", "8080", "8443")
+
+
+def test_lists_are_trimmed_and_empties_dropped() -> None:
+    settings = load_settings({"AUTH_API_KEYS": " a , ,b,", "AUTH_METHOD": "api_key"})
+    assert settings.auth_api_keys == ("a", "b")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"SERVER_PORT": "http"}, "SERVER_PORT"),
+        ({"SERVER_PORT": "70000"}, "SERVER_PORT"),
+        ({"AUTH_METHOD": "basic"}, "AUTH_METHOD"),
+        ({"AUTH_METHOD": "api_key"}, "AUTH_API_KEYS"),
+        ({"AUTH_METHOD": "jwt"}, "AUTH_JWT_SECRET"),
+        ({"RATE_LIMIT_STORE": "redis"}, "RATE_LIMIT_REDIS_URL"),
+        ({"RATE_LIMIT_ENABLED": "maybe"}, "RATE_LIMIT_ENABLED"),
+        ({"ARGON_MEMORY": "12"}, "ARGON_MEMORY"),
+        ({"TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES"),
+        ({"SSRF_ALLOW_PORTS": "80,9000-8000"}, "SSRF_ALLOW_PORTS"),
+        ({"TRACING_SAMPLE_RATE": "1.5"}, "TRACING_SAMPLE_RATE"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+    ],
+)
+def test_invalid_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        load_settings(env)
+
+
+def test_port_zero_means_default() -> None:
+    assert load_settings({"SERVER_PORT": "0"}).server_port == 8080
+
+
+def test_mounted_secrets_fill_empty_values(tmp_path: Path) -> None:
+    (tmp_path / "api-keys").write_text("k1,k2\n")
+    (tmp_path / "redis-url").write_text("redis://127.0.0.1:6379/0\n")
+    settings = load_settings(
+        {"SECRETS_MOUNT_PATH": str(tmp_path), "AUTH_METHOD": "api_key", "RATE_LIMIT_STORE": "redis"}
+    )
+    assert settings.auth_api_keys == ("k1", "k2")
+    assert settings.rate_limit_redis_url == "redis://127.0.0.1:6379/0"
+    # An explicit variable wins over the file.
+    settings = load_settings({"SECRETS_MOUNT_PATH": str(tmp_path), "AUTH_API_KEYS": "env-key"})
+    assert settings.auth_api_keys == ("env-key",)
+
+
+def test_argon_concurrency_follows_the_memory_budget() -> None:
+    settings = load_settings({"ARGON_MEMORY": "65536", "ARGON_MEMORY_BUDGET_MIB": "64"})
+    assert settings.argon_concurrency == 1
+    assert load_settings({"ARGON_MAX_CONCURRENCY": "7"}).argon_concurrency == 7
+
+
+def test_cli_refuses_invalid_configuration(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devutils.cli import main
+
+    monkeypatch.setenv("SERVER_PORT", "not-a-port")
+    assert main(["crypto", "hash", "--algorithm", "md5"]) == 78
+    assert "SERVER_PORT" in capsys.readouterr().err
