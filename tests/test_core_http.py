@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -138,7 +140,7 @@ async def test_body_limit_is_413(client: httpx.AsyncClient) -> None:
 
 
 async def test_body_limit_without_content_length(client: httpx.AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
             yield b"a" * 65536
 

@@ -1,1 +1,417 @@
-"""cert tools."""
+"""crypto cert tools: decode an X.509 certificate from PEM text.
+
+Output follows the reference (Go ``crypto/x509``) to the letter: names are rendered like Go's
+``pkix.Name.String()``, times as RFC 3339 UTC, key usages in Go's order then extended key usages.
+Only the first PEM block counts, found the way Go's ``pem.Decode`` finds it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from pydantic import Field
+
+from devutils.errors import ValidationError
+from devutils.models import ToolInput, ToolOutput
+from devutils.registry import Example, ToolContext, tool
+
+# Certificates are a few KiB; a pasted bundle of a few hundred still fits.
+_MAX_PEM_CHARS = 256 * 1024
+_ERROR = "Certificate decoding failed"
+_MAX_DETAIL_CHARS = 200
+
+# --- PEM scanning (Go pem.Decode semantics) ---------------------------------------------------
+
+_BEGIN = "-----BEGIN "
+_END = "\n-----END "
+_DASHES = "-----"
+# Go drops spaces and tabs and its decoder skips CR and LF; any other character is an error.
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\r\n\t ]")
+_BLANKS = str.maketrans("", "", "\r\n\t ")
+
+
+def _line(text: str, pos: int) -> tuple[str, int]:
+    """The line starting at ``pos`` without trailing blanks, and where the next one starts."""
+    newline = text.find("\n", pos)
+    end = len(text) if newline < 0 else newline
+    return text[pos:end].rstrip(" \t\r"), (len(text) if newline < 0 else newline + 1)
+
+
+def first_pem_block(text: str) -> tuple[str, bytes] | None:
+    """Type and bytes of the first well-formed PEM block; blocks with bad base64 are skipped."""
+    # END markers are located once; a failed candidate never rescans the rest of the text.
+    ends = [match.start() for match in re.finditer(re.escape(_END), text)]
+    pos = 0
+    while True:
+        if text.startswith(_BEGIN, pos):
+            pos += len(_BEGIN)
+        else:
+            found = text.find("\n" + _BEGIN, pos)
+            if found < 0:
+                return None
+            pos = found + 1 + len(_BEGIN)
+        type_line, pos = _line(text, pos)
+        if not type_line.endswith(_DASHES):
+            continue
+        block_type = type_line[: -len(_DASHES)]
+        has_headers = False
+        while True:  # RFC 1421 headers ("Proc-Type: ..."), as Go reads them
+            if pos >= len(text):
+                return None
+            line, after = _line(text, pos)
+            if ":" not in line:
+                break
+            has_headers, pos = True, after
+        if not has_headers and text.startswith(_END[1:], pos):
+            end_index, trailer = pos, pos + len(_END) - 1
+        else:
+            index = bisect.bisect_left(ends, pos)
+            if index == len(ends):
+                return None
+            end_index, trailer = ends[index], ends[index] + len(_END)
+        closing = block_type + _DASHES
+        if not text.startswith(closing, trailer) or _line(text, trailer + len(closing))[0]:
+            continue
+        body = text[pos:end_index]
+        if _NOT_BASE64.search(body):
+            continue
+        try:
+            return block_type, base64.b64decode(body.translate(_BLANKS), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+
+
+# --- names (Go pkix.Name.String semantics) ---------------------------------------------------
+
+_CN, _SERIAL = "2.5.4.3", "2.5.4.5"
+# Go's canonical order after CN and SERIALNUMBER; each type becomes one (multi-valued) RDN.
+_LISTED = (
+    ("2.5.4.11", "OU"),
+    ("2.5.4.10", "O"),
+    ("2.5.4.17", "POSTALCODE"),
+    ("2.5.4.9", "STREET"),
+    ("2.5.4.7", "L"),
+    ("2.5.4.8", "ST"),
+    ("2.5.4.6", "C"),
+)
+_KNOWN = {_CN, _SERIAL, *(oid for oid, _ in _LISTED)}
+_PRINTABLE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'()+,-./ :=?")
+
+
+def _escape(value: str) -> str:
+    """RFC 2253 escaping as Go does it."""
+    out = []
+    last = len(value) - 1
+    for index, char in enumerate(value):
+        if (
+            char in ',+"\\<>;'
+            or (char == " " and index in (0, last))
+            or (char == "#" and index == 0)
+        ):
+            out.append("\\")
+        out.append(char)
+    return "".join(out)
+
+
+def _der_string_hex(value: str) -> str:
+    """Hex DER of the value re-encoded as Go's asn1.Marshal does: PrintableString or UTF8String."""
+    body = value.encode()
+    tag = 0x13 if all(char in _PRINTABLE for char in value) else 0x0C
+    size = len(body)
+    if size < 0x80:
+        length = bytes([size])
+    else:
+        raw = size.to_bytes((size.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(raw)]) + raw
+    return (bytes([tag]) + length + body).hex()
+
+
+def _attribute_value(attribute: x509.NameAttribute[Any]) -> str:
+    value = attribute.value
+    if not isinstance(value, str):
+        # Go accepts only string types in names and rejects the whole certificate otherwise.
+        raise ValueError(
+            f"unsupported attribute value type in name ({attribute.oid.dotted_string})"
+        )
+    return value
+
+
+def format_name(name: x509.Name) -> str:
+    """The name as Go's ``pkix.Name.String()`` renders it (canonical, not certificate order)."""
+    single: dict[str, str] = {}
+    listed: dict[str, list[str]] = {}
+    extras: list[tuple[str, str]] = []
+    for rdn in name.rdns:
+        for attribute in rdn:
+            oid, value = attribute.oid.dotted_string, _attribute_value(attribute)
+            if oid in (_CN, _SERIAL):
+                single[oid] = value  # Go keeps the last one
+            elif oid in _KNOWN:
+                listed.setdefault(oid, []).append(value)
+            else:
+                extras.append((oid, value))
+    parts = [
+        f"{label}={_escape(single[oid])}"
+        for oid, label in ((_SERIAL, "SERIALNUMBER"), (_CN, "CN"))
+        if single.get(oid)
+    ]
+    parts.extend(
+        "+".join(f"{label}={_escape(value)}" for value in listed[oid])
+        for oid, label in _LISTED
+        if oid in listed
+    )
+    parts.extend(f"{oid}=#{_der_string_hex(value)}" for oid, value in reversed(extras))
+    return ",".join(parts)
+
+
+# --- usages, algorithms, times ---------------------------------------------------------------
+
+_EKU_NAMES = {
+    "2.5.29.37.0": "Any",
+    "1.3.6.1.5.5.7.3.1": "Server Authentication",
+    "1.3.6.1.5.5.7.3.2": "Client Authentication",
+    "1.3.6.1.5.5.7.3.3": "Code Signing",
+    "1.3.6.1.5.5.7.3.4": "Email Protection",
+    "1.3.6.1.5.5.7.3.5": "IPSEC End System",
+    "1.3.6.1.5.5.7.3.6": "IPSEC Tunnel",
+    "1.3.6.1.5.5.7.3.7": "IPSEC User",
+    "1.3.6.1.5.5.7.3.8": "Time Stamping",
+    "1.3.6.1.5.5.7.3.9": "OCSP Signing",
+    "1.3.6.1.4.1.311.10.3.3": "Microsoft Server Gated Crypto",
+    "2.16.840.1.113730.4.1": "Netscape Server Gated Crypto",
+    "1.3.6.1.4.1.311.2.1.22": "Microsoft Commercial Code Signing",
+    "1.3.6.1.4.1.311.61.1.1": "Microsoft Kernel Code Signing",
+}
+
+# Go's SignatureAlgorithm names; RSASSA-PSS is named after its hash below.
+_SIGNATURE_NAMES = {
+    "1.2.840.113549.1.1.2": "MD2-RSA",
+    "1.2.840.113549.1.1.4": "MD5-RSA",
+    "1.2.840.113549.1.1.5": "SHA1-RSA",
+    "1.2.840.113549.1.1.11": "SHA256-RSA",
+    "1.2.840.113549.1.1.12": "SHA384-RSA",
+    "1.2.840.113549.1.1.13": "SHA512-RSA",
+    "1.2.840.10040.4.3": "DSA-SHA1",
+    "2.16.840.1.101.3.4.3.2": "DSA-SHA256",
+    "1.2.840.10045.4.1": "ECDSA-SHA1",
+    "1.2.840.10045.4.3.2": "ECDSA-SHA256",
+    "1.2.840.10045.4.3.3": "ECDSA-SHA384",
+    "1.2.840.10045.4.3.4": "ECDSA-SHA512",
+    "1.3.101.112": "Ed25519",
+    "1.3.101.113": "Ed448",
+}
+_RSA_PSS = "1.2.840.113549.1.1.10"
+
+_PUBLIC_KEY_NAMES = {
+    "1.2.840.113549.1.1.1": "RSA",
+    _RSA_PSS: "RSA-PSS",
+    "1.2.840.10040.4.1": "DSA",
+    "1.2.840.10045.2.1": "ECDSA",
+    "1.3.101.112": "Ed25519",
+    "1.3.101.113": "Ed448",
+    "1.3.101.110": "X25519",
+    "1.3.101.111": "X448",
+}
+
+
+def _key_usages(extensions: x509.Extensions) -> list[str]:
+    usages: list[str] = []
+    try:
+        basic = extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        pass
+    else:
+        agreement = basic.key_agreement
+        flags = (
+            (basic.digital_signature, "Digital Signature"),
+            (basic.content_commitment, "Content Commitment"),
+            (basic.key_encipherment, "Key Encipherment"),
+            (basic.data_encipherment, "Data Encipherment"),
+            (agreement, "Key Agreement"),
+            (basic.key_cert_sign, "Certificate Sign"),
+            (basic.crl_sign, "CRL Sign"),
+            # cryptography only defines these two when key agreement is set.
+            (agreement and basic.encipher_only, "Encipher Only"),
+            (agreement and basic.decipher_only, "Decipher Only"),
+        )
+        usages.extend(label for is_set, label in flags if is_set)
+    try:
+        extended = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return usages
+    # Go drops EKU OIDs it has no name for.
+    usages.extend(
+        _EKU_NAMES[oid.dotted_string] for oid in extended if oid.dotted_string in _EKU_NAMES
+    )
+    return usages
+
+
+def _signature_algorithm(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid.dotted_string
+    if oid == _RSA_PSS:
+        try:
+            digest = cert.signature_hash_algorithm
+        except UnsupportedAlgorithm:
+            digest = None
+        return f"{digest.name.upper()}-RSAPSS" if digest is not None else oid
+    return _SIGNATURE_NAMES.get(oid, oid)
+
+
+def rfc3339(moment: datetime) -> str:
+    """Go's RFC 3339 with nanoseconds: fraction only when present, trailing zeros dropped."""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def _excluded_when_empty(value: list[str]) -> bool:
+    return not value
+
+
+class CertDecodeInput(ToolInput):
+    certificate: str = Field(
+        min_length=1,
+        max_length=_MAX_PEM_CHARS,
+        description="PEM text; the first CERTIFICATE block is decoded (leading text is skipped).",
+    )
+
+
+class CertificateInfo(ToolOutput):
+    subject: str = Field(description="Subject DN as Go renders it (CN first, C last).")
+    issuer: str = Field(description="Issuer DN, same rendering.")
+    not_before: str = Field(description="Start of validity, RFC 3339 UTC.")
+    not_after: str = Field(description="End of validity, RFC 3339 UTC.")
+    serial_number: str = Field(description="Serial number in decimal.")
+    version: int = Field(description="X.509 version: 1, 2 or 3.")
+    key_usage: list[str] = Field(description="Key usages, then recognised extended key usages.")
+    dns_names: list[str] = Field(
+        default_factory=list,
+        exclude_if=_excluded_when_empty,
+        description="DNS subject alternative names (absent when there are none).",
+    )
+    ip_addresses: list[str] = Field(
+        default_factory=list,
+        exclude_if=_excluded_when_empty,
+        description="IP address SANs (absent when there are none).",
+    )
+    email_addresses: list[str] = Field(
+        default_factory=list,
+        exclude_if=_excluded_when_empty,
+        description="E-mail SANs (absent when there are none).",
+    )
+    uris: list[str] = Field(
+        default_factory=list,
+        exclude_if=_excluded_when_empty,
+        description="URI SANs (absent when there are none).",
+    )
+    is_ca: bool = Field(alias="isCA", description="Basic constraints mark it as a CA.")
+    signature_algorithm: str = Field(description="Go's name, e.g. SHA256-RSA, ECDSA-SHA256.")
+    public_key_algorithm: str = Field(description="RSA, ECDSA, Ed25519, ... or the dotted OID.")
+    sha256_fingerprint: str = Field(description="Lower-case hex SHA-256 of the DER encoding.")
+
+
+class CertDecodeOutput(ToolOutput):
+    certificate: CertificateInfo
+
+
+def _sans(extensions: x509.Extensions) -> dict[str, list[str]]:
+    try:
+        names = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return {}
+
+    def strings(values: Iterable[object]) -> list[str]:
+        return [str(value) for value in values]
+
+    return {
+        "dns_names": strings(names.get_values_for_type(x509.DNSName)),
+        "ip_addresses": strings(names.get_values_for_type(x509.IPAddress)),
+        "email_addresses": strings(names.get_values_for_type(x509.RFC822Name)),
+        "uris": strings(names.get_values_for_type(x509.UniformResourceIdentifier)),
+    }
+
+
+def _is_ca(extensions: x509.Extensions) -> bool:
+    try:
+        return extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def describe(cert: x509.Certificate) -> CertificateInfo:
+    """Every field is read here, because cryptography parses parts of a certificate lazily."""
+    extensions = cert.extensions
+    public_key_oid = cert.public_key_algorithm_oid.dotted_string
+    return CertificateInfo(
+        subject=format_name(cert.subject),
+        issuer=format_name(cert.issuer),
+        not_before=rfc3339(cert.not_valid_before_utc),
+        not_after=rfc3339(cert.not_valid_after_utc),
+        serial_number=str(cert.serial_number),
+        version=cert.version.value + 1,
+        key_usage=_key_usages(extensions),
+        **_sans(extensions),
+        is_ca=_is_ca(extensions),
+        signature_algorithm=_signature_algorithm(cert),
+        public_key_algorithm=_PUBLIC_KEY_NAMES.get(public_key_oid, public_key_oid),
+        sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+    )
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL_CHARS else text[:_MAX_DETAIL_CHARS] + "..."
+
+
+_EXAMPLE_PEM = """\
+-----BEGIN CERTIFICATE-----
+MIIBvTCCAWQCCQCZNYufeYkJETAKBggqhkjOPQQDAjBnMQswCQYDVQQGEwJVUzET
+MBEGA1UECAwKQ2FsaWZvcm5pYTEWMBQGA1UEBwwNU2FuIEZyYW5jaXNjbzEVMBMG
+A1UECgwMRXhhbXBsZSBDb3JwMRQwEgYDVQQDDAtleGFtcGxlLmNvbTAeFw0yNTA5
+MjEwNTU5MTJaFw0yNjA5MjEwNTU5MTJaMGcxCzAJBgNVBAYTAlVTMRMwEQYDVQQI
+DApDYWxpZm9ybmlhMRYwFAYDVQQHDA1TYW4gRnJhbmNpc2NvMRUwEwYDVQQKDAxF
+eGFtcGxlIENvcnAxFDASBgNVBAMMC2V4YW1wbGUuY29tMFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAEGx+gDlEoDuWUrbwmAocNLqvOwzeH5C62ZhCxrIcAAcTh3DvD
+/D/K+VPzW/b6TswefQgD2nJTfseO288Blr/jFzAKBggqhkjOPQQDAgNHADBEAiB2
+9NP2bSEubtXcguhlS14Ct66FvHH3i5Qzriru+0HxngIgUI72VNz138He9+F4je/K
+9llklnYZWArpLH21Z76fa84=
+-----END CERTIFICATE-----
+"""
+
+
+@tool(
+    "/api/v1/crypto/cert/decode",
+    title="Decode an X.509 certificate",
+    description=(
+        "Subject, issuer, validity, serial, version, key usages and SANs of a PEM certificate."
+    ),
+    bind_error_message="Invalid request format",
+    rate_class="crypto",
+    examples=(Example({"certificate": _EXAMPLE_PEM}, "self-signed v1 certificate"),),
+)
+def crypto_cert_decode(inp: CertDecodeInput, ctx: ToolContext) -> CertDecodeOutput:
+    block = first_pem_block(inp.certificate)
+    if block is None:
+        raise ValidationError(_ERROR, "failed to decode PEM block")
+    block_type, der = block
+    if block_type != "CERTIFICATE":
+        raise ValidationError(
+            _ERROR, f"PEM block is not a certificate, got: {_shorten(block_type)}"
+        )
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        info = describe(cert)
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension, UnsupportedAlgorithm) as exc:
+        raise ValidationError(
+            _ERROR, f"failed to parse certificate: {_shorten(str(exc))}"
+        ) from None
+    return CertDecodeOutput(certificate=info)

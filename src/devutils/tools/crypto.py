@@ -34,6 +34,7 @@ class HashOutput(ToolOutput):
     title="Hash text",
     description="Hex digest (md5, sha1, sha256, sha512) of the UTF-8 bytes of a text.",
     bind_error_message="Invalid request format",
+    rate_class="crypto",
     examples=(
         Example({"content": "hello world", "algorithm": "sha256"}),
         Example({"content": "abc", "algorithm": "md5"}),
@@ -60,6 +61,7 @@ class HmacOutput(ToolOutput):
     title="HMAC of text",
     description="Hex HMAC-SHA256/512 of a message with a key (both as UTF-8).",
     bind_error_message="Invalid request format",
+    rate_class="crypto",
     examples=(Example({"content": "Hello World", "key": "my-secret-key", "algorithm": "sha256"}),),
 )
 def crypto_hmac(inp: HmacInput, ctx: ToolContext) -> HmacOutput:

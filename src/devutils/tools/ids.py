@@ -1,1 +1,153 @@
-"""ids tools."""
+"""id tools: UUIDs (versions 1, 4 and 7) and Nano IDs, from the operating system's CSPRNG."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from pydantic import Field
+
+from devutils.errors import ValidationError
+from devutils.models import ToolInput, ToolOutput
+from devutils.registry import Example, ToolContext, tool
+from devutils.tools._timefmt import unix_millis
+
+MAX_COUNT = 1000
+MAX_NANOID_SIZE = 50
+DEFAULT_NANOID_SIZE = 21
+NANOID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# byte & 63 picks each of the 64 symbols from exactly 4 byte values: no bias.
+_NANOID_TABLE = bytes(ord(NANOID_ALPHABET[byte & 63]) for byte in range(256))
+# RFC 9562 §6.10: a random node ID with the multicast bit set never collides with a real MAC
+# address, and does not publish this host's.
+_V1_NODE = int.from_bytes(os.urandom(6), "big") | 1 << 40
+_UUID_ERROR = "Failed to generate UUIDs"
+_NANOID_ERROR = "Failed to generate Nano IDs"
+
+
+class UuidInput(ToolInput):
+    version: int = Field(
+        description="UUID version: 1 (time-based), 4 (random) or 7 (time-ordered)."
+    )
+    count: int = Field(1, description="How many UUIDs (0 or less means 1; at most 1000).")
+
+
+class UuidOutput(ToolOutput):
+    uuids: list[str] = Field(description="Lower-case canonical UUIDs.")
+
+
+def _uuid7s(count: int, millis: int) -> list[str]:
+    # Sorted random tails keep the batch strictly increasing within the millisecond while every
+    # one of the 74 random bits stays random (RFC 9562 §6.2 allows any monotonic method).
+    tails: list[int] = []
+    while len(set(tails)) != count:
+        tails = sorted(int.from_bytes(os.urandom(10), "big") >> 6 for _ in range(count))
+    head = (millis & (1 << 48) - 1) << 80 | 7 << 76
+    return [
+        str(uuid.UUID(int=head | (tail >> 62) << 64 | 0b10 << 62 | tail & (1 << 62) - 1))
+        for tail in tails
+    ]
+
+
+@tool(
+    "/api/v1/id/uuid",
+    title="Generate UUIDs",
+    description=(
+        "Generate 1 to 1000 UUIDs: version 4 (random), 7 (Unix-time ordered, RFC 9562) or 1 "
+        "(time-based, random node)."
+    ),
+    idempotent=False,
+    bind_error_message="Invalid request format",
+    examples=(
+        Example({"version": 4}),
+        Example({"version": 7, "count": 3}),
+        Example({"version": 1, "count": 2}),
+    ),
+)
+def id_uuid(inp: UuidInput, ctx: ToolContext) -> UuidOutput:
+    if inp.version == 0:
+        # Go's `required` treats 0 as missing.
+        raise ValidationError("Invalid request format", "version: Field required (1, 4 or 7)")
+    if inp.version not in (1, 4, 7):
+        raise ValidationError(
+            _UUID_ERROR, f"unsupported UUID version: {inp.version} (supported: 1, 4, 7)"
+        )
+    count = inp.count if inp.count > 0 else 1
+    if count > MAX_COUNT:
+        raise ValidationError(_UUID_ERROR, f"count exceeds maximum limit of {MAX_COUNT}")
+    if inp.version == 4:
+        uuids = [str(uuid.uuid4()) for _ in range(count)]
+    elif inp.version == 7:
+        uuids = _uuid7s(count, unix_millis(ctx.clock()))
+    else:
+        uuids = [str(uuid.uuid1(node=_V1_NODE)) for _ in range(count)]
+    return UuidOutput(uuids=uuids)
+
+
+class NanoidInput(ToolInput):
+    size: int = Field(
+        DEFAULT_NANOID_SIZE, description="Characters per ID, 2 to 50 (0 or less means 21)."
+    )
+    count: int = Field(1, description="How many IDs (0 or less means 1; at most 1000).")
+    alphabet: str | None = Field(
+        None,
+        description="Optional custom alphabet: 2 to 255 distinct characters (default A-Za-z0-9-_).",
+    )
+
+
+class NanoidOutput(ToolOutput):
+    ids: list[str] = Field(description="The generated IDs.")
+
+
+def _nanoids_default(size: int, count: int) -> list[str]:
+    text = os.urandom(size * count).translate(_NANOID_TABLE).decode("ascii")
+    return [text[start : start + size] for start in range(0, size * count, size)]
+
+
+def _nanoids_custom(alphabet: str, size: int, count: int) -> list[str]:
+    # Rejection sampling over the smallest covering power of two: unbiased, and at least half of
+    # the bytes are accepted, so a few rounds suffice.
+    mask = (1 << (len(alphabet) - 1).bit_length()) - 1
+    needed = size * count
+    symbols: list[str] = []
+    while len(symbols) < needed:
+        batch = os.urandom(2 * (needed - len(symbols)) + 16)
+        symbols.extend(alphabet[byte & mask] for byte in batch if byte & mask < len(alphabet))
+    text = "".join(symbols[:needed])
+    return [text[start : start + size] for start in range(0, needed, size)]
+
+
+@tool(
+    "/api/v1/id/nanoid",
+    title="Generate Nano IDs",
+    description=(
+        "Generate 1 to 1000 URL-safe random IDs (default 21 characters of A-Za-z0-9-_, size "
+        "2 to 50), optionally from a custom alphabet."
+    ),
+    idempotent=False,
+    bind_error_message="Invalid request format",
+    examples=(
+        Example({}),
+        Example({"size": 10, "count": 3}),
+        Example({"size": 12, "alphabet": "0123456789abcdef"}, title="hex alphabet"),
+    ),
+)
+def id_nanoid(inp: NanoidInput, ctx: ToolContext) -> NanoidOutput:
+    size = inp.size if inp.size > 0 else DEFAULT_NANOID_SIZE
+    count = inp.count if inp.count > 0 else 1
+    if size > MAX_NANOID_SIZE:
+        raise ValidationError(_NANOID_ERROR, f"size exceeds maximum limit of {MAX_NANOID_SIZE}")
+    if count > MAX_COUNT:
+        raise ValidationError(_NANOID_ERROR, f"count exceeds maximum limit of {MAX_COUNT}")
+    if size < 2:
+        raise ValidationError(
+            _NANOID_ERROR,
+            "failed to create Nano ID generator: length for ID is invalid (must be within 2-255)",
+        )
+    if inp.alphabet is None:
+        return NanoidOutput(ids=_nanoids_default(size, count))
+    if not 2 <= len(inp.alphabet) <= 255 or len(set(inp.alphabet)) != len(inp.alphabet):
+        raise ValidationError(
+            _NANOID_ERROR, "invalid alphabet: it must have 2-255 characters, all different"
+        )
+    return NanoidOutput(ids=_nanoids_custom(inp.alphabet, size, count))

@@ -1,0 +1,174 @@
+"""text/regex: Go FindAllString semantics on RE2 (seed §2.8), flags, details and hostile input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from devutils.registry import Registry, dump_output
+from devutils.tools.regex import MAX_GROUP_CELLS, MAX_MATCHES
+
+
+def run(registry: Registry, args: dict[str, Any]) -> dict[str, Any]:
+    spec = registry.get("text_regex")
+    assert spec is not None
+    return dump_output(registry.invoke_sync(spec, args))
+
+
+MATCH_VECTORS = [
+    ("baaa", "a*", "", ["", "aaa"]),  # Go drops the empty match right after "aaa"
+    ("abc", "x*", "", ["", "", "", ""]),
+    ("a,b,,c", "[^,]*", "", ["a", "b", "", "c"]),
+    ("Contact: john@example.com", r"[\w.]+@[\w.]+", "", ["john@example.com"]),
+    ("no digits", r"\d+", "", []),
+    ("Hello HELLO hello", "hello", "i", ["Hello", "HELLO", "hello"]),
+    ("one\ntwo", "^\\w+$", "", []),  # without m, ^ and $ are text edges
+    ("one\ntwo", "^\\w+$", "m", ["one", "two"]),
+    ("a\nb", "a.b", "", []),
+    ("a\nb", "a.b", "s", ["a\nb"]),
+    ("a\nB", "^b", "mi", ["B"]),
+    ("Ünïcödé ascii", r"\w+", "", ["n", "c", "d", "ascii"]),  # \w is ASCII-only, as in Go
+    ("αβγ abc", r"\p{Greek}+", "", ["αβγ"]),
+    ("ab", "a|ab", "", ["a"]),  # leftmost-first, not longest
+    ("x\u00a0y", r"\s", "", []),  # \s is [\t\n\f\r ]
+]
+MATCH_IDS = [
+    "go-empty-after-match", "empty-matches", "empty-field", "email", "no-match-is-empty-list",
+    "flag-i", "no-multiline-by-default", "flag-m", "dot-no-newline", "flag-s", "flags-combined",
+    "ascii-word-class", "unicode-script", "leftmost-first", "ascii-space-class",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "pattern", "flags", "expected"), MATCH_VECTORS, ids=MATCH_IDS)
+def test_matches(
+    registry: Registry, content: str, pattern: str, flags: str, expected: list[str]
+) -> None:
+    data = run(registry, {"content": content, "pattern": pattern, "flags": flags})
+    assert data["matches"] == expected
+    assert data["pattern"] == pattern
+    assert data["count"] == len(expected)
+    assert data["truncated"] is False
+    assert [detail["match"] for detail in data["details"]] == expected
+
+
+def test_details_give_code_point_offsets_and_groups(registry: Registry) -> None:
+    data = run(
+        registry,
+        {"content": "é1 x b2", "pattern": r"(?P<letter>[a-zé])(\d)?(?P<tail>z)?"},
+    )
+    assert data["details"] == [
+        {
+            "match": "é1",
+            "start": 0,
+            "end": 2,
+            "groups": ["é", "1", None],
+            "namedGroups": {"letter": "é", "tail": None},
+        },
+        {
+            "match": "x",
+            "start": 3,
+            "end": 4,
+            "groups": ["x", None, None],
+            "namedGroups": {"letter": "x", "tail": None},
+        },
+        {
+            "match": "b2",
+            "start": 5,
+            "end": 7,
+            "groups": ["b", "2", None],
+            "namedGroups": {"letter": "b", "tail": None},
+        },
+    ]
+
+
+def test_match_count_is_capped(registry: Registry) -> None:
+    data = run(registry, {"content": "a" * (MAX_MATCHES + 5), "pattern": "a"})
+    assert data["count"] == MAX_MATCHES
+    assert len(data["matches"]) == MAX_MATCHES
+    assert data["truncated"] is True
+
+
+def test_many_group_patterns_get_fewer_matches(registry: Registry) -> None:
+    data = run(registry, {"content": "b" * 2000, "pattern": "(a?)" * 200})
+    assert data["count"] == MAX_GROUP_CELLS // 201
+    assert data["truncated"] is True
+    assert all(len(detail["groups"]) == 200 for detail in data["details"])
+
+
+def test_redos_pattern_is_linear(registry: Registry) -> None:
+    # Catastrophic for a backtracking engine; RE2 answers at once (no match: the text ends in b).
+    data = run(registry, {"content": "a" * 100_000 + "b", "pattern": "(a+)+$"})
+    assert data["matches"] == []
+    data = run(registry, {"content": "a" * 100_000 + "!", "pattern": "(a|aa)+!"})
+    assert data["matches"] == ["a" * 100_000 + "!"]
+
+
+COMPILE_ERRORS = [
+    ("[invalid", "missing closing ]: `[invalid`"),
+    ("(?=a)", "invalid or unsupported Perl syntax: `(?=`"),
+    ("(?<!a)b", "invalid or unsupported Perl syntax: `(?<!`"),
+    (r"(a)\1", "invalid escape sequence: `\\1`"),
+    ("a{1001}", "invalid repeat count: `{1001}`"),
+    ("a)", "unexpected ): `a)`"),
+    ("(a", "missing closing ): `(a`"),
+    ("a**", "invalid nested repetition operator: `**`"),
+    ("*a", "missing argument to repetition operator: `*`"),
+    ("[z-a]", "invalid character class range: `z-a`"),
+]
+COMPILE_IDS = [
+    "missing-bracket", "lookahead", "lookbehind", "backreference", "repeat-count",
+    "unexpected-paren", "missing-paren", "nested-repeat", "repeat-no-argument", "bad-range",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("pattern", "reason"), COMPILE_ERRORS, ids=COMPILE_IDS)
+async def test_compile_errors_read_like_go(
+    client: httpx.AsyncClient, capfd: pytest.CaptureFixture[str], pattern: str, reason: str
+) -> None:
+    response = await client.post(
+        "/api/v1/text/regex", json={"content": "abc", "pattern": pattern, "flags": "i"}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["message"] == "Regex test failed"
+    assert error["details"] == f"invalid regex pattern: error parsing regexp: {reason}"
+    # RE2 logs rejected patterns to stderr unless told not to.
+    assert pattern not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("body", "detail_part"),
+    [
+        ({"content": "x"}, "pattern"),
+        ({"content": "x", "pattern": ""}, "pattern"),
+        ({"content": "x", "pattern": "a" * 1001}, "pattern"),
+        ({"content": "x", "pattern": "a", "flags": "g"}, "unknown flag"),
+        ({"content": "x", "pattern": "a", "flags": "ix"}, "unknown flag"),
+        ({"content": 1, "pattern": "a"}, "content"),
+    ],
+    ids=["missing", "empty", "too-long", "js-flag-g", "unknown-flag", "content-type"],
+)
+async def test_request_errors(
+    client: httpx.AsyncClient, body: dict[str, Any], detail_part: str
+) -> None:
+    response = await client.post("/api/v1/text/regex", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == "Invalid request"
+    assert detail_part in error["details"]
+
+
+async def test_success_over_rest(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/text/regex", json={"content": "a1b22", "pattern": r"\d+"})
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["matches"] == ["1", "22"]
+    assert [(d["start"], d["end"]) for d in data["details"]] == [(1, 2), (3, 5)]
+
+
+def test_pattern_of_1000_chars_is_accepted(registry: Registry) -> None:
+    data = run(registry, {"content": "a" * 1000, "pattern": "a" * 1000})
+    assert data["matches"] == ["a" * 1000]

@@ -1,0 +1,242 @@
+"""text/case, text/info and text/sort: reference behaviour (seed §2.6, §2.7, §2.9) plus D5."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from devutils.registry import Registry, dump_output
+from devutils.tools._casing import go_lower, go_upper, split_words
+from devutils.tools._gofloat import parse_go_float
+
+
+def run(registry: Registry, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    spec = registry.get(name)
+    assert spec is not None
+    return dump_output(registry.invoke_sync(spec, args))
+
+
+# ---------------------------------------------------------------------------------------------
+# text/case
+
+CASE_VECTORS = [
+    # reference behaviour for ASCII input
+    ("hello world", "UPPERCASE", "HELLO WORLD"),
+    ("Hello World", "lowercase", "hello world"),
+    ("hello, world!", "Title Case", "Hello World"),
+    ("first. second!", "Sentence case", "First. second!"),
+    ("  42 is the answer. NEXT", "Sentence case", "  42 Is the answer. next"),
+    ("hello world", "camelCase", "helloWorld"),
+    ("hello world", "PascalCase", "HelloWorld"),
+    ("Hello World", "snake_case", "hello_world"),
+    ("Hello World", "kebab-case", "hello-world"),
+    (
+        "a-b_c.d,e;f:g!h?i(j)k[l]m{n}o@p#q$r%s^t&u*v+w=x<y>z/a\\b|c~d`e",
+        "kebab-case",
+        "a-b-c-d-e-f-g-h-i-j-k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z-a-b-c-d-e",
+    ),
+    ('don\'t "stop"', "snake_case", 'don\'t_"stop"'),
+    ("", "camelCase", ""),
+    ("  --  ", "PascalCase", ""),
+    # D5: humps and letter/digit boundaries split words
+    ("helloWorld", "snake_case", "hello_world"),
+    ("HTTPServer", "snake_case", "http_server"),
+    ("parseHTTPResponse", "kebab-case", "parse-http-response"),
+    ("XMLHttpRequest", "camelCase", "xmlHttpRequest"),
+    ("version2Beta", "snake_case", "version_2_beta"),
+    ("getUserByID", "PascalCase", "GetUserById"),
+    ("HTTPServer error", "CONSTANT_CASE", "HTTP_SERVER_ERROR"),
+    ("some value", "dot.case", "some.value"),
+    # D5: Unicode-correct capitalisation (the reference corrupts these)
+    ("élan vital", "Title Case", "Élan Vital"),
+    ("élan vital", "PascalCase", "ÉlanVital"),
+    ("über cool", "camelCase", "überCool"),
+    ("ǆungla", "Title Case", "ǅungla"),  # title-case digraph, not upper-case
+    ("ΣΑΣ", "lowercase", "σασ"),  # Go: no final-sigma rule
+    # Go's simple case mapping: length-changing mappings keep the character
+    ("straße", "UPPERCASE", "STRAßE"),
+    ("ﬁne", "UPPERCASE", "ﬁNE"),
+    ("İstanbul", "lowercase", "istanbul"),
+    ("ᾳ", "UPPERCASE", "ᾼ"),
+    ("ŉ", "UPPERCASE", "ŉ"),
+]
+CASE_IDS = [
+    "upper", "lower", "title-drops-punctuation", "sentence", "sentence-first-letter-anywhere",
+    "camel", "pascal", "snake", "kebab", "every-separator", "quotes-not-separators", "empty",
+    "separators-only", "hump", "acronym-then-word", "acronym-inside", "leading-acronym",
+    "letter-digit", "trailing-acronym", "constant", "dot", "title-non-ascii", "pascal-non-ascii",
+    "camel-non-ascii", "titlecase-digraph", "no-final-sigma", "sharp-s-upper", "ligature-upper",
+    "dotted-capital-i", "iota-subscript", "n-apostrophe",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "case_type", "expected"), CASE_VECTORS, ids=CASE_IDS)
+def test_case_known_answers(
+    registry: Registry, content: str, case_type: str, expected: str
+) -> None:
+    data = run(registry, "text_case", {"content": content, "caseType": case_type})
+    assert data == {"result": expected, "caseType": case_type}
+
+
+async def test_case_over_rest_accepts_snake_case_field_names(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/text/case", json={"content": "hello_world", "case_type": "camelCase"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"result": "helloWorld", "caseType": "camelCase"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"content": "x"},
+        {"content": "x", "caseType": "camel"},
+        {"content": 5, "caseType": "UPPERCASE"},
+    ],
+    ids=["missing-case-type", "mcp-short-name", "content-not-string"],
+)
+async def test_case_errors(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await client.post("/api/v1/text/case", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "Invalid request")
+
+
+def test_case_mapping_never_changes_length() -> None:
+    sample = "".join(chr(code) for code in range(0x20, 0x2000) if chr(code).isprintable())
+    assert len(go_upper(sample)) == len(sample)
+    assert len(go_lower(sample)) == len(sample)
+
+
+def test_nbsp_inside_a_piece_is_kept_but_edges_are_trimmed() -> None:
+    assert split_words("\u00a0foo\u00a0bar\u00a0 baz") == ["foo\u00a0bar", "baz"]
+
+
+# ---------------------------------------------------------------------------------------------
+# text/info
+
+INFO_VECTORS = [
+    # the documented example's ACTUAL numbers (docs claim 25/5/2/2/25)
+    ("Hello world!\nThis is a test.", (28, 6, 2, 2, 28)),
+    ("", (0, 0, 0, 0, 0)),
+    ("   \n\t  ", (7, 0, 2, 0, 7)),
+    ("no punctuation here", (19, 3, 1, 1, 19)),
+    ("Wait... what?! Yes.", (19, 3, 1, 3, 19)),
+    ("3.14 is pi", (10, 3, 1, 1, 10)),
+    ("line\n", (5, 1, 2, 1, 5)),
+    ("a\u00a0b c", (5, 2, 1, 1, 6)),  # NBSP does not separate words
+    ("a\vb", (3, 1, 1, 1, 3)),  # neither does \v
+    ("Grüße, 世界!", (10, 2, 1, 1, 16)),
+    ("Hi!\u00a0Bye.", (8, 1, 1, 1, 9)),  # '!' before NBSP is not a sentence end
+]
+INFO_IDS = [
+    "documented-example", "empty", "blank-lines", "no-terminator-counts-one", "ellipsis",
+    "decimal-point", "trailing-newline", "nbsp", "vertical-tab", "utf8", "nbsp-after-bang",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "expected"), INFO_VECTORS, ids=INFO_IDS)
+def test_info_known_answers(
+    registry: Registry, content: str, expected: tuple[int, int, int, int, int]
+) -> None:
+    data = run(registry, "text_info", {"content": content})
+    keys = ("characterCount", "wordCount", "lineCount", "sentenceCount", "byteSize")
+    assert tuple(data[key] for key in keys) == expected
+    assert set(data) == set(keys)
+
+
+async def test_info_over_rest_and_error(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/text/info", json={})
+    assert response.json() == {
+        "success": True,
+        "data": {
+            "characterCount": 0,
+            "wordCount": 0,
+            "lineCount": 0,
+            "sentenceCount": 0,
+            "byteSize": 0,
+        },
+    }
+    response = await client.post("/api/v1/text/info", json={"content": ["a"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Invalid request"
+
+
+# ---------------------------------------------------------------------------------------------
+# text/sort
+
+SORT_VECTORS = [
+    ("banana\napple\nCherry", "asc", "alpha", "Cherry\napple\nbanana"),
+    ("banana\napple\nCherry", "desc", "alpha", "banana\napple\nCherry"),
+    ("b\na\n", "asc", "alpha", "\na\nb"),  # the trailing newline's empty line takes part
+    ("   \n  ", "asc", "alpha", "   \n  "),  # blank content comes back unchanged
+    ("10\n9\n1e1\nabc\n-2", "asc", "numeric", "-2\n9\n10\n1e1\nabc"),  # 10 and 1e1 tie: stable
+    ("10\n9\n1e1\nabc\n-2", "desc", "numeric", "10\n1e1\n9\n-2\nabc"),
+    ("b\n2\na\n1", "desc", "numeric", "2\n1\nb\na"),  # non-numbers after, reverse text order
+    (" 3 \n+5\n.5\n0x1p-1\nInf\n-Infinity", "asc", "numeric", "-Infinity\n.5\n0x1p-1\n 3 \n+5\nInf"),
+    ("NaN\n1\nInf\n-1", "asc", "numeric", "-1\n1\nInf\nNaN"),
+    ("NaN\n1\nInf\n-1", "desc", "numeric", "NaN\nInf\n1\n-1"),
+    ("1e400\n1\n0x1", "asc", "numeric", "1\n0x1\n1e400"),  # overflow and 0x1 are not numbers
+    ("1.10.0\n1.9.0\n1.2.0", "asc", "numeric", "1.10.0\n1.2.0\n1.9.0"),  # versions are text
+    ("1.10.0\n1.9.0\n1.2.0", "asc", "natural", "1.2.0\n1.9.0\n1.10.0"),
+    ("1.10.0\n1.9.0\n1.2.0", "desc", "natural", "1.10.0\n1.9.0\n1.2.0"),
+    ("file10\nfile2\nfile1\nfile", "asc", "natural", "file\nfile1\nfile2\nfile10"),
+    ("a01\na1\na001", "asc", "natural", "a1\na01\na001"),
+    ("x" + "9" * 5000 + "\nx" + "1" + "0" * 5000, "asc", "natural",
+     "x" + "9" * 5000 + "\nx" + "1" + "0" * 5000),
+]  # fmt: skip
+SORT_IDS = [
+    "alpha-asc-code-points", "alpha-desc", "trailing-newline", "blank-unchanged",
+    "numeric-stable-tie", "numeric-desc-stable-tie", "numeric-desc-text-reversed",
+    "go-parsefloat-forms", "nan-last-asc", "nan-first-desc", "overflow-is-text",
+    "versions-not-numeric", "natural-versions", "natural-desc", "natural-prefix",
+    "natural-leading-zeros", "natural-huge-runs",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "order", "sort_type", "expected"), SORT_VECTORS, ids=SORT_IDS)
+def test_sort_known_answers(
+    registry: Registry, content: str, order: str, sort_type: str, expected: str
+) -> None:
+    data = run(registry, "text_sort", {"content": content, "order": order, "sortType": sort_type})
+    assert data == {"result": expected}
+
+
+async def test_sort_over_rest_and_errors(client: httpx.AsyncClient) -> None:
+    ok = await client.post(
+        "/api/v1/text/sort", json={"content": "b\na", "order": "asc", "sort_type": "alpha"}
+    )
+    assert ok.json() == {"success": True, "data": {"result": "a\nb"}}
+    for body in (
+        {"content": "a", "order": "up", "sortType": "alpha"},
+        {"content": "a", "order": "asc", "sortType": "version"},
+        {"content": "a", "order": "asc"},
+    ):
+        response = await client.post("/api/v1/text/sort", json=body)
+        assert response.status_code == 400, body
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+PARSE_FLOAT_VECTORS = [
+    ("1", 1.0), ("-2.5", -2.5), ("+5", 5.0), (".5", 0.5), ("5.", 5.0), ("1e3", 1000.0),
+    ("1E-2", 0.01), ("0x1p-2", 0.25), ("0X1.8P1", 3.0), ("1_000", 1000.0), ("0x_1p0", 1.0),
+    ("1e-400", 0.0), ("inf", float("inf")), ("-Infinity", float("-inf")),
+    ("1__0", None), ("_1", None), ("1_", None), ("0x1", None), ("1e", None), (".", None),
+    ("+", None), ("+nan", None), ("infin", None), (" 1", None), ("١", None), ("1e400", None),
+    ("0x1p99999", None), ("1,5", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), PARSE_FLOAT_VECTORS, ids=[t for t, _ in PARSE_FLOAT_VECTORS]
+)
+def test_go_parse_float(text: str, expected: float | None) -> None:
+    assert parse_go_float(text) == expected
+
+
+def test_go_parse_float_nan() -> None:
+    value = parse_go_float("NaN")
+    assert value is not None
+    assert value != value
