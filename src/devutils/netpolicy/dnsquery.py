@@ -1,0 +1,116 @@
+"""DNS lookups for the network/dns tool, through the same network policy as outbound requests.
+
+Internal names are refused before any query; A/AAAA answers (after CNAME chasing) and the address
+of a PTR lookup must pass the deny table, so the tool cannot be used to map an internal network.
+Answers are capped at ``DNS_MAX_RECORDS`` records (flagged ``truncated``, never silently) and the
+message itself is bounded by DNS (64 KiB over TCP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Any, Final
+
+import dns.exception
+import dns.name
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+
+from devutils.errors import ToolTimeoutError, UpstreamError, ValidationError
+from devutils.netpolicy.hosts import HostError, parse_host
+from devutils.netpolicy.policy import NetworkPolicy
+from devutils.netpolicy.resolve import dns_resolver
+from devutils.settings import Settings
+
+RECORD_TYPES: Final = ("A", "AAAA", "MX", "TXT", "NS", "CNAME", "SOA", "SRV", "CAA", "PTR")
+_FAILED = "DNS lookup failed"
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    records: tuple[str, ...]
+    ttl: int | None
+    truncated: bool
+
+
+def _text(rdtype: str, rdata: Any) -> str:
+    if rdtype in ("A", "AAAA"):
+        return str(rdata.address)
+    if rdtype == "MX":
+        return f"{rdata.preference} {rdata.exchange.to_text()}"
+    if rdtype == "TXT":
+        return b"".join(rdata.strings).decode("utf-8", "replace")
+    if rdtype in ("NS", "CNAME", "PTR"):
+        return str(rdata.target.to_text())
+    return str(rdata.to_text())
+
+
+class DnsLookup:
+    def __init__(self, resolver: dns.resolver.Resolver, timeout: float, max_records: int) -> None:
+        self.resolver = resolver
+        self.timeout = timeout
+        self.max_records = max_records
+
+    def _query_name(self, domain: str, rdtype: str, policy: NetworkPolicy) -> tuple[str, bool]:
+        """The name to ask for and whether its answers skip the address check (allow-listed)."""
+        if rdtype == "PTR":
+            return self._reverse_name(domain, policy), True
+        try:
+            host = parse_host(domain)
+        except HostError as exc:
+            raise ValidationError(_FAILED, f"invalid domain: {exc}") from None
+        if host.name is None:
+            raise ValidationError(_FAILED, f"{rdtype} lookups take a domain name, not an address")
+        policy.check_name(host.name)
+        return host.name, policy.host_allowed(host.name)
+
+    def _reverse_name(self, domain: str, policy: NetworkPolicy) -> str:
+        try:
+            address = ip_address(domain)
+        except ValueError:
+            try:
+                address = ip_address(dns.reversename.to_address(dns.name.from_text(domain)))
+            except (dns.exception.DNSException, ValueError):
+                raise ValidationError(
+                    _FAILED, "PTR lookups take an IP address (or its reverse name)"
+                ) from None
+        if not isinstance(address, IPv4Address | IPv6Address):  # pragma: no cover - typing only
+            raise ValidationError(_FAILED, "invalid address")
+        policy.check_address(address)
+        return str(dns.reversename.from_address(str(address)).to_text())
+
+    def lookup(self, domain: str, rdtype: str, policy: NetworkPolicy) -> DnsAnswer:
+        qname, trusted = self._query_name(domain, rdtype, policy)
+        try:
+            answer = self.resolver.resolve(
+                qname, rdtype, search=False, raise_on_no_answer=False, lifetime=self.timeout
+            )
+        except dns.resolver.NXDOMAIN:
+            raise ValidationError(_FAILED, "no such domain") from None
+        except dns.exception.Timeout:
+            raise ToolTimeoutError(_FAILED, f"no DNS answer within {self.timeout:g} s") from None
+        except dns.resolver.NoNameservers:
+            raise UpstreamError(_FAILED, "the DNS servers refused or failed the query") from None
+        except dns.exception.DNSException:
+            raise UpstreamError(_FAILED, "the DNS query failed") from None
+        rrset = answer.rrset
+        if rrset is None:
+            if rdtype == "CNAME":
+                # The reference (Go's LookupCNAME) answers a name without CNAME with itself.
+                return DnsAnswer((answer.canonical_name.to_text(),), None, False)
+            return DnsAnswer((), None, False)
+        rdatas = list(rrset)
+        if rdtype in ("A", "AAAA") and not trusted:
+            for rdata in rdatas:
+                address = ip_address(rdata.address)
+                policy.check_address(address)
+        records = tuple(_text(rdtype, rdata) for rdata in rdatas[: self.max_records])
+        return DnsAnswer(records, int(rrset.ttl), len(rdatas) > self.max_records)
+
+
+def dns_lookup(settings: Settings) -> DnsLookup:
+    """The service factory tools use: ``ctx.service(dns_lookup)``."""
+    timeout = min(settings.dns_timeout, settings.tool_timeout * 0.8)
+    return DnsLookup(dns_resolver(settings), timeout, settings.dns_max_records)

@@ -1,0 +1,155 @@
+"""Name → addresses, once, with a deadline; and the DNS servers the service is configured to ask.
+
+:class:`Resolver` is the seam tests use (a fixed map, a rebinding fake).  The system resolver
+(``getaddrinfo``, so ``/etc/hosts`` and nsswitch apply, as in the reference) has no timeout of its
+own, so it runs in a daemon thread that the caller stops waiting for at the deadline.  When
+``DNS_RESOLVERS`` is set, names are resolved with dnspython against those servers instead, so the
+header tool and the DNS tool see the same answers.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Protocol
+
+import dns.exception
+import dns.nameserver
+import dns.resolver
+
+from devutils.netpolicy.denytable import IPAddress
+from devutils.settings import Settings
+
+
+class ResolveError(Exception):
+    """The name has no addresses (``missing``) or the lookup failed; never carries server detail."""
+
+    def __init__(self, missing: bool) -> None:
+        super().__init__("name does not resolve" if missing else "name resolution failed")
+        self.missing = missing
+
+
+class ResolveTimeout(Exception):
+    """The lookup did not finish before the deadline."""
+
+
+class Resolver(Protocol):
+    def resolve(self, name: str, timeout: float) -> Sequence[IPAddress]:
+        """Every address of ``name`` (A and AAAA), or raise ResolveError / ResolveTimeout."""
+        ...
+
+
+class SystemResolver:
+    """``getaddrinfo`` with a deadline."""
+
+    def resolve(self, name: str, timeout: float) -> Sequence[IPAddress]:
+        outcome: list[Sequence[IPAddress] | BaseException] = []
+
+        def work() -> None:
+            try:
+                infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+                addresses: list[IPAddress] = []
+                for _family, _type, _proto, _canon, sockaddr in infos:
+                    address = ip_address(str(sockaddr[0]).split("%", 1)[0])
+                    if address not in addresses:
+                        addresses.append(address)
+                outcome.append(addresses)
+            except BaseException as exc:  # handed to the waiting thread
+                outcome.append(exc)
+
+        thread = threading.Thread(target=work, name="devutils-resolve", daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if not outcome:
+            raise ResolveTimeout
+        result = outcome[0]
+        if isinstance(result, socket.gaierror):
+            missing = result.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
+            raise ResolveError(missing) from None
+        if isinstance(result, BaseException):
+            raise ResolveError(False) from None
+        if not result:
+            raise ResolveError(True)
+        return result
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """``ip``, ``ip:port``, ``[v6]`` or ``[v6]:port`` → (ip, port)."""
+    text = text.strip()
+    port = 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            port = int(rest.removeprefix(":"))
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text)
+    else:
+        host = text
+    ip_address(host)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"bad DNS port in {text!r}")
+    return host, port
+
+
+def dns_resolver(settings: Settings) -> dns.resolver.Resolver:
+    """A dnspython resolver for DNS_RESOLVERS (or /etc/resolv.conf when empty)."""
+    if settings.dns_resolvers:
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [
+            dns.nameserver.Do53Nameserver(*parse_nameserver(item))
+            for item in settings.dns_resolvers
+        ]
+    else:
+        try:
+            resolver = dns.resolver.Resolver(configure=True)
+        except dns.resolver.NoResolverConfiguration:
+            resolver = dns.resolver.Resolver(configure=False)
+            resolver.nameservers = ["127.0.0.1"]
+    # Per-server wait (dnspython's default 2 s), so a dead first server leaves time for the next.
+    resolver.timeout = min(2.0, settings.dns_timeout)
+    resolver.lifetime = settings.dns_timeout
+    resolver.cache = None
+    return resolver
+
+
+class DnspythonResolver:
+    """A and AAAA through dnspython, for when the operator names the DNS servers."""
+
+    def __init__(self, resolver: dns.resolver.Resolver) -> None:
+        self._resolver = resolver
+
+    def resolve(self, name: str, timeout: float) -> Sequence[IPAddress]:
+        addresses: list[IPAddress] = []
+        deadline = time.monotonic() + timeout
+        for rdtype in ("A", "AAAA"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ResolveTimeout
+            try:
+                answer = self._resolver.resolve(
+                    name, rdtype, search=False, raise_on_no_answer=False, lifetime=remaining
+                )
+            except dns.resolver.NXDOMAIN:
+                continue
+            except dns.exception.Timeout:
+                raise ResolveTimeout from None
+            except dns.exception.DNSException:
+                raise ResolveError(False) from None
+            for rdata in answer.rrset or ():
+                parsed = ip_address(rdata.address)
+                if isinstance(parsed, IPv4Address | IPv6Address) and parsed not in addresses:
+                    addresses.append(parsed)
+        if not addresses:
+            raise ResolveError(missing=True)
+        return addresses
+
+
+def name_resolver(settings: Settings) -> Resolver:
+    """The service factory tools use: ``ctx.service(name_resolver)``."""
+    if settings.dns_resolvers:
+        return DnspythonResolver(dns_resolver(settings))
+    return SystemResolver()
