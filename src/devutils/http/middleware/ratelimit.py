@@ -1,0 +1,96 @@
+"""Rate limiting wired into the application: tool calls and the other HTTP routes.
+
+Tool calls (REST and MCP alike) are limited by an invoke middleware, so the tool's own class
+applies and a refused call costs no parsing.  Every other HTTP route is limited here with the
+anonymous/authenticated class, except health checks (probes must never be refused), ``/metrics``
+(scraped by Prometheus from inside the cluster, protected by METRICS_REQUIRE_AUTH instead) and
+``/mcp`` (its tool calls are limited per tool by the invoke middleware).  This layer sits inside
+authentication, so the principal is known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from devutils.errors import ToolError
+from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_error, state_of
+from devutils.models import ToolOutput
+from devutils.observability.metrics import RATE_LIMIT_HITS, RATE_LIMIT_STORE_ERRORS
+from devutils.ratelimit.limiter import RateLimiter, identity_of
+from devutils.ratelimit.redis_store import RedisStore, make_client
+from devutils.registry import CallInfo, InvokeMiddleware, Proceed, ToolSpec
+
+if TYPE_CHECKING:
+    from devutils.http.app import Application
+
+EXEMPT_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics", "/mcp"})
+
+
+def tool_call_limiter(limiter: RateLimiter) -> InvokeMiddleware:
+    async def limit_call(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> ToolOutput:
+        limit = limiter.limit_for(spec.rate_class, call.authenticated)
+        decision = await limiter.check(limit, identity_of(call.principal, call.client_ip))
+        call.response_headers.update(limiter.headers(decision))
+        return await proceed()
+
+    return limit_call
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = state_of(scope) if scope["type"] == "http" else None
+        if state is None or state.tool is not None or state.route in EXEMPT_ROUTES:
+            await self.app(scope, receive, send)
+            return
+        limit = self.limiter.limit_for("default", state.authenticated)
+        try:
+            decision = await self.limiter.check(
+                limit, identity_of(state.principal, state.client_ip)
+            )
+        except ToolError as exc:
+            # Answered here, so the outer layers (metrics, access log) see an ordinary response.
+            await send_error(send, exc, scope)
+            return
+        state.extra_headers.extend(
+            (name.lower().encode(), value.encode())
+            for name, value in self.limiter.headers(decision).items()
+        )
+        await self.app(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def _redis_lifespan(store: RedisStore) -> AsyncIterator[None]:
+    await store.start()
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+def install_rate_limiting(app: Application) -> None:
+    """Attach the limiter to ``app`` (innermost HTTP layer); nothing when RATE_LIMIT_ENABLED=false."""
+    settings = app.settings
+    if not settings.rate_limit_enabled:
+        return
+    redis_store: RedisStore | None = None
+    if settings.rate_limit_store == "redis" and settings.rate_limit_redis_url:
+        timeout = settings.rate_limit_redis_timeout
+        redis_store = RedisStore(make_client(settings.rate_limit_redis_url, timeout), timeout)
+    limiter = RateLimiter(settings, redis_store)
+    # Series exist from start-up at 0, so rate() over them works before the first refusal.
+    for name in limiter.limits:
+        RATE_LIMIT_HITS.labels(**{"class": name})
+    if redis_store is not None:
+        RATE_LIMIT_STORE_ERRORS.labels(store="redis")
+    app.registry.middleware.append(tool_call_limiter(limiter))
+    app.wrap(lambda inner: RateLimitMiddleware(inner, limiter))
+    if redis_store is not None:
+        store = redis_store
+        app.health.checks["rate_limit_store"] = limiter.readiness
+        app.lifespan_hooks.append(lambda: _redis_lifespan(store))

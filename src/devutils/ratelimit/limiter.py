@@ -1,0 +1,121 @@
+"""Which limit applies to whom, which store decides, and what happens when the store is down.
+
+Classes: ``default`` tools (and non-tool HTTP routes) get the anonymous or the authenticated limit,
+``crypto`` and ``network`` tools their own; each class is a separate bucket per caller.  The caller
+is the principal set by authentication, else the client IP.  With Redis down the fail mode
+applies: ``local`` decides in this replica's memory store (so N replicas admit up to N times the
+limit until Redis is back), ``deny`` refuses with 503 and Retry-After.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+
+from devutils.errors import RateLimitError, ServiceUnavailableError
+from devutils.observability.metrics import RATE_LIMIT_HITS
+from devutils.ratelimit.gcra import Decision, Limit
+from devutils.ratelimit.memory import MemoryStore
+from devutils.ratelimit.redis_store import RedisStore
+from devutils.settings import Settings
+
+# Identities longer than this are hashed so the memory store's keys stay small.
+_MAX_IDENTITY = 64
+
+
+def limits_from(settings: Settings) -> dict[str, Limit]:
+    return {
+        "anonymous": Limit(
+            "anonymous",
+            settings.rate_limit_anonymous_per_minute,
+            settings.rate_limit_anonymous_burst,
+        ),
+        "authenticated": Limit(
+            "authenticated",
+            settings.rate_limit_authenticated_per_minute,
+            settings.rate_limit_authenticated_burst,
+        ),
+        "crypto": Limit(
+            "crypto", settings.rate_limit_crypto_per_minute, settings.rate_limit_crypto_burst
+        ),
+        "network": Limit(
+            "network", settings.rate_limit_network_per_minute, settings.rate_limit_network_burst
+        ),
+    }
+
+
+def identity_of(principal: str | None, client_ip: str | None) -> str:
+    """The bucket owner; the prefixes keep a principal from ever sharing an IP's bucket."""
+    identity = "p:" + principal if principal else "ip:" + (client_ip or "unknown")
+    if len(identity) > _MAX_IDENTITY:
+        identity = "h:" + hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    return identity
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: RedisStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limits = limits_from(settings)
+        self.memory = MemoryStore(settings.rate_limit_memory_max_keys, clock)
+        self.redis = redis
+        self.fail_mode = settings.rate_limit_fail_mode
+        self.wall_clock = wall_clock
+
+    def limit_for(self, rate_class: str, authenticated: bool) -> Limit:
+        if rate_class == "default":
+            return self.limits["authenticated" if authenticated else "anonymous"]
+        return self.limits[rate_class]
+
+    async def check(self, limit: Limit, identity: str) -> Decision:
+        """Admit or refuse: returns the decision when admitted, raises when not.
+
+        Raises :class:`RateLimitError` (429) when over the limit and
+        :class:`ServiceUnavailableError` (503) when Redis is down and the fail mode is ``deny``.
+        """
+        if self.redis is None:
+            decision = self.memory.check(identity, limit)
+        else:
+            shared = await self.redis.check(identity, limit)
+            if shared is None:
+                if self.fail_mode == "deny":
+                    retry = max(1, math.ceil(self.redis.breaker.retry_in()))
+                    raise ServiceUnavailableError(
+                        "Rate limiting temporarily unavailable",
+                        "the shared rate-limit store is unreachable; retry shortly",
+                        headers={"Retry-After": str(retry)},
+                    )
+                shared = self.memory.check(identity, limit)
+            decision = shared
+        if not decision.allowed:
+            RATE_LIMIT_HITS.labels(**{"class": limit.name}).inc()
+            headers = self.headers(decision)
+            headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
+            raise RateLimitError(
+                "Rate limit exceeded",
+                f"Limit: {limit.per_minute} requests per minute, burst {limit.burst}",
+                headers=headers,
+            )
+        return decision
+
+    def headers(self, decision: Decision) -> dict[str, str]:
+        """``X-RateLimit-*`` as the reference documents them: Reset is a Unix time in seconds."""
+        return {
+            "X-RateLimit-Limit": str(decision.limit.per_minute),
+            "X-RateLimit-Remaining": str(decision.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.wall_clock() + decision.reset_after)),
+        }
+
+    def readiness(self) -> tuple[bool, str]:
+        if self.redis is None:
+            return True, "memory"
+        if self.redis.healthy:
+            return True, "redis"
+        fallback = "local memory limits" if self.fail_mode == "local" else "refusing requests"
+        return False, f"redis unreachable; {fallback}"

@@ -1,0 +1,216 @@
+"""GCRA, the bounded memory store, the circuit breaker and bucket identities (no I/O)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from devutils.errors import RateLimitError
+from devutils.ratelimit.breaker import CircuitBreaker
+from devutils.ratelimit.gcra import Limit
+from devutils.ratelimit.limiter import RateLimiter, identity_of
+from devutils.ratelimit.memory import _SWEEP_PER_INSERT, MemoryStore
+from tests.conftest import make_settings
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+ONE_PER_SECOND_BURST_3 = Limit("anonymous", per_minute=60, burst=3)
+TWO_PER_SECOND_BURST_1 = Limit("crypto", per_minute=120, burst=1)
+
+# (limit, offsets of each request in seconds, expected admitted, remaining, retry-after, reset-after)
+VECTORS = [
+    pytest.param(
+        ONE_PER_SECOND_BURST_3,
+        (0, 0, 0, 0),
+        (True, True, True, False),
+        (2, 1, 0, 0),
+        (0.0, 0.0, 0.0, 1.0),
+        (1.0, 2.0, 3.0, 3.0),
+        id="burst-then-refuse",
+    ),
+    pytest.param(
+        ONE_PER_SECOND_BURST_3,
+        (0, 0, 0, 1.0, 1.0),
+        (True, True, True, True, False),
+        (2, 1, 0, 0, 0),
+        (0.0, 0.0, 0.0, 0.0, 1.0),
+        (1.0, 2.0, 3.0, 3.0, 3.0),
+        id="one-token-per-interval",
+    ),
+    pytest.param(
+        ONE_PER_SECOND_BURST_3,
+        (0, 0, 0, 0.25),
+        (True, True, True, False),
+        (2, 1, 0, 0),
+        (0.0, 0.0, 0.0, 0.75),
+        (1.0, 2.0, 3.0, 2.75),
+        id="partial-refill-not-enough",
+    ),
+    pytest.param(
+        ONE_PER_SECOND_BURST_3,
+        (0, 0, 0, 60, 60, 60, 60),
+        (True, True, True, True, True, True, False),
+        (2, 1, 0, 2, 1, 0, 0),
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0),
+        (1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 3.0),
+        id="idle-key-gets-full-burst",
+    ),
+    pytest.param(
+        TWO_PER_SECOND_BURST_1,
+        (0, 0.25, 0.5, 0.5),
+        (True, False, True, False),
+        (0, 0, 0, 0),
+        (0.0, 0.25, 0.0, 0.5),
+        (0.5, 0.25, 0.5, 0.5),
+        id="burst-1-spacing",
+    ),
+    pytest.param(
+        ONE_PER_SECOND_BURST_3,
+        (0, 0, 0, 0, 0, 0, 0.5),
+        (True, True, True, False, False, False, False),
+        (2, 1, 0, 0, 0, 0, 0),
+        (0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.5),
+        (1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 2.5),
+        id="refusals-cost-nothing",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("limit", "offsets", "admitted", "remaining", "retry_after", "reset_after"), VECTORS
+)
+def test_gcra_known_answers(
+    limit: Limit,
+    offsets: tuple[float, ...],
+    admitted: tuple[bool, ...],
+    remaining: tuple[int, ...],
+    retry_after: tuple[float, ...],
+    reset_after: tuple[float, ...],
+) -> None:
+    clock = FakeClock()
+    store = MemoryStore(max_keys=100, clock=clock)
+    start = clock.now
+    got = []
+    for offset in offsets:
+        clock.now = start + offset
+        got.append(store.check("ip:192.0.2.1", limit))
+    assert tuple(d.allowed for d in got) == admitted
+    assert tuple(d.remaining for d in got) == remaining
+    assert tuple(d.retry_after for d in got) == pytest.approx(retry_after)
+    assert tuple(d.reset_after for d in got) == pytest.approx(reset_after)
+
+
+def test_keys_and_classes_are_separate_buckets() -> None:
+    store = MemoryStore(max_keys=100, clock=FakeClock())
+    for _ in range(3):
+        assert store.check("ip:192.0.2.1", ONE_PER_SECOND_BURST_3).allowed
+    assert not store.check("ip:192.0.2.1", ONE_PER_SECOND_BURST_3).allowed
+    assert store.check("ip:192.0.2.2", ONE_PER_SECOND_BURST_3).allowed
+    other_class = Limit("network", per_minute=60, burst=3)
+    assert store.check("ip:192.0.2.1", other_class).allowed
+
+
+async def test_memory_limit_exact_under_concurrency() -> None:
+    settings = make_settings(
+        rate_limit_enabled=True, rate_limit_anonymous_per_minute=1, rate_limit_anonymous_burst=50
+    )
+    limiter = RateLimiter(settings, clock=FakeClock())
+    limit = limiter.limit_for("default", authenticated=False)
+
+    async def one() -> bool:
+        try:
+            await limiter.check(limit, "ip:198.51.100.7")
+        except RateLimitError:
+            return False
+        return True
+
+    results = await asyncio.gather(*(one() for _ in range(400)))
+    assert results.count(True) == 50
+
+
+def test_memory_store_never_exceeds_its_bound() -> None:
+    clock = FakeClock()
+    store = MemoryStore(max_keys=100, clock=clock)
+    peak = 0
+    for index in range(1000):
+        store.check(f"ip:10.0.{index // 256}.{index % 256}", ONE_PER_SECOND_BURST_3)
+        peak = max(peak, len(store))
+    assert peak == 100
+    assert len(store) == 100
+
+
+def test_memory_store_drops_idle_keys_first() -> None:
+    clock = FakeClock()
+    store = MemoryStore(max_keys=100, clock=clock)
+    for index in range(100):
+        store.check(f"ip:idle-{index}", ONE_PER_SECOND_BURST_3)
+    clock.now += 10  # every TAT has passed: these keys hold no state any more
+    for index in range(10):
+        store.check(f"ip:new-{index}", ONE_PER_SECOND_BURST_3)
+    assert len(store) == 100 - 10 * _SWEEP_PER_INSERT + 10
+
+
+def test_memory_store_keeps_recently_used_live_key_under_pressure() -> None:
+    clock = FakeClock()
+    store = MemoryStore(max_keys=100, clock=clock)
+    for _ in range(3):
+        store.check("ip:hot", ONE_PER_SECOND_BURST_3)
+    for index in range(98):
+        store.check(f"ip:cold-{index}", ONE_PER_SECOND_BURST_3)
+    assert not store.check("ip:hot", ONE_PER_SECOND_BURST_3).allowed  # touched: now most recent
+    for index in range(10):
+        store.check(f"ip:extra-{index}", ONE_PER_SECOND_BURST_3)
+    assert len(store) == 100
+    assert not store.check("ip:hot", ONE_PER_SECOND_BURST_3).allowed  # state survived eviction
+
+
+@pytest.mark.parametrize(
+    ("principal", "client_ip", "expected"),
+    [
+        pytest.param("key:ab12cd34", "192.0.2.1", "p:key:ab12cd34", id="principal-wins"),
+        pytest.param(None, "192.0.2.1", "ip:192.0.2.1", id="ip-when-anonymous"),
+        pytest.param("", "2001:db8::1", "ip:2001:db8::1", id="empty-principal-is-anonymous"),
+        pytest.param(None, None, "ip:unknown", id="no-address"),
+        pytest.param("192.0.2.1", None, "p:192.0.2.1", id="principal-never-shares-ip-bucket"),
+    ],
+)
+def test_identity(principal: str | None, client_ip: str | None, expected: str) -> None:
+    assert identity_of(principal, client_ip) == expected
+
+
+def test_long_identity_is_hashed_to_a_bounded_key() -> None:
+    first = identity_of("jwt:" + "a" * 5000, None)
+    second = identity_of("jwt:" + "a" * 4999 + "b", None)
+    assert first.startswith("h:")
+    assert len(first) == 2 + 64
+    assert first != second
+
+
+def test_breaker_opens_backs_off_and_closes() -> None:
+    clock = FakeClock()
+    breaker = CircuitBreaker(base_cooldown=0.2, max_cooldown=1.0, clock=clock)
+    assert not breaker.is_open
+    assert breaker.retry_in() == 0.0
+    assert breaker.failure() is True  # a mode switch
+    assert breaker.is_open
+    assert breaker.retry_in() == pytest.approx(0.2)
+    assert breaker.failure() is False  # already open: only the cooldown grows
+    assert breaker.retry_in() == pytest.approx(0.4)
+    breaker.failure()
+    breaker.failure()
+    assert breaker.cooldown == pytest.approx(1.0)  # capped
+    clock.now += 5
+    assert breaker.retry_in() == 0.0
+    assert breaker.success() is True
+    assert not breaker.is_open
+    assert breaker.success() is False
+    breaker.failure()
+    assert breaker.retry_in() == pytest.approx(0.2)  # cooldown starts over after recovery

@@ -1,0 +1,167 @@
+"""Real service processes sharing a real redis-server: one global limit, and no 5xx or hang when
+Redis dies or freezes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+import orjson
+import pytest
+
+from tests.support import RedisServer, ServerProcess, require_redis, run_redis, run_server
+
+TOOL = "/api/v1/crypto/hash"
+BODY = orjson.dumps({"content": "hello world", "algorithm": "sha256"})
+CLASSES = ("ANONYMOUS", "AUTHENTICATED", "CRYPTO", "NETWORK")
+
+
+def redis_env(url: str, per_minute: int, burst: int, fail_mode: str = "local") -> dict[str, str]:
+    """Every class gets the same limit, so the test does not depend on the tool's class."""
+    env = {
+        "RATE_LIMIT_ENABLED": "true",
+        "RATE_LIMIT_STORE": "redis",
+        "RATE_LIMIT_REDIS_URL": url,
+        "RATE_LIMIT_FAIL_MODE": fail_mode,
+        "RATE_LIMIT_REDIS_TIMEOUT": "0.05",
+        "LOG_LEVEL": "error",
+    }
+    for name in CLASSES:
+        env[f"RATE_LIMIT_{name}_PER_MINUTE"] = str(per_minute)
+        env[f"RATE_LIMIT_{name}_BURST"] = str(burst)
+    return env
+
+
+@dataclass
+class Result:
+    base: str
+    status: int
+    latency: float
+    body: bytes
+    headers: httpx.Headers
+
+
+async def load(bases: Sequence[str], seconds: float, workers_per_base: int) -> list[Result]:
+    results: list[Result] = []
+    deadline = time.monotonic() + seconds
+
+    async def worker(http: httpx.AsyncClient, base: str) -> None:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            response = await http.post(
+                base + TOOL, content=BODY, headers={"content-type": "application/json"}
+            )
+            results.append(
+                Result(
+                    base,
+                    response.status_code,
+                    time.monotonic() - started,
+                    response.content,
+                    response.headers,
+                )
+            )
+
+    limits = httpx.Limits(max_connections=len(bases) * workers_per_base)
+    async with httpx.AsyncClient(limits=limits, timeout=10) as http:
+        await asyncio.gather(
+            *(worker(http, base) for base in bases for _ in range(workers_per_base))
+        )
+    return results
+
+
+async def ready_status(http: httpx.AsyncClient, server: ServerProcess) -> int:
+    return (await http.get(server.base + "/health/ready")).status_code
+
+
+async def wait_ready(http: httpx.AsyncClient, server: ServerProcess, want: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if await ready_status(http, server) == want:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def p99(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[int(len(ordered) * 0.99) - 1]
+
+
+async def test_three_replicas_admit_within_5_percent_of_the_global_limit() -> None:
+    require_redis()
+    per_second, burst, seconds = 60, 30, 3.0
+    with run_redis() as redis, contextlib.ExitStack() as stack:
+        env = redis_env(redis.url, per_minute=per_second * 60, burst=burst)
+        servers = [stack.enter_context(run_server(env)) for _ in range(3)]
+        started = time.monotonic()
+        results = await load([s.base for s in servers], seconds, workers_per_base=4)
+        window = time.monotonic() - started
+    statuses = {r.status for r in results}
+    assert statuses <= {200, 429}
+    admitted = [r for r in results if r.status == 200]
+    expected = burst + per_second * window
+    assert abs(len(admitted) - expected) <= 0.05 * expected, (len(admitted), expected)
+    # The load really was spread: every replica admitted some and refused some.
+    for server in servers:
+        mine = [r.status for r in results if r.base == server.base]
+        assert 200 in mine
+        assert 429 in mine
+    assert len(results) > 3 * expected  # offered load far above the limit
+
+
+async def test_redis_killed_mid_load_no_5xx_and_recovers() -> None:
+    require_redis()
+    with contextlib.ExitStack() as stack:
+        redis: RedisServer = stack.enter_context(run_redis())
+        server = stack.enter_context(run_server(redis_env(redis.url, 600_000, 10_000)))
+        observed_not_ready = False
+
+        async def chaos(http: httpx.AsyncClient) -> None:
+            nonlocal observed_not_ready
+            await asyncio.sleep(0.8)
+            redis.kill()
+            observed_not_ready = await wait_ready(http, server, 503)
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(stack.enter_context, run_redis(port=redis.port))
+
+        async with httpx.AsyncClient(timeout=10) as http:
+            assert await ready_status(http, server) == 200
+            results, _ = await asyncio.gather(load([server.base], 2.5, 6), chaos(http))
+            assert observed_not_ready
+            assert await wait_ready(http, server, 200)  # recovered by itself
+            after = await http.post(server.base + TOOL, content=BODY)
+    assert after.status_code == 200
+    assert {r.status for r in results} == {200}
+    latencies = [r.latency for r in results]
+    assert p99(latencies) < 0.1
+    assert max(latencies) < 0.5
+    assert len(results) > 100
+
+
+@pytest.mark.parametrize(
+    ("fail_mode", "status"),
+    [pytest.param("local", 200, id="local"), pytest.param("deny", 503, id="deny")],
+)
+async def test_redis_paused_never_hangs(fail_mode: str, status: int) -> None:
+    require_redis()
+    with run_redis() as redis, run_server(redis_env(redis.url, 600_000, 10_000, fail_mode)) as srv:
+        async with httpx.AsyncClient(timeout=10) as http:
+            assert (await http.post(srv.base + TOOL, content=BODY)).status_code == 200
+            redis.pause()
+            try:
+                results = await load([srv.base], 1.0, 4)
+                assert await ready_status(http, srv) == 503
+            finally:
+                redis.resume()
+            assert await wait_ready(http, srv, 200)
+            assert (await http.post(srv.base + TOOL, content=BODY)).status_code == 200
+    assert {r.status for r in results} == {status}
+    assert max(r.latency for r in results) < 0.5  # the 50 ms socket timeout, not a hang
+    if status == 503:
+        refusal = results[-1]
+        assert orjson.loads(refusal.body)["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert int(refusal.headers["retry-after"]) >= 1
