@@ -1,13 +1,26 @@
-"""Structured JSON logs on stdout (one object per line).
+"""Structured JSON logs on stdout: one object per line.
 
-Records carry only what the call site passes in ``extra``; request bodies, passwords, keys, tokens
-and certificates are never handed to the logger.
+Two paths share the stream:
+
+- Application records (start-up, shutdown, warnings) go through stdlib ``logging`` with
+  :class:`JsonFormatter`.  Records carry only what the call site passes in ``extra``; values under
+  sensitive-looking keys are redacted anyway, and long values are cut.
+- The access log (one line per request) bypasses ``logging``: an orjson line appended to a
+  :class:`LineWriter` buffer costs about 2 µs against about 12 µs through a handler
+  (docs/performance.md).  The buffer is flushed when it fills, every half second, and at shutdown;
+  a crash loses at most that half second of access lines.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import re
 import sys
+import weakref
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +29,21 @@ import orjson
 from devutils.settings import Settings
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# The reference's redaction list: a value logged under such a key is replaced, whatever it is.
+_SENSITIVE = re.compile(
+    r"password|secret|key|token|auth|jwt|bearer|credential|private|hash|hmac|cert|signature|salt",
+    re.IGNORECASE,
+)
+REDACTED = "[REDACTED]"
+MAX_VALUE_CHARS = 1024
+
+
+def _safe(key: str, value: Any) -> Any:
+    if _SENSITIVE.search(key):
+        return REDACTED
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return value[:MAX_VALUE_CHARS] + "…"
+    return value
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,14 +52,15 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": _safe("msg", record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = _safe(key, value)
         if record.exc_info and record.exc_info[0] is not None:
             # The exception type only: tracebacks can carry request data.
             entry["error"] = record.exc_info[0].__name__
+        # orjson escapes control characters, so a value cannot forge a second line.
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -43,3 +72,93 @@ def configure_logging(settings: Settings, stream: Any = None) -> None:
     root.setLevel(settings.python_log_level)
     for noisy in ("uvicorn.error", "uvicorn.access", "mcp", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+_WRITERS: weakref.WeakSet[LineWriter] = weakref.WeakSet()
+
+
+class LineWriter:
+    """Whole lines, buffered in memory and written to a file descriptor in large chunks.
+
+    Used from the event loop thread only.  A write error (closed or broken stdout) drops the
+    buffered lines rather than failing requests.
+    """
+
+    def __init__(self, fd: int = 1, buffer_bytes: int = 64 * 1024, interval: float = 0.5) -> None:
+        self.fd = fd
+        self.buffer_bytes = buffer_bytes
+        self.interval = interval
+        self._buffer = bytearray()
+        _WRITERS.add(self)
+
+    @property
+    def buffered(self) -> int:
+        """Bytes waiting to be written."""
+        return len(self._buffer)
+
+    def write(self, line: bytes) -> None:
+        self._buffer += line
+        if len(self._buffer) >= self.buffer_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        data = memoryview(bytes(self._buffer))
+        self._buffer.clear()
+        try:
+            while data:
+                written = os.write(self.fd, data)
+                data = data[written:]
+        except OSError:
+            pass
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.flush()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Lifespan hook: flush every ``interval`` seconds while serving, and once at the end."""
+        task = asyncio.create_task(self._flush_periodically())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.flush()
+
+
+def flush_all() -> None:
+    """Flush every live writer now (tests, and anyone about to read stdout)."""
+    for writer in list(_WRITERS):
+        writer.flush()
+
+
+_LEVELS = (("ERROR", logging.ERROR), ("WARNING", logging.WARNING), ("INFO", logging.INFO))
+
+
+def level_for_status(status: int) -> tuple[str, int]:
+    """INFO below 400, WARNING for 4xx, ERROR for 5xx (and for a response never sent)."""
+    if status >= 500 or status == 0:
+        return _LEVELS[0]
+    if status >= 400:
+        return _LEVELS[1]
+    return _LEVELS[2]
+
+
+class Clock:
+    """ISO-8601 UTC timestamps with milliseconds; the seconds part is formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def now(self, epoch: float) -> str:
+        second = int(epoch)
+        if second != self._second:
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{int((epoch - second) * 1000):03d}Z"

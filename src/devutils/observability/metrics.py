@@ -66,7 +66,7 @@ NETWORK_OPERATIONS = Counter(
 
 AUTH_FAILURES = Counter(
     "auth_failures_total",
-    "Refused authentications by reason (missing, invalid_key, invalid_token, expired, "
+    "Refused authentications by reason (missing, malformed, invalid_key, invalid_token, expired, "
     "not_yet_valid, wrong_issuer, wrong_audience, bad_algorithm).",
     ["reason"],
 )

@@ -1,0 +1,81 @@
+"""Access log: one JSON line per request on stdout.
+
+Fields: time, level, msg "request", request_id, method, route (template), status, latency_ms,
+principal (key fingerprint or JWT subject), client_ip, trace_id, error_code, user_agent (cut to
+256 bytes).  Never bodies, query strings, raw paths, headers carrying credentials, or anything a
+tool received: only what the request-context and authentication layers already reduced to safe
+values.  Level: INFO below 400, WARNING for 4xx, ERROR for 5xx; lines below LOG_LEVEL cost only the
+status check.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+
+from devutils.errors import ToolError
+from devutils.http.asgi import ASGIApp, Message, Receive, Scope, Send, header, state_of
+from devutils.observability.logging import Clock, LineWriter, level_for_status
+
+USER_AGENT_BYTES = 256
+
+
+class AccessLogMiddleware:
+    def __init__(self, app: ASGIApp, writer: LineWriter, min_level: int = logging.INFO) -> None:
+        self.app = app
+        self.writer = writer
+        self.min_level = min_level
+        self.clock = Clock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 0
+        code: str | None = None
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except ToolError as exc:
+            # Rendered by the request-context layer further out; log what it will send.
+            status = status or exc.status
+            code = exc.code
+            raise
+        except Exception:
+            status = status or 500
+            code = "INTERNAL_ERROR"
+            raise
+        finally:
+            self._log(scope, status, code, time.perf_counter() - started)
+
+    def _log(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
+        level, number = level_for_status(status)
+        if number < self.min_level:
+            return
+        state = state_of(scope)
+        agent = header(scope, b"user-agent")
+        entry = {
+            "time": self.clock.now(time.time()),
+            "level": level,
+            "msg": "request",
+            "request_id": state.request_id if state else None,
+            "method": scope["method"],
+            "route": state.route if state else None,
+            "status": status,
+            "latency_ms": round(elapsed * 1000, 3),
+            "principal": state.principal if state else None,
+            "client_ip": state.client_ip if state else None,
+            "trace_id": state.trace_id if state else None,
+            "error_code": code or (state.error_code if state else None),
+            "user_agent": agent[:USER_AGENT_BYTES].decode("utf-8", "replace") if agent else None,
+        }
+        self.writer.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))

@@ -1,0 +1,71 @@
+"""Wiring of the part-A production layers: authentication, tracing, metrics, access log, CORS.
+
+Called from ``devutils.http.stack.install`` after the rate limiter (the innermost layer) has been
+wrapped, so the order outermost → innermost is: request context → CORS → access log → metrics →
+tracing → authentication → rate limiting → router.  Access log and metrics sit outside tracing
+so they see its trace id, and outside authentication so 401s are logged and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from devutils.auth import AUTH_REASONS, build_authenticator
+from devutils.http.middleware.access_log import AccessLogMiddleware
+from devutils.http.middleware.auth import AuthMiddleware, open_routes
+from devutils.http.middleware.cors import CorsMiddleware
+from devutils.http.middleware.metrics import MetricsMiddleware, metrics_endpoint
+from devutils.http.middleware.tool_metrics import tool_metrics
+from devutils.http.middleware.tracing import TracingMiddleware
+from devutils.observability.logging import LineWriter
+from devutils.observability.metrics import AUTH_FAILURES
+from devutils.observability.tracing import (
+    INSTRUMENTATION_NAME,
+    build_tracer_provider,
+    provider_lifespan,
+    tool_spans,
+)
+from devutils.registry import InvokeMiddleware
+
+if TYPE_CHECKING:
+    from devutils.http.app import Application
+
+
+def install_production_layers(app: Application) -> None:
+    settings = app.settings
+    # Invoke middleware goes first in the list (outermost), so calls refused by later middleware
+    # (rate limits) still get a span and a tool_calls_total sample.
+    invoke: list[InvokeMiddleware] = []
+
+    authenticator = build_authenticator(settings)
+    if authenticator is not None:
+        routes = open_routes(settings.metrics_require_auth)
+        app.wrap(lambda inner: AuthMiddleware(inner, authenticator, routes))
+    # Every reason exists from the start at 0, so rate() in the runbook's alert has a series.
+    for reason in AUTH_REASONS:
+        AUTH_FAILURES.labels(reason=reason)
+
+    provider = build_tracer_provider(settings)
+    if provider is not None:
+        tracer = provider.get_tracer(INSTRUMENTATION_NAME)
+        sample_roots = settings.tracing_sample_rate > 0
+        app.wrap(lambda inner: TracingMiddleware(inner, tracer, sample_roots))
+        invoke.append(tool_spans(tracer))
+        app.lifespan_hooks.append(provider_lifespan(provider))
+
+    if settings.metrics_enabled:
+        app.router.add("/metrics", ("GET",), metrics_endpoint)
+        app.wrap(lambda inner: MetricsMiddleware(inner, settings.geo_country_header))
+        invoke.append(tool_metrics())
+
+    writer = LineWriter()
+    level = logging.getLevelNamesMapping().get(settings.python_log_level, logging.INFO)
+    app.wrap(lambda inner: AccessLogMiddleware(inner, writer, level))
+    app.lifespan_hooks.append(writer.running)
+
+    if settings.cors_allow_origins:
+        origins = settings.cors_allow_origins
+        app.wrap(lambda inner: CorsMiddleware(inner, origins))
+
+    app.registry.middleware[:0] = invoke

@@ -1,0 +1,167 @@
+"""Per-tool metrics, as invoke middleware: one place for REST and MCP calls alike.
+
+``tool_calls_total{tool,frontend,status}`` and ``tool_call_duration_seconds{tool}`` for every
+tool, plus the reference's per-family counters (``crypto_operations_total`` and friends) with its
+operation names and ``status`` = success | validation_error | error (| invalid_password for a
+verify that ran but did not match).  Labels taken from the parsed input (``algorithm``,
+``action``) are used only when the input model declares that field as a ``Literal``, so a
+free-text field can never become a label.
+"""
+
+from __future__ import annotations
+
+import time
+import typing
+from typing import Any, Literal
+
+from prometheus_client import Counter
+
+from devutils.errors import ToolError, ValidationError
+from devutils.models import ToolInput, ToolOutput
+from devutils.observability.metrics import (
+    CRYPTO_OPERATIONS,
+    ID_OPERATIONS,
+    NETWORK_OPERATIONS,
+    TEXT_OPERATIONS,
+    TIME_OPERATIONS,
+    TOOL_CALLS,
+    TOOL_DURATION,
+    TRANSFORM_OPERATIONS,
+)
+from devutils.registry import CallInfo, InvokeMiddleware, Proceed, ToolSpec
+
+_TEXT_OPERATIONS = {"case": "case_convert", "info": "analyze", "regex": "regex_test"}
+_TIME_OPERATIONS = {"now": "current"}
+_NETWORK_OPERATIONS = {"dns": "dns_lookup", "ip": "ip_analysis"}
+_literal_fields: dict[tuple[type[ToolInput], str], bool] = {}
+
+
+def literal_value(parsed: ToolInput | None, name: str) -> str | None:
+    """``parsed.<name>`` if the model declares it as a string Literal (bounded), else None."""
+    if parsed is None:
+        return None
+    model = type(parsed)
+    bounded = _literal_fields.get((model, name))
+    if bounded is None:
+        field = model.model_fields.get(name)
+        annotation = field.annotation if field is not None else None
+        args = typing.get_args(annotation)
+        if typing.get_origin(annotation) is not Literal:
+            # Optional[Literal[...]]: look one level down.
+            args = tuple(
+                value
+                for arg in args
+                if typing.get_origin(arg) is Literal
+                for value in typing.get_args(arg)
+            )
+        bounded = bool(args) and all(isinstance(value, str) for value in args)
+        _literal_fields[(model, name)] = bounded
+    if not bounded:
+        return None  # and no getattr: a missing attribute takes pydantic's slow path
+    value = getattr(parsed, name)
+    return value if isinstance(value, str) else None
+
+
+def family_labels(
+    spec: ToolSpec, parsed: ToolInput | None
+) -> tuple[Counter, tuple[str, ...]] | None:
+    """(counter, label values except status).  Reads only ``action`` and ``algorithm`` from the
+    input: the cache in :func:`tool_metrics` is keyed on exactly those."""
+    words = spec.words
+    family, rest = words[0], words[1:]
+    operation = "_".join(rest)
+    if family == "crypto":
+        if rest[0] == "password":
+            algorithm = "argon2id"
+        elif rest[0] == "cert":
+            algorithm = "x509"
+        else:
+            algorithm = literal_value(parsed, "algorithm") or "unknown"
+        return CRYPTO_OPERATIONS, (operation, algorithm)
+    if family == "text":
+        return TEXT_OPERATIONS, (_TEXT_OPERATIONS.get(operation, operation),)
+    if family == "data":
+        return TEXT_OPERATIONS, (operation,)  # data/json/format → json_format, as the reference
+    if family == "transform":
+        if rest[0] == "compress":
+            action = literal_value(parsed, "action")
+            codec = literal_value(parsed, "algorithm")
+            if action and codec:
+                return TRANSFORM_OPERATIONS, (action, codec)
+            return TRANSFORM_OPERATIONS, ("unknown", "compression")
+        if len(rest) > 1:  # jwt/decode
+            return TRANSFORM_OPERATIONS, (rest[1], rest[0])
+        return TRANSFORM_OPERATIONS, (literal_value(parsed, "action") or "unknown", rest[0])
+    if family == "id":
+        return ID_OPERATIONS, ("generate", operation)
+    if family == "time":
+        return TIME_OPERATIONS, (_TIME_OPERATIONS.get(operation, operation),)
+    if family == "web":
+        action = literal_value(parsed, "action")
+        return NETWORK_OPERATIONS, (
+            f"{operation}_{action}" if action else f"{operation}_operation",
+        )
+    if family == "network":
+        return NETWORK_OPERATIONS, (_NETWORK_OPERATIONS.get(operation, operation),)
+    return None
+
+
+def _family_status(result: ToolOutput | None, error: Exception | None) -> str:
+    if error is not None:
+        return "validation_error" if isinstance(error, ValidationError) else "error"
+    if result is not None and "valid" in type(result).model_fields and result.valid is False:  # type: ignore[attr-defined]
+        return "invalid_password"  # password verify ran and did not match (reference label)
+    return "success"
+
+
+def tool_metrics() -> InvokeMiddleware:
+    # Everything a call increments, resolved once per distinct label tuple.  The key holds only
+    # bounded values (Literal fields), so the cache stays as small as the label space.
+    cache: dict[tuple[str | None, ...], tuple[Any, Any, Any]] = {}
+
+    def record(
+        spec: ToolSpec,
+        call: CallInfo,
+        elapsed: float,
+        result: ToolOutput | None,
+        error: Exception | None,
+    ) -> None:
+        if error is None:
+            status = "success"
+        else:
+            status = error.code if isinstance(error, ToolError) else "INTERNAL_ERROR"
+        family_status = _family_status(result, error)
+        parsed = call.parsed
+        key = (
+            spec.name,
+            call.frontend,
+            status,
+            family_status,
+            literal_value(parsed, "action"),
+            literal_value(parsed, "algorithm"),
+        )
+        children = cache.get(key)
+        if children is None:
+            family = family_labels(spec, parsed)
+            children = cache[key] = (
+                TOOL_CALLS.labels(spec.name, call.frontend, status),
+                TOOL_DURATION.labels(spec.name),
+                family[0].labels(*family[1], family_status) if family is not None else None,
+            )
+        calls, duration, operations = children
+        calls.inc()
+        duration.observe(elapsed)
+        if operations is not None:
+            operations.inc()
+
+    async def measure(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> ToolOutput:
+        started = time.perf_counter()
+        try:
+            result = await proceed()
+        except Exception as exc:  # cancellation (client gone) is not an outcome: not counted
+            record(spec, call, time.perf_counter() - started, None, exc)
+            raise
+        record(spec, call, time.perf_counter() - started, result, None)
+        return result
+
+    return measure

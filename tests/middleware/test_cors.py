@@ -1,0 +1,87 @@
+"""CORS: preflights answered for allowed origins only; no CORS headers for anyone else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from devutils.http.app import Application
+from tests.middleware.asgi_client import in_process
+
+HASH = "/api/v1/crypto/hash"
+ALLOWED = "https://app.example"
+PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-api-key"}
+
+
+def cors_headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.startswith("access-control-")}
+
+
+async def test_off_by_default(make_app: Callable[..., Application]) -> None:
+    app = make_app(mcp_enabled=False)
+    async with in_process(app) as client:
+        simple = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED})
+        preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
+    assert cors_headers(simple) == {}
+    assert preflight.status_code == 405
+    assert cors_headers(preflight) == {}
+
+
+@pytest.mark.parametrize(
+    "configured",
+    ["https://app.example", "https://App.example/, https://other.example"],
+    ids=["exact", "normalised-list"],
+)
+async def test_allowed_origin(make_app: Callable[..., Application], configured: str) -> None:
+    # Authentication on: the preflight must pass without credentials, the real call must not.
+    app = make_app(
+        mcp_enabled=False, cors_allow_origins=configured, auth_method="api_key", auth_api_keys="k"
+    )
+    async with in_process(app) as client:
+        preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
+        call = await client.post(
+            HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED, "X-API-Key": "k"}
+        )
+        refused = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED})
+    assert preflight.status_code == 204
+    assert preflight.content == b""
+    allowed = cors_headers(preflight)
+    assert allowed["access-control-allow-origin"] == ALLOWED
+    assert "POST" in allowed["access-control-allow-methods"]
+    assert "X-API-Key" in allowed["access-control-allow-headers"]
+    assert allowed["access-control-max-age"] == "600"
+    assert preflight.headers["x-content-type-options"] == "nosniff"  # security headers too
+    assert call.status_code == 200
+    assert call.headers["access-control-allow-origin"] == ALLOWED
+    assert "X-Request-ID" in call.headers["access-control-expose-headers"]
+    assert call.headers["vary"] == "Origin"
+    # Errors carry CORS headers too, so the browser can show the 401 to the script.
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == ALLOWED
+
+
+async def test_disallowed_origin_gets_no_cors_headers(make_app: Callable[..., Application]) -> None:
+    app = make_app(mcp_enabled=False, cors_allow_origins=ALLOWED)
+    async with in_process(app) as client:
+        evil = {"Origin": "https://evil.example"}
+        simple = await client.post(HASH, json={"algorithm": "md5"}, headers=evil)
+        preflight = await client.options(HASH, headers={**evil, **PREFLIGHT})
+        null_origin = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": "null"})
+    assert simple.status_code == 200
+    assert cors_headers(simple) == {}
+    assert preflight.status_code == 405
+    assert cors_headers(preflight) == {}
+    assert cors_headers(null_origin) == {}
+
+
+async def test_wildcard(make_app: Callable[..., Application]) -> None:
+    app = make_app(mcp_enabled=False, cors_allow_origins="*")
+    async with in_process(app) as client:
+        response = await client.post(
+            HASH, json={"algorithm": "md5"}, headers={"Origin": "https://any.example"}
+        )
+        no_origin = await client.post(HASH, json={"algorithm": "md5"})
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert cors_headers(no_origin) == {}  # not a browser cross-origin call
