@@ -1,12 +1,239 @@
-"""MCP front end (stdio and Streamable HTTP at /mcp), generated from the registry."""
+"""MCP front end (stdio and Streamable HTTP at /mcp), generated from the registry.
+
+Built on the SDK's low-level :class:`mcp.server.Server` so a call's arguments reach
+:meth:`Registry.invoke` untouched: our pydantic models validate them and a bad call gets the same
+``VALIDATION_ERROR`` as REST, as an ``isError`` result rather than a protocol error.  Nothing here
+knows any single tool.  The HTTP transport lives in :mod:`devutils.frontends.mcp_http`.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Iterable
+from typing import Any
 
-from devutils.settings import Settings
+import anyio
+import orjson
+from mcp.server import Server, ServerRequestContext
+from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INVALID_PARAMS,
+    SERVER_INFO_META_KEY,
+    CallToolRequestParams,
+    ListToolsResult,
+    PaginatedRequestParams,
+    Tool,
+    ToolAnnotations,
+)
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+
+from devutils import __version__
+from devutils.errors import InternalError, ToolError
+from devutils.frontends.schema import input_schema, output_schema
+from devutils.http.asgi import CURRENT_REQUEST, RequestState, state_of
+from devutils.registry import CallInfo, Registry, ToolSpec, dump_output
+from devutils.settings import Settings, SettingsError
+
+log = logging.getLogger("devutils.mcp")
+
+SERVER_NAME = "dev-utilities"
+INSTRUCTIONS = (
+    "Exact developer utilities: hashing, HMAC, password hashing, certificates, text, regex, JSON, "
+    "encodings, compression, IDs, time, URLs and network lookups. Every tool returns structured "
+    "JSON; errors carry a stable code such as VALIDATION_ERROR."
+)
+
+
+def exposed_tools(registry: Registry, settings: Settings) -> list[ToolSpec]:
+    """The tools MCP offers: ``MCP_TOOLSETS`` families (empty = all) minus ``MCP_DISABLED_TOOLS``.
+
+    An unknown family or tool name is a configuration mistake that would silently hide tools, so
+    it stops start-up with a message naming the variable.
+    """
+    specs = list(registry)
+    _check_names("MCP_TOOLSETS", settings.mcp_toolsets, {spec.family for spec in specs})
+    _check_names("MCP_DISABLED_TOOLS", settings.mcp_disabled_tools, {spec.name for spec in specs})
+    families = set(settings.mcp_toolsets)
+    disabled = set(settings.mcp_disabled_tools)
+    return [
+        spec
+        for spec in specs
+        if (not families or spec.family in families) and spec.name not in disabled
+    ]
+
+
+def _check_names(variable: str, given: Iterable[str], known: set[str]) -> None:
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise SettingsError(
+            f"{variable}: unknown name(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+
+
+def tool_definition(spec: ToolSpec) -> Tool:
+    return Tool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        input_schema=input_schema(spec),
+        output_schema=output_schema(spec),
+        annotations=ToolAnnotations(
+            read_only_hint=spec.read_only,
+            destructive_hint=False,
+            idempotent_hint=spec.idempotent,
+            open_world_hint=spec.open_world,
+        ),
+    )
+
+
+# Results are built as wire dicts rather than CallToolResult models: the SDK validates and dumps
+# every result once more on its way out, so a model here would only add a second round.
+
+
+def success_result(data: dict[str, Any]) -> dict[str, Any]:
+    """Structured content identical to REST ``data``, plus the same JSON as compact text."""
+    text = orjson.dumps(data).decode()
+    return {
+        "content": [{"type": "text", "text": text}],
+        "structuredContent": data,
+        "isError": False,
+    }
+
+
+def error_result(error: ToolError) -> dict[str, Any]:
+    """``isError`` with ``"<CODE>: <message>"`` text and the REST error object as structure.
+
+    Clients validate ``structuredContent`` against the output schema only for successful results,
+    so the error object can ride along for programs that want the code without parsing text.
+    """
+    return {
+        "content": [{"type": "text", "text": error.mcp_text()}],
+        "structuredContent": error.to_dict(),
+        "isError": True,
+    }
+
+
+def _request_state(ctx: ServerRequestContext[Any, Any]) -> RequestState | None:
+    """The HTTP request behind this call, or None over stdio and in-memory."""
+    state = CURRENT_REQUEST.get()
+    if state is None and ctx.request is not None:
+        # The SDK hands us its Starlette request; its scope carries our state too.
+        state = state_of(getattr(ctx.request, "scope", {}))
+    return state
+
+
+class McpFrontend:
+    """The SDK server for one registry: tool definitions computed once, calls through invoke."""
+
+    def __init__(self, registry: Registry, settings: Settings) -> None:
+        self.registry = registry
+        self.tools: dict[str, ToolSpec] = {
+            spec.name: spec for spec in exposed_tools(registry, settings)
+        }
+        self._listing = ListToolsResult(tools=[tool_definition(s) for s in self.tools.values()])
+        self.server: Server[Any] = Server(
+            SERVER_NAME,
+            version=__version__,
+            title="Developer Utilities",
+            instructions=INSTRUCTIONS,
+            # Our schemas declare no Mcp-Param headers, so there is nothing to check; without
+            # this the SDK would build the whole tools/list answer on every HTTP tool call.
+            get_tool_input_schema=_no_header_schema,
+            on_list_tools=self.list_tools,
+        )
+        # Registered directly (not on_call_tool=) so the handler may return a wire dict.
+        self.server.add_request_handler("tools/call", CallToolRequestParams, self.call_tool)
+        # The SDK's only default middleware opens an OpenTelemetry span per message, at about a
+        # fifth of an HTTP call's cost even with no exporter; our tracing already spans the HTTP
+        # request and every tool call.
+        self.server.middleware.clear()
+        # The SDK deep-copies this stamp into every 2026-era result unless the result has one.
+        self._server_info = self.server.server_info_stamp
+
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any, Any], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        return self._listing
+
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any, Any], params: CallToolRequestParams
+    ) -> dict[str, Any]:
+        spec = self.tools.get(params.name)
+        if spec is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
+        result = await self._invoke(spec, params.arguments, _request_state(ctx))
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            result["resultType"] = "complete"
+            result["_meta"] = {SERVER_INFO_META_KEY: self._server_info}
+        return result
+
+    async def _invoke(
+        self, spec: ToolSpec, arguments: dict[str, Any] | None, state: RequestState | None
+    ) -> dict[str, Any]:
+        call = CallInfo(frontend="mcp")
+        if state is not None:
+            call.principal = state.principal
+            call.authenticated = state.authenticated
+            call.client_ip = state.client_ip
+            call.request_id = state.request_id
+        try:
+            output = await self.registry.invoke(spec, {} if arguments is None else arguments, call)
+        except ToolError as exc:
+            call.response_headers.update(exc.headers)  # Retry-After, as REST sends it
+            return error_result(exc)
+        except Exception:
+            # A bug: log the type (never the arguments) and answer like REST's 500.
+            log.exception("tool call failed", extra={"tool": spec.name})
+            return error_result(
+                InternalError("Internal server error", "An unexpected error occurred")
+            )
+        finally:
+            if state is not None and call.response_headers:
+                # Rate-limit headers reach the HTTP response (status 200) as they do for REST.
+                state.extra_headers.extend(
+                    (k.lower().encode(), v.encode()) for k, v in call.response_headers.items()
+                )
+        return success_result(dump_output(output))
+
+
+def _no_header_schema(name: str) -> None:
+    return None
+
+
+def build_server(registry: Registry, settings: Settings) -> Server[Any]:
+    return McpFrontend(registry, settings).server
+
+
+async def serve_stdio(server: Server[Any]) -> None:
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
 def run_stdio(settings: Settings) -> int:
-    print("devutils: MCP is not available in this build yet", file=sys.stderr)
-    return 69
+    """``devutils mcp``: serve MCP on stdin/stdout until EOF; logs go to stderr only."""
+    from devutils.observability.logging import configure_logging
+
+    # Before anything can log: stdout carries protocol messages and nothing else.
+    configure_logging(settings, stream=sys.stderr)
+    try:
+        frontend = McpFrontend(Registry.default(settings), settings)
+    except SettingsError as exc:
+        print(f"devutils: {exc}", file=sys.stderr)
+        return 78  # EX_CONFIG
+    server = frontend.server
+    log.info("serving MCP over stdio", extra={"tools": len(frontend.tools)})
+    try:
+        anyio.run(serve_stdio, server, backend_options=_backend_options())
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _backend_options() -> dict[str, Any]:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows
+        return {}
+    return {"loop_factory": uvloop.new_event_loop}

@@ -1,0 +1,152 @@
+"""Streamable HTTP at ``/mcp``: the SDK's stateless JSON transport behind our own middleware.
+
+The endpoint is a plain route of our ASGI app, so request ids, auth, rate limits, metrics, access
+logs, tracing and the body limit apply to MCP exactly as to REST.  Host and Origin are checked
+here (DNS-rebinding protection) before the SDK sees the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import orjson
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+
+from devutils.frontends.mcp import McpFrontend
+from devutils.http.asgi import Receive, Scope, Send, header, send_bytes, state_of
+from devutils.settings import Settings
+
+if TYPE_CHECKING:
+    from devutils.http.app import Application
+
+MCP_PATH = "/mcp"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+_VERDICT_CACHE_SIZE = 1024
+FORBIDDEN = -32600  # JSON-RPC "invalid request": the transport refuses before any protocol work
+
+
+def _split_port(value: str) -> str:
+    """``host[:port]`` → host, IPv6 brackets kept (``[::1]:8080`` → ``[::1]``)."""
+    if value.startswith("["):
+        return value[: value.find("]") + 1] if "]" in value else value
+    return value.rsplit(":", 1)[0] if ":" in value else value
+
+
+class HostOriginGuard:
+    """Allow-lists for the ``Host`` and ``Origin`` headers.
+
+    A host entry without a port accepts that host on any port; ``host:port`` only that port; a
+    trailing ``*`` makes an entry a prefix (``api.example.com:*``).  Origins are compared the same
+    way, whole (``https://app.example.com``); a request without ``Origin`` (not a browser) passes.
+    """
+
+    def __init__(self, hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
+        self.hosts = tuple(h.lower() for h in hosts) or LOOPBACK_HOSTS
+        self.origins = tuple(o.lower().rstrip("/") for o in origins)
+        self._verdicts: dict[tuple[bytes | None, bytes | None], str | None] = {}
+
+    @staticmethod
+    def _matches(value: str, allowed: tuple[str, ...], portless: bool) -> bool:
+        for entry in allowed:
+            if entry.endswith("*"):
+                if value.startswith(entry[:-1]):
+                    return True
+            elif value == entry or (portless and _split_port(value) == entry):
+                return True
+        return False
+
+    def host_allowed(self, host: str | None) -> bool:
+        return host is not None and self._matches(host.lower(), self.hosts, portless=True)
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        return origin is None or self._matches(origin.lower(), self.origins, portless=False)
+
+    def refusal(self, scope: Scope) -> str | None:
+        """Why the request is refused, or None.  Verdicts are cached per header pair: clients
+        repeat the same few values, and the check would otherwise cost a tenth of a call."""
+        key = (header(scope, b"host"), header(scope, b"origin"))
+        try:
+            return self._verdicts[key]
+        except KeyError:
+            pass
+        raw_host, raw_origin = key
+        verdict: str | None = None
+        if not self.host_allowed(raw_host.decode("latin-1") if raw_host is not None else None):
+            verdict = "Host header not allowed"
+        elif not self.origin_allowed(
+            raw_origin.decode("latin-1") if raw_origin is not None else None
+        ):
+            verdict = "Origin header not allowed"
+        if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+            self._verdicts.clear()  # bounded: a client cycling through values gains nothing
+        self._verdicts[key] = verdict
+        return verdict
+
+
+class McpHttpEndpoint:
+    """ASGI endpoint for ``POST /mcp``: guard, then the SDK's session manager."""
+
+    def __init__(self, frontend: McpFrontend, settings: Settings) -> None:
+        self.guard = HostOriginGuard(settings.mcp_allowed_hosts, settings.mcp_allowed_origins)
+        self.manager = StreamableHTTPSessionManager(
+            app=frontend.server,
+            json_response=True,
+            stateless=True,
+            # Host/Origin are checked by our guard (403 for both); the SDK still checks
+            # Content-Type, Accept and the protocol headers.
+            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            max_request_body_size=settings.max_body_bytes,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        reason = self.guard.refusal(scope)
+        if reason is not None:
+            if (state := state_of(scope)) is not None:
+                state.error_code = "FORBIDDEN"
+            body = {"jsonrpc": "2.0", "id": None, "error": {"code": FORBIDDEN, "message": reason}}
+            await send_bytes(send, 403, orjson.dumps(body))
+            return
+        await self.manager.handle_request(scope, receive, send)
+
+
+def install_mcp(app: Application) -> McpHttpEndpoint:
+    """Serve ``/mcp`` from the app's registry and run the SDK's task group in the app lifespan."""
+    endpoint = McpHttpEndpoint(McpFrontend(app.registry, app.settings), app.settings)
+    # POST only: stateless, there is no session to DELETE, and the SDK would hold a GET open as
+    # an SSE stream that never carries anything.  The spec lets a server answer GET with 405.
+    app.router.add(MCP_PATH, ("POST",), endpoint)
+    # A mounted app's lifespan never runs, so the manager's task group joins ours.
+    app.lifespan_hooks.append(lambda: run_in_own_task(endpoint.manager))
+    return endpoint
+
+
+@contextlib.asynccontextmanager
+async def run_in_own_task(manager: StreamableHTTPSessionManager) -> AsyncIterator[None]:
+    """Run ``manager.run()`` in a task of its own for as long as this context is open.
+
+    The manager holds an anyio task group, whose cancel scope must be left by the task that
+    entered it; a lifespan may be entered and left by different tasks (test fixtures do so).
+    """
+    started = asyncio.Event()
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        async with manager.run():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(serve(), name="mcp-session-manager")
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()  # re-raise the start-up failure
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

@@ -1,0 +1,231 @@
+"""The MCP front end through the SDK's own client, in process: listing, calls, errors, toolsets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client, MCPError
+from mcp_types import INVALID_PARAMS
+from pydantic import Field
+
+from devutils.errors import RateLimitError
+from devutils.frontends.mcp import McpFrontend, build_server
+from devutils.frontends.schema import input_schema, output_schema
+from devutils.models import NoInput, ToolOutput
+from devutils.registry import CallInfo, Proceed, Registry, ToolContext, ToolSpec
+from devutils.settings import Settings, SettingsError
+from tests.conftest import make_settings
+from tests.frontends.mcp_support import MODES, only_text, structured, tool_error
+
+SHA256_HELLO = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_lists_every_registry_tool_once(registry: Registry, mode: str) -> None:
+    async with Client(build_server(registry, registry.context.settings), mode=mode) as mcp:
+        listed = (await mcp.list_tools()).tools
+    assert len(listed) == len(registry)
+    assert [tool.name for tool in listed] == [spec.name for spec in registry]
+
+
+async def test_tool_definitions_come_from_the_registry(registry: Registry) -> None:
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        listed = {tool.name: tool for tool in (await mcp.list_tools()).tools}
+    for spec in registry:
+        tool = listed[spec.name]
+        assert tool.title == spec.title
+        assert tool.description == spec.description
+        # The same flat camelCase schema REST documents, not nested under a parameter name.
+        assert tool.input_schema == input_schema(spec)
+        assert tool.output_schema == output_schema(spec)
+        annotations = tool.annotations
+        assert annotations is not None
+        assert annotations.read_only_hint is spec.read_only
+        assert annotations.idempotent_hint is spec.idempotent
+        assert annotations.open_world_hint is spec.open_world
+        assert annotations.destructive_hint is False
+    open_world = {name for name, tool in listed.items() if tool.annotations.open_world_hint}  # type: ignore[union-attr]
+    assert open_world == {spec.name for spec in registry if spec.open_world}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_call_returns_the_rest_data_and_compact_text(registry: Registry, mode: str) -> None:
+    async with Client(build_server(registry, registry.context.settings), mode=mode) as mcp:
+        result = await mcp.call_tool(
+            "crypto_hash", {"content": "hello world", "algorithm": "sha256"}
+        )
+    assert structured(result) == {"hash": SHA256_HELLO, "algorithm": "sha256"}
+    # Compact JSON: no indentation or spaces after separators.
+    assert only_text(result) == f'{{"hash":"{SHA256_HELLO}","algorithm":"sha256"}}'
+
+
+@pytest.mark.parametrize(
+    ("arguments", "detail_part"),
+    [
+        ({"content": "x", "algorithm": "sha3"}, "algorithm"),
+        ({"content": "x", "algorithm": "MD5"}, "algorithm"),
+        ({"content": 12, "algorithm": "md5"}, "content"),
+        ({"content": True, "algorithm": "md5"}, "content"),
+        ({"content": ["x"], "algorithm": "md5"}, "content"),
+        ({"content": "x"}, "algorithm: Field required"),
+        ({}, "algorithm: Field required"),
+        ({"content": "x", "algorithm": None}, "algorithm: Field required"),
+    ],
+    ids=[
+        "unknown-enum",
+        "enum-case",
+        "int-for-string",
+        "bool-for-string",
+        "list-for-string",
+        "missing-required",
+        "empty-object",
+        "null-required",
+    ],
+)
+async def test_bad_arguments_are_the_same_tool_error_as_rest(
+    registry: Registry,
+    client: httpx.AsyncClient,
+    arguments: dict[str, Any],
+    detail_part: str,
+) -> None:
+    """The SDK passes arguments through untouched: our models reject them, as for REST."""
+    rest = (await client.post("/api/v1/crypto/hash", json=arguments)).json()
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        result = await mcp.call_tool("crypto_hash", arguments)
+    error = tool_error(result)
+    assert error == rest["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert detail_part in error["details"]
+    assert only_text(result).startswith("VALIDATION_ERROR: Invalid request format (")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"content": "hello world", "algorithm": "sha256", "unknown": 1},
+        {"content": "hello world", "algorithm": "sha256", "extra": None},
+    ],
+    ids=["unknown-field-ignored", "null-unknown-field"],
+)
+async def test_lenient_arguments_match_rest(registry: Registry, arguments: dict[str, Any]) -> None:
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        result = await mcp.call_tool("crypto_hash", arguments)
+    assert structured(result)["hash"] == SHA256_HELLO
+
+
+async def test_missing_arguments_mean_an_empty_object(registry: Registry) -> None:
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        result = await mcp.call_tool("crypto_hash")
+    assert "algorithm: Field required" in tool_error(result)["details"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_unknown_tool_is_a_protocol_error(registry: Registry, mode: str) -> None:
+    async with Client(build_server(registry, registry.context.settings), mode=mode) as mcp:
+        with pytest.raises(MCPError) as caught:
+            await mcp.call_tool("crypto_nope", {})
+    assert caught.value.error.code == INVALID_PARAMS
+    assert "crypto_nope" in caught.value.error.message
+
+
+class _Output(ToolOutput):
+    value: str = Field(description="never produced")
+
+
+def _boom(inp: NoInput, ctx: ToolContext) -> _Output:
+    raise RuntimeError("internal detail that must not reach the client")
+
+
+def _registry_of(*specs: ToolSpec, settings: Settings | None = None) -> Registry:
+    return Registry(specs, ToolContext(settings or make_settings()))
+
+
+BOOM = ToolSpec(
+    path="/api/v1/test/boom",
+    title="Always fails",
+    description="Raises an unexpected exception.",
+    func=_boom,
+    input_model=NoInput,
+    output_model=_Output,
+)
+
+
+async def test_a_bug_is_an_internal_error_result_without_details(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = _registry_of(BOOM)
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        result = await mcp.call_tool("test_boom", {})
+    error = tool_error(result)
+    assert error["code"] == "INTERNAL_ERROR"
+    assert "internal detail" not in only_text(result)
+    assert "Error executing tool" not in only_text(result)
+    assert any(record.name == "devutils.mcp" for record in caplog.records)
+
+
+async def test_errors_from_invoke_middleware_are_tool_errors(registry: Registry) -> None:
+    seen: list[CallInfo] = []
+
+    async def refuse(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> Any:
+        seen.append(call)
+        raise RateLimitError("Rate limit exceeded", "try again in 3 s")
+
+    registry.middleware.append(refuse)
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        result = await mcp.call_tool("crypto_hash", {"content": "a", "algorithm": "md5"})
+    assert tool_error(result) == {
+        "code": "RATE_LIMIT_ERROR",
+        "message": "Rate limit exceeded",
+        "details": "try again in 3 s",
+    }
+    assert only_text(result) == "RATE_LIMIT_ERROR: Rate limit exceeded (try again in 3 s)"
+    # No HTTP request behind an in-memory call: the front end is named, the caller is not.
+    assert [(c.frontend, c.request_id, c.client_ip, c.authenticated) for c in seen] == [
+        ("mcp", None, None, False)
+    ]
+
+
+def _names(registry: Registry, **overrides: Any) -> list[str]:
+    return list(McpFrontend(registry, make_settings(**overrides)).tools)
+
+
+def test_toolsets_choose_families(registry: Registry) -> None:
+    names = _names(registry, mcp_toolsets="crypto,time")
+    expected = [spec.name for spec in registry if spec.family in ("crypto", "time")]
+    assert names == expected
+    assert "crypto_hash" in names
+    assert all(name.startswith(("crypto_", "time_")) for name in names)
+
+
+def test_disabled_tools_are_hidden(registry: Registry) -> None:
+    names = _names(registry, mcp_toolsets="crypto", mcp_disabled_tools="crypto_hmac")
+    assert "crypto_hmac" not in names
+    assert "crypto_hash" in names
+    assert len(_names(registry)) == len(registry)
+
+
+async def test_a_hidden_tool_cannot_be_called(registry: Registry) -> None:
+    settings = make_settings(mcp_disabled_tools="crypto_hmac")
+    async with Client(build_server(registry, settings)) as mcp:
+        listed = [tool.name for tool in (await mcp.list_tools()).tools]
+        with pytest.raises(MCPError):
+            await mcp.call_tool("crypto_hmac", {"content": "a", "key": "k", "algorithm": "sha256"})
+    assert "crypto_hmac" not in listed
+    assert len(listed) == len(registry) - 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"mcp_toolsets": "crypto,cryptoo"}, "MCP_TOOLSETS"),
+        ({"mcp_disabled_tools": "crypto_hsh"}, "MCP_DISABLED_TOOLS"),
+    ],
+    ids=["unknown-family", "unknown-tool"],
+)
+def test_unknown_toolset_names_stop_start_up(
+    registry: Registry, overrides: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        McpFrontend(registry, make_settings(**overrides))

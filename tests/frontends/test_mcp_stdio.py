@@ -1,0 +1,132 @@
+"""``devutils mcp`` as a real subprocess: the SDK client over stdio, and the raw wire."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import orjson
+import pytest
+from mcp import Client, StdioServerParameters
+
+from devutils.registry import catalogue
+from tests.frontends.mcp_support import MODES, structured, tool_error
+from tests.support import DEVUTILS, ROOT
+
+# Only what the server needs: stdio_client merges this over a minimal default environment.
+BASE_ENV = {"SECRETS_MOUNT_PATH": "/nonexistent", "LOG_LEVEL": "info"}
+
+
+def _params(**env: str) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "devutils", "mcp"], env={**BASE_ENV, **env}
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_sdk_client_over_stdio(mode: str) -> None:
+    async with Client(_params(), mode=mode) as mcp:
+        listed = (await mcp.list_tools()).tools
+        ok = await mcp.call_tool(
+            "crypto_hmac", {"content": "abc", "key": "k", "algorithm": "sha256"}
+        )
+        bad = await mcp.call_tool("crypto_hmac", {"content": "abc", "algorithm": "sha256"})
+    assert [tool.name for tool in listed] == [spec.name for spec in catalogue()]
+    assert structured(ok) == {
+        "hmac": "342e519ce0ad6c03a36b98eeb3f1d130db4813b9df4d1160eda488d712dc78ee",
+        "algorithm": "sha256",
+    }
+    error = tool_error(bad)
+    assert error["code"] == "VALIDATION_ERROR"
+    assert "key: Field required" in error["details"]
+
+
+async def test_toolsets_apply_over_stdio() -> None:
+    async with Client(_params(MCP_TOOLSETS="crypto", MCP_DISABLED_TOOLS="crypto_hmac")) as mcp:
+        names = [tool.name for tool in (await mcp.list_tools()).tools]
+    expected = [s.name for s in catalogue() if s.family == "crypto" and s.name != "crypto_hmac"]
+    assert names == expected
+
+
+def _env(**env: str) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "LOG_"))}
+    return {**inherited, **BASE_ENV, **env}
+
+
+REQUESTS: list[dict[str, object]] = [
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "1"},
+        },
+    },
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "crypto_hash", "arguments": {"content": "abc", "algorithm": "md5"}},
+    },
+    {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "nope"}},
+]
+
+
+def test_stdout_carries_protocol_only_and_eof_exits_zero() -> None:
+    """Like a real client: send, read every answer, then close stdin and expect exit code 0."""
+    proc = subprocess.Popen(
+        [*DEVUTILS, "mcp"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(LOG_LEVEL="debug"),
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    try:
+        for message in REQUESTS:
+            proc.stdin.write(orjson.dumps(message) + b"\n")
+        proc.stdin.flush()
+        # Every line on stdout must be a protocol message; three requests expect three replies.
+        replies = [orjson.loads(proc.stdout.readline()) for _ in range(3)]
+        proc.stdin.close()
+        stdout_rest = proc.stdout.read()  # returns at EOF, when the server exits
+        stderr = proc.stderr.read()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr.decode()
+    assert stdout_rest == b""
+    assert [reply["jsonrpc"] for reply in replies] == ["2.0"] * 3
+    by_id = {reply["id"]: reply for reply in replies}
+    assert by_id[1]["result"]["serverInfo"]["name"] == "dev-utilities"
+    assert by_id[2]["result"]["structuredContent"] == {
+        "hash": "900150983cd24fb0d6963f7d28e17f72",
+        "algorithm": "md5",
+    }
+    assert by_id[3]["error"]["code"] == -32602
+    # Logs exist, and went to stderr as JSON lines.
+    logs = [orjson.loads(line) for line in stderr.splitlines()]
+    assert any(entry["msg"] == "serving MCP over stdio" for entry in logs)
+
+
+def test_bad_toolset_configuration_exits_with_a_message() -> None:
+    done = subprocess.run(
+        [*DEVUTILS, "mcp"],
+        input=b"",
+        capture_output=True,
+        env=_env(MCP_TOOLSETS="nope"),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 78
+    assert done.stdout == b""
+    assert b"MCP_TOOLSETS" in done.stderr
