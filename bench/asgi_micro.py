@@ -30,11 +30,23 @@ ROUTES = {
 def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
     headers = [(b"host", b"127.0.0.1:8080"), (b"user-agent", b"wrk")]
     if body:
-        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
     }
 
 
@@ -60,7 +72,9 @@ async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    app = create_app(load_settings({"RATE_LIMIT_ENABLED": "false", "SECRETS_MOUNT_PATH": "/nonexistent"}))
+    app = create_app(
+        load_settings({"RATE_LIMIT_ENABLED": "false", "SECRETS_MOUNT_PATH": "/nonexistent"})
+    )
     async with app.lifespan():
         if args.profile:
             profiler = cProfile.Profile()

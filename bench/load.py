@@ -96,8 +96,9 @@ def wait_ready(url: str, timeout: float = 20) -> None:
 
 @contextlib.contextmanager
 def start(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[psutil.Process]:
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+    )
     try:
         wait_ready(ready_url)
         yield psutil.Process(proc.pid)

@@ -18,7 +18,9 @@ FIXED_NOW = datetime(2023, 12, 25, 15, 30, 45, tzinfo=UTC)  # 1703518245
 
 def make_settings(**overrides: Any) -> Settings:
     """Settings from an empty environment (tests never read the developer's variables)."""
-    return load_settings({"SECRETS_MOUNT_PATH": "/nonexistent", "RATE_LIMIT_ENABLED": "false"}, **overrides)
+    return load_settings(
+        {"SECRETS_MOUNT_PATH": "/nonexistent", "RATE_LIMIT_ENABLED": "false"}, **overrides
+    )
 
 
 @pytest.fixture
@@ -35,7 +37,9 @@ def registry(settings: Settings) -> Registry:
 def make_app() -> Callable[..., Application]:
     def build(**overrides: Any) -> Application:
         settings = make_settings(**overrides)
-        return create_app(settings, Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW)))
+        return create_app(
+            settings, Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW))
+        )
 
     return build
 

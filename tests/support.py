@@ -28,7 +28,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_http(url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_http(
+    url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -67,7 +69,9 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def run_server(env: Mapping[str, str] | None = None, port: int | None = None) -> Iterator[ServerProcess]:
+def run_server(
+    env: Mapping[str, str] | None = None, port: int | None = None
+) -> Iterator[ServerProcess]:
     """Start ``devutils serve`` on 127.0.0.1 and stop it (SIGTERM) afterwards."""
     port = port or free_port()
     full_env = {
@@ -75,10 +79,14 @@ def run_server(env: Mapping[str, str] | None = None, port: int | None = None) ->
         for key, value in os.environ.items()
         if not key.startswith(("AUTH_", "RATE_LIMIT_", "TRACING_", "SSRF_", "MCP_", "ARGON_"))
     }
-    full_env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SECRETS_MOUNT_PATH": "/nonexistent"})
+    full_env.update(
+        {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SECRETS_MOUNT_PATH": "/nonexistent"}
+    )
     full_env.update(env or {})
     log_file = tempfile.NamedTemporaryFile(prefix="devutils-server-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([*DEVUTILS, "serve"], env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [*DEVUTILS, "serve"], env=full_env, stdout=log_file, stderr=subprocess.STDOUT
+    )
     server = ServerProcess(proc, port, Path(log_file.name))
     try:
         wait_for_http(f"{server.base}/health/live", proc=proc)
@@ -125,14 +133,27 @@ class RedisServer:
 def run_redis(port: int | None = None, password: str | None = None) -> Iterator[RedisServer]:
     require_redis()
     port = port or free_port()
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    args = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
     if password:
         args += ["--requirepass", password]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = RedisServer(proc, port, password)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.2),
+        ):
             break
         time.sleep(0.02)
     try:

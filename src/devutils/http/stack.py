@@ -14,3 +14,17 @@ if TYPE_CHECKING:
 
 def install(app: Application) -> None:
     """Attach endpoints and middleware; called once by create_app."""
+    if app.settings.mcp_enabled:
+        from devutils.frontends.mcp_http import install_mcp
+
+        install_mcp(app)  # registers POST /mcp and the SDK manager's lifespan
+
+    # Rate limiting: the innermost layer (needs the principal auth sets) + the tool-call limiter.
+    from devutils.http.middleware.ratelimit import install_rate_limiting
+
+    install_rate_limiting(app)
+
+    # Authentication, tracing, metrics (+ /metrics), access log, CORS: outside the rate limiter.
+    from devutils.http.middleware.production import install_production_layers
+
+    install_production_layers(app)
