@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import cProfile
 import pstats
+import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -27,8 +28,26 @@ ROUTES = {
 }
 
 
+STACKS = {
+    "core": {"RATE_LIMIT_ENABLED": "false"},
+    "full": {
+        "AUTH_METHOD": "api_key",
+        "AUTH_API_KEYS": "bench-key-0123456789abcdef",
+        **{
+            f"RATE_LIMIT_{cls}_{kind}": "100000000"
+            for cls in ("ANONYMOUS", "AUTHENTICATED", "CRYPTO", "NETWORK")
+            for kind in ("PER_MINUTE", "BURST")
+        },
+    },
+}
+
+
 def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
-    headers = [(b"host", b"127.0.0.1:8080"), (b"user-agent", b"wrk")]
+    headers = [
+        (b"host", b"127.0.0.1:8080"),
+        (b"user-agent", b"wrk"),
+        (b"x-api-key", b"bench-key-0123456789abcdef"),
+    ]
     if body:
         headers += [
             (b"content-type", b"application/json"),
@@ -72,29 +91,29 @@ async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    app = create_app(
-        load_settings({"RATE_LIMIT_ENABLED": "false", "SECRETS_MOUNT_PATH": "/nonexistent"})
-    )
+    env = {"SECRETS_MOUNT_PATH": "/nonexistent", **STACKS[args.stack]}
+    app = create_app(load_settings(env))
     async with app.lifespan():
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
             await run(app, args.profile, args.n)
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
             return
         for _ in range(2):
             bare = await run(bare_app, "bare", args.n)
-            print(f"bare app      {bare:6.2f} µs/request")
+            print(f"bare app      {bare:6.2f} µs/request", file=sys.stderr)
             for route in ("health", "hash"):
                 cost = await run(app, route, args.n)
-                print(f"{route:<13} {cost:6.2f} µs/request (+{cost - bare:.2f})")
+                print(f"{route:<13} {cost:6.2f} µs/request (+{cost - bare:.2f})", file=sys.stderr)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=20000)
     parser.add_argument("--profile", choices=sorted(ROUTES))
+    parser.add_argument("--stack", choices=sorted(STACKS), default="core")
     asyncio.run(main_async(parser.parse_args()))
 
 

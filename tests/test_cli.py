@@ -99,3 +99,37 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_healthcheck_fails_without_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["healthcheck", "--url", "http://127.0.0.1:1/health/live", "--timeout", "0.5"]) == 1
     assert "failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "variable"),
+    [
+        (
+            "serve",
+            {"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "s", "AUTH_JWT_ALGORITHMS": "none"},
+            "AUTH_JWT_ALGORITHMS",
+        ),
+        ("serve", {"SERVER_PORT": "99999"}, "SERVER_PORT"),
+        ("mcp", {"MCP_TOOLSETS": "nosuchfamily"}, "MCP_TOOLSETS"),
+    ],
+    ids=["jwt-alg-none", "bad-port", "unknown-toolset"],
+)
+def test_bad_configuration_exits_78_naming_the_variable(
+    command: str, env: dict[str, str], variable: str
+) -> None:
+    result = subprocess.run(
+        [*DEVUTILS, command],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SECRETS_MOUNT_PATH": "/nonexistent",
+            "SERVER_PORT": "1",
+            **env,
+        },
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 78, result.stderr
+    assert variable.encode() in result.stderr
+    assert b"Traceback" not in result.stderr

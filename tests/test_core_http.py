@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 
 from devutils.errors import ALL_ERRORS
+from devutils.http.app import Application
+from devutils.readiness import Readiness, ReadinessCheck
 
 SHA256_HELLO = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
 
@@ -192,3 +194,51 @@ async def test_health_endpoints(client: httpx.AsyncClient) -> None:
     from devutils import __version__
 
     assert status == {"service": "dev-utilities", "version": __version__, "status": "running"}
+
+
+def _fixed(state: Readiness) -> ReadinessCheck:
+    def check() -> tuple[Readiness, str]:
+        return state, f"{state} detail"
+
+    return check
+
+
+@pytest.mark.parametrize(
+    ("states", "draining", "status", "word"),
+    [
+        ((), False, 200, "ready"),
+        (("ok", "degraded"), False, 200, "degraded"),
+        (("degraded", "down"), False, 503, "not ready"),
+        (("ok",), True, 503, "not ready"),
+    ],
+    ids=["no-checks", "degraded-stays-ready", "down-is-503", "draining"],
+)
+async def test_readiness_states(
+    make_app: Callable[..., Application],
+    states: tuple[Readiness, ...],
+    draining: bool,
+    status: int,
+    word: str,
+) -> None:
+    app = make_app()
+    for index, state in enumerate(states):
+        app.health.checks[f"dep{index}"] = _fixed(state)
+    app.health.draining = draining
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get("/health/ready")
+    assert response.status_code == status
+    body = response.json()
+    assert body["status"] == word
+    assert [check["status"] for check in body.get("checks", {}).values()] == list(states)
+
+
+async def test_oversized_bodies_are_counted(client: httpx.AsyncClient) -> None:
+    big = b'{"content": "' + b"a" * (2 * 1024 * 1024) + b'", "algorithm": "md5"}'
+    assert (await client.post("/api/v1/crypto/hash", content=big)).status_code == 413
+    metrics = (await client.get("/metrics")).text
+    sample = 'http_requests_total{method="POST",route="/api/v1/crypto/hash",status_code="413"}'
+    assert any(
+        line.startswith(sample) and float(line.split()[-1]) >= 1 for line in metrics.splitlines()
+    )
+    assert 'errors_total{code="REQUEST_TOO_LARGE",type="client_error"}' in metrics

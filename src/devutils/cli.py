@@ -184,13 +184,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if namespace.command == "serve":
         from devutils.server import serve
 
-        return serve(settings, namespace.host, namespace.port)
+        try:
+            return serve(settings, namespace.host, namespace.port)
+        except SettingsError as exc:  # found while building the app (auth keys, tracing, MCP)
+            print(f"devutils: {exc}", file=sys.stderr)
+            return 78
     if namespace.command == "healthcheck":
         return healthcheck(settings, namespace.url, namespace.timeout)
     if namespace.command == "mcp":
         from devutils.frontends.mcp import run_stdio
 
-        return run_stdio(settings)
+        try:
+            return run_stdio(settings)
+        except SettingsError as exc:
+            print(f"devutils: {exc}", file=sys.stderr)
+            return 78
     if namespace.command == "tools":
         for spec in specs:
             print(f"{' '.join(spec.words):<28} {spec.title}")

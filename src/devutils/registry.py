@@ -22,6 +22,7 @@ import pydantic
 
 from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
 from devutils.models import ToolInput, ToolOutput
+from devutils.observability.metrics import ARGON2_REJECTED
 from devutils.settings import Settings
 
 T = TypeVar("T")
@@ -43,6 +44,11 @@ FAMILY_MODULES = (
 )
 
 RateClass = Literal["default", "crypto", "network"]
+# True: always run in a worker thread (I/O, Argon2).  "large": run in a thread only when the
+# input's text exceeds OFFLOAD_ABOVE characters; a thread hop costs more than the tool on small
+# inputs, but a 1 MiB input must not hold the event loop.
+Blocking = bool | Literal["large"]
+OFFLOAD_ABOVE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,9 @@ class Example:
 
 
 ToolFunc = Callable[[Any, "ToolContext"], ToolOutput]
+# Cheap checks that must answer 4xx before a concurrency gate is entered (a forged Argon2 hash
+# is refused even while every slot is busy).
+Precheck = Callable[[Any, "ToolContext"], None]
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,12 @@ class ToolSpec:
     read_only: bool = True
     idempotent: bool = True
     open_world: bool = False
-    blocking: bool = False
+    blocking: Blocking = False
     rate_class: RateClass = "default"
     gate: str | None = None
     examples: tuple[Example, ...] = ()
     bind_error_message: str = "Invalid request"
+    precheck: Precheck | None = None
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -99,11 +109,12 @@ def tool(
     read_only: bool = True,
     idempotent: bool = True,
     open_world: bool = False,
-    blocking: bool = False,
+    blocking: Blocking = False,
     rate_class: RateClass = "default",
     gate: str | None = None,
     examples: tuple[Example, ...] = (),
     bind_error_message: str = "Invalid request",
+    precheck: Precheck | None = None,
 ) -> Callable[[Callable[[Any, ToolContext], Any]], Callable[[Any, ToolContext], Any]]:
     """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``."""
 
@@ -133,6 +144,7 @@ def tool(
                 gate=gate,
                 examples=examples,
                 bind_error_message=bind_error_message,
+                precheck=precheck,
             )
         )
         return func
@@ -198,7 +210,14 @@ InvokeMiddleware = Callable[[ToolSpec, CallInfo, Proceed], Awaitable[ToolOutput]
 class ConcurrencyGate:
     """At most ``limit`` calls in flight, at most ``queue`` waiting up to ``timeout`` s, else 503."""
 
-    def __init__(self, limit: int, queue: int, timeout: float) -> None:
+    def __init__(
+        self,
+        limit: int,
+        queue: int,
+        timeout: float,
+        on_reject: Callable[[], None] | None = None,
+    ) -> None:
+        self.on_reject = on_reject
         self.limit = limit
         self.queue = queue
         self.timeout = timeout
@@ -211,6 +230,8 @@ class ConcurrencyGate:
         return self.limit - self._semaphore._value
 
     def _busy(self) -> ServiceUnavailableError:
+        if self.on_reject is not None:
+            self.on_reject()
         return ServiceUnavailableError(
             "Server busy, retry shortly",
             "too many concurrent requests for this tool",
@@ -266,7 +287,10 @@ class Registry:
         settings = context.settings
         self.gates: dict[str, ConcurrencyGate] = {
             "argon2": ConcurrencyGate(
-                settings.argon_concurrency, settings.argon_queue_size, settings.argon_queue_timeout
+                settings.argon_concurrency,
+                settings.argon_queue_size,
+                settings.argon_queue_timeout,
+                on_reject=ARGON2_REJECTED.inc,
             )
         }
 
@@ -317,12 +341,16 @@ class Registry:
         async def run() -> ToolOutput:
             parsed = self.parse(spec, args)
             call.parsed = parsed
+            if spec.precheck is not None:
+                spec.precheck(parsed, self.context)
             gate = self.gates.get(spec.gate) if spec.gate else None
             if gate is not None:
                 # A gated tool keeps its slot until its thread ends: a deadline that freed the slot
                 # early would let memory-heavy work (Argon2) pile up past the gate.
                 return await gate.run(lambda: asyncio.to_thread(self._call, spec, parsed))
-            if not spec.blocking:
+            if not spec.blocking or (
+                spec.blocking == "large" and _text_size(parsed) <= OFFLOAD_ABOVE
+            ):
                 return self._call(spec, parsed)
             try:
                 return await asyncio.wait_for(
@@ -341,10 +369,17 @@ class Registry:
     def invoke_sync(self, spec: ToolSpec, args: Any) -> ToolOutput:
         """The CLI path: no event loop, no invoke middleware."""
         parsed = self.parse(spec, args)
+        if spec.precheck is not None:
+            spec.precheck(parsed, self.context)
         gate = self.gates.get(spec.gate) if spec.gate else None
         if gate:
             return gate.run_sync(lambda: self._call(spec, parsed))
         return self._call(spec, parsed)
+
+
+def _text_size(parsed: ToolInput) -> int:
+    """Characters of text in the input: what decides whether a "large" tool leaves the loop."""
+    return sum(len(value) for value in parsed.__dict__.values() if isinstance(value, str))
 
 
 def _bind(

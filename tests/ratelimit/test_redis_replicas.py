@@ -77,10 +77,17 @@ async def ready_status(http: httpx.AsyncClient, server: ServerProcess) -> int:
     return (await http.get(server.base + "/health/ready")).status_code
 
 
-async def wait_ready(http: httpx.AsyncClient, server: ServerProcess, want: int) -> bool:
+async def ready_state(http: httpx.AsyncClient, server: ServerProcess) -> tuple[int, str]:
+    response = await http.get(server.base + "/health/ready")
+    return response.status_code, response.json()["status"]
+
+
+async def wait_for_state(
+    http: httpx.AsyncClient, server: ServerProcess, want: tuple[int, str]
+) -> bool:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if await ready_status(http, server) == want:
+        if await ready_state(http, server) == want:
             return True
         await asyncio.sleep(0.05)
     return False
@@ -118,21 +125,21 @@ async def test_redis_killed_mid_load_no_5xx_and_recovers() -> None:
     with contextlib.ExitStack() as stack:
         redis: RedisServer = stack.enter_context(run_redis())
         server = stack.enter_context(run_server(redis_env(redis.url, 600_000, 10_000)))
-        observed_not_ready = False
+        observed_degraded = False
 
         async def chaos(http: httpx.AsyncClient) -> None:
-            nonlocal observed_not_ready
+            nonlocal observed_degraded
             await asyncio.sleep(0.8)
             redis.kill()
-            observed_not_ready = await wait_ready(http, server, 503)
+            observed_degraded = await wait_for_state(http, server, (200, "degraded"))
             await asyncio.sleep(0.5)
             await asyncio.to_thread(stack.enter_context, run_redis(port=redis.port))
 
         async with httpx.AsyncClient(timeout=10) as http:
             assert await ready_status(http, server) == 200
             results, _ = await asyncio.gather(load([server.base], 2.5, 6), chaos(http))
-            assert observed_not_ready
-            assert await wait_ready(http, server, 200)  # recovered by itself
+            assert observed_degraded
+            assert await wait_for_state(http, server, (200, "ready"))  # recovered by itself
             after = await http.post(server.base + TOOL, content=BODY)
     assert after.status_code == 200
     assert {r.status for r in results} == {200}
@@ -154,10 +161,11 @@ async def test_redis_paused_never_hangs(fail_mode: str, status: int) -> None:
             redis.pause()
             try:
                 results = await load([srv.base], 1.0, 4)
-                assert await ready_status(http, srv) == 503
+                expected = (503, "not ready") if fail_mode == "deny" else (200, "degraded")
+                assert await ready_state(http, srv) == expected
             finally:
                 redis.resume()
-            assert await wait_ready(http, srv, 200)
+            assert await wait_for_state(http, srv, (200, "ready"))
             assert (await http.post(srv.base + TOOL, content=BODY)).status_code == 200
     assert {r.status for r in results} == {status}
     assert max(r.latency for r in results) < 0.5  # the 50 ms socket timeout, not a hang

@@ -140,7 +140,7 @@ async def test_limiter_headers_from_redis(shared_redis: RedisServer) -> None:
     assert refused.value.headers["Retry-After"] == "1"
     assert refused.value.headers["X-RateLimit-Remaining"] == "0"
     assert refused.value.headers["X-RateLimit-Reset"] == "1700000002"
-    assert limiter.readiness() == (True, "redis")
+    assert limiter.readiness() == ("ok", "redis")
 
 
 async def test_paused_redis_bounded_then_recovers() -> None:
@@ -212,15 +212,16 @@ async def test_fail_modes_with_redis_down(fail_mode: str, expect: str) -> None:
     limit = limiter.limit_for("default", authenticated=False)
     try:
         await store.start()
-        ok, detail = limiter.readiness()
-        assert not ok
+        state, detail = limiter.readiness()
         if expect == "503":
+            assert state == "down"
             assert detail == "redis unreachable; refusing requests"
             with pytest.raises(ServiceUnavailableError) as refused:
                 await limiter.check(limit, "ip:192.0.2.1")
             assert refused.value.status == 503
             assert int(refused.value.headers["Retry-After"]) >= 1
         else:
+            assert state == "degraded"
             assert detail == "redis unreachable; local memory limits"
             await limiter.check(limit, "ip:192.0.2.1")
             await limiter.check(limit, "ip:192.0.2.1")

@@ -6,7 +6,6 @@ Knows nothing about any single tool: adding a tool never touches this module.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,10 +24,10 @@ from devutils.http.asgi import (
     state_of,
 )
 from devutils.http.router import Router
+from devutils.readiness import Readiness, ReadinessCheck
 from devutils.registry import CallInfo, Registry, ToolSpec, dump_output
 
 SERVICE_NAME = "dev-utilities"
-ReadinessCheck = Callable[[], tuple[bool, str]]
 
 
 def decode_body(body: bytes, spec: ToolSpec) -> Any:
@@ -116,12 +115,14 @@ class Health:
 
     async def ready(self, scope: Scope, receive: Receive, send: Send) -> None:
         checks = {}
-        ok = not self.draining
+        states: set[Readiness] = set()
         for name, check in self.checks.items():
-            passed, detail = check()
-            checks[name] = {"ok": passed, "detail": detail}
-            ok = ok and passed
-        body: dict[str, Any] = {"status": "ready" if ok else "not ready"}
+            state, detail = check()
+            checks[name] = {"status": state, "detail": detail}
+            states.add(state)
+        ok = not self.draining and "down" not in states
+        status = "not ready" if not ok else "degraded" if "degraded" in states else "ready"
+        body: dict[str, Any] = {"status": status}
         if self.draining:
             body["reason"] = "shutting down"
         if checks:

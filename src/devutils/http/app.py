@@ -33,7 +33,7 @@ class Application:
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
-        self.router = Router()
+        self.router = Router(settings.max_body_bytes)
         self.health = Health()
         self.lifespan_hooks: list[LifespanHook] = []
         add_rest_routes(self.router, registry, self.health, settings.max_body_bytes)

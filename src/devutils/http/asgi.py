@@ -37,6 +37,7 @@ class RequestState:
     authenticated: bool = False
     trace_id: str | None = None
     error_code: str | None = None
+    content_length: int = 0  # as declared by the client
     extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from devutils.errors import MethodNotAllowedError, NotFoundError
+from devutils.errors import MethodNotAllowedError, NotFoundError, RequestTooLargeError
 from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_bytes, send_error, state_of
 
 UNMATCHED = "unmatched"
@@ -22,8 +22,9 @@ class Route:
 
 
 class Router:
-    def __init__(self) -> None:
+    def __init__(self, max_body_bytes: int) -> None:
         self.routes: dict[str, Route] = {}
+        self.max_body_bytes = max_body_bytes
 
     def add(
         self, path: str, methods: tuple[str, ...], endpoint: ASGIApp, tool: object = None
@@ -60,6 +61,13 @@ class Router:
                 scope,
             )
             return
+        if state is not None and state.content_length > self.max_body_bytes:
+            # Checked here, inside every middleware layer, so the 413 is logged and counted, and
+            # before any endpoint (REST or the MCP SDK) reads a byte.
+            limit = self.max_body_bytes
+            raise RequestTooLargeError(
+                "Request body too large", f"Maximum allowed size is {limit} bytes"
+            )
         endpoint = route.endpoints.get(scope["method"])
         if endpoint is None:
             error = MethodNotAllowedError(

@@ -19,6 +19,7 @@ from devutils.observability.metrics import RATE_LIMIT_HITS
 from devutils.ratelimit.gcra import Decision, Limit
 from devutils.ratelimit.memory import MemoryStore
 from devutils.ratelimit.redis_store import RedisStore
+from devutils.readiness import Readiness
 from devutils.settings import Settings
 
 # Identities longer than this are hashed so the memory store's keys stay small.
@@ -112,10 +113,14 @@ class RateLimiter:
             "X-RateLimit-Reset": str(math.ceil(self.wall_clock() + decision.reset_after)),
         }
 
-    def readiness(self) -> tuple[bool, str]:
+    def readiness(self) -> tuple[Readiness, str]:
+        """Redis down is "degraded" in local fail mode (this replica still limits and serves
+        correctly; failing readiness would take every replica out of the Service at once) and
+        "down" in deny mode (it refuses limited requests, so traffic should go elsewhere)."""
         if self.redis is None:
-            return True, "memory"
+            return "ok", "memory"
         if self.redis.healthy:
-            return True, "redis"
-        fallback = "local memory limits" if self.fail_mode == "local" else "refusing requests"
-        return False, f"redis unreachable; {fallback}"
+            return "ok", "redis"
+        if self.fail_mode == "local":
+            return "degraded", "redis unreachable; local memory limits"
+        return "down", "redis unreachable; refusing requests"

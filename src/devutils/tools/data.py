@@ -30,7 +30,7 @@ class JsonFormatOutput(ToolOutput):
 
 @tool(
     "/api/v1/data/json/format",
-    blocking=True,  # up to ~1 s of CPU for a 1 MiB body: keep it off the event loop
+    blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Format or minify JSON",
     description="Pretty-print (indent 1-8) or minify JSON, keeping numbers exactly as written and "
     "key order (optionally sorted); invalid JSON is reported with its position.",

@@ -155,6 +155,10 @@ class PasswordHashOutput(ToolOutput):
     hash: str = Field(description="Argon2id PHC string: $argon2id$v=19$m=..,t=..,p=..$salt$key.")
 
 
+def _hash_precheck(inp: PasswordHashInput, ctx: ToolContext) -> None:
+    _password_bytes(inp.password, ctx.settings)
+
+
 @tool(
     "/api/v1/crypto/password/hash",
     title="Hash a password (Argon2id)",
@@ -164,12 +168,14 @@ class PasswordHashOutput(ToolOutput):
     idempotent=False,
     blocking=True,
     gate="argon2",
+    precheck=_hash_precheck,
     rate_class="crypto",
     examples=(Example({"password": _EXAMPLE_PASSWORD}),),
 )
 def crypto_password_hash(inp: PasswordHashInput, ctx: ToolContext) -> PasswordHashOutput:
+    _hash_precheck(inp, ctx)  # also run by the registry before the gate; cheap, so kept here
     settings = ctx.settings
-    password = _password_bytes(inp.password, settings)
+    password = inp.password.encode()
     params = default_params(settings)
     salt = os.urandom(settings.argon_salt_length)
     return PasswordHashOutput(hash=format_phc(params, salt, argon2id(password, salt, params)))
@@ -188,6 +194,16 @@ class PasswordVerifyOutput(ToolOutput):
     valid: bool = Field(description="True when the password matches the hash.")
 
 
+def _verify_precheck(inp: PasswordVerifyInput, ctx: ToolContext) -> None:
+    """Refuse over-long passwords and over-limit hashes before waiting for an Argon2 slot."""
+    _password_bytes(inp.password, ctx.settings)
+    parsed = parse_phc(inp.hash)
+    if parsed is not None:
+        refused = _over_maxima(parsed.params, ctx.settings)
+        if refused:
+            raise ValidationError("Hash parameters exceed server limits", "; ".join(refused))
+
+
 @tool(
     "/api/v1/crypto/password/verify",
     title="Verify a password (Argon2id)",
@@ -200,6 +216,7 @@ class PasswordVerifyOutput(ToolOutput):
     idempotent=True,
     blocking=True,
     gate="argon2",
+    precheck=_verify_precheck,
     rate_class="crypto",
     examples=(
         Example({"password": _EXAMPLE_PASSWORD, "hash": _EXAMPLE_HASH}, "matching password"),
@@ -207,13 +224,12 @@ class PasswordVerifyOutput(ToolOutput):
     ),
 )
 def crypto_password_verify(inp: PasswordVerifyInput, ctx: ToolContext) -> PasswordVerifyOutput:
+    # The registry already ran this before the gate; again here because it is microseconds next
+    # to the Argon2 run it guards, and no caller can then skip it.
+    _verify_precheck(inp, ctx)
     settings = ctx.settings
-    password = _password_bytes(inp.password, settings)
+    password = inp.password.encode()
     parsed = parse_phc(inp.hash)
-    if parsed is not None:
-        refused = _over_maxima(parsed.params, settings)
-        if refused:
-            raise ValidationError("Hash parameters exceed server limits", "; ".join(refused))
     if parsed is None or not _computable(parsed):
         # Same cost as a real check, so timing does not tell a malformed hash from a wrong password.
         argon2id(password, bytes(settings.argon_salt_length), default_params(settings))

@@ -120,7 +120,7 @@ def _go_find_all(regexp: Any, text: str) -> Iterator[Any]:
 
 @tool(
     "/api/v1/text/regex",
-    blocking=True,  # up to ~1 s of CPU for a 1 MiB body: keep it off the event loop
+    blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Test a regular expression",
     description="All matches of an RE2 (Go regexp) pattern in a text, with positions and groups; "
     "flags i, m, s.",

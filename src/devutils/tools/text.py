@@ -66,7 +66,7 @@ class CaseOutput(ToolOutput):
 
 @tool(
     "/api/v1/text/case",
-    blocking=True,  # up to ~1 s of CPU for a 1 MiB body: keep it off the event loop
+    blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Convert text case",
     description="Convert text to UPPERCASE, lowercase, Title Case, Sentence case, camelCase, "
     "PascalCase, snake_case, kebab-case, CONSTANT_CASE or dot.case (words split at separators, "
@@ -98,7 +98,7 @@ _SENTENCE_ENDS = re.compile(f"[.!?](?:[{ASCII_SPACE}]|\\Z)")
 
 @tool(
     "/api/v1/text/info",
-    blocking=True,  # up to ~1 s of CPU for a 1 MiB body: keep it off the event loop
+    blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Text statistics",
     description="Count characters (code points), words, lines, sentences and UTF-8 bytes of a text.",
     examples=(Example({"content": "Hello world!\nThis is a test."}),),
@@ -174,7 +174,7 @@ def _numeric_sort(lines: list[str], descending: bool) -> list[str]:
 
 @tool(
     "/api/v1/text/sort",
-    blocking=True,  # up to ~1 s of CPU for a 1 MiB body: keep it off the event loop
+    blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Sort lines",
     description="Stable sort of the lines of a text: alphabetical (code points), numeric "
     "(non-numbers last) or natural/version-aware, ascending or descending.",

@@ -104,6 +104,7 @@ class RequestContextMiddleware:
             route=route.path if route is not None else UNMATCHED,
             tool=route.tool if route is not None else None,
             client_ip=client_ip(scope, self.trusted),
+            content_length=int(length) if length is not None and length.isdigit() else 0,
         )
         scope[STATE_KEY] = state
         CURRENT_REQUEST.set(state)
@@ -121,10 +122,6 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                raise RequestTooLargeError(
-                    "Request body too large", f"Maximum allowed size is {self.max_body_bytes} bytes"
-                )
             await self.app(scope, self._limited(receive), send_wrapper)
         except ToolError as exc:
             if started:
@@ -141,7 +138,8 @@ class RequestContextMiddleware:
             )
 
     def _limited(self, receive: Receive) -> Receive:
-        """Count body bytes as they arrive, whoever reads them (REST, the MCP SDK)."""
+        """Count body bytes as they arrive, whoever reads them (REST, the MCP SDK); a declared
+        Content-Length over the limit is refused by the router before anything is read."""
         limit = self.max_body_bytes
         seen = 0
 

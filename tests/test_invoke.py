@@ -1,0 +1,148 @@
+"""Registry.invoke: prechecks before gates, gates, size-based offloading, middleware order."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from pydantic import Field
+
+from devutils.errors import ServiceUnavailableError, ValidationError
+from devutils.models import ToolInput, ToolOutput
+from devutils.observability.metrics import ARGON2_REJECTED
+from devutils.registry import (
+    OFFLOAD_ABOVE,
+    CallInfo,
+    ConcurrencyGate,
+    InvokeMiddleware,
+    Proceed,
+    Registry,
+    ToolContext,
+    ToolSpec,
+    catalogue,
+)
+from devutils.settings import Settings
+
+
+class TextIn(ToolInput):
+    content: str = Field("")
+
+
+class ThreadOut(ToolOutput):
+    thread: str
+
+
+def _where(inp: TextIn, ctx: ToolContext) -> ThreadOut:
+    return ThreadOut(thread=threading.current_thread().name)
+
+
+def _spec(**kwargs: object) -> ToolSpec:
+    return ToolSpec(
+        path="/api/v1/test/where",
+        title="where",
+        description="Which thread ran the tool.",
+        func=_where,
+        input_model=TextIn,
+        output_model=ThreadOut,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("blocking", "size", "offloaded"),
+    [
+        (False, 10, False),
+        (True, 10, True),
+        ("large", 10, False),
+        ("large", OFFLOAD_ABOVE + 1, True),
+    ],
+    ids=["inline", "always-thread", "large-small-input", "large-big-input"],
+)
+async def test_offloading_by_input_size(
+    settings: Settings, blocking: object, size: int, offloaded: bool
+) -> None:
+    spec = _spec(blocking=blocking)
+    registry = Registry((spec,), ToolContext(settings))
+    result = await registry.invoke(spec, {"content": "x" * size}, CallInfo("rest"))
+    assert isinstance(result, ThreadOut)
+    assert (result.thread != threading.main_thread().name) is offloaded
+
+
+async def test_forged_argon2_hash_is_400_even_when_every_slot_is_busy(registry: Registry) -> None:
+    spec = registry.get("crypto_password_verify")
+    assert spec is not None
+    gate = registry.gates["argon2"]
+    forged = "$argon2id$v=19$m=4194304,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$" + "A" * 43
+    release = asyncio.Event()
+
+    async def hold() -> ToolOutput:
+        await release.wait()
+        return ThreadOut(thread="held")
+
+    holders = [asyncio.create_task(gate.run(hold)) for _ in range(gate.limit + gate.queue)]
+    await asyncio.sleep(0.01)
+    try:
+        with pytest.raises(ValidationError, match="exceed server limits"):
+            await registry.invoke(spec, {"password": "x", "hash": forged}, CallInfo("rest"))
+        before = ARGON2_REJECTED._value.get()
+        with pytest.raises(ServiceUnavailableError) as refused:
+            await registry.invoke(
+                spec, {"password": "x", "hash": "$argon2id$bad"}, CallInfo("rest")
+            )
+        assert refused.value.headers["Retry-After"] == "1"
+        assert ARGON2_REJECTED._value.get() == before + 1
+    finally:
+        release.set()
+        await asyncio.gather(*holders)
+
+
+async def test_gate_queue_waits_then_runs() -> None:
+    gate = ConcurrencyGate(limit=1, queue=1, timeout=5)
+    order: list[str] = []
+    first_started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> ToolOutput:
+        first_started.set()
+        await release.wait()
+        order.append("first")
+        return ThreadOut(thread="1")
+
+    async def second() -> ToolOutput:
+        order.append("second")
+        return ThreadOut(thread="2")
+
+    task1 = asyncio.create_task(gate.run(first))
+    await first_started.wait()
+    task2 = asyncio.create_task(gate.run(second))
+    await asyncio.sleep(0.01)
+    assert order == []
+    release.set()
+    await asyncio.gather(task1, task2)
+    assert order == ["first", "second"]
+
+
+async def test_invoke_middleware_wraps_validation_in_order(settings: Settings) -> None:
+    spec = _spec()
+    registry = Registry((spec,), ToolContext(settings))
+    seen: list[str] = []
+
+    def layer(name: str) -> InvokeMiddleware:
+        async def middleware(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> ToolOutput:
+            seen.append(f"{name}>")
+            try:
+                return await proceed()
+            finally:
+                seen.append(f"<{name}:{'parsed' if call.parsed else 'unparsed'}")
+
+        return middleware
+
+    registry.middleware[:] = [layer("outer"), layer("inner")]
+    with pytest.raises(ValidationError):
+        await registry.invoke(spec, {"content": 5}, CallInfo("rest"))
+    assert seen == ["outer>", "inner>", "<inner:unparsed", "<outer:unparsed"]
+
+
+def test_catalogue_is_stable() -> None:
+    assert catalogue() == catalogue()
