@@ -6,7 +6,9 @@ Starts each server as a real process on 127.0.0.1 (uvicorn, uvloop, httptools, o
     .venv/bin/python bench/load.py                       # core stack (issue 2 targets)
     .venv/bin/python bench/load.py --stacks core,full,tracing0,tracing100,redis
 
-Stacks: ``core`` = defaults with rate limiting off; ``full`` = API-key auth + memory rate limiting
+Stacks: ``core`` = the core issue's layers only (request id, security headers, body limit, error
+envelope; metrics, access log and rate limits off); ``default`` = out-of-the-box settings with rate
+limiting off (metrics and access log on); ``full`` = API-key auth + memory rate limiting
 (limits high enough never to trigger) + metrics + access log, tracing off; ``tracing0`` / ``tracing100``
 = full + tracing at sample rate 0 / 1 (console exporter to /dev/null); ``redis`` = full with the
 Redis rate-limit store (a redis-server is started on a free port).
@@ -221,6 +223,12 @@ def stack_env(stack: str, redis_url: str | None) -> dict[str, str]:
     }
     env.update({"SECRETS_MOUNT_PATH": "/nonexistent", "LOG_LEVEL": "info"})
     if stack == "core":
+        # The core issue's own layers: request id, security headers, limits, error envelope.
+        # Metrics and the access log (issue 6) off; errors still logged at WARNING.
+        env.update({"RATE_LIMIT_ENABLED": "false", "METRICS_ENABLED": "false", "LOG_LEVEL": "warn"})
+        return env
+    if stack == "default":
+        # Out of the box, with rate limiting off so the benchmark is not refused.
         env["RATE_LIMIT_ENABLED"] = "false"
         return env
     high = "100000000"
@@ -259,7 +267,7 @@ def run_stack(
     port = free_port()
     env = stack_env(stack, redis_url)
     env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)})
-    headers = {} if stack == "core" else {"X-API-Key": API_KEY}
+    headers = {} if stack in ("core", "default") else {"X-API-Key": API_KEY}
     results: dict[str, dict[str, float]] = {}
     cmd = [sys.executable, "-m", "devutils", "serve"]
     with start(cmd, env, f"http://127.0.0.1:{port}/health/live") as proc:
@@ -312,7 +320,9 @@ def main() -> int:
     )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     parser.add_argument(
-        "--stacks", default="core", help="comma list: core,full,tracing0,tracing100,redis"
+        "--stacks",
+        default="core",
+        help="comma list: core,default,full,tracing0,tracing100,redis",
     )
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
     parser.add_argument("--json", action="store_true", help="also print raw results as JSON")

@@ -10,6 +10,7 @@ a thread when it blocks) and returns the output model.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import threading
 import typing
@@ -84,15 +85,16 @@ class ToolSpec:
     bind_error_message: str = "Invalid request"
     precheck: Precheck | None = None
 
-    @property
+    # Cached: read on every call by metrics and limits.
+    @functools.cached_property
     def words(self) -> tuple[str, ...]:
         return tuple(self.path.removeprefix(API_PREFIX).split("/"))
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return "_".join(self.words)
 
-    @property
+    @functools.cached_property
     def family(self) -> str:
         return self.words[0]
 

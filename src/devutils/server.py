@@ -64,6 +64,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         access_log=False,
         log_config=None,
         server_header=False,
+        proxy_headers=False,  # X-Forwarded-For is handled by us, only from TRUSTED_PROXIES
         date_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         timeout_keep_alive=5,

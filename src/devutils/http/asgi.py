@@ -20,6 +20,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# A guard runs before routing for every request (authentication, rate limits): it may annotate
+# the request state or raise a ToolError.  Plain functions instead of ASGI layers: each layer
+# costs a closure and an extra await per message on every request.
+Guard = Callable[["Scope", "RequestState"], Awaitable[None]]
 
 JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 STATE_KEY = "devutils"
@@ -38,6 +42,7 @@ class RequestState:
     trace_id: str | None = None
     error_code: str | None = None
     content_length: int = 0  # as declared by the client
+    status: int = 0  # the response status once it has started
     extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
@@ -49,6 +54,12 @@ CURRENT_REQUEST: ContextVar[RequestState | None] = ContextVar("devutils_request"
 def state_of(scope: Scope) -> RequestState | None:
     value = scope.get(STATE_KEY)
     return value if isinstance(value, RequestState) else None
+
+
+def response_status(scope: Scope) -> int:
+    """The status of the response sent so far (0 if none has started)."""
+    state = scope.get(STATE_KEY)
+    return state.status if isinstance(state, RequestState) else 0
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from devutils.errors import MethodNotAllowedError, NotFoundError, RequestTooLargeError
-from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_bytes, send_error, state_of
+from devutils.http.asgi import (
+    ASGIApp,
+    Guard,
+    Receive,
+    Scope,
+    Send,
+    send_bytes,
+    send_error,
+    state_of,
+)
 
 UNMATCHED = "unmatched"
 
@@ -25,6 +34,7 @@ class Router:
     def __init__(self, max_body_bytes: int) -> None:
         self.routes: dict[str, Route] = {}
         self.max_body_bytes = max_body_bytes
+        self.guards: list[Guard] = []  # run in order before routing (auth, then rate limits)
 
     def add(
         self, path: str, methods: tuple[str, ...], endpoint: ASGIApp, tool: object = None
@@ -42,6 +52,9 @@ class Router:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = state_of(scope)
+        if state is not None:
+            for guard in self.guards:
+                await guard(scope, state)
         route = (
             self.routes.get(scope["path"]) if state is None or state.route != UNMATCHED else None
         )

@@ -16,7 +16,7 @@ import time
 import orjson
 
 from devutils.errors import ToolError
-from devutils.http.asgi import ASGIApp, Message, Receive, Scope, Send, header, state_of
+from devutils.http.asgi import ASGIApp, Receive, Scope, Send, header, response_status, state_of
 from devutils.observability.logging import Clock, LineWriter, level_for_status
 
 USER_AGENT_BYTES = 256
@@ -36,22 +36,17 @@ class AccessLogMiddleware:
         started = time.perf_counter()
         status = 0
         code: str | None = None
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, send)
+            # The request-context layer outside records the status as the response starts.
+            status = response_status(scope)
         except ToolError as exc:
             # Rendered by the request-context layer further out; log what it will send.
-            status = status or exc.status
+            status = response_status(scope) or exc.status
             code = exc.code
             raise
         except Exception:
-            status = status or 500
+            status = response_status(scope) or 500
             code = "INTERNAL_ERROR"
             raise
         finally:

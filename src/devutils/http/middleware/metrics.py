@@ -16,11 +16,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from devutils.errors import ToolError
 from devutils.http.asgi import (
     ASGIApp,
-    Message,
     Receive,
     Scope,
     Send,
     header,
+    response_status,
     send_bytes,
     state_of,
 )
@@ -60,23 +60,18 @@ class MetricsMiddleware:
         started = time.perf_counter()
         status = 0
         code: str | None = None
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         HTTP_IN_FLIGHT.inc()
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, send)
+            # The request-context layer outside records the status as the response starts.
+            status = response_status(scope)
         except ToolError as exc:
             # Rendered by the request-context layer further out; count what it will send.
-            status = status or exc.status
+            status = response_status(scope) or exc.status
             code = exc.code
             raise
         except Exception:
-            status = status or 500
+            status = response_status(scope) or 500
             code = "INTERNAL_ERROR"
             raise
         finally:

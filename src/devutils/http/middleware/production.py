@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from devutils.auth import AUTH_REASONS, build_authenticator
 from devutils.http.middleware.access_log import AccessLogMiddleware
-from devutils.http.middleware.auth import AuthMiddleware, open_routes
+from devutils.http.middleware.auth import auth_guard, open_routes
 from devutils.http.middleware.cors import CorsMiddleware
 from devutils.http.middleware.metrics import MetricsMiddleware, metrics_endpoint
 from devutils.http.middleware.tool_metrics import tool_metrics
@@ -41,7 +41,8 @@ def install_production_layers(app: Application) -> None:
     authenticator = build_authenticator(settings)
     if authenticator is not None:
         routes = open_routes(settings.metrics_require_auth)
-        app.wrap(lambda inner: AuthMiddleware(inner, authenticator, routes))
+        # Before the rate-limit guard: limits are per principal.
+        app.router.guards.insert(0, auth_guard(authenticator, routes))
     # Every reason exists from the start at 0, so rate() in the runbook's alert has a series.
     for reason in AUTH_REASONS:
         AUTH_FAILURES.labels(reason=reason)

@@ -4,8 +4,8 @@ Tool calls (REST and MCP alike) are limited by an invoke middleware, so the tool
 applies and a refused call costs no parsing.  Every other HTTP route is limited here with the
 anonymous/authenticated class, except health checks (probes must never be refused), ``/metrics``
 (scraped by Prometheus from inside the cluster, protected by METRICS_REQUIRE_AUTH instead) and
-``/mcp`` (its tool calls are limited per tool by the invoke middleware).  This layer sits inside
-authentication, so the principal is known.
+``/mcp`` (its tool calls are limited per tool by the invoke middleware).  This guard runs in the
+router after the authentication guard, so the principal is known.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from devutils.errors import ToolError
-from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_error, state_of
+from devutils.http.asgi import Guard, RequestState, Scope
 from devutils.models import ToolOutput
 from devutils.observability.metrics import RATE_LIMIT_HITS, RATE_LIMIT_STORE_ERRORS
 from devutils.ratelimit.limiter import RateLimiter, identity_of
@@ -38,30 +37,20 @@ def tool_call_limiter(limiter: RateLimiter) -> InvokeMiddleware:
     return limit_call
 
 
-class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
-        self.app = app
-        self.limiter = limiter
+def http_rate_limit_guard(limiter: RateLimiter) -> Guard:
+    """Limits the routes that are not tools (tools are limited per call, by class)."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state = state_of(scope) if scope["type"] == "http" else None
-        if state is None or state.tool is not None or state.route in EXEMPT_ROUTES:
-            await self.app(scope, receive, send)
+    async def guard(scope: Scope, state: RequestState) -> None:
+        if state.tool is not None or state.route in EXEMPT_ROUTES:
             return
-        limit = self.limiter.limit_for("default", state.authenticated)
-        try:
-            decision = await self.limiter.check(
-                limit, identity_of(state.principal, state.client_ip)
-            )
-        except ToolError as exc:
-            # Answered here, so the outer layers (metrics, access log) see an ordinary response.
-            await send_error(send, exc, scope)
-            return
+        limit = limiter.limit_for("default", state.authenticated)
+        decision = await limiter.check(limit, identity_of(state.principal, state.client_ip))
         state.extra_headers.extend(
             (name.lower().encode(), value.encode())
-            for name, value in self.limiter.headers(decision).items()
+            for name, value in limiter.headers(decision).items()
         )
-        await self.app(scope, receive, send)
+
+    return guard
 
 
 @contextlib.asynccontextmanager
@@ -89,7 +78,7 @@ def install_rate_limiting(app: Application) -> None:
     if redis_store is not None:
         RATE_LIMIT_STORE_ERRORS.labels(store="redis")
     app.registry.middleware.append(tool_call_limiter(limiter))
-    app.wrap(lambda inner: RateLimitMiddleware(inner, limiter))
+    app.router.guards.append(http_rate_limit_guard(limiter))
     if redis_store is not None:
         store = redis_store
         app.health.checks["rate_limit_store"] = limiter.readiness

@@ -106,11 +106,19 @@ def family_labels(
     return None
 
 
+_HAS_VALID: dict[type[ToolOutput], bool] = {}
+
+
 def _family_status(result: ToolOutput | None, error: Exception | None) -> str:
     if error is not None:
         return "validation_error" if isinstance(error, ValidationError) else "error"
-    if result is not None and "valid" in type(result).model_fields and result.valid is False:  # type: ignore[attr-defined]
-        return "invalid_password"  # password verify ran and did not match (reference label)
+    if result is not None:
+        kind = type(result)
+        has_valid = _HAS_VALID.get(kind)
+        if has_valid is None:
+            has_valid = _HAS_VALID[kind] = "valid" in kind.model_fields
+        if has_valid and result.valid is False:  # type: ignore[attr-defined]
+            return "invalid_password"  # password verify ran and did not match (reference label)
     return "success"
 
 
