@@ -8,6 +8,7 @@ Order, outermost first: request context (id, route, client IP, security headers,
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -67,6 +68,11 @@ class Application:
         started = False
         try:
             async with self.lifespan():
+                # Everything built at start-up (modules, schemas, the registry) lives as long as
+                # the process: moving it out of the collector's generations keeps full collections
+                # from scanning it, which otherwise stalls requests for tens of milliseconds.
+                gc.collect()
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
                 started = True
                 await receive()  # lifespan.shutdown

@@ -117,6 +117,8 @@ def _split_humps(piece: str) -> list[str]:
     ``helloWorld`` → hello|World, ``HTTPServer`` → HTTP|Server, ``utf8Decoder`` → utf|8|Decoder.
     Combining marks and apostrophes join the current word.
     """
+    if piece.isalpha() and (piece.islower() or piece.isupper()):
+        return [piece]  # one case, no digits: no hump can exist (the common case, made cheap)
     words: list[str] = []
     start = 0
     previous = 0
