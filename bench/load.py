@@ -78,6 +78,13 @@ SCENARIOS = (
         orjson.dumps({"password": "correct horse"}),
         4,
     ),
+    Scenario(
+        "argon2_c16",
+        "POST",
+        "/api/v1/crypto/password/hash",
+        orjson.dumps({"password": "correct horse"}),
+        16,
+    ),
 )
 
 

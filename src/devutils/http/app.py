@@ -1,8 +1,9 @@
 """Build the ASGI application: routes from the registry, then the middleware stack.
 
 Order, outermost first: request context (id, route, client IP, security headers, error envelope)
-→ [CORS → access log → metrics → tracing → authentication → rate limiting: production middleware]
-→ router (REST endpoints, /metrics, /openapi.json, /mcp).
+→ [CORS → access log → metrics → tracing: production middleware] → router, which first runs its
+guards (authentication, then rate limits for non-tool routes), then the endpoint (REST, /metrics,
+/openapi.json, /mcp).
 """
 
 from __future__ import annotations

@@ -19,12 +19,13 @@ def install(app: Application) -> None:
 
         install_mcp(app)  # registers POST /mcp and the SDK manager's lifespan
 
-    # Rate limiting: the innermost layer (needs the principal auth sets) + the tool-call limiter.
+    # Rate limiting: a router guard (after the authentication guard, which production inserts
+    # first) and the tool-call limiter.
     from devutils.http.middleware.ratelimit import install_rate_limiting
 
     install_rate_limiting(app)
 
-    # Authentication, tracing, metrics (+ /metrics), access log, CORS: outside the rate limiter.
+    # Authentication guard; tracing, metrics (+ /metrics), access log and CORS layers.
     from devutils.http.middleware.production import install_production_layers
 
     install_production_layers(app)

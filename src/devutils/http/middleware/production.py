@@ -1,9 +1,9 @@
 """Wiring of the part-A production layers: authentication, tracing, metrics, access log, CORS.
 
-Called from ``devutils.http.stack.install`` after the rate limiter (the innermost layer) has been
-wrapped, so the order outermost → innermost is: request context → CORS → access log → metrics →
-tracing → authentication → rate limiting → router.  Access log and metrics sit outside tracing
-so they see its trace id, and outside authentication so 401s are logged and counted.
+Called from ``devutils.http.stack.install`` after the rate limiter has added its router guard, so
+the order outermost → innermost is: request context → CORS → access log → metrics → tracing →
+router [guards: authentication, rate limiting].  Access log and metrics sit outside tracing so
+they see its trace id, and outside the guards so 401s and 429s are logged and counted.
 """
 
 from __future__ import annotations
