@@ -65,7 +65,8 @@ def main() -> int:
     if shutil.which("wrk") is None or shutil.which("redis-server") is None:
         print("wrk and redis-server are required", file=sys.stderr)
         return 2
-    bare = load.run_bare(args.duration)["bare_post"]["rps"]
+    hash_scenario = [s for s in load.SCENARIOS if s.name == "hash_sha256"]
+    bare = load.run_bare(args.duration, hash_scenario)["bare_hash_sha256"]["rps"]
     memory = run("memory", args.duration, None)
     with load.redis_server() as url:
         shared = run("redis", args.duration, url)

@@ -192,7 +192,7 @@ class ToolContext:
             self._services[factory] = instance
 
 
-@dataclass
+@dataclass(slots=True)  # created on every call
 class CallInfo:
     """Who is calling and how; invoke middleware reads and annotates it."""
 

@@ -52,15 +52,16 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
             else decode_body(await read_body(receive, max_body_bytes), spec)
         )
         state = state_of(scope)
-        call = CallInfo(frontend="rest")
         if state is not None:
-            call.principal = state.principal
-            call.authenticated = state.authenticated
-            call.client_ip = state.client_ip
-            call.request_id = state.request_id
+            call = CallInfo(
+                "rest", state.principal, state.authenticated, state.client_ip, state.request_id
+            )
+        else:
+            call = CallInfo("rest")
         result = await registry.invoke(spec, args, call)
         body = b'{"success":true,"data":' + orjson.dumps(dump_output(result)) + b"}"
-        headers = [(k.lower().encode(), v.encode()) for k, v in call.response_headers.items()]
+        extra = call.response_headers
+        headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()] if extra else None
         await send_bytes(send, 200, body, headers=headers)
 
     return endpoint

@@ -29,7 +29,7 @@ JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 STATE_KEY = "devutils"
 
 
-@dataclass
+@dataclass(slots=True)  # created on every request: slots make it and its reads cheaper
 class RequestState:
     """Per-request facts the middleware layers share (kept in ``scope["devutils"]``)."""
 

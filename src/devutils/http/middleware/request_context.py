@@ -117,10 +117,10 @@ class RequestContextMiddleware:
                 # Inner layers (metrics, access log) read the status here instead of wrapping
                 # send themselves.
                 state.status = message["status"]
-                headers = list(message.get("headers", ()))
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(SECURITY_HEADERS)
-                headers.extend(state.extra_headers)
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                headers += SECURITY_HEADERS
+                if state.extra_headers:
+                    headers += state.extra_headers
                 message["headers"] = headers
             await send(message)
 
