@@ -157,12 +157,3 @@ async def test_metrics_disabled(make_app: Callable[..., Application]) -> None:
         assert (await client.get("/metrics")).status_code == 404
         assert (await client.get("/health")).status_code == 200
     assert value("http_requests_total", method="GET", route="/health", status_code="200") == before
-
-
-async def test_in_flight_returns_to_its_level(make_app: Callable[..., Application]) -> None:
-    app = make_app(mcp_enabled=False)
-    before = value("http_requests_in_flight")
-    async with in_process(app) as client:
-        await client.post(HASH, json={"algorithm": "bad"})
-        await client.get("/health")
-    assert value("http_requests_in_flight") == before

@@ -25,7 +25,6 @@ HTTP_DURATION = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-HTTP_IN_FLIGHT = Gauge("http_requests_in_flight", "HTTP requests being served.")
 HTTP_BY_COUNTRY = Counter(
     "http_requests_by_country_total",
     "HTTP requests by client country (from GEO_COUNTRY_HEADER; 'unknown' when absent).",

@@ -15,44 +15,21 @@ import time
 
 import orjson
 
-from devutils.errors import ToolError
-from devutils.http.asgi import ASGIApp, Receive, Scope, Send, header, response_status, state_of
+from devutils.http.asgi import Scope, header, state_of
 from devutils.observability.logging import Clock, LineWriter, level_for_status
 
 USER_AGENT_BYTES = 256
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp, writer: LineWriter, min_level: int = logging.INFO) -> None:
-        self.app = app
+class AccessLog:
+    """Recorder for ObserveMiddleware: one JSON line per request."""
+
+    def __init__(self, writer: LineWriter, min_level: int = logging.INFO) -> None:
         self.writer = writer
         self.min_level = min_level
         self.clock = Clock()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 0
-        code: str | None = None
-        try:
-            await self.app(scope, receive, send)
-            # The request-context layer outside records the status as the response starts.
-            status = response_status(scope)
-        except ToolError as exc:
-            # Rendered by the request-context layer further out; log what it will send.
-            status = response_status(scope) or exc.status
-            code = exc.code
-            raise
-        except Exception:
-            status = response_status(scope) or 500
-            code = "INTERNAL_ERROR"
-            raise
-        finally:
-            self._log(scope, status, code, time.perf_counter() - started)
-
-    def _log(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
+    def record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
         level, number = level_for_status(status)
         if number < self.min_level:
             return

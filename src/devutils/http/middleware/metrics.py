@@ -8,19 +8,15 @@ multiprocess directory is needed.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from devutils.errors import ToolError
 from devutils.http.asgi import (
-    ASGIApp,
     Receive,
     Scope,
     Send,
     header,
-    response_status,
     send_bytes,
     state_of,
 )
@@ -29,7 +25,6 @@ from devutils.observability.metrics import (
     ERRORS,
     HTTP_BY_COUNTRY,
     HTTP_DURATION,
-    HTTP_IN_FLIGHT,
     HTTP_REQUESTS,
 )
 
@@ -44,41 +39,18 @@ def country_label(value: bytes | None) -> str:
     return "unknown"
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, country_header: str | None = None) -> None:
-        self.app = app
+class HttpMetrics:
+    """Recorder for ObserveMiddleware: ``http_requests_total``, the latency histogram, errors by
+    code and requests by country."""
+
+    def __init__(self, country_header: str | None = None) -> None:
         self.country_header = country_header.lower().encode() if country_header else None
         # Label children cached per label tuple: .labels() on every request costs a lock.
         self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._error_children: dict[tuple[int, str], Any] = {}
         self._country_children: dict[str, Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 0
-        code: str | None = None
-        HTTP_IN_FLIGHT.inc()
-        try:
-            await self.app(scope, receive, send)
-            # The request-context layer outside records the status as the response starts.
-            status = response_status(scope)
-        except ToolError as exc:
-            # Rendered by the request-context layer further out; count what it will send.
-            status = response_status(scope) or exc.status
-            code = exc.code
-            raise
-        except Exception:
-            status = response_status(scope) or 500
-            code = "INTERNAL_ERROR"
-            raise
-        finally:
-            HTTP_IN_FLIGHT.dec()
-            self._record(scope, status, code, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
+    def record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
         state = state_of(scope)
         route = state.route if state is not None else UNMATCHED
         method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"

@@ -1,9 +1,10 @@
 """Wiring of the part-A production layers: authentication, tracing, metrics, access log, CORS.
 
 Called from ``devutils.http.stack.install`` after the rate limiter has added its router guard, so
-the order outermost → innermost is: request context → CORS → access log → metrics → tracing →
-router [guards: authentication, rate limiting].  Access log and metrics sit outside tracing so
-they see its trace id, and outside the guards so 401s and 429s are logged and counted.
+the order outermost → innermost is: request context → CORS → observe (metrics and access log) →
+tracing → router [guards: authentication, rate limiting].  The observing layer sits outside
+tracing so the log line carries its trace id, and outside the guards so 401s and 429s are logged
+and counted.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from devutils.auth import AUTH_REASONS, build_authenticator
-from devutils.http.middleware.access_log import AccessLogMiddleware
+from devutils.http.middleware.access_log import AccessLog
 from devutils.http.middleware.auth import auth_guard, open_routes
 from devutils.http.middleware.cors import CorsMiddleware
-from devutils.http.middleware.metrics import MetricsMiddleware, metrics_endpoint
+from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint
+from devutils.http.middleware.observe import ObserveMiddleware, Recorder
 from devutils.http.middleware.tool_metrics import tool_metrics
 from devutils.http.middleware.tracing import TracingMiddleware
 from devutils.observability.logging import LineWriter
@@ -55,15 +57,17 @@ def install_production_layers(app: Application) -> None:
         invoke.append(tool_spans(tracer))
         app.lifespan_hooks.append(provider_lifespan(provider))
 
+    recorders: list[Recorder] = []
     if settings.metrics_enabled:
         app.router.add("/metrics", ("GET",), metrics_endpoint)
-        app.wrap(lambda inner: MetricsMiddleware(inner, settings.geo_country_header))
+        recorders.append(HttpMetrics(settings.geo_country_header))
         invoke.append(tool_metrics())
 
     writer = LineWriter()
     level = logging.getLevelNamesMapping().get(settings.python_log_level, logging.INFO)
-    app.wrap(lambda inner: AccessLogMiddleware(inner, writer, level))
+    recorders.append(AccessLog(writer, level))
     app.lifespan_hooks.append(writer.running)
+    app.wrap(lambda inner: ObserveMiddleware(inner, recorders))
 
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins
