@@ -36,6 +36,19 @@ class UuidOutput(ToolOutput):
     uuids: list[str] = Field(description="Lower-case canonical UUIDs.")
 
 
+def _uuid4s(count: int) -> list[str]:
+    """RFC 9562 version-4 UUIDs from one read of the OS CSPRNG: the same bits ``uuid.uuid4()``
+    draws, formatted without building a UUID object per id (a third of the cost)."""
+    raw = bytearray(os.urandom(16 * count))
+    out = []
+    for offset in range(0, 16 * count, 16):
+        raw[offset + 6] = raw[offset + 6] & 0x0F | 0x40  # version 4
+        raw[offset + 8] = raw[offset + 8] & 0x3F | 0x80  # RFC 4122 variant
+        h = raw[offset : offset + 16].hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out
+
+
 def _uuid7s(count: int, millis: int) -> list[str]:
     # Sorted random tails keep the batch strictly increasing within the millisecond while every
     # one of the 74 random bits stays random (RFC 9562 §6.2 allows any monotonic method).
@@ -76,7 +89,7 @@ def id_uuid(inp: UuidInput, ctx: ToolContext) -> UuidOutput:
     if count > MAX_COUNT:
         raise ValidationError(_UUID_ERROR, f"count exceeds maximum limit of {MAX_COUNT}")
     if inp.version == 4:
-        uuids = [str(uuid.uuid4()) for _ in range(count)]
+        uuids = _uuid4s(count)
     elif inp.version == 7:
         uuids = _uuid7s(count, unix_millis(ctx.clock()))
     else:
