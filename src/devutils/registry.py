@@ -339,34 +339,36 @@ class Registry:
         Invoke middleware (rate limits, metrics, spans) wraps everything, validation included, so a
         refused call costs no parsing and a bad one is still counted.
         """
+        if not self.middleware:
+            return await self._run(spec, args, call)
 
         async def run() -> ToolOutput:
-            parsed = self.parse(spec, args)
-            call.parsed = parsed
-            if spec.precheck is not None:
-                spec.precheck(parsed, self.context)
-            gate = self.gates.get(spec.gate) if spec.gate else None
-            if gate is not None:
-                # A gated tool keeps its slot until its thread ends: a deadline that freed the slot
-                # early would let memory-heavy work (Argon2) pile up past the gate.
-                return await gate.run(lambda: asyncio.to_thread(self._call, spec, parsed))
-            if not spec.blocking or (
-                spec.blocking == "large" and _text_size(parsed) <= OFFLOAD_ABOVE
-            ):
-                return self._call(spec, parsed)
-            try:
-                return await asyncio.wait_for(
-                    asyncio.to_thread(self._call, spec, parsed), self.context.settings.tool_timeout
-                )
-            except TimeoutError:
-                raise ToolTimeoutError(
-                    "Operation timed out", f"{spec.name} exceeded its deadline"
-                ) from None
+            return await self._run(spec, args, call)
 
         proceed: Proceed = run
         for middleware in reversed(self.middleware):
             proceed = _bind(middleware, spec, call, proceed)
         return await proceed()
+
+    async def _run(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
+        parsed = self.parse(spec, args)
+        call.parsed = parsed
+        if spec.precheck is not None:
+            spec.precheck(parsed, self.context)
+        if spec.gate is not None and (gate := self.gates.get(spec.gate)) is not None:
+            # A gated tool keeps its slot until its thread ends: a deadline that freed the slot
+            # early would let memory-heavy work (Argon2) pile up past the gate.
+            return await gate.run(lambda: asyncio.to_thread(self._call, spec, parsed))
+        if not spec.blocking or (spec.blocking == "large" and _text_size(parsed) <= OFFLOAD_ABOVE):
+            return self._call(spec, parsed)
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(self._call, spec, parsed), self.context.settings.tool_timeout
+            )
+        except TimeoutError:
+            raise ToolTimeoutError(
+                "Operation timed out", f"{spec.name} exceeded its deadline"
+            ) from None
 
     def invoke_sync(self, spec: ToolSpec, args: Any) -> ToolOutput:
         """The CLI path: no event loop, no invoke middleware."""

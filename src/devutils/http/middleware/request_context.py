@@ -125,7 +125,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, self._limited(receive), send_wrapper)
+            # With a Content-Length the server frames the body to exactly that many bytes and the
+            # router refuses one over the limit, so only chunked bodies need counting.
+            body_receive = receive if state.content_length else self._limited(receive)
+            await self.app(scope, body_receive, send_wrapper)
         except ToolError as exc:
             if started:
                 raise
