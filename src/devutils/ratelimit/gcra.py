@@ -10,8 +10,10 @@ arithmetic in Lua (``redis_store.GCRA_LUA``), in integer microseconds of Redis `
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -22,19 +24,18 @@ class Limit:
     per_minute: int
     burst: int
 
-    @property
+    @functools.cached_property
     def interval(self) -> float:
         """Seconds between admissions at the sustained rate."""
         return 60.0 / self.per_minute
 
-    @property
+    @functools.cached_property
     def tolerance(self) -> float:
         """How far ahead of now a TAT may run: ``burst`` intervals."""
         return self.burst * self.interval
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):  # one per request: a tuple is the cheapest immutable record
     allowed: bool
     limit: Limit
     remaining: int  # whole requests still admissible right now
