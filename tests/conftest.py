@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,16 @@ from devutils.registry import Registry, ToolContext, catalogue
 from devutils.settings import Settings, load_settings
 
 FIXED_NOW = datetime(2023, 12, 25, 15, 30, 45, tzinfo=UTC)  # 1703518245
+IPADDRESS_FLAGS = (
+    "is_private",
+    "is_global",
+    "is_reserved",
+    "is_loopback",
+    "is_link_local",
+    "is_multicast",
+    "is_unspecified",
+    "is_site_local",
+)
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -51,3 +62,17 @@ async def client(make_app: Callable[..., Application]) -> AsyncIterator[httpx.As
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
+
+
+@pytest.fixture
+def forbid_ipaddress_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every ``ipaddress`` is_* flag raise: they changed in patch releases (CVE-2024-4032),
+    so the IP tables must decide from their own rows alone (security-notes §0)."""
+
+    def forbidden(self: object) -> bool:
+        raise AssertionError("an ipaddress is_* flag was consulted")
+
+    for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
+        for flag in IPADDRESS_FLAGS:
+            if hasattr(cls, flag):
+                monkeypatch.setattr(cls, flag, property(forbidden))

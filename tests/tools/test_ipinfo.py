@@ -176,27 +176,13 @@ async def test_request_errors(client: httpx.AsyncClient, body: dict[str, Any]) -
     assert response.json()["error"]["message"] == "Invalid request"
 
 
-def test_classification_does_not_use_ipaddress_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("forbid_ipaddress_flags")
+def test_classification_does_not_use_ipaddress_flags() -> None:
     """Version guard (security-notes §0): the table alone decides, whatever Python release runs."""
-
-    def refuse(self: object) -> bool:
-        raise AssertionError("ipaddress is_* flags must not be used")
-
-    for cls in (ipaddress.IPv4Address, ipaddress.IPv6Address):
-        for name in (
-            "is_private",
-            "is_global",
-            "is_reserved",
-            "is_loopback",
-            "is_link_local",
-            "is_multicast",
-            "is_unspecified",
-            "is_site_local",
-        ):
-            if hasattr(cls, name):
-                monkeypatch.setattr(cls, name, property(refuse))
-    for text, *_ in CLASSIFY_VECTORS:
-        _iprange.classify(ipaddress.ip_address(text))
+    for text, _canonical, _version, range_name, flags in CLASSIFY_VECTORS:
+        info = _iprange.classify(ipaddress.ip_address(text))
+        assert info.range == range_name, text
+        assert info.public is ("isPublic" in flags), text
 
 
 def test_most_specific_block_wins() -> None:
