@@ -227,10 +227,6 @@ class ConcurrencyGate:
         self._waiting = 0
         self._sync = threading.BoundedSemaphore(limit)
 
-    @property
-    def in_flight(self) -> int:
-        return self.limit - self._semaphore._value
-
     def _busy(self) -> ServiceUnavailableError:
         if self.on_reject is not None:
             self.on_reject()

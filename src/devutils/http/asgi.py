@@ -70,10 +70,6 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def header_values(scope: Scope, name: bytes) -> list[bytes]:
-    return [bytes(value) for key, value in scope.get("headers", ()) if key == name]
-
-
 async def send_bytes(
     send: Send,
     status: int,
