@@ -1,7 +1,8 @@
 """Build the ASGI application: routes from the registry, then the middleware stack.
 
-Order, outermost first: request context (id, route, client IP, security headers, error envelope)
-→ [CORS → access log → metrics → tracing: production middleware] → router, which first runs its
+Order, outermost first: request context (id, route, client IP, security headers, error envelope;
+it hands every outcome to the recorders: metrics, access log) → [CORS → tracing: production
+middleware] → router, which first runs its
 guards (authentication, then rate limits for non-tool routes), then the endpoint (REST, /metrics,
 /openapi.json, /mcp).
 """
@@ -18,7 +19,7 @@ import orjson
 
 from devutils.frontends.openapi import build_openapi
 from devutils.frontends.rest import Health, add_rest_routes
-from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_bytes
+from devutils.http.asgi import ASGIApp, Receive, Recorder, Scope, Send, send_bytes
 from devutils.http.middleware.request_context import RequestContextMiddleware
 from devutils.http.router import Router
 from devutils.registry import Registry
@@ -38,6 +39,7 @@ class Application:
         self.router = Router(settings.max_body_bytes)
         self.health = Health()
         self.lifespan_hooks: list[LifespanHook] = []
+        self.recorders: list[Recorder] = []  # told every request's outcome (metrics, access log)
         add_rest_routes(self.router, registry, self.health, settings.max_body_bytes)
         openapi_body = orjson.dumps(build_openapi(registry))
 
@@ -96,7 +98,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> Applicat
     install(app)
     app.wrap(
         lambda inner: RequestContextMiddleware(
-            inner, app.router, settings.max_body_bytes, settings.trusted_proxies
+            inner, app.router, settings.max_body_bytes, settings.trusted_proxies, app.recorders
         )
     )
     return app

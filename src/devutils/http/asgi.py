@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -20,6 +20,14 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Recorder(Protocol):
+    """Told the outcome of every HTTP request (metrics, access log)."""
+
+    def record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None: ...
+
+
 # A guard runs before routing for every request (authentication, rate limits): it may annotate
 # the request state or raise a ToolError.  Plain functions instead of ASGI layers: each layer
 # costs a closure and an extra await per message on every request.

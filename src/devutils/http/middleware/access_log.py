@@ -22,7 +22,7 @@ USER_AGENT_BYTES = 256
 
 
 class AccessLog:
-    """Recorder for ObserveMiddleware: one JSON line per request."""
+    """Request recorder (see RequestContextMiddleware): one JSON line per request."""
 
     def __init__(self, writer: LineWriter, min_level: int = logging.INFO) -> None:
         self.writer = writer

@@ -40,7 +40,7 @@ def country_label(value: bytes | None) -> str:
 
 
 class HttpMetrics:
-    """Recorder for ObserveMiddleware: ``http_requests_total``, the latency histogram, errors by
+    """Request recorder (see RequestContextMiddleware): ``http_requests_total``, the latency histogram, errors by
     code and requests by country."""
 
     def __init__(self, country_header: str | None = None) -> None:

@@ -1,10 +1,10 @@
 """Wiring of the part-A production layers: authentication, tracing, metrics, access log, CORS.
 
 Called from ``devutils.http.stack.install`` after the rate limiter has added its router guard, so
-the order outermost → innermost is: request context → CORS → observe (metrics and access log) →
-tracing → router [guards: authentication, rate limiting].  The observing layer sits outside
-tracing so the log line carries its trace id, and outside the guards so 401s and 429s are logged
-and counted.
+the order outermost → innermost is: request context (which hands each request's outcome to the
+metrics and access-log recorders) → CORS → tracing → router [guards: authentication, rate
+limiting].  Recording happens outermost, so the log line carries the trace id, and 401s, 413s and
+429s are logged and counted with the status actually sent.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from devutils.auth import AUTH_REASONS, build_authenticator
+from devutils.http.asgi import Recorder
 from devutils.http.middleware.access_log import AccessLog
 from devutils.http.middleware.auth import auth_guard, open_routes
 from devutils.http.middleware.cors import CorsMiddleware
 from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint
-from devutils.http.middleware.observe import ObserveMiddleware, Recorder
 from devutils.http.middleware.tool_metrics import tool_metrics
 from devutils.http.middleware.tracing import TracingMiddleware
 from devutils.observability.logging import LineWriter
@@ -67,7 +67,7 @@ def install_production_layers(app: Application) -> None:
     level = logging.getLevelNamesMapping().get(settings.python_log_level, logging.INFO)
     recorders.append(AccessLog(writer, level))
     app.lifespan_hooks.append(writer.running)
-    app.wrap(lambda inner: ObserveMiddleware(inner, recorders))
+    app.recorders.extend(recorders)
 
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins

@@ -10,6 +10,8 @@ import ipaddress
 import logging
 import os
 import re
+import time
+from collections.abc import Sequence
 
 from devutils.errors import InternalError, RequestTooLargeError, ToolError
 from devutils.http.asgi import (
@@ -18,6 +20,7 @@ from devutils.http.asgi import (
     ASGIApp,
     Message,
     Receive,
+    Recorder,
     RequestState,
     Scope,
     Send,
@@ -75,10 +78,18 @@ def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, router: Router, max_body_bytes: int, trusted_proxies: tuple[str, ...]
+        self,
+        app: ASGIApp,
+        router: Router,
+        max_body_bytes: int,
+        trusted_proxies: tuple[str, ...],
+        recorders: Sequence[Recorder] = (),
     ) -> None:
         self.app = app
         self.router = router
+        # Metrics and the access log: told every request's outcome here, where the final status
+        # and error code are known, instead of each wrapping the request in a layer of its own.
+        self.recorders = recorders
         self.max_body_bytes = max_body_bytes
         self.trusted = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies)
 
@@ -86,6 +97,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        began = time.perf_counter()
         incoming = length = None
         for key, value in scope["headers"]:
             if key == b"x-request-id":
@@ -114,8 +126,6 @@ class RequestContextMiddleware:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                # Inner layers (metrics, access log) read the status here instead of wrapping
-                # send themselves.
                 state.status = message["status"]
                 headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
                 headers += SECURITY_HEADERS
@@ -131,17 +141,26 @@ class RequestContextMiddleware:
             await self.app(scope, body_receive, send_wrapper)
         except ToolError as exc:
             if started:
+                state.error_code = exc.code
                 raise
             await send_error(send_wrapper, exc, scope)
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "route": state.route})
             if started:
+                state.error_code = "INTERNAL_ERROR"
                 raise
             await send_error(
                 send_wrapper,
                 InternalError("Internal server error", "An unexpected error occurred"),
                 scope,
             )
+        finally:
+            if self.recorders:
+                elapsed = time.perf_counter() - began
+                # A response that never started (client gone) is recorded as 499, nginx's code.
+                status = state.status or 499
+                for recorder in self.recorders:
+                    recorder.record(scope, status, state.error_code, elapsed)
 
     def _limited(self, receive: Receive) -> Receive:
         """Count body bytes as they arrive, whoever reads them (REST, the MCP SDK); a declared
