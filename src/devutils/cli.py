@@ -22,7 +22,7 @@ from pydantic.alias_generators import to_camel
 
 from devutils import __version__
 from devutils.errors import ToolError, ValidationError
-from devutils.registry import Registry, ToolSpec, catalogue, dump_output
+from devutils.registry import Registry, ToolContext, ToolSpec, catalogue, dump_output
 from devutils.settings import Settings, SettingsError, load_settings
 
 _RESERVED = {"serve", "healthcheck", "tools", "mcp"}
@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if tool_name is None:  # a family word without a tool
         parser.parse_args([*(argv or sys.argv[1:]), "--help"])
         return 64
-    registry = Registry(specs, _context(settings))
+    registry = Registry(specs, ToolContext(settings))
     tool_spec = registry.get(tool_name)
     assert tool_spec is not None
     try:
@@ -216,12 +216,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _print_error(exc)
     sys.stdout.write(orjson.dumps(dump_output(result), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
-
-
-def _context(settings: Settings) -> Any:
-    from devutils.registry import ToolContext
-
-    return ToolContext(settings)
 
 
 if __name__ == "__main__":  # pragma: no cover

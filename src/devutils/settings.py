@@ -434,11 +434,11 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             loc = ".".join(str(part) for part in err["loc"]) or "settings"
             problems.append(f"{loc}: {err['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
-    _check_consistency(settings)
+    _check_consistency(settings, env)
     return settings
 
 
-def _check_consistency(settings: Settings) -> None:
+def _check_consistency(settings: Settings, env: Mapping[str, str]) -> None:
     if settings.auth_method == "api_key" and not settings.auth_api_keys:
         raise SettingsError("AUTH_API_KEYS: at least one key is required when AUTH_METHOD=api_key")
     if settings.auth_method == "jwt" and not (
@@ -454,7 +454,7 @@ def _check_consistency(settings: Settings) -> None:
         settings.tracing_enabled
         and settings.tracing_exporter == "otlp"
         and not settings.tracing_otlp_endpoint
-        and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        and not os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        and not env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        and not env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
     ):
         raise SettingsError("TRACING_OTLP_ENDPOINT: required when TRACING_EXPORTER=otlp")

@@ -13,7 +13,7 @@ import bisect
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -278,6 +278,10 @@ def _excluded_when_empty(value: list[str]) -> bool:
     return not value
 
 
+# A list of SANs, left out of the output when empty (Go's omitempty on dnsNames).
+SanList = Annotated[list[str], Field(default_factory=list, exclude_if=_excluded_when_empty)]
+
+
 class CertDecodeInput(ToolInput):
     certificate: str = Field(
         min_length=1,
@@ -294,26 +298,12 @@ class CertificateInfo(ToolOutput):
     serial_number: str = Field(description="Serial number in decimal.")
     version: int = Field(description="X.509 version: 1, 2 or 3.")
     key_usage: list[str] = Field(description="Key usages, then recognised extended key usages.")
-    dns_names: list[str] = Field(
-        default_factory=list,
-        exclude_if=_excluded_when_empty,
-        description="DNS subject alternative names (absent when there are none).",
+    dns_names: SanList = Field(
+        description="DNS subject alternative names (absent when there are none)."
     )
-    ip_addresses: list[str] = Field(
-        default_factory=list,
-        exclude_if=_excluded_when_empty,
-        description="IP address SANs (absent when there are none).",
-    )
-    email_addresses: list[str] = Field(
-        default_factory=list,
-        exclude_if=_excluded_when_empty,
-        description="E-mail SANs (absent when there are none).",
-    )
-    uris: list[str] = Field(
-        default_factory=list,
-        exclude_if=_excluded_when_empty,
-        description="URI SANs (absent when there are none).",
-    )
+    ip_addresses: SanList = Field(description="IP address SANs (absent when there are none).")
+    email_addresses: SanList = Field(description="E-mail SANs (absent when there are none).")
+    uris: SanList = Field(description="URI SANs (absent when there are none).")
     is_ca: bool = Field(alias="isCA", description="Basic constraints mark it as a CA.")
     signature_algorithm: str = Field(description="Go's name, e.g. SHA256-RSA, ECDSA-SHA256.")
     public_key_algorithm: str = Field(description="RSA, ECDSA, Ed25519, ... or the dotted OID.")
