@@ -3,8 +3,8 @@
 A declaration (:func:`tool`) only attaches data: the REST path (which gives the MCP name and the CLI
 words), title, description, annotations, whether it blocks, its rate-limit class and examples.  The
 input and output models come from the function's type hints.  :class:`Registry` validates input,
-applies concurrency gates and invoke middleware (rate limits, metrics, spans), runs the function (in
-a thread when it blocks) and returns the output model.
+applies admission checks (rate limits), concurrency gates, outcome observers (metrics) and invoke
+middleware (spans), runs the function (in a thread when it blocks) and returns the output model.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import functools
 import importlib
 import threading
+import time
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -201,12 +202,20 @@ class CallInfo:
     authenticated: bool = False
     client_ip: str | None = None
     request_id: str | None = None
-    response_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # lower-case names
     parsed: ToolInput | None = None  # set once the arguments validate
 
 
 Proceed = Callable[[], Awaitable[ToolOutput]]
+# Wraps a whole call (spans).  Each wrapper costs a coroutine and a closure per call, so checks and
+# observations that need no wrapping use the two cheaper kinds below.
 InvokeMiddleware = Callable[[ToolSpec, CallInfo, Proceed], Awaitable[ToolOutput]]
+# Runs before validation and may refuse the call by raising (rate limits); returns None when it
+# decided synchronously (the memory store) or an awaitable to wait for (the Redis store).
+Admission = Callable[[ToolSpec, CallInfo], Awaitable[None] | None]
+# Told every outcome with the call's duration: (spec, call, seconds, result, error); cancellation
+# (the client went away) is not an outcome.
+Observer = Callable[[ToolSpec, CallInfo, float, ToolOutput | None, Exception | None], None]
 
 
 class ConcurrencyGate:
@@ -282,6 +291,8 @@ class Registry:
             self._by_name[spec.name] = spec
             self._by_path[spec.path] = spec
         self.middleware: list[InvokeMiddleware] = []
+        self.admission: list[Admission] = []
+        self.observers: list[Observer] = []
         settings = context.settings
         self.gates: dict[str, ConcurrencyGate] = {
             "argon2": ConcurrencyGate(
@@ -332,31 +343,56 @@ class Registry:
     async def invoke(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
         """Validate, gate, run and return the output model; raises :class:`ToolError`.
 
-        Invoke middleware (rate limits, metrics, spans) wraps everything, validation included, so a
-        refused call costs no parsing and a bad one is still counted.
+        Middleware (spans) wraps everything; observers (metrics) see every outcome, refusals and
+        validation errors included; admission checks (rate limits) run before validation, so a
+        refused call costs no parsing.
         """
         if not self.middleware:
-            return await self._run(spec, args, call)
+            return await self._observed(spec, args, call)
 
         async def run() -> ToolOutput:
-            return await self._run(spec, args, call)
+            return await self._observed(spec, args, call)
 
         proceed: Proceed = run
         for middleware in reversed(self.middleware):
             proceed = _bind(middleware, spec, call, proceed)
         return await proceed()
 
-    async def _run(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
-        parsed = self.parse(spec, args)
-        call.parsed = parsed
-        if spec.precheck is not None:
-            spec.precheck(parsed, self.context)
+    async def _observed(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
+        observers = self.observers
+        started = time.perf_counter()
+        try:
+            for admit in self.admission:
+                pending = admit(spec, call)
+                if pending is not None:
+                    await pending
+            parsed = self.parse(spec, args)
+            call.parsed = parsed
+            if spec.precheck is not None:
+                spec.precheck(parsed, self.context)
+            if spec.gate is None and (
+                not spec.blocking
+                or (spec.blocking == "large" and _text_size(parsed) <= OFFLOAD_ABOVE)
+            ):
+                result = self._call(spec, parsed)  # the common case: no coroutine of its own
+            else:
+                result = await self._offload(spec, parsed)
+        except Exception as exc:
+            for observe in observers:
+                observe(spec, call, time.perf_counter() - started, None, exc)
+            raise
+        for observe in observers:
+            observe(spec, call, time.perf_counter() - started, result, None)
+        return result
+
+    async def _offload(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
+        """Run a blocking tool in a thread: behind its gate, or under the tool deadline."""
         if spec.gate is not None and (gate := self.gates.get(spec.gate)) is not None:
             # A gated tool keeps its slot until its thread ends: a deadline that freed the slot
             # early would let memory-heavy work (Argon2) pile up past the gate.
             return await gate.run(lambda: asyncio.to_thread(self._call, spec, parsed))
         if not spec.blocking or (spec.blocking == "large" and _text_size(parsed) <= OFFLOAD_ABOVE):
-            return self._call(spec, parsed)
+            return self._call(spec, parsed)  # a gate named but not configured
         try:
             return await asyncio.wait_for(
                 asyncio.to_thread(self._call, spec, parsed), self.context.settings.tool_timeout
@@ -397,10 +433,12 @@ def dump_output(result: ToolOutput) -> dict[str, Any]:
 
 
 __all__ = [
+    "Admission",
     "CallInfo",
     "ConcurrencyGate",
     "Example",
     "InvokeMiddleware",
+    "Observer",
     "Registry",
     "ToolContext",
     "ToolError",

@@ -113,7 +113,7 @@ def _recorder(app: Application) -> list[CallInfo]:
 
     async def record(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> Any:
         calls.append(call)
-        call.response_headers["X-Probe"] = "seen"
+        call.response_headers.append((b"x-probe", b"seen"))
         return await proceed()
 
     app.registry.middleware.append(record)

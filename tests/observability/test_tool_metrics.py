@@ -6,11 +6,11 @@ import dataclasses
 from typing import Any, Literal
 
 import pytest
-from prometheus_client import Counter
 
 from devutils.errors import ServiceUnavailableError, ValidationError
 from devutils.http.middleware.tool_metrics import _family_status, family_labels, literal_value
 from devutils.models import ToolInput, ToolOutput
+from devutils.observability.fastmetrics import FastCounter
 from devutils.observability.metrics import (
     CRYPTO_OPERATIONS,
     ID_OPERATIONS,
@@ -24,7 +24,7 @@ from devutils.registry import catalogue
 SPECS = {spec.name: spec for spec in catalogue()}
 
 # (tool, parsed fields or None before parsing, counter, label values without status)
-CASES: list[tuple[str, dict[str, Any] | None, Counter, tuple[str, ...]]] = [
+CASES: list[tuple[str, dict[str, Any] | None, FastCounter, tuple[str, ...]]] = [
     ("crypto_hash", {"algorithm": "sha1"}, CRYPTO_OPERATIONS, ("hash", "sha1")),
     ("crypto_hash", None, CRYPTO_OPERATIONS, ("hash", "unknown")),
     ("crypto_hmac", {"algorithm": "sha512"}, CRYPTO_OPERATIONS, ("hmac", "sha512")),
@@ -65,7 +65,7 @@ CASES: list[tuple[str, dict[str, Any] | None, Counter, tuple[str, ...]]] = [
     ids=[f"{case[0]}-{'parsed' if case[1] else 'unparsed'}" for case in CASES],
 )
 def test_family_labels(
-    tool: str, fields: dict[str, Any] | None, counter: Counter, values: tuple[str, ...]
+    tool: str, fields: dict[str, Any] | None, counter: FastCounter, values: tuple[str, ...]
 ) -> None:
     spec = SPECS[tool]
     parsed = spec.input_model.model_construct(**fields) if fields is not None else None

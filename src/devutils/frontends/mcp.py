@@ -181,7 +181,10 @@ class McpFrontend:
         try:
             output = await self.registry.invoke(spec, {} if arguments is None else arguments, call)
         except ToolError as exc:
-            call.response_headers.update(exc.headers)  # Retry-After, as REST sends it
+            # Retry-After, as REST sends it
+            call.response_headers += [
+                (k.lower().encode(), v.encode()) for k, v in exc.headers.items()
+            ]
             return error_result(exc)
         except Exception:
             # A bug: log the type (never the arguments) and answer like REST's 500.
@@ -192,9 +195,7 @@ class McpFrontend:
         finally:
             if state is not None and call.response_headers:
                 # Rate-limit headers reach the HTTP response (status 200) as they do for REST.
-                state.extra_headers.extend(
-                    (k.lower().encode(), v.encode()) for k, v in call.response_headers.items()
-                )
+                state.extra_headers.extend(call.response_headers)
         return success_result(dump_output(output))
 
 

@@ -60,9 +60,7 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
             call = CallInfo("rest")
         result = await registry.invoke(spec, args, call)
         body = b'{"success":true,"data":' + orjson.dumps(dump_output(result)) + b"}"
-        extra = call.response_headers
-        headers = [(k.lower().encode(), v.encode()) for k, v in extra.items()] if extra else None
-        await send_bytes(send, 200, body, headers=headers)
+        await send_bytes(send, 200, body, headers=call.response_headers)
 
     return endpoint
 

@@ -30,8 +30,9 @@ class Recorder(Protocol):
 
 # A guard runs before routing for every request (authentication, rate limits): it may annotate
 # the request state or raise a ToolError.  Plain functions instead of ASGI layers: each layer
-# costs a closure and an extra await per message on every request.
-Guard = Callable[["Scope", "RequestState"], Awaitable[None]]
+# costs a closure and an extra await per message on every request.  A guard that decides at once
+# returns None (no coroutine per request); one that must wait (Redis) returns an awaitable.
+Guard = Callable[["Scope", "RequestState"], Awaitable[None] | None]
 
 JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 STATE_KEY = "devutils"

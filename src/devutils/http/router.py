@@ -54,7 +54,9 @@ class Router:
         state = state_of(scope)
         if state is not None:
             for guard in self.guards:
-                await guard(scope, state)
+                pending = guard(scope, state)
+                if pending is not None:
+                    await pending
         route = (
             self.routes.get(scope["path"]) if state is None or state.route != UNMATCHED else None
         )

@@ -1,7 +1,9 @@
 """Every Prometheus metric the service exports, defined once.
 
 Names and labels follow the operations runbook so its alert expressions and dashboards work
-unchanged.  Label values are always bounded: routes are templates (or "unmatched"), tools and
+unchanged.  The series updated on every request or tool call are :mod:`fastmetrics` families (plain
+numbers, exported through a custom collector); the rare ones are prometheus_client metrics.
+Label values are always bounded: routes are templates (or "unmatched"), tools and
 classes come from the registry, reasons from fixed vocabularies.  The process collector (memory,
 CPU, open fds) comes with the default registry.
 """
@@ -10,56 +12,59 @@ from __future__ import annotations
 
 import platform
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge
 
 from devutils import __version__
+from devutils.observability.fastmetrics import FastCounter, FastHistogram
 
-HTTP_REQUESTS = Counter(
+HTTP_REQUESTS = FastCounter(
     "http_requests_total",
     "HTTP requests by method, route template and status code.",
     ["method", "route", "status_code"],
 )
-HTTP_DURATION = Histogram(
+HTTP_DURATION = FastHistogram(
     "http_request_duration_seconds",
     "HTTP request latency by method and route template.",
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
-HTTP_BY_COUNTRY = Counter(
+HTTP_BY_COUNTRY = FastCounter(
     "http_requests_by_country_total",
     "HTTP requests by client country (from GEO_COUNTRY_HEADER; 'unknown' when absent).",
     ["country"],
 )
-ERRORS = Counter(
+ERRORS = FastCounter(
     "errors_total",
     "Error responses by class (client_error 4xx, server_error 5xx) and code.",
     ["type", "code"],
 )
 
-TOOL_CALLS = Counter(
+TOOL_CALLS = FastCounter(
     "tool_calls_total",
     "Tool invocations by tool, front end and outcome (success or error code).",
     ["tool", "frontend", "status"],
 )
-TOOL_DURATION = Histogram(
+TOOL_DURATION = FastHistogram(
     "tool_call_duration_seconds",
     "Tool run time (validation to result) by tool.",
     ["tool"],
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 # Per-family counters, as the reference exports them (status: success | error | validation_error).
-CRYPTO_OPERATIONS = Counter(
+CRYPTO_OPERATIONS = FastCounter(
     "crypto_operations_total", "Crypto operations.", ["operation", "algorithm", "status"]
 )
-TEXT_OPERATIONS = Counter(
+TEXT_OPERATIONS = FastCounter(
     "text_operations_total", "Text and data operations.", ["operation", "status"]
 )
-TRANSFORM_OPERATIONS = Counter(
+TRANSFORM_OPERATIONS = FastCounter(
     "transform_operations_total", "Transform operations.", ["operation", "format", "status"]
 )
-ID_OPERATIONS = Counter("id_operations_total", "ID generation.", ["operation", "type", "status"])
-TIME_OPERATIONS = Counter("time_operations_total", "Time operations.", ["operation", "status"])
-NETWORK_OPERATIONS = Counter(
+ID_OPERATIONS = FastCounter(
+    "id_operations_total", "ID generation.", ["operation", "type", "status"]
+)
+TIME_OPERATIONS = FastCounter("time_operations_total", "Time operations.", ["operation", "status"])
+NETWORK_OPERATIONS = FastCounter(
     "network_operations_total", "Network and URL operations.", ["operation", "status"]
 )
 

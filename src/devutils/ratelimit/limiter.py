@@ -74,6 +74,15 @@ class RateLimiter:
             return self.limits["authenticated" if authenticated else "anonymous"]
         return self.limits[rate_class]
 
+    @property
+    def local(self) -> bool:
+        """True when every decision is made in this process (no Redis): :meth:`check_local`."""
+        return self.redis is None
+
+    def check_local(self, limit: Limit, identity: str) -> Decision:
+        """Admit or refuse in the memory store; raises :class:`RateLimitError` when refused."""
+        return self._admitted(self.memory.check(identity, limit))
+
     async def check(self, limit: Limit, identity: str) -> Decision:
         """Admit or refuse: returns the decision when admitted, raises when not.
 
@@ -81,20 +90,22 @@ class RateLimiter:
         :class:`ServiceUnavailableError` (503) when Redis is down and the fail mode is ``deny``.
         """
         if self.redis is None:
-            decision = self.memory.check(identity, limit)
-        else:
-            shared = await self.redis.check(identity, limit)
-            if shared is None:
-                if self.fail_mode == "deny":
-                    retry = max(1, math.ceil(self.redis.breaker.retry_in()))
-                    raise ServiceUnavailableError(
-                        "Rate limiting temporarily unavailable",
-                        "the shared rate-limit store is unreachable; retry shortly",
-                        headers={"Retry-After": str(retry)},
-                    )
-                shared = self.memory.check(identity, limit)
-            decision = shared
+            return self.check_local(limit, identity)
+        shared = await self.redis.check(identity, limit)
+        if shared is None:
+            if self.fail_mode == "deny":
+                retry = max(1, math.ceil(self.redis.breaker.retry_in()))
+                raise ServiceUnavailableError(
+                    "Rate limiting temporarily unavailable",
+                    "the shared rate-limit store is unreachable; retry shortly",
+                    headers={"Retry-After": str(retry)},
+                )
+            shared = self.memory.check(identity, limit)
+        return self._admitted(shared)
+
+    def _admitted(self, decision: Decision) -> Decision:
         if not decision.allowed:
+            limit = decision.limit
             RATE_LIMIT_HITS.labels(**{"class": limit.name}).inc()
             headers = self.headers(decision)
             headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
@@ -112,6 +123,14 @@ class RateLimiter:
             "X-RateLimit-Remaining": str(decision.remaining),
             "X-RateLimit-Reset": str(math.ceil(self.wall_clock() + decision.reset_after)),
         }
+
+    def raw_headers(self, decision: Decision) -> list[tuple[bytes, bytes]]:
+        """:meth:`headers` as ASGI header pairs, for the success path."""
+        return [
+            (b"x-ratelimit-limit", b"%d" % decision.limit.per_minute),
+            (b"x-ratelimit-remaining", b"%d" % decision.remaining),
+            (b"x-ratelimit-reset", b"%d" % math.ceil(self.wall_clock() + decision.reset_after)),
+        ]
 
     def readiness(self) -> tuple[Readiness, str]:
         """Redis down is "degraded" in local fail mode (this replica still limits and serves

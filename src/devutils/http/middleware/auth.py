@@ -26,7 +26,7 @@ def auth_guard(authenticate: Authenticator, open_: frozenset[str]) -> Guard:
     # Bound once: .labels() per failure would cost a lock and a dict lookup.
     failures = {reason: AUTH_FAILURES.labels(reason=reason) for reason in AUTH_REASONS}
 
-    async def guard(scope: Scope, state: RequestState) -> None:
+    def guard(scope: Scope, state: RequestState) -> None:
         if state.route in open_:
             return
         try:

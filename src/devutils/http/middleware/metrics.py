@@ -8,8 +8,6 @@ multiprocess directory is needed.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from devutils.http.asgi import (
@@ -40,44 +38,32 @@ def country_label(value: bytes | None) -> str:
 
 
 class HttpMetrics:
-    """Request recorder (see RequestContextMiddleware): ``http_requests_total``, the latency histogram, errors by
-    code and requests by country."""
+    """Request recorder (see RequestContextMiddleware): ``http_requests_total``, the latency
+    histogram, errors by code and requests by country."""
 
     def __init__(self, country_header: str | None = None) -> None:
         self.country_header = country_header.lower().encode() if country_header else None
-        # Label children cached per label tuple: .labels() on every request costs a lock.
-        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._error_children: dict[tuple[int, str], Any] = {}
-        self._country_children: dict[str, Any] = {}
 
     def record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
         state = state_of(scope)
         route = state.route if state is not None else UNMATCHED
-        method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-        key = (method, route, status)
-        children = self._request_children.get(key)
-        if children is None:
-            children = (
-                HTTP_REQUESTS.labels(method=method, route=route, status_code=str(status)),
-                HTTP_DURATION.labels(method=method, route=route),
-            )
-            self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(elapsed)
+        method = scope["method"]
+        if method not in KNOWN_METHODS:
+            method = "OTHER"
+        HTTP_REQUESTS.inc((method, route, _status_text(status)))
+        HTTP_DURATION.observe((method, route), elapsed)
         if status >= 400:
             code = code or (state.error_code if state is not None else None) or "UNKNOWN"
-            error_key = (status, code)
-            error_child = self._error_children.get(error_key)
-            if error_child is None:
-                kind = "server_error" if status >= 500 else "client_error"
-                error_child = self._error_children[error_key] = ERRORS.labels(type=kind, code=code)
-            error_child.inc()
+            ERRORS.inc(("server_error" if status >= 500 else "client_error", code))
         if self.country_header is not None:
-            country = country_label(header(scope, self.country_header))
-            country_child = self._country_children.get(country)
-            if country_child is None:
-                country_child = self._country_children[country] = HTTP_BY_COUNTRY.labels(country)
-            country_child.inc()
+            HTTP_BY_COUNTRY.inc((country_label(header(scope, self.country_header)),))
+
+
+_STATUS_TEXT = {status: str(status) for status in range(100, 600)}
+
+
+def _status_text(status: int) -> str:
+    return _STATUS_TEXT.get(status) or str(status)
 
 
 async def metrics_endpoint(scope: Scope, receive: Receive, send: Send) -> None:

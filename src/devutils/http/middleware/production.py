@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 
 def install_production_layers(app: Application) -> None:
     settings = app.settings
-    # Invoke middleware goes first in the list (outermost), so calls refused by later middleware
-    # (rate limits) still get a span and a tool_calls_total sample.
+    # Invoke middleware (spans) wraps the whole call, and the metrics observer sees every outcome,
+    # so calls refused by the rate-limit admission check still get a span and a tool_calls_total
+    # sample.
     invoke: list[InvokeMiddleware] = []
 
     authenticator = build_authenticator(settings)
@@ -61,7 +62,7 @@ def install_production_layers(app: Application) -> None:
     if settings.metrics_enabled:
         app.router.add("/metrics", ("GET",), metrics_endpoint)
         recorders.append(HttpMetrics(settings.geo_country_header))
-        invoke.append(tool_metrics())
+        app.registry.observers.append(tool_metrics())
 
     writer = LineWriter()
     level = logging.getLevelNamesMapping().get(settings.python_log_level, logging.INFO)

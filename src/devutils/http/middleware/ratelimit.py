@@ -1,10 +1,10 @@
 """Rate limiting wired into the application: tool calls and the other HTTP routes.
 
-Tool calls (REST and MCP alike) are limited by an invoke middleware, so the tool's own class
+Tool calls (REST and MCP alike) are limited by a registry admission check, so the tool's own class
 applies and a refused call costs no parsing.  Every other HTTP route is limited here with the
 anonymous/authenticated class, except health checks (probes must never be refused), ``/metrics``
 (scraped by Prometheus from inside the cluster, protected by METRICS_REQUIRE_AUTH instead) and
-``/mcp`` (its tool calls are limited per tool by the invoke middleware).  This guard runs in the
+``/mcp`` (its tool calls are limited per tool by the admission check).  This guard runs in the
 router after the authentication guard, so the principal is known.
 """
 
@@ -15,11 +15,10 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from devutils.http.asgi import Guard, RequestState, Scope
-from devutils.models import ToolOutput
 from devutils.observability.metrics import RATE_LIMIT_HITS, RATE_LIMIT_STORE_ERRORS
 from devutils.ratelimit.limiter import RateLimiter, identity_of
 from devutils.ratelimit.redis_store import RedisStore, make_client
-from devutils.registry import CallInfo, InvokeMiddleware, Proceed, ToolSpec
+from devutils.registry import Admission, CallInfo, ToolSpec
 
 if TYPE_CHECKING:
     from devutils.http.app import Application
@@ -27,28 +26,44 @@ if TYPE_CHECKING:
 EXEMPT_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics", "/mcp"})
 
 
-def tool_call_limiter(limiter: RateLimiter) -> InvokeMiddleware:
-    async def limit_call(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> ToolOutput:
+def tool_call_limiter(limiter: RateLimiter) -> Admission:
+    """Admission check for tool calls: each tool's own class, per caller."""
+    if limiter.local:
+        # The memory store decides at once: no coroutine per call.
+        def admit_now(spec: ToolSpec, call: CallInfo) -> None:
+            limit = limiter.limit_for(spec.rate_class, call.authenticated)
+            decision = limiter.check_local(limit, identity_of(call.principal, call.client_ip))
+            call.response_headers += limiter.raw_headers(decision)
+
+        return admit_now
+
+    async def admit(spec: ToolSpec, call: CallInfo) -> None:
         limit = limiter.limit_for(spec.rate_class, call.authenticated)
         decision = await limiter.check(limit, identity_of(call.principal, call.client_ip))
-        call.response_headers.update(limiter.headers(decision))
-        return await proceed()
+        call.response_headers += limiter.raw_headers(decision)
 
-    return limit_call
+    return admit
 
 
 def http_rate_limit_guard(limiter: RateLimiter) -> Guard:
     """Limits the routes that are not tools (tools are limited per call, by class)."""
+    if limiter.local:
+
+        def guard_now(scope: Scope, state: RequestState) -> None:
+            if state.tool is not None or state.route in EXEMPT_ROUTES:
+                return
+            limit = limiter.limit_for("default", state.authenticated)
+            decision = limiter.check_local(limit, identity_of(state.principal, state.client_ip))
+            state.extra_headers += limiter.raw_headers(decision)
+
+        return guard_now
 
     async def guard(scope: Scope, state: RequestState) -> None:
         if state.tool is not None or state.route in EXEMPT_ROUTES:
             return
         limit = limiter.limit_for("default", state.authenticated)
         decision = await limiter.check(limit, identity_of(state.principal, state.client_ip))
-        state.extra_headers.extend(
-            (name.lower().encode(), value.encode())
-            for name, value in limiter.headers(decision).items()
-        )
+        state.extra_headers += limiter.raw_headers(decision)
 
     return guard
 
@@ -77,7 +92,7 @@ def install_rate_limiting(app: Application) -> None:
         RATE_LIMIT_HITS.labels(**{"class": name})
     if redis_store is not None:
         RATE_LIMIT_STORE_ERRORS.labels(store="redis")
-    app.registry.middleware.append(tool_call_limiter(limiter))
+    app.registry.admission.append(tool_call_limiter(limiter))
     app.router.guards.append(http_rate_limit_guard(limiter))
     if redis_store is not None:
         store = redis_store

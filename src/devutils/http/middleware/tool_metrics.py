@@ -1,4 +1,4 @@
-"""Per-tool metrics, as invoke middleware: one place for REST and MCP calls alike.
+"""Per-tool metrics, as a registry observer: one place for REST and MCP calls alike.
 
 ``tool_calls_total{tool,frontend,status}`` and ``tool_call_duration_seconds{tool}`` for every
 tool, plus the reference's per-family counters (``crypto_operations_total`` and friends) with its
@@ -10,14 +10,12 @@ free-text field can never become a label.
 
 from __future__ import annotations
 
-import time
 import typing
-from typing import Any, Literal
-
-from prometheus_client import Counter
+from typing import Literal, NamedTuple
 
 from devutils.errors import ToolError, ValidationError
 from devutils.models import ToolInput, ToolOutput
+from devutils.observability.fastmetrics import FastCounter
 from devutils.observability.metrics import (
     CRYPTO_OPERATIONS,
     ID_OPERATIONS,
@@ -28,7 +26,7 @@ from devutils.observability.metrics import (
     TOOL_DURATION,
     TRANSFORM_OPERATIONS,
 )
-from devutils.registry import CallInfo, InvokeMiddleware, Proceed, ToolSpec
+from devutils.registry import CallInfo, Observer, ToolSpec
 
 _TEXT_OPERATIONS = {"case": "case_convert", "info": "analyze", "regex": "regex_test"}
 _TIME_OPERATIONS = {"now": "current"}
@@ -64,7 +62,7 @@ def literal_value(parsed: ToolInput | None, name: str) -> str | None:
 
 def family_labels(
     spec: ToolSpec, parsed: ToolInput | None
-) -> tuple[Counter, tuple[str, ...]] | None:
+) -> tuple[FastCounter, tuple[str, ...]] | None:
     """(counter, label values except status).  Reads only ``action`` and ``algorithm`` from the
     input: the cache in :func:`tool_metrics` is keyed on exactly those."""
     words = spec.words
@@ -122,10 +120,16 @@ def _family_status(result: ToolOutput | None, error: Exception | None) -> str:
     return "success"
 
 
-def tool_metrics() -> InvokeMiddleware:
-    # Everything a call increments, resolved once per distinct label tuple.  The key holds only
-    # bounded values (Literal fields), so the cache stays as small as the label space.
-    cache: dict[tuple[str | None, ...], tuple[Any, Any, Any]] = {}
+class _CallLabels(NamedTuple):
+    calls: tuple[str, ...]  # tool_calls_total
+    duration: tuple[str, ...]  # tool_call_duration_seconds
+    family: tuple[FastCounter, tuple[str, ...]] | None  # the family counter and its labels
+
+
+def tool_metrics() -> Observer:
+    # The label tuples a call updates, resolved once per distinct key.  The key holds only bounded
+    # values (Literal fields), so the cache stays as small as the label space.
+    cache: dict[tuple[str | None, ...], _CallLabels] = {}
 
     def record(
         spec: ToolSpec,
@@ -148,28 +152,17 @@ def tool_metrics() -> InvokeMiddleware:
             literal_value(parsed, "action"),
             literal_value(parsed, "algorithm"),
         )
-        children = cache.get(key)
-        if children is None:
+        labels = cache.get(key)
+        if labels is None:
             family = family_labels(spec, parsed)
-            children = cache[key] = (
-                TOOL_CALLS.labels(spec.name, call.frontend, status),
-                TOOL_DURATION.labels(spec.name),
-                family[0].labels(*family[1], family_status) if family is not None else None,
+            labels = cache[key] = _CallLabels(
+                (spec.name, call.frontend, status),
+                (spec.name,),
+                (family[0], (*family[1], family_status)) if family is not None else None,
             )
-        calls, duration, operations = children
-        calls.inc()
-        duration.observe(elapsed)
-        if operations is not None:
-            operations.inc()
+        TOOL_CALLS.inc(labels.calls)
+        TOOL_DURATION.observe(labels.duration, elapsed)
+        if labels.family is not None:
+            labels.family[0].inc(labels.family[1])
 
-    async def measure(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> ToolOutput:
-        started = time.perf_counter()
-        try:
-            result = await proceed()
-        except Exception as exc:  # cancellation (client gone) is not an outcome: not counted
-            record(spec, call, time.perf_counter() - started, None, exc)
-            raise
-        record(spec, call, time.perf_counter() - started, result, None)
-        return result
-
-    return measure
+    return record
