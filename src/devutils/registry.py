@@ -204,6 +204,7 @@ class CallInfo:
     request_id: str | None = None
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # lower-case names
     parsed: ToolInput | None = None  # set once the arguments validate
+    span: Any = None  # the tool-call span while one is open (tracing)
 
 
 Proceed = Callable[[], Awaitable[ToolOutput]]
@@ -340,25 +341,25 @@ class Registry:
             raise TypeError(f"{spec.name} returned {type(result).__name__}")
         return result
 
-    async def invoke(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
+    async def invoke(
+        self, spec: ToolSpec, args: Any, call: CallInfo, *, _inner: bool = False
+    ) -> ToolOutput:
         """Validate, gate, run and return the output model; raises :class:`ToolError`.
 
         Middleware (spans) wraps everything; observers (metrics) see every outcome, refusals and
         validation errors included; admission checks (rate limits) run before validation, so a
         refused call costs no parsing.
         """
-        if not self.middleware:
-            return await self._observed(spec, args, call)
+        if self.middleware and not _inner:
 
-        async def run() -> ToolOutput:
-            return await self._observed(spec, args, call)
+            async def run() -> ToolOutput:
+                return await self.invoke(spec, args, call, _inner=True)
 
-        proceed: Proceed = run
-        for middleware in reversed(self.middleware):
-            proceed = _bind(middleware, spec, call, proceed)
-        return await proceed()
+            proceed: Proceed = run
+            for middleware in reversed(self.middleware):
+                proceed = _bind(middleware, spec, call, proceed)
+            return await proceed()
 
-    async def _observed(self, spec: ToolSpec, args: Any, call: CallInfo) -> ToolOutput:
         observers = self.observers
         started = time.perf_counter()
         try:

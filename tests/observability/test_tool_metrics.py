@@ -8,7 +8,12 @@ from typing import Any, Literal
 import pytest
 
 from devutils.errors import ServiceUnavailableError, ValidationError
-from devutils.http.middleware.tool_metrics import _family_status, family_labels, literal_value
+from devutils.http.middleware.tool_metrics import (
+    _family_status,
+    _label_inputs,
+    family_labels,
+    literal_value,
+)
 from devutils.models import ToolInput, ToolOutput
 from devutils.observability.fastmetrics import FastCounter
 from devutils.observability.metrics import (
@@ -117,3 +122,14 @@ def test_validation_error_status() -> None:
 def test_unknown_family_has_no_counter() -> None:
     spec = dataclasses.replace(SPECS["crypto_hash"], path="/api/v1/misc/thing")
     assert family_labels(spec, None) is None
+
+
+def test_cache_key_reads_only_bounded_inputs_even_when_first_seen_empty() -> None:
+    class Fresh(_Mixed):  # a model the key cache has never seen
+        pass
+
+    # First seen with the Optional Literal unset: the field must still count as a label input.
+    assert _label_inputs(Fresh()) is None
+    assert _label_inputs(Fresh(algorithm="b")) == "b"
+    assert _label_inputs(Fresh(action="secret text", algorithm="a")) == "a"
+    assert _label_inputs(None) is None

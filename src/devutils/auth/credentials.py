@@ -24,7 +24,6 @@ from devutils.auth.tokens import load_jwt_verifier
 from devutils.settings import Settings
 
 MAX_CREDENTIAL_BYTES = 8192
-_WHITESPACE = (b" ", b"\t")
 
 Headers = Iterable[tuple[bytes, bytes]]
 # Raw ASGI header list in, principal out; raises CredentialError.
@@ -65,7 +64,7 @@ def presented_credential(headers: Headers, *, accept_api_key_header: bool) -> by
         raise CredentialError("malformed", "credential is empty")
     if len(credential) > MAX_CREDENTIAL_BYTES:
         raise CredentialError("malformed", "credential is too long")
-    if any(space in credential for space in _WHITESPACE):
+    if b" " in credential or b"\t" in credential:
         raise CredentialError("malformed", "credential contains whitespace")
     return credential
 

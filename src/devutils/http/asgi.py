@@ -23,9 +23,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class Recorder(Protocol):
-    """Told the outcome of every HTTP request (metrics, access log)."""
+    """Told the outcome of every HTTP request (metrics, access log): the final status (499 when
+    the client left before a response started) and the error code are in ``state``."""
 
-    def record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None: ...
+    def record(self, scope: Scope, state: RequestState, status: int, elapsed: float) -> None: ...
 
 
 # A guard runs before routing for every request (authentication, rate limits): it may annotate
@@ -49,10 +50,15 @@ class RequestState:
     principal: str | None = None  # key fingerprint / JWT sub, never the secret itself
     authenticated: bool = False
     trace_id: str | None = None
+    trace_sampled: bool | None = None  # None: no server span decided (tracing off)
     error_code: str | None = None
     content_length: int = 0  # as declared by the client
     status: int = 0  # the response status once it has started
     extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    user_agent: bytes | None = None
+    # X-API-Key and Authorization headers, in order, picked out by the same pass over the headers
+    # that finds the request id, so authentication need not scan them again.
+    credentials: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 # The current request's state, for code that runs inside a request without its scope (the MCP

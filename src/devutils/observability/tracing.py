@@ -31,8 +31,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from devutils import __version__
 from devutils.errors import ToolError
+from devutils.http.asgi import CURRENT_REQUEST
 from devutils.models import ToolOutput
-from devutils.registry import CallInfo, InvokeMiddleware, Proceed, ToolSpec
+from devutils.registry import CallInfo, ToolSpec
 from devutils.settings import Settings, SettingsError
 
 INSTRUMENTATION_NAME = "devutils"
@@ -111,18 +112,27 @@ def provider_lifespan(
     return hook
 
 
-def tool_spans(tracer: Tracer) -> InvokeMiddleware:
+class ToolSpans:
     """A child span per tool call (``execute_tool <name>``, GenAI semantic conventions).
 
-    Inside an unsampled request nothing is created: the lean path stays lean.  Exceptions are not
-    recorded as events (their text could echo input); the error code is the ``error.type``.
+    Started by a registry admission check installed first in line (so a call refused by the rate
+    limiter is inside its span) and ended by a registry observer: no wrapping coroutine per call.
+    Inside an unsampled request nothing is created.  Exceptions are not recorded as events (their
+    text could echo input); the error code is the ``error.type``.  A call cancelled because its
+    client went away ends no span, so none is exported for it.
     """
 
-    async def span(spec: ToolSpec, call: CallInfo, proceed: Proceed) -> ToolOutput:
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+
+    def start(self, spec: ToolSpec, call: CallInfo) -> None:
+        request = CURRENT_REQUEST.get()
+        if request is not None and request.trace_sampled is False:
+            return  # inside an unsampled request (see TracingMiddleware): no SDK work at all
         parent = trace.get_current_span().get_span_context()
         if parent.is_valid and not parent.trace_flags.sampled:
-            return await proceed()
-        with tracer.start_as_current_span(
+            return
+        call.span = self.tracer.start_span(
             f"execute_tool {spec.name}",
             kind=SpanKind.INTERNAL,
             attributes={
@@ -132,26 +142,34 @@ def tool_spans(tracer: Tracer) -> InvokeMiddleware:
             },
             record_exception=False,
             set_status_on_exception=False,
-        ) as current:
-            try:
-                return await proceed()
-            except ToolError as exc:
-                current.set_attribute("error.type", exc.code)
-                current.set_status(Status(StatusCode.ERROR, exc.code))
-                raise
-            except Exception as exc:
-                current.set_attribute("error.type", type(exc).__name__)
-                current.set_status(Status(StatusCode.ERROR, "INTERNAL_ERROR"))
-                raise
+        )
 
-    return span
+    def end(
+        self,
+        spec: ToolSpec,
+        call: CallInfo,
+        elapsed: float,
+        result: ToolOutput | None,
+        error: Exception | None,
+    ) -> None:
+        span = call.span
+        if span is None:
+            return
+        call.span = None
+        if error is not None:
+            code = error.code if isinstance(error, ToolError) else type(error).__name__
+            span.set_attribute("error.type", code)
+            span.set_status(
+                Status(StatusCode.ERROR, code if isinstance(error, ToolError) else "INTERNAL_ERROR")
+            )
+        span.end()
 
 
 __all__ = [
     "INSTRUMENTATION_NAME",
+    "ToolSpans",
     "build_tracer_provider",
     "otlp_endpoint",
     "otlp_headers",
     "provider_lifespan",
-    "tool_spans",
 ]

@@ -15,7 +15,7 @@ import time
 
 import orjson
 
-from devutils.http.asgi import Scope, header, state_of
+from devutils.http.asgi import RequestState, Scope
 from devutils.observability.logging import Clock, LineWriter, level_for_status
 
 USER_AGENT_BYTES = 256
@@ -29,25 +29,24 @@ class AccessLog:
         self.min_level = min_level
         self.clock = Clock()
 
-    def record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
+    def record(self, scope: Scope, state: RequestState, status: int, elapsed: float) -> None:
         level, number = level_for_status(status)
         if number < self.min_level:
             return
-        state = state_of(scope)
-        agent = header(scope, b"user-agent")
+        agent = state.user_agent
         entry = {
             "time": self.clock.now(time.time()),
             "level": level,
             "msg": "request",
-            "request_id": state.request_id if state else None,
+            "request_id": state.request_id,
             "method": scope["method"],
-            "route": state.route if state else None,
+            "route": state.route,
             "status": status,
             "latency_ms": round(elapsed * 1000, 3),
-            "principal": state.principal if state else None,
-            "client_ip": state.client_ip if state else None,
-            "trace_id": state.trace_id if state else None,
-            "error_code": code or (state.error_code if state else None),
+            "principal": state.principal,
+            "client_ip": state.client_ip,
+            "trace_id": state.trace_id,
+            "error_code": state.error_code,
             "user_agent": agent[:USER_AGENT_BYTES].decode("utf-8", "replace") if agent else None,
         }
         self.writer.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))

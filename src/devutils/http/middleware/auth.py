@@ -30,7 +30,8 @@ def auth_guard(authenticate: Authenticator, open_: frozenset[str]) -> Guard:
         if state.route in open_:
             return
         try:
-            principal = authenticate(scope["headers"])
+            # Only the X-API-Key and Authorization headers, collected by the request context.
+            principal = authenticate(state.credentials)
         except CredentialError as exc:
             failures[exc.reason].inc()
             raise

@@ -12,13 +12,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from devutils.http.asgi import (
     Receive,
+    RequestState,
     Scope,
     Send,
     header,
     send_bytes,
-    state_of,
 )
-from devutils.http.router import UNMATCHED
 from devutils.observability.metrics import (
     ERRORS,
     HTTP_BY_COUNTRY,
@@ -44,16 +43,15 @@ class HttpMetrics:
     def __init__(self, country_header: str | None = None) -> None:
         self.country_header = country_header.lower().encode() if country_header else None
 
-    def record(self, scope: Scope, status: int, code: str | None, elapsed: float) -> None:
-        state = state_of(scope)
-        route = state.route if state is not None else UNMATCHED
+    def record(self, scope: Scope, state: RequestState, status: int, elapsed: float) -> None:
+        route = state.route
         method = scope["method"]
         if method not in KNOWN_METHODS:
             method = "OTHER"
         HTTP_REQUESTS.inc((method, route, _status_text(status)))
         HTTP_DURATION.observe((method, route), elapsed)
         if status >= 400:
-            code = code or (state.error_code if state is not None else None) or "UNKNOWN"
+            code = state.error_code or "UNKNOWN"
             ERRORS.inc(("server_error" if status >= 500 else "client_error", code))
         if self.country_header is not None:
             HTTP_BY_COUNTRY.inc((country_label(header(scope, self.country_header)),))

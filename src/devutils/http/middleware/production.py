@@ -24,11 +24,10 @@ from devutils.observability.logging import LineWriter
 from devutils.observability.metrics import AUTH_FAILURES
 from devutils.observability.tracing import (
     INSTRUMENTATION_NAME,
+    ToolSpans,
     build_tracer_provider,
     provider_lifespan,
-    tool_spans,
 )
-from devutils.registry import InvokeMiddleware
 
 if TYPE_CHECKING:
     from devutils.http.app import Application
@@ -36,10 +35,8 @@ if TYPE_CHECKING:
 
 def install_production_layers(app: Application) -> None:
     settings = app.settings
-    # Invoke middleware (spans) wraps the whole call, and the metrics observer sees every outcome,
-    # so calls refused by the rate-limit admission check still get a span and a tool_calls_total
-    # sample.
-    invoke: list[InvokeMiddleware] = []
+    # The tool-call span and the metrics observer see every outcome, so calls refused by the
+    # rate-limit admission check still get a span and a tool_calls_total sample.
 
     authenticator = build_authenticator(settings)
     if authenticator is not None:
@@ -55,7 +52,10 @@ def install_production_layers(app: Application) -> None:
         tracer = provider.get_tracer(INSTRUMENTATION_NAME)
         sample_roots = settings.tracing_sample_rate > 0
         app.wrap(lambda inner: TracingMiddleware(inner, tracer, sample_roots))
-        invoke.append(tool_spans(tracer))
+        spans = ToolSpans(tracer)
+        # First admission check: a call refused by the rate limiter is still inside its span.
+        app.registry.admission.insert(0, spans.start)
+        app.registry.observers.append(spans.end)
         app.lifespan_hooks.append(provider_lifespan(provider))
 
     recorders: list[Recorder] = []
@@ -73,5 +73,3 @@ def install_production_layers(app: Application) -> None:
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins
         app.wrap(lambda inner: CorsMiddleware(inner, origins))
-
-    app.registry.middleware[:0] = invoke

@@ -68,6 +68,11 @@ def client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str | None:
     return candidate
 
 
+def _peer(scope: Scope) -> str | None:
+    peer = scope.get("client")
+    return peer[0] if peer else None
+
+
 def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
@@ -98,12 +103,17 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
-        incoming = length = None
+        incoming = length = agent = None
+        credentials = []
         for key, value in scope["headers"]:
             if key == b"x-request-id":
                 incoming = incoming or value
             elif key == b"content-length":
                 length = value
+            elif key == b"user-agent":
+                agent = agent or value
+            elif key == b"x-api-key" or key == b"authorization":
+                credentials.append((key, value))
         # 128 random bits as hex: as unique as a UUIDv4 and a third of the cost.
         request_id = (
             incoming.decode("ascii")
@@ -115,8 +125,10 @@ class RequestContextMiddleware:
             request_id=request_id,
             route=route.path if route is not None else UNMATCHED,
             tool=route.tool if route is not None else None,
-            client_ip=client_ip(scope, self.trusted),
+            client_ip=client_ip(scope, self.trusted) if self.trusted else _peer(scope),
             content_length=int(length) if length is not None and length.isdigit() else 0,
+            user_agent=agent,
+            credentials=credentials,
         )
         scope[STATE_KEY] = state
         CURRENT_REQUEST.set(state)
@@ -160,7 +172,7 @@ class RequestContextMiddleware:
                 # A response that never started (client gone) is recorded as 499, nginx's code.
                 status = state.status or 499
                 for recorder in self.recorders:
-                    recorder.record(scope, status, state.error_code, elapsed)
+                    recorder.record(scope, state, status, elapsed)
 
     def _limited(self, receive: Receive) -> Receive:
         """Count body bytes as they arrive, whoever reads them (REST, the MCP SDK); a declared

@@ -10,7 +10,9 @@ free-text field can never become a label.
 
 from __future__ import annotations
 
+import operator
 import typing
+from collections.abc import Callable
 from typing import Literal, NamedTuple
 
 from devutils.errors import ToolError, ValidationError
@@ -104,6 +106,28 @@ def family_labels(
     return None
 
 
+_LABEL_GETTERS: dict[type[ToolInput], Callable[[ToolInput], object]] = {}
+
+
+def _no_labels(parsed: ToolInput) -> object:
+    return None
+
+
+def _label_inputs(parsed: ToolInput | None) -> object:
+    """The input values :func:`family_labels` may read (``action``, ``algorithm``), for the cache
+    key: only string-Literal fields, so the key space stays bounded."""
+    if parsed is None:
+        return None
+    model = type(parsed)
+    getter = _LABEL_GETTERS.get(model)
+    if getter is None:
+        for name in ("action", "algorithm"):
+            literal_value(parsed, name)  # decides (and caches) whether the field is bounded
+        names = [name for name in ("action", "algorithm") if _literal_fields[(model, name)]]
+        getter = _LABEL_GETTERS[model] = operator.attrgetter(*names) if names else _no_labels
+    return getter(parsed)
+
+
 _HAS_VALID: dict[type[ToolOutput], bool] = {}
 
 
@@ -129,7 +153,7 @@ class _CallLabels(NamedTuple):
 def tool_metrics() -> Observer:
     # The label tuples a call updates, resolved once per distinct key.  The key holds only bounded
     # values (Literal fields), so the cache stays as small as the label space.
-    cache: dict[tuple[str | None, ...], _CallLabels] = {}
+    cache: dict[tuple[object, ...], _CallLabels] = {}
 
     def record(
         spec: ToolSpec,
@@ -144,14 +168,7 @@ def tool_metrics() -> Observer:
             status = error.code if isinstance(error, ToolError) else "INTERNAL_ERROR"
         family_status = _family_status(result, error)
         parsed = call.parsed
-        key = (
-            spec.name,
-            call.frontend,
-            status,
-            family_status,
-            literal_value(parsed, "action"),
-            literal_value(parsed, "algorithm"),
-        )
+        key = (spec.name, call.frontend, status, family_status, _label_inputs(parsed))
         labels = cache.get(key)
         if labels is None:
             family = family_labels(spec, parsed)
