@@ -1,0 +1,90 @@
+"""Server CPU per request, pinned: the steadiest way to compare stacks on a noisy 2-core machine.
+
+    .venv/bin/python -m bench.cpu_per_request --rounds 3 --stacks core,default,full,tracing0
+
+The server runs on core 0 (``taskset -c 0``) and wrk on core 1 with one thread and 64
+connections, so neither steals the other's CPU; the server's user+system CPU time over the run
+divided by the requests answered is what one request costs it.  Stacks and their settings are
+bench/load.py's (all but ``redis``); rounds alternate the stacks (bare app first), and the median of the rounds is
+printed with the ratio against the bare app.  Complements bench/load.py (unpinned, the issues'
+own method), whose ratios move by ±0.05 between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from bench.load import API_KEY, SCENARIOS, Scenario, _lua, free_port, stack_env, start
+
+DURATION = 4
+
+
+def _measure(
+    cmd: list[str], env: dict[str, str], ready: str, url: str, scenario: Scenario, key: bool
+) -> tuple[float, float]:
+    """(requests/s, server CPU µs per request)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_lua(scenario, {"X-API-Key": API_KEY} if key else {}))
+    wrk = ["taskset", "-c", "1", "wrk", "-t1", "-c64", "-s", script.name]
+    try:
+        with start(["taskset", "-c", "0", *cmd], env, ready) as proc:
+            subprocess.run([*wrk, "-d1s", url], capture_output=True, check=True)  # warm-up
+            before = sum(proc.cpu_times()[:2])
+            out = subprocess.run(
+                [*wrk, f"-d{DURATION}s", url], capture_output=True, text=True, check=True
+            ).stdout
+            spent = sum(proc.cpu_times()[:2]) - before
+    finally:
+        os.unlink(script.name)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert match is not None, out
+    rps = float(match.group(1))
+    return rps, spent / (rps * DURATION) * 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stacks", default="core,default,full,tracing0")
+    parser.add_argument("--scenario", default="hash_sha256", choices=[s.name for s in SCENARIOS])
+    args = parser.parse_args()
+    scenario = next(s for s in SCENARIOS if s.name == args.scenario)
+    stacks = ["bare", *args.stacks.split(",")]
+    if "redis" in stacks:
+        parser.error("the redis stack needs bench/load.py (it starts a redis-server)")
+    results: dict[str, list[tuple[float, float]]] = {stack: [] for stack in stacks}
+    for _ in range(args.rounds):
+        for stack in stacks:
+            port = free_port()
+            if stack == "bare":
+                cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port)]
+                cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+                bare = Scenario("bare", scenario.method, "/", scenario.body)
+                base = f"http://127.0.0.1:{port}/"
+                results[stack].append(_measure(cmd, dict(os.environ), base, base, bare, False))
+                continue
+            env = stack_env(stack, None)
+            env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)})
+            cmd = [sys.executable, "-m", "devutils", "serve"]
+            key = stack not in ("core", "default")
+            ready = f"http://127.0.0.1:{port}/health/live"
+            url = f"http://127.0.0.1:{port}{scenario.path}"
+            results[stack].append(_measure(cmd, env, ready, url, scenario, key))
+    bare_rps = statistics.median(rps for rps, _ in results["bare"])
+    print(f"{scenario.name}, server on core 0, wrk -t1 -c64 on core 1, median of {args.rounds}")
+    print(f"{'stack':<10} {'req/s':>8} {'ratio':>6} {'CPU µs/req':>11}")
+    for stack, runs in results.items():
+        rps = statistics.median(r for r, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(f"{stack:<10} {rps:>8,.0f} {rps / bare_rps:>6.2f} {cpu:>11.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
