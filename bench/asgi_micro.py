@@ -1,6 +1,8 @@
 """Per-request cost of the ASGI stack without sockets: µs per call for a few routes.
 
-    .venv/bin/python bench/asgi_micro.py [--profile ROUTE]
+    .venv/bin/python -m bench.asgi_micro [--stack core|default|full|tracing0] [--profile ROUTE] >/dev/null
+
+(Results go to stderr; stdout carries the access log of the stacks that write one.)
 
 Complements bench/load.py (which includes the HTTP server and the load generator).
 """
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from bench.bare_app import app as bare_app
+from bench.load import API_KEY, stack_env
 from devutils.http.app import create_app
 from devutils.settings import load_settings
 
@@ -28,25 +31,14 @@ ROUTES = {
 }
 
 
-STACKS = {
-    "core": {"RATE_LIMIT_ENABLED": "false"},
-    "full": {
-        "AUTH_METHOD": "api_key",
-        "AUTH_API_KEYS": "bench-key-0123456789abcdef",
-        **{
-            f"RATE_LIMIT_{cls}_{kind}": "100000000"
-            for cls in ("ANONYMOUS", "AUTHENTICATED", "CRYPTO", "NETWORK")
-            for kind in ("PER_MINUTE", "BURST")
-        },
-    },
-}
+STACKS = ("core", "default", "full", "tracing0")  # bench/load.py's stacks, same settings
 
 
 def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
     headers = [
         (b"host", b"127.0.0.1:8080"),
         (b"user-agent", b"wrk"),
-        (b"x-api-key", b"bench-key-0123456789abcdef"),
+        (b"x-api-key", API_KEY.encode()),
     ]
     if body:
         headers += [
@@ -91,8 +83,7 @@ async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    env = {"SECRETS_MOUNT_PATH": "/nonexistent", **STACKS[args.stack]}
-    app = create_app(load_settings(env))
+    app = create_app(load_settings(stack_env(args.stack, None)))
     async with app.lifespan():
         if args.profile:
             profiler = cProfile.Profile()
@@ -113,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=20000)
     parser.add_argument("--profile", choices=sorted(ROUTES))
-    parser.add_argument("--stack", choices=sorted(STACKS), default="core")
+    parser.add_argument("--stack", choices=STACKS, default="core")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -61,6 +61,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         http="httptools",
         lifespan="on",
+        interface="asgi3",  # Application.__call__ returns an awaitable rather than being async
         access_log=False,
         log_config=None,
         server_header=False,

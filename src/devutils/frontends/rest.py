@@ -32,11 +32,12 @@ SERVICE_NAME = "dev-utilities"
 
 def decode_body(body: bytes, spec: ToolSpec) -> Any:
     """One JSON object (D2): empty bodies, trailing garbage and non-objects are 400."""
-    if not body.strip():
-        raise ValidationError(spec.bind_error_message, "request body is empty; send a JSON object")
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if not body.strip():
+            message = "request body is empty; send a JSON object"
+            raise ValidationError(spec.bind_error_message, message) from None
         raise ValidationError(spec.bind_error_message, f"malformed JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ValidationError(spec.bind_error_message, "request body must be a JSON object")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 import orjson
@@ -60,11 +60,12 @@ class Application:
                 await stack.enter_async_context(hook())
             yield
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Returns the inner layer's awaitable instead of awaiting it: one coroutine fewer per
+        # request.  Servers must be told this is ASGI 3 (uvicorn guesses from the signature).
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        await self.asgi(scope, receive, send)
+            return self._lifespan(receive, send)
+        return self.asgi(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup

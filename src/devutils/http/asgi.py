@@ -114,20 +114,30 @@ async def send_error(send: Send, error: ToolError, scope: Scope | None = None) -
 
 async def read_body(receive: Receive, limit: int) -> bytes:
     """The whole request body, refusing more than ``limit`` bytes with 413."""
+    message = await receive()
+    if not message.get("more_body", False) and message["type"] == "http.request":
+        body: bytes = message.get("body", b"")  # the usual case: all of it in one message
+        if len(body) > limit:
+            raise _too_large(limit)
+        return body
+    return await _read_chunks(message, receive, limit)
+
+
+async def _read_chunks(message: Message, receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
+    while message["type"] != "http.disconnect":
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise RequestTooLargeError(
-                "Request body too large", f"Maximum allowed size is {limit} bytes"
-            )
+            raise _too_large(limit)
         if chunk:
             chunks.append(chunk)
-        more = message.get("more_body", False)
+        if not message.get("more_body", False):
+            break
+        message = await receive()
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(limit: int) -> RequestTooLargeError:
+    return RequestTooLargeError("Request body too large", f"Maximum allowed size is {limit} bytes")

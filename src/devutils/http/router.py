@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 from devutils.errors import MethodNotAllowedError, NotFoundError, RequestTooLargeError
@@ -9,6 +10,7 @@ from devutils.http.asgi import (
     ASGIApp,
     Guard,
     Receive,
+    RequestState,
     Scope,
     Send,
     send_bytes,
@@ -50,13 +52,35 @@ class Router:
     def resolve(self, path: str) -> Route | None:
         return self.routes.get(path)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain function returning the endpoint's awaitable: one coroutine fewer per request.
+        # Exceptions raised here (guards, 413) reach the caller's ``await`` like any other.
         state = state_of(scope)
         if state is not None:
-            for guard in self.guards:
+            for index, guard in enumerate(self.guards):
                 pending = guard(scope, state)
                 if pending is not None:
-                    await pending
+                    return self._after_guard(pending, index + 1, state, scope, receive, send)
+        return self._dispatch(scope, receive, send)
+
+    async def _after_guard(
+        self,
+        pending: Awaitable[None],
+        following: int,
+        state: RequestState,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        await pending
+        for guard in self.guards[following:]:
+            more = guard(scope, state)
+            if more is not None:
+                await more
+        await self._dispatch(scope, receive, send)
+
+    def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        state = state_of(scope)
         route = (
             self.routes.get(scope["path"]) if state is None or state.route != UNMATCHED else None
         )
@@ -68,14 +92,12 @@ class Router:
                 if scope.get("query_string"):
                     location += b"?" + scope["query_string"]
                 status = 301 if scope["method"] in ("GET", "HEAD") else 307
-                await send_bytes(send, status, b"", headers=[(b"location", location)])
-                return
-            await send_error(
+                return send_bytes(send, status, b"", headers=[(b"location", location)])
+            return send_error(
                 send,
                 NotFoundError("Endpoint not found", "The requested endpoint does not exist"),
                 scope,
             )
-            return
         if state is not None and state.content_length > self.max_body_bytes:
             # Checked here, inside every middleware layer, so the 413 is logged and counted, and
             # before any endpoint (REST or the MCP SDK) reads a byte.
@@ -90,6 +112,5 @@ class Router:
                 f"Allowed methods: {route.allow}",
                 headers={"Allow": route.allow},
             )
-            await send_error(send, error, scope)
-            return
-        await endpoint(scope, receive, send)
+            return send_error(send, error, scope)
+        return endpoint(scope, receive, send)

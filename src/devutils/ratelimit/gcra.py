@@ -34,6 +34,11 @@ class Limit:
         """How far ahead of now a TAT may run: ``burst`` intervals."""
         return self.burst * self.interval
 
+    @functools.cached_property
+    def limit_header(self) -> tuple[bytes, bytes]:
+        """``X-RateLimit-Limit`` as an ASGI header pair (the same on every response)."""
+        return (b"x-ratelimit-limit", b"%d" % self.per_minute)
+
 
 class Decision(NamedTuple):  # one per request: a tuple is the cheapest immutable record
     allowed: bool

@@ -127,7 +127,7 @@ class RateLimiter:
     def raw_headers(self, decision: Decision) -> list[tuple[bytes, bytes]]:
         """:meth:`headers` as ASGI header pairs, for the success path."""
         return [
-            (b"x-ratelimit-limit", b"%d" % decision.limit.per_minute),
+            decision.limit.limit_header,
             (b"x-ratelimit-remaining", b"%d" % decision.remaining),
             (b"x-ratelimit-reset", b"%d" % math.ceil(self.wall_clock() + decision.reset_after)),
         ]

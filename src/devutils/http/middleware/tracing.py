@@ -16,7 +16,7 @@ service propagates context outwards, so no span object is needed for an unsample
 
 from __future__ import annotations
 
-import os
+from random import getrandbits
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -61,7 +61,7 @@ _INVALID_TRACE_ID = "0" * 32
 
 def _random_trace_id() -> str:
     while True:
-        trace_id = os.urandom(16).hex()
+        trace_id = getrandbits(128).to_bytes(16).hex()  # the SDK's own ids come from this PRNG
         if trace_id != _INVALID_TRACE_ID:  # all zeros is the invalid id
             return trace_id
 
