@@ -175,3 +175,24 @@ async def test_runbook_grep_queries_find_the_lines(
         line for line in lines if any(w in orjson.dumps(line).decode().lower() for w in words)
     ]
     assert len(matching) == 1
+
+
+def test_the_line_carries_the_time_the_request_ended_not_when_the_batch_was_written() -> None:
+    import os
+
+    from devutils.http.asgi import RequestState
+    from devutils.http.middleware.access_log import AccessLog
+    from devutils.observability.logging import LineWriter
+
+    read_fd, write_fd = os.pipe()
+    writer = LineWriter(fd=write_fd)
+    state = RequestState(request_id="r1", route="/health")
+    scope: dict[str, Any] = {"method": "GET", "headers": []}
+    # 2026-01-02T03:04:05.678Z, recorded (as a drained batch would be) long after that.
+    AccessLog(writer).record(scope, state, 200, 0.002, 1767323045.678)
+    writer.flush()
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        line = orjson.loads(pipe.read())
+    assert line["time"] == "2026-01-02T03:04:05.678Z"
+    assert line["latency_ms"] == 2.0

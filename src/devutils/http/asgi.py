@@ -26,7 +26,10 @@ class Recorder(Protocol):
     """Told the outcome of every HTTP request (metrics, access log): the final status (499 when
     the client left before a response started) and the error code are in ``state``."""
 
-    def record(self, scope: Scope, state: RequestState, status: int, elapsed: float) -> None: ...
+    def record(
+        self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
+    ) -> None:
+        """``elapsed``: seconds the request took; ``at``: when it ended (Unix time)."""
 
 
 # A guard runs before routing for every request (authentication, rate limits): it may annotate

@@ -8,10 +8,12 @@ label-value tuple and hand Prometheus complete families at scrape time through t
 custom-collector interface, so the registry, the exposition format and
 ``REGISTRY.get_sample_value`` stay prometheus_client's.
 
-Updates come from the event-loop thread only (the HTTP recorders and the invoke middleware run
-there), so a read-modify-write needs no lock.  A scrape copies each dict in one C-level call
-(``list(d.items())``), which is atomic under the GIL, so a scrape from another thread (tests,
-a multi-threaded exporter) never sees a dict change size under it.
+Each family is updated by one writer at a time (the request recorders and the tool-metrics
+observer apply their batches under the batch's lock; see :mod:`devutils.observability.batching`),
+so a read-modify-write needs no lock of its own.  A scrape iterates a copy of each dict made by
+``dict.copy()``, one C-level call that runs no Python code (unlike building a list of item tuples,
+which can trigger a garbage collection and its callbacks), so a scrape from another thread never
+sees a dict change size under it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from prometheus_client import REGISTRY
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
+
+from devutils.observability.batching import drain_all
 
 Labels = tuple[str, ...]
 
@@ -66,8 +70,9 @@ class FastCounter(Collector):
         return [CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)]
 
     def collect(self) -> Iterable[Metric]:
+        drain_all()  # requests recorded in a pending batch count in this read
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for labels, value in list(self.values.items()):
+        for labels, value in self.values.copy().items():
             family.add_metric(labels, value)
         return [family]
 
@@ -107,8 +112,9 @@ class FastHistogram(Collector):
         return [HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)]
 
     def collect(self) -> Iterable[Metric]:
+        drain_all()
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for labels, series in list(self.series.items()):
+        for labels, series in self.series.copy().items():
             counts = list(series)  # one copy, so the buckets, count and sum agree
             cumulative = 0.0
             buckets: list[tuple[str, float]] = []

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from devutils.observability.batching import drain_all
 from devutils.settings import Settings
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -80,8 +82,10 @@ _WRITERS: weakref.WeakSet[LineWriter] = weakref.WeakSet()
 class LineWriter:
     """Whole lines, buffered in memory and written to a file descriptor in large chunks.
 
-    Used from the event loop thread only.  A write error (closed or broken stdout) drops the
-    buffered lines rather than failing requests.
+    Lines arrive in batches (see :mod:`devutils.observability.batching`), normally on the event
+    loop thread; a lock keeps a drain triggered elsewhere (a metrics read on another thread) from
+    interleaving with a flush.  A write error (closed or broken stdout) drops the buffered lines
+    rather than failing requests.
     """
 
     def __init__(self, fd: int = 1, buffer_bytes: int = 64 * 1024, interval: float = 0.5) -> None:
@@ -89,6 +93,7 @@ class LineWriter:
         self.buffer_bytes = buffer_bytes
         self.interval = interval
         self._buffer = bytearray()
+        self._lock = threading.RLock()  # write() may flush while holding it
         _WRITERS.add(self)
 
     @property
@@ -97,21 +102,23 @@ class LineWriter:
         return len(self._buffer)
 
     def write(self, line: bytes) -> None:
-        self._buffer += line
-        if len(self._buffer) >= self.buffer_bytes:
-            self.flush()
+        with self._lock:
+            self._buffer += line
+            if len(self._buffer) >= self.buffer_bytes:
+                self.flush()
 
     def flush(self) -> None:
-        if not self._buffer:
-            return
-        data = memoryview(bytes(self._buffer))
-        self._buffer.clear()
-        try:
-            while data:
-                written = os.write(self.fd, data)
-                data = data[written:]
-        except OSError:
-            pass
+        with self._lock:  # held while writing, so chunks reach the descriptor in order
+            if not self._buffer:
+                return
+            data = memoryview(bytes(self._buffer))
+            self._buffer.clear()
+            try:
+                while data:
+                    written = os.write(self.fd, data)
+                    data = data[written:]
+            except OSError:
+                pass
 
     async def _flush_periodically(self) -> None:
         while True:
@@ -132,7 +139,9 @@ class LineWriter:
 
 
 def flush_all() -> None:
-    """Flush every live writer now (tests, and anyone about to read stdout)."""
+    """Apply pending batches (access lines) and flush every live writer now (tests, and anyone
+    about to read stdout)."""
+    drain_all()
     for writer in list(_WRITERS):
         writer.flush()
 
@@ -157,8 +166,10 @@ class Clock:
         self._prefix = ""
 
     def now(self, epoch: float) -> str:
-        second = int(epoch)
+        # Whole microseconds first, as datetime does: (x.678 - x) * 1000 is 677.99... in floats.
+        micros = round(epoch * 1_000_000)
+        second = micros // 1_000_000
         if second != self._second:
             self._second = second
             self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._prefix}.{int((epoch - second) * 1000):03d}Z"
+        return f"{self._prefix}.{micros // 1000 % 1000:03d}Z"

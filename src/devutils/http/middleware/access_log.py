@@ -11,7 +11,6 @@ status check.
 from __future__ import annotations
 
 import logging
-import time
 
 import orjson
 
@@ -29,13 +28,15 @@ class AccessLog:
         self.min_level = min_level
         self.clock = Clock()
 
-    def record(self, scope: Scope, state: RequestState, status: int, elapsed: float) -> None:
+    def record(
+        self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
+    ) -> None:
         level, number = level_for_status(status)
         if number < self.min_level:
             return
         agent = state.user_agent
         entry = {
-            "time": self.clock.now(time.time()),
+            "time": self.clock.now(at),
             "level": level,
             "msg": "request",
             "request_id": state.request_id,

@@ -43,7 +43,9 @@ class HttpMetrics:
     def __init__(self, country_header: str | None = None) -> None:
         self.country_header = country_header.lower().encode() if country_header else None
 
-    def record(self, scope: Scope, state: RequestState, status: int, elapsed: float) -> None:
+    def record(
+        self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
+    ) -> None:
         route = state.route
         method = scope["method"]
         if method not in KNOWN_METHODS:

@@ -18,7 +18,8 @@ from devutils.http.middleware.access_log import AccessLog
 from devutils.http.middleware.auth import auth_guard, open_routes
 from devutils.http.middleware.cors import CorsMiddleware
 from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint
-from devutils.http.middleware.tool_metrics import tool_metrics
+from devutils.http.middleware.recording import BatchedRecorders
+from devutils.http.middleware.tool_metrics import ToolMetrics
 from devutils.http.middleware.tracing import TracingMiddleware
 from devutils.observability.logging import LineWriter
 from devutils.observability.metrics import AUTH_FAILURES
@@ -62,13 +63,18 @@ def install_production_layers(app: Application) -> None:
     if settings.metrics_enabled:
         app.router.add("/metrics", ("GET",), metrics_endpoint)
         recorders.append(HttpMetrics(settings.geo_country_header))
-        app.registry.observers.append(tool_metrics())
+        metrics = ToolMetrics()
+        app.registry.observers.append(metrics.observe)
+        app.lifespan_hooks.append(metrics.batch.running)
 
     writer = LineWriter()
     level = logging.getLevelNamesMapping().get(settings.python_log_level, logging.INFO)
     recorders.append(AccessLog(writer, level))
     app.lifespan_hooks.append(writer.running)
-    app.recorders.extend(recorders)
+    # After the writer's hook, so at shutdown the last batch is applied before the last flush.
+    batched = BatchedRecorders(recorders)
+    app.recorders.append(batched)
+    app.lifespan_hooks.append(batched.batch.running)
 
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins

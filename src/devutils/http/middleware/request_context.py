@@ -172,8 +172,9 @@ class RequestContextMiddleware:
                 elapsed = time.perf_counter() - began
                 # A response that never started (client gone) is recorded as 499, nginx's code.
                 status = state.status or 499
+                at = time.time()
                 for recorder in self.recorders:
-                    recorder.record(scope, state, status, elapsed)
+                    recorder.record(scope, state, status, elapsed, at)
 
     def _limited(self, receive: Receive) -> Receive:
         """Count body bytes as they arrive, whoever reads them (REST, the MCP SDK); a declared

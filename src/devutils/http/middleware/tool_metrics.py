@@ -1,4 +1,4 @@
-"""Per-tool metrics, as a registry observer: one place for REST and MCP calls alike.
+"""Per-tool metrics, as a registry observer (:class:`ToolMetrics`): one place for REST and MCP.
 
 ``tool_calls_total{tool,frontend,status}`` and ``tool_call_duration_seconds{tool}`` for every
 tool, plus the reference's per-family counters (``crypto_operations_total`` and friends) with its
@@ -17,6 +17,7 @@ from typing import Literal, NamedTuple
 
 from devutils.errors import ToolError, ValidationError
 from devutils.models import ToolInput, ToolOutput
+from devutils.observability.batching import Batch
 from devutils.observability.fastmetrics import FastCounter
 from devutils.observability.metrics import (
     CRYPTO_OPERATIONS,
@@ -28,7 +29,7 @@ from devutils.observability.metrics import (
     TOOL_DURATION,
     TRANSFORM_OPERATIONS,
 )
-from devutils.registry import CallInfo, Observer, ToolSpec
+from devutils.registry import CallInfo, ToolSpec
 
 _TEXT_OPERATIONS = {"case": "case_convert", "info": "analyze", "regex": "regex_test"}
 _TIME_OPERATIONS = {"now": "current"}
@@ -150,12 +151,18 @@ class _CallLabels(NamedTuple):
     family: tuple[FastCounter, tuple[str, ...]] | None  # the family counter and its labels
 
 
-def tool_metrics() -> Observer:
-    # The label tuples a call updates, resolved once per distinct key.  The key holds only bounded
-    # values (Literal fields), so the cache stays as small as the label space.
-    cache: dict[tuple[object, ...], _CallLabels] = {}
+class ToolMetrics:
+    """The registry observer: resolves a call's label tuples at once (cached per distinct key;
+    the key holds only bounded values, so the cache stays as small as the label space) and
+    applies the counter updates in batches.  Only the labels and the duration wait in the batch,
+    never inputs or results."""
 
-    def record(
+    def __init__(self) -> None:
+        self._cache: dict[tuple[object, ...], _CallLabels] = {}
+        self.batch = Batch(self._apply)
+
+    def observe(
+        self,
         spec: ToolSpec,
         call: CallInfo,
         elapsed: float,
@@ -169,17 +176,20 @@ def tool_metrics() -> Observer:
         family_status = _family_status(result, error)
         parsed = call.parsed
         key = (spec.name, call.frontend, status, family_status, _label_inputs(parsed))
-        labels = cache.get(key)
+        labels = self._cache.get(key)
         if labels is None:
             family = family_labels(spec, parsed)
-            labels = cache[key] = _CallLabels(
+            labels = self._cache[key] = _CallLabels(
                 (spec.name, call.frontend, status),
                 (spec.name,),
                 (family[0], (*family[1], family_status)) if family is not None else None,
             )
+        self.batch.add((labels, elapsed))
+
+    @staticmethod
+    def _apply(item: tuple[_CallLabels, float]) -> None:
+        labels, elapsed = item
         TOOL_CALLS.inc(labels.calls)
         TOOL_DURATION.observe(labels.duration, elapsed)
         if labels.family is not None:
             labels.family[0].inc(labels.family[1])
-
-    return record
