@@ -3,8 +3,9 @@
 A declaration (:func:`tool`) only attaches data: the REST path (which gives the MCP name and the CLI
 words), title, description, annotations, whether it blocks, its rate-limit class and examples.  The
 input and output models come from the function's type hints.  :class:`Registry` validates input,
-applies admission checks (rate limits), concurrency gates, outcome observers (metrics) and invoke
-middleware (spans), runs the function (in a thread when it blocks) and returns the output model.
+applies admission checks (tool span, rate limits), concurrency gates and outcome observers
+(metrics, span end), runs the function (in a thread when it blocks) and returns the output model.
+Wrapping invoke middleware is supported for anything that must wrap a whole call.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ class ToolContext:
 
 @dataclass(slots=True)  # created on every call
 class CallInfo:
-    """Who is calling and how; invoke middleware reads and annotates it."""
+    """Who is calling and how; admission checks, observers and middleware read and annotate it."""
 
     frontend: Literal["rest", "mcp", "cli"]
     principal: str | None = None
@@ -346,9 +347,9 @@ class Registry:
     ) -> ToolOutput:
         """Validate, gate, run and return the output model; raises :class:`ToolError`.
 
-        Middleware (spans) wraps everything; observers (metrics) see every outcome, refusals and
-        validation errors included; admission checks (rate limits) run before validation, so a
-        refused call costs no parsing.
+        Middleware (if any) wraps everything; observers (metrics, span end) see every outcome,
+        refusals and validation errors included; admission checks (span start, rate limits) run
+        before validation, so a refused call costs no parsing.
         """
         if self.middleware and not _inner:
 
@@ -404,7 +405,7 @@ class Registry:
             ) from None
 
     def invoke_sync(self, spec: ToolSpec, args: Any) -> ToolOutput:
-        """The CLI path: no event loop, no invoke middleware."""
+        """The CLI path: no event loop, no admission checks, observers or middleware."""
         parsed = self.parse(spec, args)
         if spec.precheck is not None:
             spec.precheck(parsed, self.context)

@@ -138,6 +138,9 @@ def split_words(text: str) -> list[str]:
     """Words as the reference splits them, then split further at humps and letter/digit edges."""
     words: list[str] = []
     for piece in _SEPARATORS.split(text):
+        if piece.isalpha() and (piece.islower() or piece.isupper()):
+            words.append(piece)  # the common case: nothing to trim, no hump (see _split_humps)
+            continue
         piece = go_trim_space(piece)
         if piece:
             words.extend(word for word in _split_humps(piece) if word)
