@@ -122,13 +122,15 @@ async def test_key_is_logged_as_fingerprint_only(
     assert key not in everything
 
 
+@pytest.mark.parametrize("metrics", [True, False], ids=["with-metrics", "log-only"])
 async def test_log_level_filters_by_status(
-    make_app: Callable[..., Application], capfd: pytest.CaptureFixture[str]
+    make_app: Callable[..., Application], capfd: pytest.CaptureFixture[str], metrics: bool
 ) -> None:
     async def boom(scope: Scope, receive: Receive, send: Send) -> None:
         raise RuntimeError("CANARY-boom")
 
-    app = make_app(log_level="warn", mcp_enabled=False)
+    # log-only: successes are not even queued for recording (the recorders' min_status).
+    app = make_app(log_level="warn", mcp_enabled=False, metrics_enabled=metrics)
     app.router.add("/boom", ("GET",), boom)
     start_capture(capfd)
     async with in_process(app) as client:

@@ -26,6 +26,10 @@ class Recorder(Protocol):
     """Told the outcome of every HTTP request (metrics, access log): the final status (499 when
     the client left before a response started) and the error code are in ``state``."""
 
+    # Outcomes below this status are of no interest to the recorder (an access log at WARNING
+    # wants only 4xx and 5xx), so they need not even be queued for it.
+    min_status: int
+
     def record(
         self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
     ) -> None:

@@ -61,7 +61,7 @@ class Router:
                 pending = guard(scope, state)
                 if pending is not None:
                     return self._after_guard(pending, index + 1, state, scope, receive, send)
-        return self._dispatch(scope, receive, send)
+        return self._dispatch(state, scope, receive, send)
 
     async def _after_guard(
         self,
@@ -77,10 +77,11 @@ class Router:
             more = guard(scope, state)
             if more is not None:
                 await more
-        await self._dispatch(scope, receive, send)
+        await self._dispatch(state, scope, receive, send)
 
-    def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        state = state_of(scope)
+    def _dispatch(
+        self, state: RequestState | None, scope: Scope, receive: Receive, send: Send
+    ) -> Awaitable[None]:
         route = (
             self.routes.get(scope["path"]) if state is None or state.route != UNMATCHED else None
         )

@@ -26,6 +26,11 @@ class AccessLog:
     def __init__(self, writer: LineWriter, min_level: int = logging.INFO) -> None:
         self.writer = writer
         self.min_level = min_level
+        # The lowest status whose line passes min_level (statuses start at 100; 1000: none).
+        self.min_status = next(
+            (status for status in (100, 400, 500) if level_for_status(status)[1] >= min_level),
+            1000,
+        )
         self.clock = Clock()
 
     def record(

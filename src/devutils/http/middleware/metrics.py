@@ -40,6 +40,8 @@ class HttpMetrics:
     """Request recorder (see RequestContextMiddleware): ``http_requests_total``, the latency
     histogram, errors by code and requests by country."""
 
+    min_status = 0  # every request is counted
+
     def __init__(self, country_header: str | None = None) -> None:
         self.country_header = country_header.lower().encode() if country_header else None
 

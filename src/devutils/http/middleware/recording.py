@@ -18,13 +18,17 @@ Outcome = tuple[Scope, RequestState, int, float, float]
 class BatchedRecorders:
     def __init__(self, recorders: Sequence[Recorder]) -> None:
         self.recorders = tuple(recorders)
+        self.min_status = min((recorder.min_status for recorder in recorders), default=1000)
         self.batch = Batch(self._apply)
 
     def record(
         self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
     ) -> None:
-        self.batch.add((scope, state, status, elapsed, at))
+        if status >= self.min_status:
+            self.batch.add((scope, state, status, elapsed, at))
 
     def _apply(self, outcome: Outcome) -> None:
+        status = outcome[2]
         for recorder in self.recorders:
-            recorder.record(*outcome)
+            if status >= recorder.min_status:
+                recorder.record(*outcome)
