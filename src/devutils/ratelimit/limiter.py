@@ -79,6 +79,22 @@ class RateLimiter:
         """True when every decision is made in this process (no Redis): :meth:`check_local`."""
         return self.redis is None
 
+    def admit_local(
+        self, rate_class: str, authenticated: bool, principal: str | None, client_ip: str | None
+    ) -> list[tuple[bytes, bytes]]:
+        """The memory-store path of one call, fused: choose the limit, decide (raising when
+        refused) and return the ``X-RateLimit-*`` headers."""
+        if rate_class == "default":
+            rate_class = "authenticated" if authenticated else "anonymous"
+        decision = self.memory.check(identity_of(principal, client_ip), self.limits[rate_class])
+        if not decision.allowed:
+            self._admitted(decision)  # raises
+        return [
+            decision.limit.limit_header,
+            (b"x-ratelimit-remaining", b"%d" % decision.remaining),
+            (b"x-ratelimit-reset", b"%d" % math.ceil(self.wall_clock() + decision.reset_after)),
+        ]
+
     def check_local(self, limit: Limit, identity: str) -> Decision:
         """Admit or refuse in the memory store; raises :class:`RateLimitError` when refused."""
         return self._admitted(self.memory.check(identity, limit))

@@ -31,9 +31,9 @@ def tool_call_limiter(limiter: RateLimiter) -> Admission:
     if limiter.local:
         # The memory store decides at once: no coroutine per call.
         def admit_now(spec: ToolSpec, call: CallInfo) -> None:
-            limit = limiter.limit_for(spec.rate_class, call.authenticated)
-            decision = limiter.check_local(limit, identity_of(call.principal, call.client_ip))
-            call.response_headers += limiter.raw_headers(decision)
+            call.response_headers += limiter.admit_local(
+                spec.rate_class, call.authenticated, call.principal, call.client_ip
+            )
 
         return admit_now
 
@@ -52,9 +52,9 @@ def http_rate_limit_guard(limiter: RateLimiter) -> Guard:
         def guard_now(scope: Scope, state: RequestState) -> None:
             if state.tool is not None or state.route in EXEMPT_ROUTES:
                 return
-            limit = limiter.limit_for("default", state.authenticated)
-            decision = limiter.check_local(limit, identity_of(state.principal, state.client_ip))
-            state.extra_headers += limiter.raw_headers(decision)
+            state.extra_headers += limiter.admit_local(
+                "default", state.authenticated, state.principal, state.client_ip
+            )
 
         return guard_now
 
