@@ -60,23 +60,28 @@ class Batch:
                     # A recording bug must not fail whichever request happened to fill the batch.
                     log.exception("recording failed")
 
-    @contextlib.asynccontextmanager
-    async def running(self, interval: float = 0.25) -> AsyncIterator[None]:
+    def running(self, interval: float = 0.25) -> contextlib.AbstractAsyncContextManager[None]:
         """Lifespan hook: drain every ``interval`` seconds while serving, and once at the end."""
+        return periodically(self.drain, interval)
 
-        async def tick() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                self.drain()
 
-        task = asyncio.create_task(tick())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            self.drain()
+@contextlib.asynccontextmanager
+async def periodically(action: Callable[[], None], interval: float) -> AsyncIterator[None]:
+    """Run ``action`` every ``interval`` seconds while the block runs, and once when it ends."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            action()
+
+    task = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        action()
 
 
 def drain_all() -> None:

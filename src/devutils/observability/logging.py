@@ -13,7 +13,6 @@ Two paths share the stream:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -21,13 +20,12 @@ import re
 import sys
 import threading
 import weakref
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from devutils.observability.batching import drain_all
+from devutils.observability.batching import drain_all, periodically
 from devutils.settings import Settings
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
@@ -120,22 +118,9 @@ class LineWriter:
             except OSError:
                 pass
 
-    async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            self.flush()
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    def running(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Lifespan hook: flush every ``interval`` seconds while serving, and once at the end."""
-        task = asyncio.create_task(self._flush_periodically())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            self.flush()
+        return periodically(self.flush, self.interval)
 
 
 def flush_all() -> None:
