@@ -64,8 +64,9 @@ class RequestState:
     extra_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     user_agent: bytes | None = None
     # X-API-Key and Authorization headers, in order, picked out by the same pass over the headers
-    # that finds the request id, so authentication need not scan them again.
-    credentials: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # that finds the request id, so authentication need not scan them again.  Secret: kept out
+    # of repr() so no debug print or log of the state can show them.
+    credentials: list[tuple[bytes, bytes]] = field(default_factory=list, repr=False)
 
 
 # The current request's state, for code that runs inside a request without its scope (the MCP
