@@ -323,7 +323,7 @@ class Registry:
 
     @staticmethod
     def parse(spec: ToolSpec, args: Any) -> ToolInput:
-        if not isinstance(args, Mapping):
+        if type(args) is not dict and not isinstance(args, Mapping):  # dict: skip the ABC check
             raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
         try:
             return spec.input_model.model_validate(args)

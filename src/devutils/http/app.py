@@ -39,7 +39,8 @@ class Application:
         self.router = Router(settings.max_body_bytes)
         self.health = Health()
         self.lifespan_hooks: list[LifespanHook] = []
-        self.recorders: list[Recorder] = []  # told every request's outcome (metrics, access log)
+        # Told every request's outcome (metrics, access log); complete once create_app returns.
+        self.recorders: list[Recorder] = []
         add_rest_routes(self.router, registry, self.health, settings.max_body_bytes)
         openapi_body = orjson.dumps(build_openapi(registry))
 

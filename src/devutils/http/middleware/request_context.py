@@ -95,6 +95,8 @@ class RequestContextMiddleware:
         # Metrics and the access log: told every request's outcome here, where the final status
         # and error code are known, instead of each wrapping the request in a layer of its own.
         self.recorders = recorders
+        # No recorder wants outcomes below this status (e.g. only an access log at WARNING).
+        self.record_from = min((recorder.min_status for recorder in recorders), default=1000)
         self.max_body_bytes = max_body_bytes
         self.trusted = tuple(ipaddress.ip_network(cidr, strict=False) for cidr in trusted_proxies)
 
@@ -104,6 +106,7 @@ class RequestContextMiddleware:
             return
         began = time.perf_counter()
         incoming = length = agent = None
+        chunked = False
         credentials = []
         for key, value in scope["headers"]:
             if key == b"x-request-id":
@@ -114,6 +117,8 @@ class RequestContextMiddleware:
                 agent = agent or value
             elif key == b"x-api-key" or key == b"authorization":
                 credentials.append((key, value))
+            elif key == b"transfer-encoding":
+                chunked = True
         # 128 random bits as hex: as unique as a UUIDv4.  Correlation ids are not secrets, so the
         # process PRNG (as the OpenTelemetry SDK uses for its ids) rather than a getrandom()
         # system call per request.
@@ -122,7 +127,7 @@ class RequestContextMiddleware:
             if incoming is not None and _REQUEST_ID.fullmatch(incoming)
             else getrandbits(128).to_bytes(16).hex()
         )
-        route = self.router.resolve(scope["path"])
+        route = self.router.routes.get(scope["path"])
         state = RequestState(
             request_id=request_id,
             route=route.path if route is not None else UNMATCHED,
@@ -149,8 +154,9 @@ class RequestContextMiddleware:
 
         try:
             # With a Content-Length the server frames the body to exactly that many bytes and the
-            # router refuses one over the limit, so only chunked bodies need counting.
-            body_receive = receive if state.content_length else self._limited(receive)
+            # router refuses one over the limit; with neither that nor Transfer-Encoding there is
+            # no body (RFC 9112 §6.3).  So only chunked bodies need counting.
+            body_receive = self._limited(receive) if chunked else receive
             await self.app(scope, body_receive, send_wrapper)
         except ToolError as exc:
             if state.status:
@@ -168,10 +174,10 @@ class RequestContextMiddleware:
                 scope,
             )
         finally:
-            if self.recorders:
+            # A response that never started (client gone) is recorded as 499, nginx's code.
+            status = state.status or 499
+            if status >= self.record_from:
                 elapsed = time.perf_counter() - began
-                # A response that never started (client gone) is recorded as 499, nginx's code.
-                status = state.status or 499
                 at = time.time()
                 for recorder in self.recorders:
                     recorder.record(scope, state, status, elapsed, at)
