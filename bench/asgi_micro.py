@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from bench.bare_app import app as bare_app
-from bench.load import API_KEY, stack_env
+from bench.load import API_KEY, SCENARIOS, stack_env
 from devutils.http.app import create_app
 from devutils.settings import load_settings
 
@@ -27,8 +27,10 @@ Message = MutableMapping[str, Any]
 ROUTES = {
     "bare": ("GET", "/", b""),
     "health": ("GET", "/health", b""),
-    "hash": ("POST", "/api/v1/crypto/hash", b'{"content":"hello world","algorithm":"sha256"}'),
+    # bench/load.py's scenarios, same bodies.
+    **{s.name: (s.method, s.path, s.body or b"") for s in SCENARIOS if s.name != "health"},
 }
+ROUTES = {name: route for name, route in ROUTES.items() if not name.startswith("argon2")}
 
 
 STACKS = ("core", "default", "full", "tracing0")  # bench/load.py's stacks, same settings
@@ -95,7 +97,7 @@ async def main_async(args: argparse.Namespace) -> None:
         for _ in range(2):
             bare = await run(bare_app, "bare", args.n)
             print(f"bare app      {bare:6.2f} µs/request", file=sys.stderr)
-            for route in ("health", "hash"):
+            for route in ("health", "hash_sha256", "base64_1k", "case_camel", "uuid"):
                 cost = await run(app, route, args.n)
                 print(f"{route:<13} {cost:6.2f} µs/request (+{cost - bare:.2f})", file=sys.stderr)
 

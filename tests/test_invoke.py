@@ -50,21 +50,34 @@ def _spec(**kwargs: object) -> ToolSpec:
 
 
 @pytest.mark.parametrize(
-    ("blocking", "size", "offloaded"),
+    ("blocking", "size", "input_bytes", "offloaded"),
     [
-        (False, 10, False),
-        (True, 10, True),
-        ("large", 10, False),
-        ("large", OFFLOAD_ABOVE + 1, True),
+        (False, 10, None, False),
+        (True, 10, None, True),
+        ("large", 10, None, False),
+        ("large", OFFLOAD_ABOVE + 1, None, True),
+        ("large", 10, 30, False),
+        ("large", OFFLOAD_ABOVE + 1, OFFLOAD_ABOVE + 20, True),
+        # A big body (whitespace padding, other fields) with little text still stays inline.
+        ("large", 10, 10 * OFFLOAD_ABOVE, False),
     ],
-    ids=["inline", "always-thread", "large-small-input", "large-big-input"],
+    ids=[
+        "inline",
+        "always-thread",
+        "large-small-input",
+        "large-big-input",
+        "small-body",
+        "big-body-big-text",
+        "big-body-small-text",
+    ],
 )
 async def test_offloading_by_input_size(
-    settings: Settings, blocking: object, size: int, offloaded: bool
+    settings: Settings, blocking: object, size: int, input_bytes: int | None, offloaded: bool
 ) -> None:
     spec = _spec(blocking=blocking)
     registry = Registry((spec,), ToolContext(settings))
-    result = await registry.invoke(spec, {"content": "x" * size}, CallInfo("rest"))
+    call = CallInfo("rest", input_bytes=input_bytes)
+    result = await registry.invoke(spec, {"content": "x" * size}, call)
     assert isinstance(result, ThreadOut)
     assert (result.thread != threading.main_thread().name) is offloaded
 

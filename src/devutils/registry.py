@@ -206,6 +206,10 @@ class CallInfo:
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # lower-case names
     parsed: ToolInput | None = None  # set once the arguments validate
     span: Any = None  # the tool-call span while one is open (tracing)
+    # The size of the encoded arguments when the front end knows it (REST: the body).  Text in a
+    # JSON body of n bytes is at most n characters, so a small body needs no counting to know the
+    # call stays on the event loop.
+    input_bytes: int | None = None
 
 
 Proceed = Callable[[], Awaitable[ToolOutput]]
@@ -373,8 +377,7 @@ class Registry:
             if spec.precheck is not None:
                 spec.precheck(parsed, self.context)
             if spec.gate is None and (
-                not spec.blocking
-                or (spec.blocking == "large" and _text_size(parsed) <= OFFLOAD_ABOVE)
+                not spec.blocking or (spec.blocking == "large" and _small(parsed, call))
             ):
                 result = self._call(spec, parsed)  # the common case: no coroutine of its own
             else:
@@ -413,6 +416,13 @@ class Registry:
         if gate:
             return gate.run_sync(lambda: self._call(spec, parsed))
         return self._call(spec, parsed)
+
+
+def _small(parsed: ToolInput, call: CallInfo) -> bool:
+    """True when the input's text is at most OFFLOAD_ABOVE characters (stays on the loop)."""
+    if call.input_bytes is not None and call.input_bytes <= OFFLOAD_ABOVE:
+        return True
+    return _text_size(parsed) <= OFFLOAD_ABOVE
 
 
 def _text_size(parsed: ToolInput) -> int:

@@ -48,11 +48,8 @@ def decode_body(body: bytes, spec: ToolSpec) -> Any:
 def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> ASGIApp:
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         # GET tools take no input: query parameters are ignored, as in the reference.
-        args = (
-            {}
-            if spec.method == "GET"
-            else decode_body(await read_body(receive, max_body_bytes), spec)
-        )
+        raw = b"" if spec.method == "GET" else await read_body(receive, max_body_bytes)
+        args = {} if spec.method == "GET" else decode_body(raw, spec)
         state = state_of(scope)
         if state is not None:
             call = CallInfo(
@@ -60,6 +57,7 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
             )
         else:
             call = CallInfo("rest")
+        call.input_bytes = len(raw)
         result = await registry.invoke(spec, args, call)
         body = b'{"success":true,"data":' + orjson.dumps(dump_output(result)) + b"}"
         # send_bytes inlined: this is the hot path, and a helper coroutine costs more than it saves.

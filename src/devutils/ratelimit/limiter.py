@@ -76,7 +76,7 @@ class RateLimiter:
 
     @property
     def local(self) -> bool:
-        """True when every decision is made in this process (no Redis): :meth:`check_local`."""
+        """True when every decision is made in this process (no Redis): :meth:`admit_local`."""
         return self.redis is None
 
     def admit_local(
@@ -89,11 +89,7 @@ class RateLimiter:
         decision = self.memory.check(identity_of(principal, client_ip), self.limits[rate_class])
         if not decision.allowed:
             self._admitted(decision)  # raises
-        return [
-            decision.limit.limit_header,
-            (b"x-ratelimit-remaining", b"%d" % decision.remaining),
-            (b"x-ratelimit-reset", b"%d" % math.ceil(self.wall_clock() + decision.reset_after)),
-        ]
+        return self.raw_headers(decision)
 
     def check_local(self, limit: Limit, identity: str) -> Decision:
         """Admit or refuse in the memory store; raises :class:`RateLimitError` when refused."""
