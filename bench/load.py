@@ -122,28 +122,12 @@ def start(cmd: list[str], env: dict[str, str], ready_url: str) -> Iterator[psuti
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    """A throw-away redis-server on a free port: the tests' launcher (it waits until the server
+    accepts connections), from a checkout with the test dependencies installed."""
+    from tests.support import run_redis
+
+    with run_redis() as server:
+        yield server.url
 
 
 class PeakRss:

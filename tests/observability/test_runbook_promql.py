@@ -11,23 +11,12 @@ denominator to carry data.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
-import subprocess
-import tempfile
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.middleware.raw_http import raw_request
-from tests.support import ServerProcess, free_port, run_server, wait_for_http
+from tests.ops.prom import Prometheus, run_prometheus, wait_for
+from tests.ops.tooling import require_tool
+from tests.support import ServerProcess, free_port, run_server
 
 KEY = "promql-test-key-" + "c" * 24
 ALERTS = {
@@ -55,59 +44,10 @@ POPULATED = {
 }
 
 
-def require_prometheus() -> str:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        if os.environ.get("REQUIRE_PROMETHEUS"):
-            pytest.fail("prometheus is required (REQUIRE_PROMETHEUS is set) but not installed")
-        pytest.skip("prometheus not installed")
-    return binary
-
-
-@contextlib.contextmanager
-def run_prometheus(target_port: int) -> Iterator[str]:
-    binary = require_prometheus()
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="devutils-prom-") as workdir:
-        config = Path(workdir, "prometheus.yml")
-        config.write_text(
-            "global: {scrape_interval: 500ms, scrape_timeout: 400ms, evaluation_interval: 1s}\n"
-            "scrape_configs:\n"
-            "  - job_name: dev-utilities\n"
-            f"    authorization: {{type: Bearer, credentials: {KEY}}}\n"
-            f"    static_configs: [{{targets: ['127.0.0.1:{target_port}']}}]\n"
-        )
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir}/data",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_for_http(f"{base}/-/ready", timeout=30, proc=proc)
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def query(base: str, expression: str) -> list[dict[str, Any]]:
-    url = f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
-    with urllib.request.urlopen(url, timeout=10) as response:
-        body = json.load(response)
-    assert body["status"] == "success", (expression, body)
-    assert body["data"]["resultType"] == "vector"
-    return list(body["data"]["result"])
+def query(prometheus: Prometheus, expression: str) -> list[dict[str, Any]]:
+    data = prometheus.api("query", query=expression)
+    assert data["resultType"] == "vector", (expression, data)
+    return list(data["result"])
 
 
 def traffic(server: ServerProcess) -> None:
@@ -135,17 +75,8 @@ def traffic(server: ServerProcess) -> None:
     assert blocked.status in (403, 429), blocked.body
 
 
-def wait_until(base: str, expression: str, timeout: float = 30.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = query(base, expression)
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.25)
-
-
 def test_runbook_expressions_evaluate_against_our_metrics() -> None:
-    require_prometheus()
+    require_tool("prometheus", "REQUIRE_PROMETHEUS")
     env = {
         "AUTH_METHOD": "api_key",
         "AUTH_API_KEYS": KEY,
@@ -155,12 +86,21 @@ def test_runbook_expressions_evaluate_against_our_metrics() -> None:
     }
     port = free_port()
     # Prometheus first: its target discovery takes ~5 s to start scraping, overlapping our start.
-    with run_prometheus(port) as prometheus, run_server(env, port=port) as server:
+    scrape = {
+        "job_name": "dev-utilities",
+        "scrape_interval": "500ms",
+        "scrape_timeout": "400ms",
+        "authorization": {"type": "Bearer", "credentials": KEY},
+        "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+    }
+    with run_prometheus([scrape], []) as prometheus, run_server(env, port=port) as server:
         traffic(server)
         # rate() needs two successful scrapes that saw the counters, with traffic between them.
-        assert wait_until(prometheus, 'sum_over_time(up{job="dev-utilities"}[1m]) >= 1')
+        up = 'sum_over_time(up{job="dev-utilities"}[1m]) >= 1'
+        wait_for(lambda: query(prometheus, up), 30, up)
         traffic(server)
-        assert wait_until(prometheus, "rate(http_requests_total[5m]) > 0")
+        rate = "rate(http_requests_total[5m]) > 0"
+        wait_for(lambda: query(prometheus, rate), 30, rate)
         for name, expression in ALERTS.items():
             assert query(prometheus, expression) == [], name  # evaluates, and nothing fires
         empty = [
