@@ -163,8 +163,21 @@ class McpFrontend:
         spec = self.tools.get(params.name)
         if spec is None:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
-        result = await self._invoke(spec, params.arguments, _request_state(ctx))
-        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return await self.call(
+            spec, params.arguments, _request_state(ctx), protocol_version=ctx.protocol_version
+        )
+
+    async def call(
+        self,
+        spec: ToolSpec,
+        arguments: dict[str, Any] | None,
+        state: RequestState | None,
+        *,
+        protocol_version: str,
+    ) -> dict[str, Any]:
+        """The wire result of one call: the SDK's handler and the direct HTTP path share it."""
+        result = await self._invoke(spec, arguments, state)
+        if protocol_version in MODERN_PROTOCOL_VERSIONS:
             result["resultType"] = "complete"
             result["_meta"] = {SERVER_INFO_META_KEY: self._server_info}
         return result

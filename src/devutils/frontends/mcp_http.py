@@ -2,7 +2,8 @@
 
 The endpoint is a plain route of our ASGI app, so request ids, auth, rate limits, metrics, access
 logs, tracing and the body limit apply to MCP exactly as to REST.  Host and Origin are checked
-here (DNS-rebinding protection) before the SDK sees the request.
+here (DNS-rebinding protection) before the SDK sees the request.  Modern ``tools/call`` requests
+take the direct path of :mod:`devutils.frontends.mcp_direct`; everything else goes to the SDK.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
 from devutils.frontends.mcp import McpFrontend
-from devutils.http.asgi import Receive, Scope, Send, header, send_bytes, state_of
+from devutils.frontends.mcp_direct import DirectToolCalls, replay
+from devutils.http.asgi import Receive, Scope, Send, header, read_body, send_bytes, state_of
 from devutils.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ MCP_PATH = "/mcp"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 _VERDICT_CACHE_SIZE = 1024
 FORBIDDEN = -32600  # JSON-RPC "invalid request": the transport refuses before any protocol work
+JSON = b"application/json"  # as the SDK labels its JSON responses
 
 
 def _split_port(value: str) -> str:
@@ -88,10 +91,12 @@ class HostOriginGuard:
 
 
 class McpHttpEndpoint:
-    """ASGI endpoint for ``POST /mcp``: guard, then the SDK's session manager."""
+    """ASGI endpoint for ``POST /mcp``: guard, then the direct path or the SDK's session manager."""
 
     def __init__(self, frontend: McpFrontend, settings: Settings) -> None:
         self.guard = HostOriginGuard(settings.mcp_allowed_hosts, settings.mcp_allowed_origins)
+        self.direct: DirectToolCalls | None = DirectToolCalls(frontend)
+        self.max_body_bytes = settings.max_body_bytes
         self.manager = StreamableHTTPSessionManager(
             app=frontend.server,
             json_response=True,
@@ -107,9 +112,18 @@ class McpHttpEndpoint:
         if reason is not None:
             if (state := state_of(scope)) is not None:
                 state.error_code = "FORBIDDEN"
-            body = {"jsonrpc": "2.0", "id": None, "error": {"code": FORBIDDEN, "message": reason}}
-            await send_bytes(send, 403, orjson.dumps(body))
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": FORBIDDEN, "message": reason}}
+            await send_bytes(send, 403, orjson.dumps(error))
             return
+        direct = self.direct
+        if direct is not None and (headers := direct.candidate(scope)) is not None:
+            body = await read_body(receive, self.max_body_bytes)
+            if direct.usable():
+                answer = await direct.answer(headers, body, state_of(scope))
+                if answer is not None:
+                    await send_bytes(send, 200, answer, content_type=JSON)
+                    return
+            receive = replay(body, receive)
         await self.manager.handle_request(scope, receive, send)
 
 
