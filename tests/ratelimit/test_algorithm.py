@@ -108,6 +108,62 @@ def test_gcra_known_answers(
     assert tuple(d.reset_after for d in got) == pytest.approx(reset_after)
 
 
+@pytest.mark.parametrize(
+    ("limit", "offsets", "admitted", "remaining", "retry_after", "reset_after"), VECTORS
+)
+def test_the_inlined_hot_path_gives_the_same_answers(
+    limit: Limit,
+    offsets: tuple[float, ...],
+    admitted: tuple[bool, ...],
+    remaining: tuple[int, ...],
+    retry_after: tuple[float, ...],
+    reset_after: tuple[float, ...],
+) -> None:
+    """``MemoryStore.admit`` inlines GCRA; on the same vectors it admits the same requests with
+    the same remaining and reset values, and a refusal leaves the state as check() finds it."""
+    clock = FakeClock()
+    store = MemoryStore(max_keys=100, clock=clock)
+    start = clock.now
+    for index, offset in enumerate(offsets):
+        clock.now = start + offset
+        granted = store.admit("ip:192.0.2.1", limit)
+        assert (granted is not None) == admitted[index]
+        if granted is None:
+            refusal = store.check("ip:192.0.2.1", limit)  # same bucket, same instant
+            assert not refusal.allowed
+            assert refusal.retry_after == pytest.approx(retry_after[index])
+            assert refusal.reset_after == pytest.approx(reset_after[index])
+        else:
+            assert granted[0] == remaining[index]
+            assert granted[1] == pytest.approx(reset_after[index])
+
+
+def test_admit_local_refuses_with_retry_after_and_counts_nothing_twice() -> None:
+    settings = make_settings(
+        rate_limit_enabled=True, rate_limit_crypto_per_minute=60, rate_limit_crypto_burst=2
+    )
+    clock = FakeClock()
+    limiter = RateLimiter(settings, clock=clock, wall_clock=lambda: 5000.25)
+    first = limiter.admit_local("crypto", False, None, "192.0.2.9")
+    assert first == [
+        (b"x-ratelimit-limit", b"60"),
+        (b"x-ratelimit-remaining", b"1"),
+        (b"x-ratelimit-reset", b"5002"),  # ceil(5000.25 + 1.0)
+    ]
+    limiter.admit_local("crypto", False, None, "192.0.2.9")
+    with pytest.raises(RateLimitError) as refused:
+        limiter.admit_local("crypto", False, None, "192.0.2.9")
+    assert refused.value.headers["Retry-After"] == "1"
+    assert refused.value.headers["X-RateLimit-Remaining"] == "0"
+    clock.now += 1.0  # one interval later exactly one more request passes
+    assert limiter.admit_local("crypto", False, None, "192.0.2.9")[1] == (
+        b"x-ratelimit-remaining",
+        b"0",
+    )
+    with pytest.raises(RateLimitError):
+        limiter.admit_local("crypto", False, None, "192.0.2.9")
+
+
 def test_keys_and_classes_are_separate_buckets() -> None:
     store = MemoryStore(max_keys=100, clock=FakeClock())
     for _ in range(3):

@@ -86,10 +86,19 @@ class RateLimiter:
         refused) and return the ``X-RateLimit-*`` headers."""
         if rate_class == "default":
             rate_class = "authenticated" if authenticated else "anonymous"
-        decision = self.memory.check(identity_of(principal, client_ip), self.limits[rate_class])
-        if not decision.allowed:
-            self._admitted(decision)  # raises
-        return self.raw_headers(decision)
+        limit = self.limits[rate_class]
+        identity = identity_of(principal, client_ip)
+        granted = self.memory.admit(identity, limit)
+        if granted is None:
+            # Refused, state untouched: check() works out the Retry-After and raises (or admits,
+            # should the bucket have refilled in between).
+            return self.raw_headers(self.check_local(limit, identity))
+        remaining, reset_after = granted
+        return [
+            limit.limit_header,
+            (b"x-ratelimit-remaining", b"%d" % remaining),
+            (b"x-ratelimit-reset", b"%d" % math.ceil(self.wall_clock() + reset_after)),
+        ]
 
     def check_local(self, limit: Limit, identity: str) -> Decision:
         """Admit or refuse in the memory store; raises :class:`RateLimitError` when refused."""

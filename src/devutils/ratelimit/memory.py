@@ -8,6 +8,7 @@ recently used one is evicted, which re-grants that key its burst: the price of a
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,7 +24,7 @@ class MemoryStore:
     def __init__(self, max_keys: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_keys = max_keys
         self.clock = clock
-        self._tats: OrderedDict[str, float] = OrderedDict()
+        self._tats: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._tats)
@@ -31,7 +32,7 @@ class MemoryStore:
     def check(self, identity: str, limit: Limit) -> Decision:
         """Decide one request of ``identity`` in ``limit``'s class (each class is its own bucket)."""
         now = self.clock()
-        key = f"{limit.name} {identity}"
+        key = (limit.name, identity)
         tats = self._tats
         tat = tats.get(key)
         decision, new_tat = gcra(tat, now, limit)
@@ -44,6 +45,30 @@ class MemoryStore:
                 tats[key] = new_tat
             tats.move_to_end(key)
         return decision
+
+    def admit(self, identity: str, limit: Limit) -> tuple[int, float] | None:
+        """:meth:`check` for the hot path: ``(remaining, reset_after)`` when admitted, None when
+        refused (the state is then untouched, so :meth:`check` can tell why).
+
+        The same arithmetic as :func:`gcra`, inlined: no decision record and no function call
+        per request (a test holds the two to the same answers).
+        """
+        now = self.clock()
+        key = (limit.name, identity)
+        tats = self._tats
+        tat = tats.get(key)
+        interval = limit.interval
+        new_tat = (now if tat is None or tat < now else tat) + interval
+        tolerance = limit.tolerance
+        if new_tat - tolerance > now:
+            return None
+        if tat is None:
+            self._make_room(now)
+            tats[key] = new_tat
+        else:
+            tats[key] = new_tat
+            tats.move_to_end(key)
+        return math.floor((now + tolerance - new_tat) / interval + 1e-9), new_tat - now
 
     def _make_room(self, now: float) -> None:
         tats = self._tats
