@@ -102,6 +102,24 @@ def test_clock(epoch: float, expected: str) -> None:
     assert clock.now(epoch) == expected
 
 
+def test_clock_reuses_a_stamp_only_within_its_millisecond() -> None:
+    clock = Clock()
+    base = 1703518245.0
+    stamps = [
+        clock.now(base + offset)
+        for offset in (0.1231, 0.1234, 0.1239, 0.124, 1.124, 0.124, 7200.124)
+    ]
+    assert stamps == [
+        "2023-12-25T15:30:45.123Z",
+        "2023-12-25T15:30:45.123Z",
+        "2023-12-25T15:30:45.123Z",
+        "2023-12-25T15:30:45.124Z",
+        "2023-12-25T15:30:46.124Z",  # same millisecond digits, next second
+        "2023-12-25T15:30:45.124Z",  # and back
+        "2023-12-25T17:30:45.124Z",
+    ]
+
+
 @pytest.mark.parametrize(
     ("status", "level"),
     [
