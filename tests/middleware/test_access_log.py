@@ -198,3 +198,19 @@ def test_the_line_carries_the_time_the_request_ended_not_when_the_batch_was_writ
         line = orjson.loads(pipe.read())
     assert line["time"] == "2026-01-02T03:04:05.678Z"
     assert line["latency_ms"] == 2.0
+
+
+async def test_each_line_carries_its_own_user_agent(
+    client: httpx.AsyncClient, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The decoded agent is reused from line to line only while it stays the same."""
+    start_capture(capfd)
+    agents = ["a/1", "a/1", "b/2", None, "a/1", "caf\u00e9/1"]
+    for agent in agents:
+        headers = {b"User-Agent": agent.encode()} if agent is not None else {}
+        request = client.build_request("GET", "/health/live", headers=headers)
+        if agent is None:
+            del request.headers["User-Agent"]
+        await client.send(request)
+    lines, _ = access_lines(capfd)
+    assert [line["user_agent"] for line in lines] == agents

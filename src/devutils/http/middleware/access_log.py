@@ -32,6 +32,8 @@ class AccessLog:
             1000,
         )
         self.clock = Clock()
+        # Most lines repeat the previous line's user agent (one client, many requests).
+        self._agent: tuple[bytes | None, str | None] = (None, None)
 
     def record(
         self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
@@ -39,7 +41,11 @@ class AccessLog:
         level, number = level_for_status(status)
         if number < self.min_level:
             return
-        agent = state.user_agent
+        raw_agent = state.user_agent
+        last_raw, agent = self._agent
+        if raw_agent != last_raw:
+            agent = raw_agent[:USER_AGENT_BYTES].decode("utf-8", "replace") if raw_agent else None
+            self._agent = (raw_agent, agent)
         entry = {
             "time": self.clock.now(at),
             "level": level,
@@ -53,6 +59,6 @@ class AccessLog:
             "client_ip": state.client_ip,
             "trace_id": state.trace_id,
             "error_code": state.error_code,
-            "user_agent": agent[:USER_AGENT_BYTES].decode("utf-8", "replace") if agent else None,
+            "user_agent": agent,
         }
         self.writer.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
