@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from devutils.registry import Registry, dump_output
-from devutils.tools._casing import go_lower, go_upper, split_words
+from devutils.tools._casing import _title_char, capitalise, go_lower, go_upper, split_words
 from devutils.tools._gofloat import parse_go_float
 
 
@@ -108,6 +108,17 @@ def test_case_mapping_never_changes_length() -> None:
     sample = "".join(chr(code) for code in range(0x20, 0x2000) if chr(code).isprintable())
     assert len(go_upper(sample)) == len(sample)
     assert len(go_lower(sample)) == len(sample)
+
+
+def test_ascii_capitalise_shortcut_equals_the_per_code_point_mapping() -> None:
+    words = ["a", "Z", "hELLO", "HTTP", "9lives", "x_y", "'quoted", "MiXeD123aBc", "~"]
+    words += [
+        "".join(chr(32 + (i * 7 + j * 13) % 95) for j in range(i % 9 + 1)) for i in range(500)
+    ]
+    for word in words:
+        assert capitalise(word) == _title_char(word[0]) + go_lower(word[1:]), word
+    assert capitalise("") == ""
+    assert capitalise("\u01c6a") == "\u01c5a"  # non-ASCII keeps the title-case mapping: dž → ǅ
 
 
 def test_nbsp_inside_a_piece_is_kept_but_edges_are_trimmed() -> None:

@@ -75,7 +75,9 @@ def go_lower(text: str) -> str:
 
 def capitalise(word: str) -> str:
     """First code point to title case, the rest lower-cased (Unicode-correct, unlike the reference)."""
-    return _title_char(word[0]) + go_lower(word[1:]) if word else word
+    if word.isascii():
+        return word.capitalize()  # the same for ASCII, in one call
+    return _title_char(word[0]) + go_lower(word[1:])
 
 
 def sentence_case(text: str) -> str:
