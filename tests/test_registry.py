@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import httpx
+import orjson
 import pytest
 from openapi_spec_validator import validate
 
+from devutils.errors import ToolError
 from devutils.frontends.openapi import build_openapi
 from devutils.frontends.schema import input_schema, output_schema
-from devutils.registry import Registry, ToolSpec, catalogue
+from devutils.registry import Registry, ToolSpec, catalogue, dump_output, dump_output_json
+from devutils.tools.transform import JwtDecodeOutput
 
 SPECS = catalogue()
 IDS = [spec.name for spec in SPECS]
@@ -107,3 +110,47 @@ def test_input_schema_uses_reference_field_names() -> None:
     spec = next(spec for spec in SPECS if spec.name == "crypto_hmac")
     assert set(input_schema(spec)["properties"]) == {"content", "key", "algorithm"}
     assert input_schema(spec)["required"] == ["key", "algorithm"]
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if not s.open_world], ids=lambda s: s.name)
+def test_json_dump_is_the_dict_dump_encoded(spec: ToolSpec, registry: Registry) -> None:
+    """REST writes ``data`` with pydantic's serializer; it must equal orjson over dump_output."""
+    dumped = 0
+    for example in spec.examples:
+        try:
+            result = registry.invoke_sync(spec, dict(example.args))
+        except ToolError:
+            continue
+        assert dump_output_json(result) == orjson.dumps(dump_output(result))
+        dumped += 1
+    assert dumped
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0.1,
+        -0.0,
+        1e16,
+        1e15,
+        1.5e300,
+        5e-324,
+        1e-7,
+        0.30000000000000004,
+        2**63 - 1,
+        -(2**63),
+        2**64 - 1,
+        float("inf"),
+        float("nan"),
+        'caf\u00e9 \u2028 \x00\x1f\x7f \U0001f600 "\\ / <>&',
+        True,
+        None,
+        [],
+        {"nested": [1, {"x": 2.5}]},
+    ],
+    ids=repr,
+)
+def test_json_dump_agrees_on_awkward_values(value: object) -> None:
+    """Free-form JSON (a decoded JWT) through both encoders: floats, escapes, non-finite."""
+    result = JwtDecodeOutput(header={"alg": "none"}, payload={"claim": value})
+    assert dump_output_json(result) == orjson.dumps(dump_output(result))

@@ -26,7 +26,7 @@ from devutils.http.asgi import (
 )
 from devutils.http.router import Router
 from devutils.readiness import Readiness, ReadinessCheck
-from devutils.registry import CallInfo, Registry, ToolSpec, dump_output
+from devutils.registry import CallInfo, Registry, ToolSpec, dump_output_json
 
 SERVICE_NAME = "dev-utilities"
 
@@ -59,7 +59,7 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
             call = CallInfo("rest")
         call.input_bytes = len(raw)
         result = await registry.invoke(spec, args, call)
-        body = b'{"success":true,"data":' + orjson.dumps(dump_output(result)) + b"}"
+        body = b'{"success":true,"data":' + dump_output_json(result) + b"}"
         # send_bytes inlined: this is the hot path, and a helper coroutine costs more than it saves.
         headers = [(b"content-type", JSON_CONTENT_TYPE), (b"content-length", b"%d" % len(body))]
         headers += call.response_headers
