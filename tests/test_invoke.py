@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import pytest
 from pydantic import Field
@@ -159,3 +161,29 @@ async def test_invoke_middleware_wraps_validation_in_order(settings: Settings) -
 
 def test_catalogue_is_stable() -> None:
     assert catalogue() == catalogue()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"content": None, "algorithm": "md5"},
+        {"algorithm": "md5", "content": None, "unknown": None},
+        MappingProxyType({"content": None, "algorithm": "md5"}),
+    ],
+    ids=["dict", "unknown-null", "mapping"],
+)
+def test_null_members_mean_their_defaults(registry: Registry, args: Mapping[str, object]) -> None:
+    spec = registry.get("crypto_hash")
+    assert spec is not None
+    parsed = Registry.parse(spec, args)
+    assert parsed.model_dump() == {"content": "", "algorithm": "md5"}
+
+
+def test_null_for_a_required_field_is_missing(registry: Registry) -> None:
+    spec = registry.get("crypto_hash")
+    assert spec is not None
+    with pytest.raises(ValidationError) as refused:
+        Registry.parse(spec, {"content": "x", "algorithm": None})
+    assert "algorithm" in refused.value.details
+    with pytest.raises(ValidationError):
+        Registry.parse(spec, ["content", "x"])

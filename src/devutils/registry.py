@@ -327,8 +327,13 @@ class Registry:
 
     @staticmethod
     def parse(spec: ToolSpec, args: Any) -> ToolInput:
-        if type(args) is not dict and not isinstance(args, Mapping):  # dict: skip the ABC check
-            raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
+        if type(args) is not dict:  # a dict skips the ABC check
+            if not isinstance(args, Mapping):
+                raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
+            args = dict(args)
+        if None in args.values():
+            # JSON null for a field means its default (API-DELTAS D2).
+            args = {key: value for key, value in args.items() if value is not None}
         try:
             return spec.input_model.model_validate(args)
         except pydantic.ValidationError as exc:
