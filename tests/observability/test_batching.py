@@ -8,12 +8,18 @@ import threading
 
 import pytest
 
-from devutils.observability.batching import Batch, drain_all
+from devutils.observability.batching import Batch, drain_all, each_logged
 
 
 def test_applied_in_order_when_full_and_on_drain_all() -> None:
     seen: list[int] = []
-    batch = Batch(seen.append, size=3)
+    batches: list[list[int]] = []
+
+    def apply(items: list[int]) -> None:
+        batches.append(items)
+        seen.extend(items)
+
+    batch = Batch(apply, size=3)
     batch.add(1)
     batch.add(2)
     assert seen == []  # below the size: waiting
@@ -22,18 +28,21 @@ def test_applied_in_order_when_full_and_on_drain_all() -> None:
     batch.add(4)
     drain_all()
     assert seen == [1, 2, 3, 4]
+    assert batches == [[1, 2, 3], [4]]  # one call per batch
     assert len(batch) == 0
+    batch.drain()
+    assert batches == [[1, 2, 3], [4]]  # nothing pending: no call
 
 
 def test_a_failing_item_is_logged_and_the_rest_applied(caplog: pytest.LogCaptureFixture) -> None:
     seen: list[int] = []
 
-    def apply(item: int) -> None:
+    def apply_one(item: int) -> None:
         if item == 2:
             raise ValueError("bug")
         seen.append(item)
 
-    batch = Batch(apply, size=10)
+    batch = Batch(lambda items: each_logged(items, apply_one), size=10)
     for item in (1, 2, 3):
         batch.add(item)
     with caplog.at_level(logging.ERROR, logger="devutils.observability"):
@@ -42,9 +51,26 @@ def test_a_failing_item_is_logged_and_the_rest_applied(caplog: pytest.LogCapture
     assert "recording failed" in caplog.text
 
 
+def test_an_applier_that_raises_loses_only_its_batch(caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[int] = []
+
+    def apply(items: list[int]) -> None:
+        if 2 in items:
+            raise ValueError("bug")
+        seen.extend(items)
+
+    batch = Batch(apply, size=2)
+    with caplog.at_level(logging.ERROR, logger="devutils.observability"):
+        for item in (1, 2, 3, 4):
+            batch.add(item)  # the request that fills the failing batch is not hurt
+    assert seen == [3, 4]
+    assert len(batch) == 0
+    assert "recording failed" in caplog.text
+
+
 def test_drains_on_another_thread_lose_nothing() -> None:
     seen: list[int] = []
-    batch = Batch(seen.append, size=1_000_000)
+    batch = Batch(seen.extend, size=1_000_000)
     stop = threading.Event()
 
     def drain_repeatedly() -> None:
@@ -65,7 +91,7 @@ def test_drains_on_another_thread_lose_nothing() -> None:
 
 async def test_running_drains_periodically_and_at_exit() -> None:
     seen: list[str] = []
-    batch = Batch(seen.append, size=1000)
+    batch = Batch(seen.extend, size=1000)
     async with batch.running(interval=0.01):
         batch.add("early")
         for _ in range(100):

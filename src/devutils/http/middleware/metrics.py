@@ -8,6 +8,8 @@ multiprocess directory is needed.
 
 from __future__ import annotations
 
+import logging
+
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from devutils.http.asgi import (
@@ -18,12 +20,15 @@ from devutils.http.asgi import (
     header,
     send_bytes,
 )
+from devutils.http.middleware.recording import Outcome
 from devutils.observability.metrics import (
     ERRORS,
     HTTP_BY_COUNTRY,
     HTTP_DURATION,
     HTTP_REQUESTS,
 )
+
+log = logging.getLogger("devutils.observability")
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _CONTENT_TYPE = CONTENT_TYPE_LATEST.encode()
@@ -48,17 +53,25 @@ class HttpMetrics:
     def record(
         self, scope: Scope, state: RequestState, status: int, elapsed: float, at: float
     ) -> None:
-        route = state.route
-        method = scope["method"]
-        if method not in KNOWN_METHODS:
-            method = "OTHER"
-        HTTP_REQUESTS.inc((method, route, _status_text(status)))
-        HTTP_DURATION.observe((method, route), elapsed)
-        if status >= 400:
-            code = state.error_code or "UNKNOWN"
-            ERRORS.inc(("server_error" if status >= 500 else "client_error", code))
-        if self.country_header is not None:
-            HTTP_BY_COUNTRY.inc((country_label(header(scope, self.country_header)),))
+        self.record_many([(scope, state, status, elapsed, at)])
+
+    def record_many(self, outcomes: list[Outcome]) -> None:
+        requests, duration, country = HTTP_REQUESTS, HTTP_DURATION, self.country_header
+        for scope, state, status, elapsed, _ in outcomes:
+            try:
+                route = state.route
+                method = scope["method"]
+                if method not in KNOWN_METHODS:
+                    method = "OTHER"
+                requests.inc((method, route, _status_text(status)))
+                duration.observe((method, route), elapsed)
+                if status >= 400:
+                    code = state.error_code or "UNKNOWN"
+                    ERRORS.inc(("server_error" if status >= 500 else "client_error", code))
+                if country is not None:
+                    HTTP_BY_COUNTRY.inc((country_label(header(scope, country)),))
+            except Exception:
+                log.exception("recording failed")
 
 
 _STATUS_TEXT = {status: str(status) for status in range(100, 600)}

@@ -13,12 +13,11 @@ import logging
 from typing import TYPE_CHECKING
 
 from devutils.auth import AUTH_REASONS, build_authenticator
-from devutils.http.asgi import Recorder
 from devutils.http.middleware.access_log import AccessLog
 from devutils.http.middleware.auth import auth_guard, open_routes
 from devutils.http.middleware.cors import CorsMiddleware
 from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint
-from devutils.http.middleware.recording import BatchedRecorders
+from devutils.http.middleware.recording import BatchedRecorders, BatchRecorder
 from devutils.http.middleware.tool_metrics import ToolMetrics
 from devutils.http.middleware.tracing import TracingMiddleware
 from devutils.observability.logging import LineWriter
@@ -59,7 +58,7 @@ def install_production_layers(app: Application) -> None:
         app.registry.observers.append(spans.end)
         app.lifespan_hooks.append(provider_lifespan(provider))
 
-    recorders: list[Recorder] = []
+    recorders: list[BatchRecorder] = []
     if settings.metrics_enabled:
         app.router.add("/metrics", ("GET",), metrics_endpoint)
         recorders.append(HttpMetrics(settings.geo_country_header))

@@ -10,6 +10,7 @@ free-text field can never become a label.
 
 from __future__ import annotations
 
+import logging
 import operator
 import typing
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from devutils.observability.metrics import (
     TRANSFORM_OPERATIONS,
 )
 from devutils.registry import CallInfo, ToolSpec
+
+log = logging.getLogger("devutils.observability")
 
 _TEXT_OPERATIONS = {"case": "case_convert", "info": "analyze", "regex": "regex_test"}
 _TIME_OPERATIONS = {"now": "current"}
@@ -187,9 +190,13 @@ class ToolMetrics:
         self.batch.add((labels, elapsed))
 
     @staticmethod
-    def _apply(item: tuple[_CallLabels, float]) -> None:
-        labels, elapsed = item
-        TOOL_CALLS.inc(labels.calls)
-        TOOL_DURATION.observe(labels.duration, elapsed)
-        if labels.family is not None:
-            labels.family[0].inc(labels.family[1])
+    def _apply(items: list[tuple[_CallLabels, float]]) -> None:
+        calls, duration = TOOL_CALLS, TOOL_DURATION
+        for labels, elapsed in items:
+            try:
+                calls.inc(labels.calls)
+                duration.observe(labels.duration, elapsed)
+                if labels.family is not None:
+                    labels.family[0].inc(labels.family[1])
+            except Exception:
+                log.exception("recording failed")
