@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import gc
+from collections.abc import AsyncIterator, Callable, MutableMapping
+from typing import Any
 
 import httpx
 import pytest
 
 from devutils.errors import ALL_ERRORS
-from devutils.http.app import Application
+from devutils.http.app import GC_YOUNG_THRESHOLD, Application
 from devutils.readiness import Readiness, ReadinessCheck
 
 SHA256_HELLO = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
@@ -242,3 +245,37 @@ async def test_oversized_bodies_are_counted(client: httpx.AsyncClient) -> None:
         line.startswith(sample) and float(line.split()[-1]) >= 1 for line in metrics.splitlines()
     )
     assert 'errors_total{code="REQUEST_TOO_LARGE",type="client_error"}' in metrics
+
+
+async def test_start_up_freezes_its_objects_and_raises_the_young_gc_threshold(
+    make_app: Callable[..., Application],
+) -> None:
+    """Through the ASGI lifespan protocol, as a server starts the app."""
+    app = make_app()
+    saved = gc.get_threshold()
+    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return await inbox.get()
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message["type"])
+
+    gc.set_threshold(700, *saved[1:])
+    await inbox.put({"type": "lifespan.startup"})
+    task = asyncio.ensure_future(app({"type": "lifespan"}, receive, send))
+    try:
+        for _ in range(500):
+            if sent:
+                break
+            await asyncio.sleep(0.01)
+        assert sent == ["lifespan.startup.complete"]
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await task
+        gc.unfreeze()
+        gc.set_threshold(*saved)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
