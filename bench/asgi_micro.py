@@ -1,6 +1,10 @@
 """Per-request cost of the ASGI stack without sockets: µs per call for a few routes.
 
-    .venv/bin/python -m bench.asgi_micro [--stack core|default|full|tracing0] [--profile ROUTE] >/dev/null
+    .venv/bin/python -m bench.asgi_micro [--stack core|default|full|tracing0] [--profile ROUTE]
+        [--mcp-via-sdk] >/dev/null
+
+``mcp_hash`` posts bench/mcp_bench.py's 2026-07-28 ``tools/call`` to ``/mcp``; ``--mcp-via-sdk``
+turns the direct path off, so the SDK serves it.
 
 (Results go to stderr; stdout carries the access log of the stacks that write one.)
 
@@ -20,6 +24,7 @@ from typing import Any
 
 from bench.bare_app import app as bare_app
 from bench.load import API_KEY, SCENARIOS, stack_env
+from bench.mcp_bench import ARGS, MCP_HEADERS, TOOL, jsonrpc
 from devutils.http.app import create_app
 from devutils.settings import load_settings
 
@@ -29,6 +34,7 @@ ROUTES = {
     "health": ("GET", "/health", b""),
     # bench/load.py's scenarios, same bodies.
     **{s.name: (s.method, s.path, s.body or b"") for s in SCENARIOS if s.name != "health"},
+    "mcp_hash": ("POST", "/mcp", jsonrpc("tools/call", {"name": TOOL, "arguments": ARGS})),
 }
 ROUTES = {name: route for name, route in ROUTES.items() if not name.startswith("argon2")}
 
@@ -46,6 +52,12 @@ def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
         headers += [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+        ]
+    if path == "/mcp":
+        headers += [
+            (name.lower().encode(), value.encode())
+            for name, value in {**MCP_HEADERS, "Mcp-Method": "tools/call", "Mcp-Name": TOOL}.items()
+            if name != "Content-Type"
         ]
     return {
         "type": "http",
@@ -86,6 +98,10 @@ async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
 
 async def main_async(args: argparse.Namespace) -> None:
     app = create_app(load_settings(stack_env(args.stack, None)))
+    if args.mcp_via_sdk:
+        mcp = app.router.resolve("/mcp")
+        assert mcp is not None
+        mcp.endpoints["POST"].direct = None  # type: ignore[attr-defined]
     async with app.lifespan():
         if args.profile:
             profiler = cProfile.Profile()
@@ -97,7 +113,7 @@ async def main_async(args: argparse.Namespace) -> None:
         for _ in range(2):
             bare = await run(bare_app, "bare", args.n)
             print(f"bare app      {bare:6.2f} µs/request", file=sys.stderr)
-            for route in ("health", "hash_sha256", "base64_1k", "case_camel", "uuid"):
+            for route in ("health", "hash_sha256", "base64_1k", "case_camel", "uuid", "mcp_hash"):
                 cost = await run(app, route, args.n)
                 print(f"{route:<13} {cost:6.2f} µs/request (+{cost - bare:.2f})", file=sys.stderr)
 
@@ -107,6 +123,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=20000)
     parser.add_argument("--profile", choices=sorted(ROUTES))
     parser.add_argument("--stack", choices=STACKS, default="core")
+    parser.add_argument("--mcp-via-sdk", action="store_true", help="/mcp without the direct path")
     asyncio.run(main_async(parser.parse_args()))
 
 
