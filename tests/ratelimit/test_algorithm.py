@@ -95,47 +95,29 @@ def test_gcra_known_answers(
     retry_after: tuple[float, ...],
     reset_after: tuple[float, ...],
 ) -> None:
+    """Both entries of the memory store: ``check`` (a full decision) and ``admit`` (the hot path,
+    GCRA inlined), each on a store of its own.  A refusal by ``admit`` leaves the state as
+    ``check`` then finds it, so ``check`` explains the refusal."""
     clock = FakeClock()
-    store = MemoryStore(max_keys=100, clock=clock)
+    checked = MemoryStore(max_keys=100, clock=clock)
+    admitted_store = MemoryStore(max_keys=100, clock=clock)
     start = clock.now
     got = []
-    for offset in offsets:
+    for index, offset in enumerate(offsets):
         clock.now = start + offset
-        got.append(store.check("ip:192.0.2.1", limit))
+        decision = checked.check("ip:192.0.2.1", limit)
+        got.append(decision)
+        granted = admitted_store.admit("ip:192.0.2.1", limit)
+        if granted is None:
+            assert not admitted_store.check("ip:192.0.2.1", limit).allowed
+        else:
+            assert granted[0] == decision.remaining, index
+            assert granted[1] == pytest.approx(decision.reset_after), index
+        assert (granted is not None) == decision.allowed
     assert tuple(d.allowed for d in got) == admitted
     assert tuple(d.remaining for d in got) == remaining
     assert tuple(d.retry_after for d in got) == pytest.approx(retry_after)
     assert tuple(d.reset_after for d in got) == pytest.approx(reset_after)
-
-
-@pytest.mark.parametrize(
-    ("limit", "offsets", "admitted", "remaining", "retry_after", "reset_after"), VECTORS
-)
-def test_the_inlined_hot_path_gives_the_same_answers(
-    limit: Limit,
-    offsets: tuple[float, ...],
-    admitted: tuple[bool, ...],
-    remaining: tuple[int, ...],
-    retry_after: tuple[float, ...],
-    reset_after: tuple[float, ...],
-) -> None:
-    """``MemoryStore.admit`` inlines GCRA; on the same vectors it admits the same requests with
-    the same remaining and reset values, and a refusal leaves the state as check() finds it."""
-    clock = FakeClock()
-    store = MemoryStore(max_keys=100, clock=clock)
-    start = clock.now
-    for index, offset in enumerate(offsets):
-        clock.now = start + offset
-        granted = store.admit("ip:192.0.2.1", limit)
-        assert (granted is not None) == admitted[index]
-        if granted is None:
-            refusal = store.check("ip:192.0.2.1", limit)  # same bucket, same instant
-            assert not refusal.allowed
-            assert refusal.retry_after == pytest.approx(retry_after[index])
-            assert refusal.reset_after == pytest.approx(reset_after[index])
-        else:
-            assert granted[0] == remaining[index]
-            assert granted[1] == pytest.approx(reset_after[index])
 
 
 def test_admit_local_refuses_with_retry_after_and_counts_nothing_twice() -> None:
