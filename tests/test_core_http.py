@@ -187,6 +187,10 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient) -> 
 
 
 async def test_health_endpoints(client: httpx.AsyncClient) -> None:
+    for response in [await client.get("/health") for _ in range(2)]:  # built, then reused
+        assert response.headers["content-type"] == "application/json; charset=utf-8"
+        assert response.headers["content-length"] == str(len(response.content))
+        assert response.headers["x-content-type-options"] == "nosniff"
     health = (await client.get("/health")).json()
     assert health["status"] == "ok"
     assert health["service"] == "dev-utilities"
