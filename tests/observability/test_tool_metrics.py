@@ -133,3 +133,21 @@ def test_cache_key_reads_only_bounded_inputs_even_when_first_seen_empty() -> Non
     assert _label_inputs(Fresh(algorithm="b")) == "b"
     assert _label_inputs(Fresh(action="secret text", algorithm="a")) == "a"
     assert _label_inputs(None) is None
+
+
+def test_a_bad_batch_item_costs_only_itself(caplog: pytest.LogCaptureFixture) -> None:
+    from devutils.http.middleware.tool_metrics import ToolMetrics
+    from devutils.observability.metrics import TOOL_CALLS
+    from devutils.registry import CallInfo
+
+    metrics = ToolMetrics()
+    spec = SPECS["id_uuid"]
+    labels = (spec.name, "cli", "success")
+    before = TOOL_CALLS.value(labels)
+    metrics.observe(spec, CallInfo("cli"), 0.001, None, None)
+    metrics.batch.add((None, 0.001))  # a malformed item between two good ones
+    metrics.observe(spec, CallInfo("cli"), 0.001, None, None)
+    with caplog.at_level("ERROR", logger="devutils.observability"):
+        metrics.batch.drain()
+    assert TOOL_CALLS.value(labels) - before == 2
+    assert caplog.text.count("recording failed") == 1
