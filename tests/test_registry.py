@@ -8,11 +8,22 @@ import httpx
 import orjson
 import pytest
 from openapi_spec_validator import validate
+from pydantic_core import PydanticSerializationError
 
 from devutils.errors import ToolError
 from devutils.frontends.openapi import build_openapi
 from devutils.frontends.schema import input_schema, output_schema
-from devutils.registry import Registry, ToolSpec, catalogue, dump_output, dump_output_json
+from devutils.registry import (
+    Registry,
+    ToolSpec,
+    _plain_fields,
+    catalogue,
+    dump_output,
+    dump_output_json,
+)
+from devutils.tools._bytesout import BytesOutput
+from devutils.tools.ids import UuidOutput
+from devutils.tools.timeconv import TimeNowOutput
 from devutils.tools.transform import JwtDecodeOutput
 
 SPECS = catalogue()
@@ -121,7 +132,9 @@ def test_json_dump_is_the_dict_dump_encoded(spec: ToolSpec, registry: Registry) 
             result = registry.invoke_sync(spec, dict(example.args))
         except ToolError:
             continue
-        assert dump_output_json(result) == orjson.dumps(dump_output(result))
+        written = dump_output_json(result)
+        assert written == orjson.dumps(dump_output(result))
+        assert written == type(result).__pydantic_serializer__.to_json(result, by_alias=True)
         dumped += 1
     assert dumped
 
@@ -154,3 +167,37 @@ def test_json_dump_agrees_on_awkward_values(value: object) -> None:
     """Free-form JSON (a decoded JWT) through both encoders: floats, escapes, non-finite."""
     result = JwtDecodeOutput(header={"alg": "none"}, payload={"claim": value})
     assert dump_output_json(result) == orjson.dumps(dump_output(result))
+
+
+AWKWARD_TEXT = [
+    "",
+    'caf\u00e9 \u2028\u2029 \x00\x08\t\n\x0b\x0c\r\x1f\x7f \U0001f600 "\\ / <>&',
+    "\ufeff\u200b\ufffd" + "x" * 5000,
+    "".join(chr(code) for code in range(0x20)),
+]
+
+
+@pytest.mark.parametrize("text", AWKWARD_TEXT, ids=repr)
+def test_plain_models_go_through_orjson_with_pydantic_bytes(text: str) -> None:
+    """Text-only outputs skip pydantic's serializer; the bytes must be what it would write."""
+    outputs = [
+        BytesOutput(result=text),
+        BytesOutput(result=text, is_binary=True, result_base64=text),
+        UuidOutput(uuids=[text, text]),
+    ]
+    for result in outputs:
+        assert _plain_fields(type(result)) is not None
+        expected = type(result).__pydantic_serializer__.to_json(result, by_alias=True)
+        assert dump_output_json(result) == expected
+
+
+def test_plain_models_leave_unencodable_text_to_pydantic() -> None:
+    """orjson refuses a lone surrogate; pydantic then decides, as it did before."""
+    result = BytesOutput(result="\ud800")
+    with pytest.raises(PydanticSerializationError, match="surrogates not allowed"):
+        dump_output_json(result)
+
+
+def test_models_with_other_fields_are_not_plain() -> None:
+    assert _plain_fields(JwtDecodeOutput) is None  # free-form JSON: floats
+    assert _plain_fields(TimeNowOutput) is None  # numbers

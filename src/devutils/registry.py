@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+import orjson
 import pydantic
 
 from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
@@ -450,9 +451,44 @@ def dump_output(result: ToolOutput) -> dict[str, Any]:
 
 
 def dump_output_json(result: ToolOutput) -> bytes:
-    """:func:`dump_output` as compact JSON, written by pydantic's serializer in one step (a
-    third of the time of building the dict and encoding it; a test holds the bytes equal)."""
-    return type(result).__pydantic_serializer__.to_json(result, by_alias=True)
+    """:func:`dump_output` as compact JSON (a test holds the bytes equal for every example).
+
+    Models whose fields are all text, booleans or lists of text go straight to orjson: pydantic's
+    serializer escapes text a character at a time (1.4 KiB of base64 took 0.68 µs against orjson's
+    0.17).  Any other model is written by pydantic's serializer in one step, a third of the time
+    of building the dict and encoding it.
+    """
+    cls = type(result)
+    fields = _PLAIN_FIELDS.get(cls, _UNKNOWN)
+    if fields is _UNKNOWN:
+        fields = _PLAIN_FIELDS[cls] = _plain_fields(cls)
+    if fields is not None:
+        values = result.__dict__
+        try:
+            return orjson.dumps({key: values[name] for name, key in fields})
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate: let pydantic report it
+            pass
+    return cls.__pydantic_serializer__.to_json(result, by_alias=True)
+
+
+# Field types that orjson writes exactly as pydantic does (no floats: the two format some
+# differently; no nested models or custom serializers).
+_PLAIN_TYPES: tuple[object, ...] = (str, bool, str | None, bool | None, list[str])
+_PLAIN_FIELDS: dict[type[ToolOutput], tuple[tuple[str, str], ...] | None] = {}
+_UNKNOWN: Any = object()
+
+
+def _plain_fields(cls: type[ToolOutput]) -> tuple[tuple[str, str], ...] | None:
+    """(attribute, JSON name) of each field when all are plain, else None."""
+    decorators = cls.__pydantic_decorators__
+    if cls.model_computed_fields or decorators.field_serializers or decorators.model_serializers:
+        return None
+    fields = []
+    for name, info in cls.model_fields.items():
+        if info.annotation not in _PLAIN_TYPES or info.metadata or info.exclude:
+            return None
+        fields.append((name, info.serialization_alias or info.alias or name))
+    return tuple(fields)
 
 
 __all__ = [
