@@ -15,6 +15,7 @@ from types import FrameType
 import uvicorn
 
 from devutils.http.app import Application, create_app
+from devutils.http.server_protocol import protocol_class
 from devutils.settings import Settings
 
 log = logging.getLogger("devutils.server")
@@ -59,14 +60,14 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         host=host or settings.server_host,
         port=port or settings.server_port,
         loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http="httptools",
+        http=protocol_class(),  # uvicorn's httptools protocol, taking pre-rendered header lines
         lifespan="on",
         interface="asgi3",  # Application.__call__ returns an awaitable rather than being async
         access_log=False,
         log_config=None,
         server_header=False,
         proxy_headers=False,  # X-Forwarded-For is handled by us, only from TRUSTED_PROXIES
-        date_header=False,
+        date_header=True,  # RFC 9110 §6.6.1: an origin server with a clock must send Date
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=64 * 1024,

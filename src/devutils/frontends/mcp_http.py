@@ -113,7 +113,7 @@ class McpHttpEndpoint:
             if (state := state_of(scope)) is not None:
                 state.error_code = "FORBIDDEN"
             error = {"jsonrpc": "2.0", "id": None, "error": {"code": FORBIDDEN, "message": reason}}
-            await send_bytes(send, 403, orjson.dumps(error))
+            await send_bytes(send, 403, orjson.dumps(error), scope=scope)
             return
         direct = self.direct
         if direct is not None and (headers := direct.candidate(scope)) is not None:
@@ -121,7 +121,7 @@ class McpHttpEndpoint:
             if direct.usable():
                 answer = await direct.answer(headers, body, state_of(scope))
                 if answer is not None:
-                    await send_bytes(send, 200, answer, content_type=JSON)
+                    await send_bytes(send, 200, answer, content_type=JSON, scope=scope)
                     return
             receive = replay(body, receive)
         await self.manager.handle_request(scope, receive, send)

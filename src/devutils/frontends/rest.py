@@ -14,12 +14,12 @@ import orjson
 from devutils import __version__
 from devutils.errors import ValidationError
 from devutils.http.asgi import (
-    JSON_CONTENT_TYPE,
     ASGIApp,
     Receive,
     Scope,
     Send,
     read_body,
+    response_start,
     send_bytes,
     send_json,
     state_of,
@@ -61,9 +61,7 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
         result = await registry.invoke(spec, args, call)
         body = b'{"success":true,"data":' + dump_output_json(result) + b"}"
         # send_bytes inlined: this is the hot path, and a helper coroutine costs more than it saves.
-        headers = [(b"content-type", JSON_CONTENT_TYPE), (b"content-length", b"%d" % len(body))]
-        headers += call.response_headers
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send(response_start(scope, 200, len(body), headers=call.response_headers))
         await send({"type": "http.response.body", "body": body})
 
     return endpoint
@@ -111,10 +109,10 @@ class Health:
             stamp = datetime.fromtimestamp(second, UTC).isoformat().replace("+00:00", "Z")
             body = {"status": "ok", "timestamp": stamp, "service": SERVICE_NAME}
             self._health_body = (second, orjson.dumps(body))
-        await send_bytes(send, 200, self._health_body[1])
+        await send_bytes(send, 200, self._health_body[1], scope=scope)
 
     async def live(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_json(send, 200, {"status": "alive"})
+        await send_json(send, 200, {"status": "alive"}, scope=scope)
 
     async def ready(self, scope: Scope, receive: Receive, send: Send) -> None:
         checks = {}
@@ -130,12 +128,15 @@ class Health:
             body["reason"] = "shutting down"
         if checks:
             body["checks"] = checks
-        await send_json(send, 200 if ok else 503, body)
+        await send_json(send, 200 if ok else 503, body, scope=scope)
 
 
 async def status_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     await send_json(
-        send, 200, {"service": SERVICE_NAME, "version": __version__, "status": "running"}
+        send,
+        200,
+        {"service": SERVICE_NAME, "version": __version__, "status": "running"},
+        scope=scope,
     )
 
 
@@ -154,7 +155,7 @@ def add_rest_routes(
             listing_cache.append(
                 orjson.dumps({"success": True, "data": {"tools": tool_listing(registry)}})
             )
-        await send_bytes(send, 200, listing_cache[0])
+        await send_bytes(send, 200, listing_cache[0], scope=scope)
 
     router.add("/api/v1/tools", ("GET",), tools_endpoint)
     for spec in registry:

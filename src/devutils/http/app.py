@@ -47,7 +47,7 @@ class Application:
         openapi_body = orjson.dumps(build_openapi(registry))
 
         async def openapi(scope: Scope, receive: Receive, send: Send) -> None:
-            await send_bytes(send, 200, openapi_body)
+            await send_bytes(send, 200, openapi_body, scope=scope)
 
         self.router.add("/openapi.json", ("GET",), openapi)
         self.asgi: ASGIApp = self.router

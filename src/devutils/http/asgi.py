@@ -44,6 +44,9 @@ Guard = Callable[["Scope", "RequestState"], Awaitable[None] | None]
 
 JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 STATE_KEY = "devutils"
+# ASGI extension of our uvicorn protocol (devutils.http.server_protocol): header lines the
+# application has rendered and guarantees valid, which the server writes without checking them.
+TRUSTED_HEADERS = "devutils.trusted_headers"
 
 
 @dataclass(slots=True)  # created on every request: slots make it and its reads cheaper
@@ -93,31 +96,64 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def takes_trusted_headers(scope: Scope) -> bool:
+    extensions = scope.get("extensions")
+    return extensions is not None and TRUSTED_HEADERS in extensions
+
+
+def response_start(
+    scope: Scope | None,
+    status: int,
+    length: int,
+    content_type: bytes = JSON_CONTENT_TYPE,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> Message:
+    """The ``http.response.start`` message of a body of ``length`` bytes.
+
+    ``content_type`` must be one of our constants, never text from a request: where the server
+    takes trusted lines it is written unchecked.
+    """
+    if scope is not None and takes_trusted_headers(scope):
+        lines = b"content-type: %s\r\ncontent-length: %d\r\n" % (content_type, length)
+        return {
+            "type": "http.response.start",
+            "status": status,
+            "headers": headers or [],
+            TRUSTED_HEADERS: lines,
+        }
+    raw_headers = [(b"content-type", content_type), (b"content-length", b"%d" % length)]
+    if headers:
+        raw_headers.extend(headers)
+    return {"type": "http.response.start", "status": status, "headers": raw_headers}
+
+
 async def send_bytes(
     send: Send,
     status: int,
     body: bytes,
     content_type: bytes = JSON_CONTENT_TYPE,
     headers: list[tuple[bytes, bytes]] | None = None,
+    scope: Scope | None = None,
 ) -> None:
-    raw_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    if headers:
-        raw_headers.extend(headers)
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send(response_start(scope, status, len(body), content_type, headers))
     await send({"type": "http.response.body", "body": body})
 
 
 async def send_json(
-    send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None
+    send: Send,
+    status: int,
+    payload: Any,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    scope: Scope | None = None,
 ) -> None:
-    await send_bytes(send, status, orjson.dumps(payload), headers=headers)
+    await send_bytes(send, status, orjson.dumps(payload), headers=headers, scope=scope)
 
 
 async def send_error(send: Send, error: ToolError, scope: Scope | None = None) -> None:
     if scope is not None and (state := state_of(scope)) is not None:
         state.error_code = error.code
     headers = [(key.lower().encode(), value.encode()) for key, value in error.headers.items()]
-    await send_json(send, error.status, error.envelope(), headers)
+    await send_json(send, error.status, error.envelope(), headers, scope)
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:

@@ -93,7 +93,7 @@ class Router:
                 if scope.get("query_string"):
                     location += b"?" + scope["query_string"]
                 status = 301 if scope["method"] in ("GET", "HEAD") else 307
-                return send_bytes(send, status, b"", headers=[(b"location", location)])
+                return send_bytes(send, status, b"", headers=[(b"location", location)], scope=scope)
             return send_error(
                 send,
                 NotFoundError("Endpoint not found", "The requested endpoint does not exist"),

@@ -83,4 +83,4 @@ def _status_text(status: int) -> str:
 
 async def metrics_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     """Prometheus text exposition of the default registry (process and build info included)."""
-    await send_bytes(send, 200, generate_latest(REGISTRY), content_type=_CONTENT_TYPE)
+    await send_bytes(send, 200, generate_latest(REGISTRY), content_type=_CONTENT_TYPE, scope=scope)

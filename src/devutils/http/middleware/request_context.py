@@ -17,6 +17,7 @@ from devutils.errors import InternalError, RequestTooLargeError, ToolError
 from devutils.http.asgi import (
     CURRENT_REQUEST,
     STATE_KEY,
+    TRUSTED_HEADERS,
     ASGIApp,
     Message,
     Receive,
@@ -25,6 +26,7 @@ from devutils.http.asgi import (
     Scope,
     Send,
     send_error,
+    takes_trusted_headers,
 )
 from devutils.http.router import UNMATCHED, Router
 
@@ -41,6 +43,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
 )
+# The same, rendered once for servers that take pre-rendered header lines (our uvicorn protocol).
+SECURITY_LINES = b"".join(b"%s: %s\r\n" % pair for pair in SECURITY_HEADERS)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -140,16 +144,28 @@ class RequestContextMiddleware:
         scope[STATE_KEY] = state
         CURRENT_REQUEST.set(state)
         extra = state.extra_headers
+        prerendered = takes_trusted_headers(scope)
 
         def send_wrapper(message: Message) -> Awaitable[None]:
             # Plain function returning the server's awaitable: no coroutine of its own.
             if message["type"] == "http.response.start":
                 state.status = message["status"]
-                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
-                headers += SECURITY_HEADERS
-                if extra:
-                    headers += extra
-                message["headers"] = headers
+                if prerendered:
+                    # The request id matched _REQUEST_ID or is hex, the rest are constants: the
+                    # server need not check them again.  Extra headers still get checked.
+                    message[TRUSTED_HEADERS] = b"%sx-request-id: %s\r\n%s" % (
+                        message.get(TRUSTED_HEADERS, b""),
+                        request_id.encode(),
+                        SECURITY_LINES,
+                    )
+                    if extra:
+                        message["headers"] = [*message.get("headers", ()), *extra]
+                else:
+                    headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                    headers += SECURITY_HEADERS
+                    if extra:
+                        headers += extra
+                    message["headers"] = headers
             return send(message)
 
         try:
