@@ -26,6 +26,7 @@ from bench.bare_app import app as bare_app
 from bench.load import API_KEY, SCENARIOS, stack_env
 from bench.mcp_bench import ARGS, MCP_HEADERS, TOOL, jsonrpc
 from devutils.http.app import create_app
+from devutils.http.asgi import TRUSTED_HEADERS
 from devutils.settings import load_settings
 
 Message = MutableMapping[str, Any]
@@ -72,6 +73,7 @@ def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
         "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8080),
+        "extensions": {TRUSTED_HEADERS: {}},  # offered by our uvicorn protocol
     }
 
 

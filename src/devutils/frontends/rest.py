@@ -107,9 +107,12 @@ class Health:
         second = int(time.time())
         if self._health_body[0] != second:
             stamp = datetime.fromtimestamp(second, UTC).isoformat().replace("+00:00", "Z")
-            body = {"status": "ok", "timestamp": stamp, "service": SERVICE_NAME}
-            self._health_body = (second, orjson.dumps(body))
-        await send_bytes(send, 200, self._health_body[1], scope=scope)
+            payload = {"status": "ok", "timestamp": stamp, "service": SERVICE_NAME}
+            self._health_body = (second, orjson.dumps(payload))
+        body = self._health_body[1]
+        # send_bytes inlined: a helper coroutine is a tenth of this request's own cost.
+        await send(response_start(scope, 200, len(body)))
+        await send({"type": "http.response.body", "body": body})
 
     async def live(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send_json(send, 200, {"status": "alive"}, scope=scope)

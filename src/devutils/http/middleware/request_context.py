@@ -133,13 +133,13 @@ class RequestContextMiddleware:
         )
         route = self.router.routes.get(scope["path"])
         state = RequestState(
-            request_id=request_id,
-            route=route.path if route is not None else UNMATCHED,
-            tool=route.tool if route is not None else None,
-            client_ip=client_ip(scope, self.trusted) if self.trusted else _peer(scope),
-            content_length=int(length) if length is not None and length.isdigit() else 0,
-            user_agent=agent,
-            credentials=credentials,
+            request_id,
+            route.path if route is not None else UNMATCHED,
+            route.tool if route is not None else None,
+            client_ip(scope, self.trusted) if self.trusted else _peer(scope),
+            int(length) if length is not None and length.isdigit() else 0,
+            agent,
+            credentials,
         )
         scope[STATE_KEY] = state
         CURRENT_REQUEST.set(state)
