@@ -336,7 +336,9 @@ class Registry:
             # JSON null for a field means its default (API-DELTAS D2).
             args = {key: value for key, value in args.items() if value is not None}
         try:
-            return spec.input_model.model_validate(args)
+            # The validator itself: model_validate is a Python wrapper that costs 0.3 µs a call.
+            parsed: ToolInput = spec.input_model.__pydantic_validator__.validate_python(args)
+            return parsed
         except pydantic.ValidationError as exc:
             raise ValidationError(spec.bind_error_message, _error_details(exc)) from None
 
