@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from devutils.http.asgi import TRUSTED_HEADERS, takes_trusted_headers
+from devutils.http.asgi import TRUSTED_HEADERS, trusted_sender
 from devutils.http.server_protocol import (
     TrustedHeadersProtocol,
     lines_to_pairs,
@@ -31,45 +31,46 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     path = scope["path"]
-    offered = takes_trusted_headers(scope)
+    send_trusted = trusted_sender(scope)
     start: dict[str, Any] = {"type": "http.response.start", "status": 200}
     if path == "/offered":
-        body = b"yes" if offered else b"no"
+        body = b"yes" if send_trusted is not None else b"no"
         start["headers"] = [(b"content-length", b"%d" % len(body))]
         await send(start)
         await send({"type": "http.response.body", "body": body})
         return
+    assert send_trusted is not None
     if path == "/trusted":
         start["headers"] = [(b"x-list", b"1")]
         start[TRUSTED_HEADERS] = TRUSTED
-        await send(start)
+        await send_trusted(start)
         await send({"type": "http.response.body", "body": b"hello"})
     elif path == "/chunked":  # no content-length anywhere: the server must chunk
         start["headers"] = []
         start[TRUSTED_HEADERS] = b"x-trusted: yes\r\n"
-        await send(start)
+        await send_trusted(start)
         await send({"type": "http.response.body", "body": b"abc", "more_body": True})
         await send({"type": "http.response.body", "body": b"de"})
     elif path == "/length-in-list":  # framing from the checked list
         start["headers"] = [(b"Content-Length", b"2")]
         start[TRUSTED_HEADERS] = b"x-trusted: yes\r\n"
-        await send(start)
+        await send_trusted(start)
         await send({"type": "http.response.body", "body": b"ok"})
     elif path == "/length-later":  # the words inside a value are not the header
         start["headers"] = []
         start[TRUSTED_HEADERS] = b"x-note: content-length: 99\r\ncontent-length: 2\r\n"
-        await send(start)
+        await send_trusted(start)
         await send({"type": "http.response.body", "body": b"ok"})
     elif path == "/bad-list":  # a header the server must still refuse
         start["headers"] = [(b"x-bad", b"a\r\nx-injected: 1")]
         start[TRUSTED_HEADERS] = TRUSTED
-        await send(start)
+        await send_trusted(start)
         await send({"type": "http.response.body", "body": b"hello"})
     elif path == "/no-content":
         start["status"] = 204
         start["headers"] = []
         start[TRUSTED_HEADERS] = b"x-trusted: yes\r\n"
-        await send(start)
+        await send_trusted(start)
         await send({"type": "http.response.body", "body": b""})
 
 

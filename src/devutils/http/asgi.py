@@ -46,6 +46,7 @@ JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 STATE_KEY = "devutils"
 # ASGI extension of our uvicorn protocol (devutils.http.server_protocol): header lines the
 # application has rendered and guarantees valid, which the server writes without checking them.
+# Endpoints put their framing lines there; the request-context layer adds its own and sends.
 TRUSTED_HEADERS = "devutils.trusted_headers"
 
 
@@ -98,9 +99,11 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def takes_trusted_headers(scope: Scope) -> bool:
+def trusted_sender(scope: Scope) -> Send | None:
+    """The server's send for response starts with trusted header lines, if it offers one."""
     extensions = scope.get("extensions")
-    return extensions is not None and TRUSTED_HEADERS in extensions
+    offer = extensions.get(TRUSTED_HEADERS) if extensions is not None else None
+    return offer.get("send") if offer is not None else None
 
 
 def response_start(
@@ -113,9 +116,9 @@ def response_start(
     """The ``http.response.start`` message of a body of ``length`` bytes.
 
     ``content_type`` must be one of our constants, never text from a request: where the server
-    takes trusted lines it is written unchecked.
+    takes trusted lines it is written unchecked.  The request-context layer sends the message.
     """
-    if scope is not None and takes_trusted_headers(scope):
+    if scope is not None and trusted_sender(scope) is not None:
         lines = b"content-type: %s\r\ncontent-length: %d\r\n" % (content_type, length)
         return {
             "type": "http.response.start",

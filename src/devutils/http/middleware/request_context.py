@@ -26,7 +26,7 @@ from devutils.http.asgi import (
     Scope,
     Send,
     send_error,
-    takes_trusted_headers,
+    trusted_sender,
 )
 from devutils.http.router import UNMATCHED, Router
 
@@ -144,13 +144,13 @@ class RequestContextMiddleware:
         scope[STATE_KEY] = state
         CURRENT_REQUEST.set(state)
         extra = state.extra_headers
-        prerendered = takes_trusted_headers(scope)
+        trusted_send = trusted_sender(scope)
 
         def send_wrapper(message: Message) -> Awaitable[None]:
             # Plain function returning the server's awaitable: no coroutine of its own.
             if message["type"] == "http.response.start":
                 state.status = message["status"]
-                if prerendered:
+                if trusted_send is not None:
                     # The request id matched _REQUEST_ID or is hex, the rest are constants: the
                     # server need not check them again.  Extra headers still get checked.
                     message[TRUSTED_HEADERS] = b"%sx-request-id: %s\r\n%s" % (
@@ -160,12 +160,12 @@ class RequestContextMiddleware:
                     )
                     if extra:
                         message["headers"] = [*message.get("headers", ()), *extra]
-                else:
-                    headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
-                    headers += SECURITY_HEADERS
-                    if extra:
-                        headers += extra
-                    message["headers"] = headers
+                    return trusted_send(message)
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
+                headers += SECURITY_HEADERS
+                if extra:
+                    headers += extra
+                message["headers"] = headers
             return send(message)
 
         try:
