@@ -19,7 +19,7 @@ import typing
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import orjson
 import pydantic
@@ -449,6 +449,10 @@ def _bind(
 
 def dump_output(result: ToolOutput) -> dict[str, Any]:
     """The JSON-ready ``data`` object: identical for REST, MCP structured content and the CLI."""
+    fields = _plain_fields_of(type(result))
+    if fields is not None:  # JSON-ready already: text, booleans, lists of text
+        values = result.__dict__
+        return {key: values[name] for name, key in fields}
     return result.model_dump(mode="json", by_alias=True)
 
 
@@ -461,9 +465,7 @@ def dump_output_json(result: ToolOutput) -> bytes:
     of building the dict and encoding it.
     """
     cls = type(result)
-    fields = _PLAIN_FIELDS.get(cls, _UNKNOWN)
-    if fields is _UNKNOWN:
-        fields = _PLAIN_FIELDS[cls] = _plain_fields(cls)
+    fields = _plain_fields_of(cls)
     if fields is not None:
         values = result.__dict__
         try:
@@ -478,6 +480,13 @@ def dump_output_json(result: ToolOutput) -> bytes:
 _PLAIN_TYPES: tuple[object, ...] = (str, bool, str | None, bool | None, list[str])
 _PLAIN_FIELDS: dict[type[ToolOutput], tuple[tuple[str, str], ...] | None] = {}
 _UNKNOWN: Any = object()
+
+
+def _plain_fields_of(cls: type[ToolOutput]) -> tuple[tuple[str, str], ...] | None:
+    fields = _PLAIN_FIELDS.get(cls, _UNKNOWN)
+    if fields is _UNKNOWN:
+        fields = _PLAIN_FIELDS[cls] = _plain_fields(cls)
+    return cast("tuple[tuple[str, str], ...] | None", fields)
 
 
 def _plain_fields(cls: type[ToolOutput]) -> tuple[tuple[str, str], ...] | None:

@@ -15,6 +15,7 @@ requests through both paths and requires the same answers.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -42,6 +43,13 @@ _ENVELOPE_KEYS = frozenset(("jsonrpc", "id", "method", "params"))
 # orjson reads an integer beyond 64 bits as a float where the SDK's json.loads keeps it exact;
 # such bodies (and any with a digit run that long, even inside a string) go to the SDK.
 _LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
+_NOT_DIGITS = bytes(byte for byte in range(256) if not 0x30 <= byte <= 0x39)
+
+
+def _has_long_digit_run(body: bytes) -> bool:
+    # Most bodies hold fewer than 19 digits in all, which one C pass tells; the regex search
+    # took 1.7 µs on a 150-byte call.
+    return len(body.translate(None, _NOT_DIGITS)) >= 19 and bool(_LONG_DIGIT_RUN.search(body))
 
 
 class _HeaderView:
@@ -67,19 +75,16 @@ class DirectToolCalls:
         JSON-response mode, an ``Accept`` without JSON.  A repeated header of any name goes to
         the SDK too, which tells a repeated routing header from a harmless one.
         """
-        headers: dict[str, str] = {}
-        for key, value in scope["headers"]:
-            name = key.decode("latin-1")
-            if name in headers:
-                return None
-            headers[name] = value.decode("latin-1")
+        raw = scope["headers"]
+        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw}
+        if len(headers) != len(raw):
+            return None
         version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
         if version is None or version in HANDSHAKE_PROTOCOL_VERSIONS:
             return None
         if not headers.get("content-type", "").lower().startswith("application/json"):
             return None
-        has_json, _ = check_accept_headers(cast("Request", _HeaderView(headers)))
-        return headers if has_json else None
+        return headers if _accepts_json(headers.get("accept", "")) else None
 
     def usable(self) -> bool:
         """False once anything the SDK would add to a call is configured: middleware (the SDK's
@@ -95,7 +100,7 @@ class DirectToolCalls:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
             return None  # the SDK's parser and its parse error decide
-        if _LONG_DIGIT_RUN.search(body) is not None:
+        if _has_long_digit_run(body):
             return None
         if type(message) is not dict or not _is_call_envelope(message):
             return None
@@ -115,6 +120,14 @@ class DirectToolCalls:
             spec, arguments, state, protocol_version=verdict.protocol_version
         )
         return orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result})
+
+
+@functools.lru_cache(maxsize=256)
+def _accepts_json(accept: str) -> bool:
+    """The SDK's verdict on an ``Accept`` value (it reads nothing else of the request); clients
+    send the same value every time, and working it out took 1.1 µs."""
+    has_json, _ = check_accept_headers(cast("Request", _HeaderView({"accept": accept})))
+    return has_json
 
 
 def _is_call_envelope(message: Mapping[str, Any]) -> bool:
