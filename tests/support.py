@@ -78,9 +78,16 @@ def run_server(
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("AUTH_", "RATE_LIMIT_", "TRACING_", "SSRF_", "MCP_", "ARGON_"))
+        and key != "WEB_CONCURRENCY"
     }
     full_env.update(
-        {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SECRETS_MOUNT_PATH": "/nonexistent"}
+        {
+            "SERVER_HOST": "127.0.0.1",
+            "SERVER_PORT": str(port),
+            "SECRETS_MOUNT_PATH": "/nonexistent",
+            # One process unless a test asks for workers: the default is the machine's CPUs.
+            "SERVER_WORKERS": "1",
+        }
     )
     full_env.update(env or {})
     log_file = tempfile.NamedTemporaryFile(prefix="devutils-server-", suffix=".log", delete=False)  # noqa: SIM115

@@ -106,7 +106,15 @@ def build_parser(specs: Sequence[ToolSpec]) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the HTTP server (REST + MCP at /mcp)")
     serve.add_argument("--host", default=None, help="bind address (default SERVER_HOST or 0.0.0.0)")
-    serve.add_argument("--port", type=int, default=None, help="port (default SERVER_PORT or 8080)")
+    serve.add_argument(
+        "--port", type=int, default=None, help="port (default SERVER_PORT or 8080; 0: any free)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default SERVER_WORKERS / WEB_CONCURRENCY, else the usable CPUs)",
+    )
     check = commands.add_parser("healthcheck", help="exit 0 when /health/live answers 200")
     check.add_argument(
         "--url", default=None, help="default http://127.0.0.1:$SERVER_PORT/health/live"
@@ -185,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from devutils.server import serve
 
         try:
-            return serve(settings, namespace.host, namespace.port)
+            return serve(settings, namespace.host, namespace.port, namespace.workers)
         except SettingsError as exc:  # found while building the app (auth keys, tracing, MCP)
             print(f"devutils: {exc}", file=sys.stderr)
             return 78

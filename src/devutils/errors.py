@@ -89,6 +89,27 @@ class RequestTooLargeError(ToolError):
     default_message = "Request too large"
 
 
+class UriTooLongError(ToolError):
+    code = "URI_TOO_LONG"
+    status = 414
+    exit_code = 65
+    default_message = "Request target too long"
+
+
+class RequestHeaderTooLargeError(ToolError):
+    code = "REQUEST_HEADER_TOO_LARGE"
+    status = 431
+    exit_code = 65
+    default_message = "Request header fields too large"
+
+
+class RequestTimeoutError(ToolError):
+    code = "REQUEST_TIMEOUT"
+    status = 408
+    exit_code = 75
+    default_message = "Request not received in time"
+
+
 class RateLimitError(ToolError):
     code = "RATE_LIMIT_ERROR"
     status = 429
@@ -128,6 +149,9 @@ ALL_ERRORS: tuple[type[ToolError], ...] = (
     NotFoundError,
     MethodNotAllowedError,
     RequestTooLargeError,
+    UriTooLongError,
+    RequestHeaderTooLargeError,
+    RequestTimeoutError,
     RateLimitError,
     InternalError,
     UpstreamError,

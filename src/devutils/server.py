@@ -1,52 +1,36 @@
-"""Run the HTTP server (uvicorn, one process) with a graceful SIGTERM.
+"""``devutils serve``: bind, then serve on our HTTP server in one process or N workers.
 
 On SIGTERM or SIGINT: readiness turns 503 at once, the listener stays open for
-``SHUTDOWN_DRAIN_DELAY`` seconds so load balancers notice, then it closes, in-flight requests get up
-to ``SHUTDOWN_TIMEOUT`` seconds to finish, and the process exits 0.
+``SHUTDOWN_DRAIN_DELAY`` seconds so load balancers notice, then it closes, in-flight requests get
+up to ``SHUTDOWN_TIMEOUT`` seconds to finish, and the process exits 0 (with workers: each worker
+drains so, and the supervisor exits 0 once they all have).
+
+Nothing here imports the application at module level: the supervisor imports this module and
+must never load the application (its workers are fresh interpreters that load it only after
+``devutils.workers.in_worker`` ran).
 """
 
 from __future__ import annotations
 
-import asyncio
+import ipaddress
 import logging
-import sys
-from types import FrameType
+import socket
 
-import uvicorn
-
-from devutils.http.app import Application, create_app
-from devutils.http.server_protocol import protocol_class
+from devutils.http.server.limits import ServerLimits
 from devutils.settings import Settings
+from devutils.workers import cpu_limit
 
 log = logging.getLogger("devutils.server")
 
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, app: Application) -> None:
-        super().__init__(config)
-        self.devutils_app = app
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        app = self.devutils_app
-        if app.health.draining or app.settings.shutdown_drain_delay <= 0:
-            app.health.draining = True
-            self._stop(sig, frame)
-            return
-        app.health.draining = True
-        log.info("draining before shutdown", extra={"delay_s": app.settings.shutdown_drain_delay})
-        # uvicorn's main loop ticks every 0.1 s, so a timer set from the signal handler fires.
-        asyncio.get_event_loop().call_later(
-            app.settings.shutdown_drain_delay, self._stop, sig, frame
-        )
-
-    def _stop(self, sig: int, frame: FrameType | None) -> None:
-        super().handle_exit(sig, frame)
-        # uvicorn re-raises a captured signal after shutting down, so the process would die "by
-        # SIGTERM"; a requested graceful stop is a success and exits 0.
-        self._captured_signals.clear()
+LOOPBACK_NAMES = frozenset(("localhost", "localhost.localdomain"))
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> int:
+def serve(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+) -> int:
     from devutils.observability.logging import configure_logging
 
     configure_logging(settings)
@@ -54,25 +38,52 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         log.warning(
             "SERVER_TLS_ENABLED is set: TLS is terminated by the ingress, serving plain HTTP"
         )
+    count = workers or settings.server_workers or cpu_limit()
+    host = host or settings.server_host
+    sock = bind(host, settings.server_port if port is None else port)
+    _announce(settings, host, int(sock.getsockname()[1]), count)
+    if count == 1:
+        return run_app(settings, sock)
+    from devutils.http.server.supervisor import Supervisor
+
+    return Supervisor(settings, sock, count).run()
+
+
+def run_app(settings: Settings, sock: socket.socket, parent_pid: int | None = None) -> int:
+    """Build the application and serve it on ``sock`` in this process until stopped."""
+    from devutils.http.app import create_app
+    from devutils.http.server.runner import run
+    from devutils.observability.logging import configure_logging
+
+    configure_logging(settings)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=host or settings.server_host,
-        port=port or settings.server_port,
-        loop="uvloop" if sys.platform != "win32" else "asyncio",
-        http=protocol_class(),  # uvicorn's httptools protocol, taking pre-rendered header lines
-        lifespan="on",
-        interface="asgi3",  # Application.__call__ returns an awaitable rather than being async
-        access_log=False,
-        log_config=None,
-        server_header=False,
-        proxy_headers=False,  # X-Forwarded-For is handled by us, only from TRUSTED_PROXIES
-        date_header=True,  # RFC 9110 §6.6.1: an origin server with a clock must send Date
-        timeout_graceful_shutdown=int(settings.shutdown_timeout),
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
-    server = _Server(config, app)
-    # uvicorn installs its own SIGINT/SIGTERM handlers that call handle_exit.
-    server.run()
-    return 0 if server.started else 1
+
+    def drain() -> None:
+        app.health.draining = True
+
+    return run(app, sock, ServerLimits.from_settings(settings), drain, parent_pid)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=2048)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _announce(settings: Settings, host: str, port: int, count: int) -> None:
+    shown = f"[{host}]" if ":" in host else host
+    plural = "worker" if count == 1 else "workers"
+    log.info(f"listening on http://{shown}:{port} ({count} {plural})")
+    if settings.auth_method == "none" and not is_loopback(host):
+        log.warning(
+            f"authentication is off (AUTH_METHOD=none) and the server listens on {host}: "
+            "anyone who can reach this port can call every tool"
+        )

@@ -70,6 +70,54 @@ class Settings(BaseModel):
         description="Seconds to keep serving (reporting not-ready) after SIGTERM before closing the "
         "listener, so load balancers notice first.",
     )
+    server_workers: int | None = Field(
+        None,
+        alias="SERVER_WORKERS",
+        ge=1,
+        le=256,
+        description="Worker processes for `devutils serve` (also read from WEB_CONCURRENCY); "
+        "default: the CPUs the container may use (cgroup quota, CPU affinity).",
+    )
+    server_max_connections: int = Field(
+        1000,
+        alias="SERVER_MAX_CONNECTIONS",
+        ge=1,
+        le=100_000,
+        description="Concurrent connections per worker; one more is answered 503 and closed. Keep "
+        "it below the file-descriptor limit.",
+    )
+    server_max_header_bytes: int = Field(
+        64 * KIB,
+        alias="SERVER_MAX_HEADER_BYTES",
+        ge=1 * KIB,
+        le=1 * MIB,
+        description="Request line plus header block size limit (431).",
+    )
+    server_max_header_count: int = Field(
+        100, alias="SERVER_MAX_HEADER_COUNT", ge=1, le=10_000, description="Header count limit (431)."
+    )
+    server_max_url_bytes: int = Field(
+        8 * KIB,
+        alias="SERVER_MAX_URL_BYTES",
+        ge=256,
+        le=1 * MIB,
+        description="Request-target length limit (414).",
+    )
+    server_header_timeout: float = Field(
+        10.0,
+        alias="SERVER_HEADER_TIMEOUT",
+        gt=0,
+        le=600,
+        description="Seconds from connection open, or from a request's first byte, to the end of "
+        "its headers; then the connection is closed (408 if part of a request arrived).",
+    )
+    server_keepalive_timeout: float = Field(
+        5.0,
+        alias="SERVER_KEEPALIVE_TIMEOUT",
+        gt=0,
+        le=600,
+        description="Seconds an idle keep-alive connection stays open between requests.",
+    )
     max_body_bytes: int = Field(
         MIB,
         alias="MAX_BODY_BYTES",
@@ -422,6 +470,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     # The reference ignores SERVER_PORT=0 / unparsable; we refuse unparsable but keep "0" = default.
     if raw.get("SERVER_PORT", "").strip() == "0":
         raw.pop("SERVER_PORT")
+    # WEB_CONCURRENCY is the worker-count variable other Python servers and platforms use.
+    if "SERVER_WORKERS" not in raw and env.get("WEB_CONCURRENCY", "").strip():
+        raw["SERVER_WORKERS"] = env["WEB_CONCURRENCY"]
     _read_secrets(Path(raw.get("SECRETS_MOUNT_PATH", "/etc/secrets")), raw)
     for key, value in overrides.items():
         field = Settings.model_fields[key]

@@ -104,9 +104,12 @@ SOCKET_CASES: list[tuple[str, list[str], int, str | None]] = [
     ("lowercase-header-name", [f"x-api-key: {KEY}"], 200, None),
     ("bearer", [f"Authorization: Bearer {KEY}"], 200, None),
     ("bearer-lowercase", [f"authorization: bearer {KEY}"], 200, None),
-    ("leading-ows-dropped-by-parser", [f"X-API-Key:    {KEY}"], 200, None),
-    ("trailing-spaces", [f"X-API-Key: {KEY}   "], 401, "credential contains whitespace"),
-    ("tab-padded", [f"X-API-Key:\t{KEY}\t"], 401, "credential contains whitespace"),
+    # RFC 9110 §5.5: spaces and tabs around a field value are not part of it, so the server
+    # strips them and the key matches; whitespace inside the value still fails.
+    ("leading-ows", [f"X-API-Key:    {KEY}"], 200, None),
+    ("trailing-spaces", [f"X-API-Key: {KEY}   "], 200, None),
+    ("tab-padded", [f"X-API-Key:\t{KEY}\t"], 200, None),
+    ("bearer-trailing-tab", [f"Authorization: Bearer {KEY}\t"], 200, None),
     ("bearer-two-spaces", [f"Authorization: Bearer  {KEY}"], 401, "credential contains whitespace"),
     (
         "duplicate-x-api-key",

@@ -1,0 +1,229 @@
+"""One request and its response: the ASGI ``receive`` and ``send`` of a single HTTP exchange.
+
+``send`` takes one documented extension of ours (``scope["extensions"]["devutils.trusted_headers"]``,
+see :mod:`devutils.http.asgi`): an ``http.response.start`` message may carry, under that key,
+bytes of complete ``name: value\\r\\n`` lines the application rendered and guarantees valid; they
+are written after the checked ``headers`` list without being checked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from devutils.errors import InternalError
+from devutils.http.asgi import TRUSTED_HEADERS, ASGIApp, Message, Scope
+from devutils.http.server.wire import CONTINUE, DATE, check_header, error_response, status_line
+
+if TYPE_CHECKING:
+    from devutils.http.server.protocol import HttpProtocol
+
+log = logging.getLogger("devutils.server")
+
+CONTENT_LENGTH_LINE = b"content-length: "
+NEWLINE = ord("\n")
+DISCONNECT: Message = {"type": "http.disconnect"}
+NO_BODY_STATUSES = frozenset((204, 304))
+
+
+class RequestCycle:
+    __slots__ = (
+        "body_done",
+        "body_sent",
+        "body_size",
+        "chunked",
+        "chunks",
+        "conn",
+        "disconnected",
+        "expect_continue",
+        "head_only",
+        "keep_alive",
+        "remaining",
+        "response_complete",
+        "response_started",
+        "scope",
+        "waiter",
+    )
+
+    def __init__(
+        self, conn: HttpProtocol, scope: Scope, keep_alive: bool, expect_continue: bool
+    ) -> None:
+        self.conn = conn
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+        self.head_only = scope["method"] == "HEAD"
+        self.chunks: list[bytes] = []
+        self.body_size = 0
+        self.body_done = False  # the whole request body has been parsed
+        self.body_sent = False  # ... and handed to the application
+        self.disconnected = False
+        self.response_started = False
+        self.response_complete = False
+        self.chunked = False
+        self.remaining: int | None = None  # Content-Length bytes still to send
+        self.waiter: asyncio.Future[None] | None = None
+
+    # --- from the connection -------------------------------------------------------------------
+    def add_body(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.body_size += len(data)
+        if self.body_size > self.conn.limits.body_buffer_bytes:
+            self.conn.pause_reading()  # until the application has taken what is buffered
+        self.wake()
+
+    def end_body(self) -> None:
+        self.body_done = True
+        self.wake()
+
+    def lost(self) -> None:
+        self.disconnected = True
+        self.wake()
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def run(self, app: ASGIApp) -> None:
+        try:
+            await app(self.scope, self.receive, self.send)
+        except asyncio.CancelledError:
+            self.conn.close()
+            raise
+        except Exception as exc:
+            # The type only: an exception's text or traceback may carry request data.
+            log.error("the application raised", extra={"error": type(exc).__name__})
+            if not self.response_started and not self.disconnected:
+                self.conn.fail(error_response(InternalError("Internal server error")))
+            else:
+                self.conn.close()
+        else:
+            if not self.response_complete and not self.disconnected:
+                if not self.response_started:
+                    log.error("the application returned without a response")
+                    self.conn.fail(error_response(InternalError("Internal server error")))
+                else:
+                    self.conn.close()  # a response cut short cannot be framed: end it
+        finally:
+            self.conn.cycle_done(self)
+
+    # --- ASGI ------------------------------------------------------------------------------------
+    async def receive(self) -> Message:
+        if self.expect_continue and not self.response_started and not self.disconnected:
+            # RFC 9110 §10.1.1: the client waits for this before it sends the body.
+            self.expect_continue = False
+            self.conn.write(CONTINUE)
+        if (
+            not self.chunks
+            and (self.body_sent or not self.body_done)
+            and not self.disconnected
+            and not self.response_complete
+        ):
+            self.conn.resume_reading()
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        if self.disconnected or self.response_complete:
+            return DISCONNECT
+        if self.chunks:
+            body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+            self.chunks.clear()
+            self.body_size = 0
+            self.conn.resume_reading()
+        else:
+            body = b""
+        more = not self.body_done
+        if not more:
+            self.body_sent = True
+        return {"type": "http.request", "body": body, "more_body": more}
+
+    async def send(self, message: Message) -> None:
+        if self.conn.write_paused and not self.disconnected:
+            await self.conn.drain()
+        if self.disconnected:
+            return  # as other servers do: the application learns it from receive()
+        kind = message["type"]
+        if not self.response_started:
+            if kind != "http.response.start":
+                raise RuntimeError(f"expected http.response.start, got {kind!r}")
+            self._start(message)
+        elif not self.response_complete:
+            if kind != "http.response.body":
+                raise RuntimeError(f"expected http.response.body, got {kind!r}")
+            self._body(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise RuntimeError(f"{kind!r} after the response completed")
+
+    def _start(self, message: Message) -> None:
+        self.response_started = True
+        self.expect_continue = False
+        status: int = message["status"]
+        parts = [status_line(status), DATE.line()]
+        length: int | None = None
+        for raw_name, raw_value in message.get("headers", ()):
+            name = bytes(raw_name).lower()
+            value = bytes(raw_value)
+            check_header(name, value)
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                continue  # framing is the server's: chunked is added below when needed
+            elif name == b"connection":
+                if b"close" in [token.strip() for token in value.lower().split(b",")]:
+                    self.keep_alive = False
+                continue  # the server writes its own Connection header
+            parts.extend((name, b": ", value, b"\r\n"))
+        trusted: bytes | None = message.get(TRUSTED_HEADERS)
+        if trusted:
+            parts.append(trusted)
+            if length is None:
+                length = _trusted_length(trusted)
+        no_body = self.head_only or status in NO_BODY_STATUSES or status < 200
+        if length is not None:
+            self.remaining = 0 if no_body else length
+        elif not no_body:
+            if self.scope["http_version"] == "1.0":
+                self.keep_alive = False  # no chunked coding in HTTP/1.0: the close ends the body
+            else:
+                self.chunked = True
+                parts.append(b"transfer-encoding: chunked\r\n")
+        if not self.keep_alive or self.conn.stopping:
+            self.keep_alive = False
+            parts.append(b"connection: close\r\n")
+        elif self.scope["http_version"] == "1.0":
+            parts.append(b"connection: keep-alive\r\n")
+        parts.append(b"\r\n")
+        self.conn.write(b"".join(parts))
+
+    def _body(self, body: bytes, more: bool) -> None:
+        if body and not self.head_only:
+            if self.chunked:
+                self.conn.write(b"%x\r\n%s\r\n" % (len(body), body))
+            else:
+                if self.remaining is not None:
+                    self.remaining -= len(body)
+                    if self.remaining < 0:
+                        raise RuntimeError("response body longer than its Content-Length")
+                self.conn.write(body)
+        if not more:
+            if self.chunked and not self.head_only:
+                self.conn.write(b"0\r\n\r\n")
+            if self.remaining:  # shorter than announced: the client cannot frame the next one
+                self.keep_alive = False
+            self.response_complete = True
+            self.wake()
+
+
+def _trusted_length(trusted: bytes) -> int | None:
+    at = trusted.find(CONTENT_LENGTH_LINE)
+    while at > 0 and trusted[at - 1] != NEWLINE:  # only at the start of a line
+        at = trusted.find(CONTENT_LENGTH_LINE, at + 1)
+    if at < 0:
+        return None
+    start = at + len(CONTENT_LENGTH_LINE)
+    return int(trusted[start : trusted.index(b"\r", start)])
+

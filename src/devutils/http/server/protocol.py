@@ -1,0 +1,339 @@
+"""One HTTP/1.1 connection: httptools' documented parser callbacks, limits, timers, keep-alive.
+
+Limits are enforced while the request head arrives, before any of it reaches the application:
+
+- the request-target: counted per ``on_url`` fragment, refused with 414 past the limit;
+- header count: counted per ``on_header``, refused with 431 past the limit;
+- the header block: the parser keeps the header being read in memory, so the bytes fed to it
+  while a head is open are counted and the connection is answered 431 and closed once they pass
+  the limit.  The check runs after each read, so at most one read (256 KiB with uvloop) beyond
+  the limit is ever held.
+- time: a connection must complete a request head within ``header_timeout`` of opening or of
+  that request's first byte (408 when part of it came, else a silent close); an idle keep-alive
+  connection is closed after ``keepalive_timeout``.
+- connections: past ``max_connections`` open ones, a new connection gets a 503 and is closed.
+
+Pipelined requests run one after another; while one is waiting its turn the socket is not read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import unquote
+
+import httptools
+
+from devutils.errors import (
+    RequestHeaderTooLargeError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    ToolError,
+    UriTooLongError,
+    ValidationError,
+)
+from devutils.http.asgi import TRUSTED_HEADERS, ASGIApp
+from devutils.http.server.cycle import RequestCycle
+from devutils.http.server.limits import ServerLimits
+from devutils.http.server.wire import error_response
+
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+# RFC 9110 §5.5: whitespace around a field value is not part of it.
+OWS = b" \t"
+
+MALFORMED = error_response(ValidationError("Malformed HTTP request"))
+TOO_MANY_CONNECTIONS = error_response(
+    ServiceUnavailableError("Too many connections", "Retry on another connection later")
+)
+
+
+@dataclass(slots=True)
+class ServerState:
+    """What every connection of one worker shares."""
+
+    app: ASGIApp
+    limits: ServerLimits
+    lifespan_state: dict[str, Any] = field(default_factory=dict)
+    connections: set[HttpProtocol] = field(default_factory=set)
+    stopping: bool = False
+
+
+class _Refused(Exception):  # noqa: N818 - raised inside a parser callback to stop parsing
+    def __init__(self, error: ToolError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+class HttpProtocol(asyncio.Protocol):
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.app = state.app
+        self.limits = state.limits
+        self.loop = asyncio.get_running_loop()
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.write_paused = False
+        self.reading_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.client: tuple[str, int] | None = None
+        self.server: tuple[str, int] | None = None
+        self.active: RequestCycle | None = None  # the request whose application is running
+        self.parsing: RequestCycle | None = None  # the request whose body is arriving
+        self.waiting: deque[RequestCycle] = deque()  # pipelined requests, not started yet
+        self.task: asyncio.Task[None] | None = None
+        # The request head being parsed.
+        self.in_head = False
+        self.in_body = False
+        self.head_bytes = 0
+        self.url_parts: list[bytes] = []
+        self.url_size = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+
+    @property
+    def stopping(self) -> bool:
+        return self.state.stopping
+
+    # --- asyncio.Protocol ------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        transport = cast(asyncio.Transport, transport)
+        self.transport = transport
+        if len(self.state.connections) >= self.limits.max_connections:
+            # Answer rather than hold it: at the cap, the file descriptors are kept for the rest.
+            self.closed = True
+            transport.write(TOO_MANY_CONNECTIONS)
+            transport.close()
+            return
+        self.state.connections.add(self)
+        self.client = _address(transport.get_extra_info("peername"))
+        self.server = _address(transport.get_extra_info("sockname"))
+        self._set_timer(self.limits.header_timeout, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.state.connections.discard(self)
+        self._cancel_timer()
+        for cycle in (self.active, self.parsing, *self.waiting):
+            if cycle is not None:
+                cycle.lost()
+        self.waiting.clear()
+        self._release_writers()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if not self.in_body:
+            self.head_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            refused = exc.__context__
+            self.fail(
+                error_response(refused.error) if isinstance(refused, _Refused) else MALFORMED
+            )
+            return
+        except httptools.HttpParserUpgrade:
+            # No protocol upgrades here: answer the request as plain HTTP, then close.
+            if self.parsing is not None:
+                self.parsing.keep_alive = False
+            elif self.active is not None:
+                self.active.keep_alive = False
+            self.pause_reading()
+            return
+        except httptools.HttpParserError:
+            self.fail(MALFORMED)
+            return
+        if self.in_head and self.head_bytes > self.limits.max_header_bytes:
+            self.fail(error_response(RequestHeaderTooLargeError()))
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._release_writers()
+
+    # --- httptools callbacks ---------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self.url_parts = []
+        self.url_size = 0
+        self.headers = []
+        if self.active is None:
+            # From the first byte of a request to the end of its head (keep-alive timer off).
+            self._set_timer(self.limits.header_timeout, self._head_timed_out)
+
+    def on_url(self, url: bytes) -> None:
+        self.url_size += len(url)
+        if self.url_size > self.limits.max_url_bytes:
+            raise _Refused(UriTooLongError())
+        self.url_parts.append(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self.headers) >= self.limits.max_header_count:
+            raise _Refused(RequestHeaderTooLargeError("Too many header fields"))
+        self.headers.append((name.lower(), value.strip(OWS)))
+
+    def on_headers_complete(self) -> None:
+        if self.active is None:
+            self._cancel_timer()
+        self.in_head = False
+        self.in_body = True
+        self.head_bytes = 0
+        parser = self.parser
+        url = b"".join(self.url_parts)
+        parsed = httptools.parse_url(url)
+        raw_path: bytes = parsed.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = unquote(path)
+        version = parser.get_http_version()
+        headers = self.headers
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": ASGI_VERSION,
+            "http_version": version,
+            "method": parser.get_method().decode("ascii"),
+            "scheme": "http",
+            "path": path,
+            "raw_path": raw_path,
+            "query_string": parsed.query or b"",
+            "root_path": "",
+            "headers": headers,
+            "client": self.client,
+            "server": self.server,
+            "state": self.state.lifespan_state.copy(),
+        }
+        expect_continue = version == "1.1" and (b"expect", b"100-continue") in [
+            (name, value.lower()) for name, value in headers if name == b"expect"
+        ]
+        cycle = RequestCycle(self, scope, parser.should_keep_alive(), expect_continue)
+        # Our extension (devutils.http.asgi.TRUSTED_HEADERS): our send takes pre-rendered lines.
+        scope["extensions"] = {TRUSTED_HEADERS: {"send": cycle.send}}
+        self.parsing = cycle
+        if self.active is None:
+            self._start(cycle)
+        else:
+            self.waiting.append(cycle)
+            self.pause_reading()
+
+    def on_body(self, body: bytes) -> None:
+        if self.parsing is not None:
+            self.parsing.add_body(body)
+
+    def on_message_complete(self) -> None:
+        self.in_body = False
+        self.head_bytes = 0
+        if self.parsing is not None:
+            self.parsing.end_body()
+            self.parsing = None
+
+    # --- used by the request cycles --------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        if self.drain_waiter is None or self.drain_waiter.done():
+            self.drain_waiter = self.loop.create_future()
+        await self.drain_waiter
+
+    def pause_reading(self) -> None:
+        if not self.reading_paused and not self.closed and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.reading_paused and not self.waiting and not self.closed:
+            self.reading_paused = False
+            if self.transport is not None:
+                self.transport.resume_reading()
+
+    def cycle_done(self, cycle: RequestCycle) -> None:
+        extensions = cycle.scope.get("extensions")
+        if extensions is not None:
+            # The offer holds the cycle's send and the cycle holds the scope: break the loop now
+            # rather than leave it to the garbage collector.
+            extensions.pop(TRUSTED_HEADERS, None)
+        self.active = None
+        self.task = None
+        if self.closed:
+            return
+        if (
+            not cycle.keep_alive
+            or not cycle.response_complete
+            or cycle is self.parsing  # body not all read: the next request cannot be found
+            or self.stopping
+        ):
+            self.close()
+            return
+        if self.waiting:
+            self._start(self.waiting.popleft())
+            self.resume_reading()
+            return
+        self.resume_reading()
+        if self.in_head:
+            self._set_timer(self.limits.header_timeout, self._head_timed_out)
+        else:
+            self._set_timer(self.limits.keepalive_timeout, self.close)
+
+    def fail(self, response: bytes) -> None:
+        """Answer ``response`` (unless a response is under way) and close."""
+        if self.closed:
+            return
+        if self.active is None:
+            self.write(response)
+        self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._cancel_timer()
+            if self.transport is not None:
+                self.transport.close()
+
+    # --- shutdown --------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Close now when idle; else after the current response (``stopping`` is set)."""
+        if self.active is None:
+            self.close()
+
+    def abort(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        self.close()
+
+    # --- internals -------------------------------------------------------------------------------
+    def _start(self, cycle: RequestCycle) -> None:
+        self.active = cycle
+        self.task = self.loop.create_task(cycle.run(self.app))
+
+    def _head_timed_out(self) -> None:
+        self.timer = None
+        if self.active is not None:
+            return  # the running request has no deadline of the server's
+        self.fail(error_response(RequestTimeoutError()) if self.in_head else b"")
+
+    def _set_timer(self, delay: float, callback: Any) -> None:
+        self._cancel_timer()
+        self.timer = self.loop.call_later(delay, callback)
+
+    def _cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _release_writers(self) -> None:
+        waiter = self.drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _address(value: Any) -> tuple[str, int] | None:
+    if isinstance(value, tuple) and len(value) >= 2:
+        return (str(value[0]), int(value[1]))
+    return None

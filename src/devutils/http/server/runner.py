@@ -1,0 +1,136 @@
+"""One worker: serve an ASGI app on a listening socket until SIGTERM/SIGINT, then drain.
+
+The drain: ``on_drain`` is called at once (the app's readiness turns 503), the listener stays
+open ``drain_delay`` seconds so load balancers notice, then it closes; idle connections are
+closed, in-flight requests get up to ``shutdown_timeout`` seconds (their connections close after
+their response), then lifespan shutdown runs and the worker returns 0.  A second signal skips the
+waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+
+from devutils.http.asgi import ASGIApp
+from devutils.http.server.lifespan import Lifespan
+from devutils.http.server.limits import ServerLimits
+from devutils.http.server.protocol import HttpProtocol, ServerState
+
+log = logging.getLogger("devutils.server")
+
+STARTUP_FAILED = 3
+LISTEN_BACKLOG = 2048
+PARENT_CHECK_INTERVAL = 1.0
+
+
+class _Signals:
+    def __init__(self) -> None:
+        self.first = asyncio.Event()
+        self.second = asyncio.Event()
+
+    def received(self) -> None:
+        if self.first.is_set():
+            self.second.set()
+        else:
+            self.first.set()
+
+
+async def serve(
+    app: ASGIApp,
+    sock: socket.socket,
+    limits: ServerLimits,
+    on_drain: Callable[[], None] | None = None,
+    parent_pid: int | None = None,
+) -> int:
+    """Serve until told to stop; 0 after a graceful stop, non-zero when start-up failed."""
+    loop = asyncio.get_running_loop()
+    state = ServerState(app, limits)
+    lifespan = Lifespan(app, state.lifespan_state)
+    if not await lifespan.startup():
+        return STARTUP_FAILED
+    signals = _Signals()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, signals.received)
+    watcher = None
+    if parent_pid is not None:
+        watcher = loop.create_task(_watch_parent(parent_pid, signals))
+    server = await loop.create_server(
+        lambda: HttpProtocol(state), sock=sock, backlog=LISTEN_BACKLOG
+    )
+    try:
+        await signals.first.wait()
+        if on_drain is not None:
+            on_drain()
+        if limits.drain_delay > 0:
+            log.info("draining before shutdown", extra={"delay_s": limits.drain_delay})
+            await _wait(signals.second, limits.drain_delay)
+        server.close()
+        # uvloop serves on a duplicate of the descriptor: close ours too, or the socket listens on.
+        sock.close()
+        state.stopping = True
+        for connection in list(state.connections):
+            connection.shutdown()
+        await _wait_for_connections(state, signals.second, limits.shutdown_timeout)
+        for connection in list(state.connections):
+            connection.abort()
+        await asyncio.sleep(0)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    await lifespan.shutdown(limits.shutdown_timeout)
+    return 0
+
+
+def run(
+    app: ASGIApp,
+    sock: socket.socket,
+    limits: ServerLimits,
+    on_drain: Callable[[], None] | None = None,
+    parent_pid: int | None = None,
+) -> int:
+    """:func:`serve` on a new event loop (uvloop where installed)."""
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(serve(app, sock, limits, on_drain, parent_pid))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if sys.platform == "win32":
+        return None
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency where it exists
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+async def _wait(event: asyncio.Event, timeout: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+    except TimeoutError:
+        pass
+
+
+async def _wait_for_connections(state: ServerState, stop: asyncio.Event, timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while state.connections and not stop.is_set() and loop.time() < deadline:
+        await _wait(stop, 0.05)
+    if state.connections:
+        log.warning("closing connections still open", extra={"connections": len(state.connections)})
+
+
+async def _watch_parent(parent_pid: int, signals: _Signals) -> None:
+    # A worker whose supervisor died (SIGKILL, OOM) would serve on unsupervised: drain instead.
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(PARENT_CHECK_INTERVAL)
+    log.warning("supervisor gone, stopping")
+    signals.received()

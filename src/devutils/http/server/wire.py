@@ -1,0 +1,77 @@
+"""Bytes on the wire: status lines, the Date header, response header checks, the server's own
+error answers (our JSON error envelope, then the connection is closed)."""
+
+from __future__ import annotations
+
+import re
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+
+import orjson
+
+from devutils.errors import ToolError
+
+STATUS_LINES: dict[int, bytes] = {
+    status.value: b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode())
+    for status in HTTPStatus
+}
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+# RFC 9110 §5.1 token characters for names; values may hold neither CR, LF nor NUL (§5.5),
+# which is what would let a header value forge another header or end the block.
+_INVALID_NAME = re.compile(rb"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+_INVALID_VALUE = re.compile(rb"[\x00\r\n]")
+
+
+def status_line(status: int) -> bytes:
+    line = STATUS_LINES.get(status)
+    if line is None:  # a status the stdlib has no phrase for: the phrase is optional (RFC 9112)
+        line = b"HTTP/1.1 %d \r\n" % status
+    return line
+
+
+def check_header(name: bytes, value: bytes) -> None:
+    """Refuse a response header that is not a token name or whose value could split lines."""
+    if not name or _INVALID_NAME.search(name):
+        raise RuntimeError("Invalid HTTP header name")
+    if _INVALID_VALUE.search(value):
+        raise RuntimeError("Invalid HTTP header value")
+
+
+class DateHeader:
+    """The ``date`` line (RFC 9110 §6.6.1), rendered once per second."""
+
+    __slots__ = ("_line", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._line = b""
+
+    def line(self) -> bytes:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._line = b"date: %s\r\n" % formatdate(now, usegmt=True).encode()
+        return self._line
+
+
+DATE = DateHeader()
+
+
+def error_response(error: ToolError) -> bytes:
+    """A complete response for ``error`` that ends the connection."""
+    body = orjson.dumps(error.envelope())
+    return b"".join(
+        (
+            status_line(error.status),
+            DATE.line(),
+            b"content-type: application/json; charset=utf-8\r\n"
+            b"content-length: %d\r\n"
+            b"x-content-type-options: nosniff\r\n"
+            b"cache-control: no-store\r\n"
+            b"connection: close\r\n\r\n" % len(body),
+            body,
+        )
+    )
