@@ -96,16 +96,14 @@ class RequestCycle:
             # The type only: an exception's text or traceback may carry request data.
             log.error("the application raised", extra={"error": type(exc).__name__})
             if not self.response_started and not self.disconnected:
-                self.conn.fail(error_response(InternalError("Internal server error")))
-            else:
-                self.conn.close()
+                self.conn.write(error_response(InternalError("Internal server error")))
+            self.conn.close()
         else:
             if not self.response_complete and not self.disconnected:
                 if not self.response_started:
                     log.error("the application returned without a response")
-                    self.conn.fail(error_response(InternalError("Internal server error")))
-                else:
-                    self.conn.close()  # a response cut short cannot be framed: end it
+                    self.conn.write(error_response(InternalError("Internal server error")))
+                self.conn.close()  # a response cut short cannot be framed: end it
         finally:
             self.conn.cycle_done(self)
 

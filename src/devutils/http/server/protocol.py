@@ -4,10 +4,10 @@ Limits are enforced while the request head arrives, before any of it reaches the
 
 - the request-target: counted per ``on_url`` fragment, refused with 414 past the limit;
 - header count: counted per ``on_header``, refused with 431 past the limit;
-- the header block: the parser keeps the header being read in memory, so the bytes fed to it
-  while a head is open are counted and the connection is answered 431 and closed once they pass
-  the limit.  The check runs after each read, so at most one read (256 KiB with uvloop) beyond
-  the limit is ever held.
+- the header block: the request-target and header lines are counted as the parser hands them
+  over; and since the parser keeps the header being read in memory until it ends, the bytes fed
+  to it while a head is open are counted too, after each read, so at most one read (256 KiB with
+  uvloop) beyond the limit is ever held.  Past the limit: 431 and close.
 - time: a connection must complete a request head within ``header_timeout`` of opening or of
   that request's first byte (408 when part of it came, else a silent close); an idle keep-alive
   connection is closed after ``keepalive_timeout``.
@@ -91,6 +91,7 @@ class HttpProtocol(asyncio.Protocol):
         self.head_bytes = 0
         self.url_parts: list[bytes] = []
         self.url_size = 0
+        self.head_size = 0  # request-target and header lines, as parsed
         self.headers: list[tuple[bytes, bytes]] = []
 
     @property
@@ -162,6 +163,7 @@ class HttpProtocol(asyncio.Protocol):
         self.in_head = True
         self.url_parts = []
         self.url_size = 0
+        self.head_size = 0
         self.headers = []
         if self.active is None:
             # From the first byte of a request to the end of its head (keep-alive timer off).
@@ -169,6 +171,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self.url_size += len(url)
+        self.head_size += len(url)
         if self.url_size > self.limits.max_url_bytes:
             raise _Refused(UriTooLongError())
         self.url_parts.append(url)
@@ -176,6 +179,10 @@ class HttpProtocol(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         if len(self.headers) >= self.limits.max_header_count:
             raise _Refused(RequestHeaderTooLargeError("Too many header fields"))
+        # A head that arrived in one read is complete before the byte count below sees it.
+        self.head_size += len(name) + len(value) + 4
+        if self.head_size > self.limits.max_header_bytes:
+            raise _Refused(RequestHeaderTooLargeError())
         self.headers.append((name.lower(), value.strip(OWS)))
 
     def on_headers_complete(self) -> None:

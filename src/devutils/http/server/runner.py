@@ -29,7 +29,10 @@ LISTEN_BACKLOG = 2048
 PARENT_CHECK_INTERVAL = 1.0
 
 
-class _Signals:
+class StopSignals:
+    """Stop requests: the first drains, a second stops at once.  SIGTERM/SIGINT call
+    :meth:`received`; an embedding program (a test) may call it too."""
+
     def __init__(self) -> None:
         self.first = asyncio.Event()
         self.second = asyncio.Event()
@@ -47,16 +50,23 @@ async def serve(
     limits: ServerLimits,
     on_drain: Callable[[], None] | None = None,
     parent_pid: int | None = None,
+    signals: StopSignals | None = None,
 ) -> int:
-    """Serve until told to stop; 0 after a graceful stop, non-zero when start-up failed."""
+    """Serve until told to stop; 0 after a graceful stop, non-zero when start-up failed.
+
+    Without ``signals`` SIGTERM and SIGINT stop the server (main thread only); with them, the
+    caller decides when.
+    """
     loop = asyncio.get_running_loop()
     state = ServerState(app, limits)
     lifespan = Lifespan(app, state.lifespan_state)
     if not await lifespan.startup():
         return STARTUP_FAILED
-    signals = _Signals()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, signals.received)
+    handle_signals = signals is None
+    signals = signals or StopSignals()
+    if handle_signals:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, signals.received)
     watcher = None
     if parent_pid is not None:
         watcher = loop.create_task(_watch_parent(parent_pid, signals))
@@ -83,8 +93,9 @@ async def serve(
     finally:
         if watcher is not None:
             watcher.cancel()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(signum)
+        if handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
     await lifespan.shutdown(limits.shutdown_timeout)
     return 0
 
@@ -128,7 +139,7 @@ async def _wait_for_connections(state: ServerState, stop: asyncio.Event, timeout
         log.warning("closing connections still open", extra={"connections": len(state.connections)})
 
 
-async def _watch_parent(parent_pid: int, signals: _Signals) -> None:
+async def _watch_parent(parent_pid: int, signals: StopSignals) -> None:
     # A worker whose supervisor died (SIGKILL, OOM) would serve on unsupervised: drain instead.
     while os.getppid() == parent_pid:
         await asyncio.sleep(PARENT_CHECK_INTERVAL)

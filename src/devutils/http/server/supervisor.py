@@ -99,7 +99,7 @@ class Supervisor:
                 if code in FATAL_EXIT_CODES:
                     log.error("worker could not start", extra={"worker": index, "exit_code": code})
                     self._stop_all()
-                    return 1
+                    return code
                 log.warning(
                     "worker died, restarting",
                     extra={"worker": index, "pid": worker.proc.pid, "exit_code": code},

@@ -12,8 +12,11 @@ import orjson
 
 from devutils.errors import ToolError
 
+# RFC 9110's reason phrases where they differ from the stdlib's older ones.
+_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
 STATUS_LINES: dict[int, bytes] = {
-    status.value: b"HTTP/1.1 %d %s\r\n" % (status.value, status.phrase.encode())
+    status.value: b"HTTP/1.1 %d %s\r\n"
+    % (status.value, _PHRASES.get(status.value, status.phrase).encode())
     for status in HTTPStatus
 }
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"

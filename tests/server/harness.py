@@ -1,0 +1,136 @@
+"""Our HTTP server on a real loopback socket, in a thread of the test process, plus a raw client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from devutils.http.asgi import ASGIApp
+from devutils.http.server.limits import ServerLimits
+from devutils.http.server.runner import StopSignals, serve
+
+
+@dataclass
+class Served:
+    port: int
+    loop: asyncio.AbstractEventLoop
+    signals: StopSignals
+    result: list[int] = field(default_factory=list)
+
+    def connect(self, timeout: float = 5.0) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.signals.received)
+
+
+@contextlib.contextmanager
+def served(app: ASGIApp, limits: ServerLimits | None = None) -> Iterator[Served]:
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
+    loop = asyncio.new_event_loop()
+    signals = StopSignals()
+    handle = Served(port, loop, signals)
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        handle.result.append(
+            loop.run_until_complete(serve(app, sock, limits or ServerLimits(), signals=signals))
+        )
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        _wait_listening(port)
+        yield handle
+    finally:
+        handle.stop()
+        thread.join(15)
+        loop.close()
+
+
+def _wait_listening(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
+            s.sendall(b"GET /__ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            if s.recv(100).startswith(b"HTTP/1.1"):
+                return
+        time.sleep(0.02)
+    raise TimeoutError("server did not start")
+
+
+def read_until_closed(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    sock.settimeout(timeout)
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def read_for(sock: socket.socket, seconds: float) -> bytes:
+    """Whatever arrives within ``seconds`` (the connection may stay open)."""
+    sock.settimeout(seconds)
+    data = b""
+    with contextlib.suppress(TimeoutError):
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+class Responses:
+    """Content-Length framed responses read off one connection, in order."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+
+    def _more(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"closed after {self.buffer!r}")
+        self.buffer += chunk
+
+    def next(self) -> tuple[bytes, list[bytes], bytes]:
+        """Status line, header lines, body."""
+        self.sock.settimeout(5)
+        while b"\r\n\r\n" not in self.buffer:
+            self._more()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        status, *lines = head.split(b"\r\n")
+        length = int(header_value(lines, b"content-length") or b"0")
+        self.buffer = rest
+        while len(self.buffer) < length:
+            self._more()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return status, lines, body
+
+
+def read_response(sock: socket.socket) -> tuple[bytes, list[bytes], bytes]:
+    """One response, on a connection where nothing else is pending."""
+    return Responses(sock).next()
+
+
+def header_value(lines: list[bytes], name: bytes) -> bytes | None:
+    for line in lines:
+        key, _, value = line.partition(b":")
+        if key.lower() == name:
+            return value.strip()
+    return None
+
+
+def split(response: bytes) -> tuple[list[bytes], bytes]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    return head.split(b"\r\n"), body
+
+
+def request(path: str, method: str = "GET", close: bool = True, extra: str = "") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}"
+    return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode()
+

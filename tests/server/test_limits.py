@@ -1,0 +1,185 @@
+"""The server's limits on real sockets: sizes (431, 414), time (408, idle close), connections (503)."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import time
+from collections.abc import Iterator
+
+import orjson
+import psutil
+import pytest
+
+from devutils.http.server.limits import ServerLimits
+from tests.server.apps import Recorder, make_app
+from tests.server.harness import (
+    Served,
+    header_value,
+    read_for,
+    read_response,
+    read_until_closed,
+    request,
+    served,
+    split,
+)
+from tests.support import run_server
+
+LIMITS = ServerLimits(
+    max_connections=4,
+    max_header_bytes=4096,
+    max_header_count=20,
+    max_url_bytes=1024,
+    header_timeout=0.6,
+    keepalive_timeout=0.6,
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Served]:
+    with served(make_app(Recorder()), LIMITS) as handle:
+        yield handle
+
+
+def error_of(data: bytes) -> tuple[bytes, str]:
+    lines, body = split(data)
+    assert header_value(lines[1:], b"connection") == b"close"
+    return lines[0], orjson.loads(body)["error"]["code"]
+
+
+def exchange(server: Served, data: bytes) -> bytes:
+    with server.connect() as sock:
+        sock.sendall(data)
+        return read_until_closed(sock)
+
+
+def test_a_header_block_at_the_limit_is_served(server: Served) -> None:
+    pad = "X-Pad: " + "a" * 3000 + "\r\n"
+    assert split(exchange(server, request("/", extra=pad)))[0][0] == b"HTTP/1.1 200 OK"
+
+
+def test_a_header_block_over_the_limit_is_431(server: Served) -> None:
+    pad = "X-Pad: " + "a" * 5000 + "\r\n"
+    status, code = error_of(exchange(server, request("/", extra=pad)))
+    assert status == b"HTTP/1.1 431 Request Header Fields Too Large"
+    assert code == "REQUEST_HEADER_TOO_LARGE"
+
+
+def test_too_many_headers_is_431(server: Served) -> None:
+    extra = "".join(f"X-H{i}: v\r\n" for i in range(25))
+    status, code = error_of(exchange(server, request("/", extra=extra)))
+    assert status.startswith(b"HTTP/1.1 431")
+    assert code == "REQUEST_HEADER_TOO_LARGE"
+
+
+def test_a_never_ending_header_is_refused_once_the_limit_is_passed(server: Served) -> None:
+    """The server answers 431 while the client is still sending: it stopped reading at the limit
+    rather than buffering until the header ends."""
+    sent = 0
+    answer = b""
+    with server.connect() as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ")
+        with contextlib.suppress(ConnectionError):
+            while sent < 8 * 1024 * 1024 and not answer:
+                sock.sendall(b"a" * 1024)
+                sent += 1024
+                readable, _, _ = select.select([sock], [], [], 0.001)
+                if readable:
+                    answer = sock.recv(65536)
+        answer += read_until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 431")
+    assert sent < 2 * 1024 * 1024
+
+
+def test_a_long_url_is_414(server: Served) -> None:
+    status, code = error_of(exchange(server, request("/echo?q=" + "a" * 2000)))
+    assert status == b"HTTP/1.1 414 URI Too Long"
+    assert code == "URI_TOO_LONG"
+    assert split(exchange(server, request("/echo?q=" + "a" * 900)))[0][0] == b"HTTP/1.1 200 OK"
+
+
+def test_a_silent_connection_is_closed_after_the_header_timeout(server: Served) -> None:
+    with server.connect() as sock:
+        started = time.monotonic()
+        assert read_until_closed(sock) == b""  # closed without a word: nothing was asked
+        assert 0.4 < time.monotonic() - started < 3
+
+
+def test_a_slow_header_block_is_408_and_closed(server: Served) -> None:
+    """Slowloris: a byte now and then never completes the head within the timeout."""
+    with server.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET / HTTP/1.1\r\n")
+        data = b""
+        with contextlib.suppress(ConnectionError):
+            for i in range(30):
+                sock.sendall(b"X-%d: v\r\n" % i)
+                data += read_for(sock, 0.1)
+                if data:
+                    break
+        data += read_until_closed(sock)
+        elapsed = time.monotonic() - started
+    status, code = error_of(data)
+    assert status == b"HTTP/1.1 408 Request Timeout"
+    assert code == "REQUEST_TIMEOUT"
+    assert elapsed < 2.5
+
+
+def test_an_idle_keep_alive_connection_is_closed(server: Served) -> None:
+    with server.connect() as sock:
+        sock.sendall(request("/", close=False))
+        assert read_response(sock)[2] == b"ok"
+        started = time.monotonic()
+        assert read_until_closed(sock) == b""
+        assert 0.4 < time.monotonic() - started < 3
+
+
+def test_a_keep_alive_connection_in_use_stays_open(server: Served) -> None:
+    with server.connect() as sock:
+        for _ in range(4):  # 4 x 0.3 s: longer than the idle timeout in all, shorter each time
+            sock.sendall(request("/", close=False))
+            assert read_response(sock)[2] == b"ok"
+            time.sleep(0.3)
+
+
+def test_connections_past_the_cap_get_503(server: Served) -> None:
+    held = [server.connect() for _ in range(LIMITS.max_connections)]
+    try:
+        time.sleep(0.1)
+        with server.connect() as extra:
+            status, code = error_of(read_until_closed(extra))
+        assert status == b"HTTP/1.1 503 Service Unavailable"
+        assert code == "SERVICE_UNAVAILABLE"
+        held[0].sendall(request("/"))  # the held ones are still served
+        assert split(read_until_closed(held[0]))[1] == b"ok"
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_memory_stays_flat_under_endless_headers() -> None:
+    """The issue's attack: 8 connections sending a never-ending header to the real service."""
+    with run_server() as server:
+        process = psutil.Process(server.proc.pid)
+        before = process.memory_info().rss
+        sockets = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(8)]
+        try:
+            for sock in sockets:
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: h\r\nX-Pad: ")
+            for _ in range(64):  # up to 8 MiB each, 64 MiB in all
+                for sock in sockets:
+                    with contextlib.suppress(OSError):
+                        sock.setblocking(False)
+                        sock.send(b"a" * 131072)
+            time.sleep(0.3)
+            grown = process.memory_info().rss - before
+            answers = []
+            for sock in sockets:
+                sock.setblocking(True)
+                answers.append(read_until_closed(sock, timeout=5)[:12])
+        finally:
+            for sock in sockets:
+                sock.close()
+    assert grown < 32 * 1024 * 1024, grown
+    assert answers == [b"HTTP/1.1 431"] * 8
