@@ -9,6 +9,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from tests.support import run_server
 
 BODY = b'{"content": "hello world", "algorithm": "sha256"}'
@@ -37,8 +39,10 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, object]]:
     return int(head.split(b" ", 2)[1]), json.loads(rest)
 
 
-def test_sigterm_drains_then_finishes_in_flight_requests() -> None:
-    with run_server({"SHUTDOWN_DRAIN_DELAY": "1.0", "SHUTDOWN_TIMEOUT": "20"}) as server:
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "two-workers"])
+def test_sigterm_drains_then_finishes_in_flight_requests(workers: str) -> None:
+    settings = {"SHUTDOWN_DRAIN_DELAY": "1.0", "SHUTDOWN_TIMEOUT": "20", "SERVER_WORKERS": workers}
+    with run_server(settings) as server:
         ready_url = f"{server.base}/health/ready"
         assert _status(ready_url) == 200
         # A request in flight: headers and half of the body sent before the signal.
@@ -71,10 +75,24 @@ def test_sigterm_drains_then_finishes_in_flight_requests() -> None:
         assert server.proc.wait(20) == 0
 
 
-def test_sigterm_without_drain_delay_exits_zero_quickly() -> None:
-    with run_server() as server:
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "two-workers"])
+def test_sigterm_without_drain_delay_exits_zero_quickly(workers: str) -> None:
+    with run_server({"SERVER_WORKERS": workers}) as server:
         assert _status(f"{server.base}/health/live") == 200
         started = time.monotonic()
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(15) == 0
         assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "two-workers"])
+def test_a_second_signal_stops_at_once(workers: str) -> None:
+    settings = {"SHUTDOWN_DRAIN_DELAY": "30", "SHUTDOWN_TIMEOUT": "30", "SERVER_WORKERS": workers}
+    with run_server(settings) as server:
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert server.proc.poll() is None  # draining: 30 s to go
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(15) == 0
+        assert time.monotonic() - started < 5
