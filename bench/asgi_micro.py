@@ -94,7 +94,9 @@ async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
             return {"type": "http.request", "body": body, "more_body": False}
 
         scope = scope_for(method, path, body)
-        scope["extensions"] = {TRUSTED_HEADERS: {"send": send}}  # as our uvicorn protocol offers
+        scope["extensions"] = {
+            TRUSTED_HEADERS: {"send": send}
+        }  # as our server (devutils.http.server) offers
         await app(scope, receive, send)
     return (time.perf_counter() - start) / n * 1e6
 

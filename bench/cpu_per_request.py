@@ -63,14 +63,15 @@ def main() -> int:
         for stack in stacks:
             port = free_port()
             if stack == "bare":
-                cmd = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port)]
-                cmd += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+                cmd = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
                 bare = Scenario("bare", scenario.method, "/", scenario.body)
                 base = f"http://127.0.0.1:{port}/"
                 results[stack].append(_measure(cmd, dict(os.environ), base, base, bare, False))
                 continue
             env = stack_env(stack, None)
-            env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)})
+            env.update(
+                {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": "1"}
+            )
             cmd = [sys.executable, "-m", "devutils", "serve"]
             key = stack not in ("core", "default")
             ready = f"http://127.0.0.1:{port}/health/live"

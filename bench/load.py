@@ -1,7 +1,7 @@
 """HTTP load benchmark: dev-utilities against a bare ASGI app, as ratios measured in one run.
 
-Starts each server as a real process on 127.0.0.1 (uvicorn, uvloop, httptools, one process, like
-``devutils serve``), loads it with wrk and prints requests/s, p50, p99 and the server's peak RSS.
+Starts each server as a real process on 127.0.0.1 (our server: uvloop, httptools; one process, as
+``devutils serve --workers 1``), loads it with wrk and prints requests/s, p50, p99 and the server's peak RSS.
 
     .venv/bin/python bench/load.py                       # core stack (issue 2 targets)
     .venv/bin/python bench/load.py --stacks core,full,tracing0,tracing100,redis
@@ -257,7 +257,8 @@ def run_stack(
 ) -> dict[str, dict[str, float]]:
     port = free_port()
     env = stack_env(stack, redis_url)
-    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)})
+    # One worker, like the bare app: the ratio compares request paths, not process counts.
+    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": "1"})
     headers = {} if stack in ("core", "default") else {"X-API-Key": API_KEY}
     results: dict[str, dict[str, float]] = {}
     cmd = [sys.executable, "-m", "devutils", "serve"]
@@ -276,23 +277,7 @@ def run_bare(duration: float, scenarios: list[Scenario]) -> dict[str, dict[str, 
     """The bare app under the same requests: a GET, and each POST scenario's own body (so a
     1 KiB request is compared with reading a 1 KiB request)."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.bare_app:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+    cmd = [sys.executable, "-m", "bench.bare_app", "--host", "127.0.0.1", "--port", str(port)]
     results = {}
     with start(cmd, dict(os.environ), f"http://127.0.0.1:{port}/") as proc:
         plan = [("bare_get", Scenario("bare_get", "GET", "/"))]

@@ -73,7 +73,11 @@ def server_env(extra: dict[str, str]) -> dict[str, str]:
 @contextlib.contextmanager
 def serve(extra: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    env = server_env(extra) | {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)}
+    env = server_env(extra) | {
+        "SERVER_HOST": "127.0.0.1",
+        "SERVER_PORT": str(port),
+        "SERVER_WORKERS": "1",
+    }
     cmd = [sys.executable, "-m", "devutils", "serve"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -42,7 +42,14 @@ def run(stack: str, duration: float, redis_url: str | None) -> dict[str, float]:
     scenario = next(s for s in load.SCENARIOS if s.name == "hash_sha256")
     port = load.free_port()
     env = load.stack_env("redis" if stack == "redis" else "full", redis_url)
-    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "LOG_LEVEL": "info"})
+    env.update(
+        {
+            "SERVER_HOST": "127.0.0.1",
+            "SERVER_PORT": str(port),
+            "SERVER_WORKERS": "1",
+            "LOG_LEVEL": "info",
+        }
+    )
     headers = {"X-API-Key": load.API_KEY}
     cmd = [sys.executable, "-m", "devutils", "serve"]
     url = f"http://127.0.0.1:{port}{scenario.path}"

@@ -94,7 +94,11 @@ class Settings(BaseModel):
         description="Request line plus header block size limit (431).",
     )
     server_max_header_count: int = Field(
-        100, alias="SERVER_MAX_HEADER_COUNT", ge=1, le=10_000, description="Header count limit (431)."
+        100,
+        alias="SERVER_MAX_HEADER_COUNT",
+        ge=1,
+        le=10_000,
+        description="Header count limit (431).",
     )
     server_max_url_bytes: int = Field(
         8 * KIB,

@@ -26,7 +26,7 @@ async def read_all(receive: Any) -> bytes:
         message = await receive()
         if message["type"] == "http.disconnect":
             return body
-        body += message.get("body", b"")
+        body += bytes(message.get("body", b""))
         if not message.get("more_body", False):
             return body
 
@@ -58,7 +58,10 @@ def make_app(seen: Recorder) -> Any:
             payload["extensions"] = sorted(scope.get("extensions", {}))
             payload["body"] = body.decode()
             data = orjson.dumps(payload)
-            start["headers"] = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(data))]
+            start["headers"] = [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(data)),
+            ]
             await send(start)
             await send({"type": "http.response.body", "body": data})
         elif path == "/stream":  # no content-length: chunked on HTTP/1.1

@@ -133,4 +133,3 @@ def split(response: bytes) -> tuple[list[bytes], bytes]:
 def request(path: str, method: str = "GET", close: bool = True, extra: str = "") -> bytes:
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}"
     return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode()
-

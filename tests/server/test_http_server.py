@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from devutils.http.asgi import Receive, Scope, Send
 from tests.server.apps import Recorder, make_app
 from tests.server.harness import (
     Responses,
@@ -88,7 +89,8 @@ def test_whitespace_around_header_values_is_not_part_of_them(server: Served) -> 
 def test_date_header_and_no_server_header(server: Served) -> None:
     lines, _ = split(exchange(server, request("/")))
     date = header_value(lines[1:], b"date")
-    assert date is not None and date.endswith(b" GMT")
+    assert date is not None
+    assert date.endswith(b" GMT")
     assert header_value(lines[1:], b"server") is None
 
 
@@ -210,7 +212,7 @@ def test_lifespan_shutdown_runs_and_the_server_returns_zero() -> None:
 
 
 def test_lifespan_start_up_failure_is_a_non_zero_result() -> None:
-    async def failing(scope: dict[str, object], receive: object, send: object) -> None:
+    async def failing(scope: Scope, receive: Receive, send: Send) -> None:
         raise RuntimeError("no database")
 
     import asyncio

@@ -12,7 +12,15 @@ import pytest
 from devutils.http.middleware.request_context import SECURITY_LINES
 from tests.middleware.raw_http import raw_request
 from tests.server.apps import Recorder, make_app
-from tests.server.harness import Responses, Served, read_for, read_until_closed, request, served, split
+from tests.server.harness import (
+    Responses,
+    Served,
+    read_for,
+    read_until_closed,
+    request,
+    served,
+    split,
+)
 from tests.support import run_server
 
 

@@ -121,13 +121,19 @@ def test_two_workers_serve_from_two_processes_and_drain_on_sigterm(
             paused.resume()
     supervised.proc.send_signal(signal.SIGTERM)
     assert supervised.proc.wait(30) == 0
-    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids)
+    assert not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids
+    )
 
 
 def test_a_killed_worker_is_replaced(supervised: Supervised) -> None:
     victim = supervised.workers()[0].pid
     os.kill(victim, signal.SIGKILL)
-    _wait(lambda: len(supervised.workers()) == 2 and victim not in {w.pid for w in supervised.workers()})
+    _wait(
+        lambda: (
+            len(supervised.workers()) == 2 and victim not in {w.pid for w in supervised.workers()}
+        )
+    )
     for _ in range(20):
         with socket.create_connection(("127.0.0.1", supervised.port), timeout=5) as sock:
             sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
@@ -183,4 +189,6 @@ def test_the_start_line_warns_when_open_to_the_network_without_auth(
     assert [record.getMessage() for record in caplog.records] == [
         "listening on http://127.0.0.1:8080 (1 worker)"
     ]
-    assert is_loopback("::1") and is_loopback("localhost") and not is_loopback("10.0.0.1")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("10.0.0.1")

@@ -65,7 +65,7 @@ class Application:
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Returns the inner layer's awaitable instead of awaiting it: one coroutine fewer per
-        # request.  Servers must be told this is ASGI 3 (uvicorn guesses from the signature).
+        # request.  Our server always calls ASGI 3 style; others may need telling.
         if scope["type"] == "lifespan":
             return self._lifespan(receive, send)
         return self.asgi(scope, receive, send)

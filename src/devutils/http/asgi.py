@@ -44,8 +44,9 @@ Guard = Callable[["Scope", "RequestState"], Awaitable[None] | None]
 
 JSON_CONTENT_TYPE = b"application/json; charset=utf-8"
 STATE_KEY = "devutils"
-# ASGI extension of our uvicorn protocol (devutils.http.server_protocol): header lines the
-# application has rendered and guarantees valid, which the server writes without checking them.
+# ASGI extension of our own server (devutils.http.server, declared in scope["extensions"]): header
+# lines the application has rendered and guarantees valid, which the server writes unchecked.
+# Under any other ASGI server the extension is absent and the plain headers list is used.
 # Endpoints put their framing lines there; the request-context layer adds its own and sends.
 TRUSTED_HEADERS = "devutils.trusted_headers"
 

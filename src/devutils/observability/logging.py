@@ -70,7 +70,7 @@ def configure_logging(settings: Settings, stream: Any = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.python_log_level)
-    for noisy in ("uvicorn.error", "uvicorn.access", "mcp", "httpx", "httpcore"):
+    for noisy in ("mcp", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

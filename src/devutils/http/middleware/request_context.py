@@ -43,7 +43,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cache-control", b"no-store"),
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
 )
-# The same, rendered once for servers that take pre-rendered header lines (our uvicorn protocol).
+# The same, rendered once for servers that take pre-rendered header lines (our own server).
 SECURITY_LINES = b"".join(b"%s: %s\r\n" % pair for pair in SECURITY_HEADERS)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -224,4 +224,3 @@ def _trusted_length(trusted: bytes) -> int | None:
         return None
     start = at + len(CONTENT_LENGTH_LINE)
     return int(trusted[start : trusted.index(b"\r", start)])
-

@@ -29,14 +29,14 @@ class Lifespan:
         await self.inbox.put({"type": "lifespan.startup"})
         return await self.started
 
-    async def shutdown(self, timeout: float) -> bool:
+    async def shutdown(self, limit: float) -> bool:
         if self.task is None or self.stopped is None or self.task.done():
             return True
         await self.inbox.put({"type": "lifespan.shutdown"})
         try:
-            return await asyncio.wait_for(asyncio.shield(self.stopped), timeout)
+            return await asyncio.wait_for(asyncio.shield(self.stopped), limit)
         except TimeoutError:
-            log.error("lifespan shutdown timed out", extra={"timeout_s": timeout})
+            log.error("lifespan shutdown timed out", extra={"timeout_s": limit})
             self.task.cancel()
             return False
 

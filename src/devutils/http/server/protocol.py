@@ -60,7 +60,7 @@ class ServerState:
     stopping: bool = False
 
 
-class _Refused(Exception):  # noqa: N818 - raised inside a parser callback to stop parsing
+class _Refused(Exception):
     def __init__(self, error: ToolError) -> None:
         super().__init__(error.code)
         self.error = error
@@ -133,9 +133,7 @@ class HttpProtocol(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             refused = exc.__context__
-            self.fail(
-                error_response(refused.error) if isinstance(refused, _Refused) else MALFORMED
-            )
+            self.fail(error_response(refused.error) if isinstance(refused, _Refused) else MALFORMED)
             return
         except httptools.HttpParserUpgrade:
             # No protocol upgrades here: answer the request as plain HTTP, then close.

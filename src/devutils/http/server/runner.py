@@ -10,6 +10,7 @@ waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -123,16 +124,14 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-async def _wait(event: asyncio.Event, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(event.wait(), timeout)
-    except TimeoutError:
-        pass
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
 
 
-async def _wait_for_connections(state: ServerState, stop: asyncio.Event, timeout: float) -> None:
+async def _wait_for_connections(state: ServerState, stop: asyncio.Event, seconds: float) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + seconds
     while state.connections and not stop.is_set() and loop.time() < deadline:
         await _wait(stop, 0.05)
     if state.connections:
@@ -141,7 +140,7 @@ async def _wait_for_connections(state: ServerState, stop: asyncio.Event, timeout
 
 async def _watch_parent(parent_pid: int, signals: StopSignals) -> None:
     # A worker whose supervisor died (SIGKILL, OOM) would serve on unsupervised: drain instead.
-    while os.getppid() == parent_pid:
+    while os.getppid() == parent_pid:  # noqa: ASYNC110 - no event tells of a parent's death
         await asyncio.sleep(PARENT_CHECK_INTERVAL)
     log.warning("supervisor gone, stopping")
     signals.received()

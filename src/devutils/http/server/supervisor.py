@@ -111,7 +111,10 @@ class Supervisor:
             if self.signals:
                 # The workers close their copies of the listener after the drain delay; the
                 # parent's copy would keep the port accepting into a queue nobody reads.
-                if self.signals > 1 or time.monotonic() >= self.stopping_since + self.settings.shutdown_drain_delay:
+                if (
+                    self.signals > 1
+                    or time.monotonic() >= self.stopping_since + self.settings.shutdown_drain_delay
+                ):
                     self.sock.close()
                 if not self.workers:
                     return 0
