@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The container's install path, proved without Docker (CI has no engine):
 #   1. build the wheel (from a copy of the sources, so the working tree gets no build/ litter);
-#   2. as a NON-ROOT user, create a fresh venv; build wheels of every dependency for that
-#      interpreter (pip's configured indexes/find-links) and install from those wheels only;
-#   3. (the Dockerfile does the same: wheels first, then `pip install --no-index`);
+#   2. as a NON-ROOT user, create a fresh venv; download the files requirements/runtime.lock pins
+#      for that interpreter (hash-checked) and install from those files only, --require-hashes,
+#      then the project's wheel with --no-deps;
+#   3. (the Dockerfile installs the same lock with --require-hashes, then the project --no-deps);
 #   4. make the install read-only, then run `devutils serve` as that user with a read-only working
 #      directory and no HOME, so only /tmp is writable;
 #   5. call /health/live, `devutils healthcheck` and a tool; SIGTERM; expect exit status 0.
@@ -24,23 +25,38 @@ mkdir -p "$WORK"
 chmod 755 "$WORK"
 as_user() { runuser -u "$RUN_AS" -- env -i PATH=/usr/bin:/bin TMPDIR=/tmp PIP_NO_CACHE_DIR=1 "$@"; }
 
-# 1-2. wheels (as root: a build step, like the Dockerfile's build stage)
+# 1-2. wheels (as root: a build step, like the Dockerfile's build stage); the build backend is
+#      BUILD_PYTHON's locked setuptools (--no-build-isolation), not whatever is newest today.
 mkdir -p "$WORK/source"
 cp -r "$ROOT/pyproject.toml" "$ROOT/README.md" "$ROOT/src" "$WORK/source/"
 find "$WORK/source" -name '__pycache__' -prune -exec rm -rf {} +
-"$BUILD_PYTHON" -m pip wheel -q --no-deps -w "$WORK/dist" "$WORK/source" 2>"$WORK/build.log"
+"$BUILD_PYTHON" -m pip wheel -q --no-deps --no-build-isolation -w "$WORK/dist" "$WORK/source" \
+    2>"$WORK/build.log"
 WHEEL=$(ls "$WORK"/dist/dev_utilities-*.whl)
 echo "wheel=$(basename "$WHEEL")"
 
-# 3. fresh venv (non-root user); dependency wheels resolved by that venv's own interpreter, as its
+# 3. fresh venv (non-root user); the locked files chosen by that venv's own interpreter, as its
 #    environment markers decide (e.g. async-timeout only below Python 3.11.3); install offline.
 install -d -o "$RUN_AS" "$WORK/app"
 as_user "$BASE_PYTHON" -m venv "$WORK/app/venv"
-"$WORK/app/venv/bin/python" -m pip wheel -q --disable-pip-version-check -w "$WORK/wheels" "$WHEEL" \
-    2>>"$WORK/build.log"
-chmod -R a+rX "$WORK/dist" "$WORK/wheels"
+cp "$ROOT/requirements/runtime.lock" "$WORK/runtime.lock"
+"$WORK/app/venv/bin/python" -m pip download -q --disable-pip-version-check --require-hashes \
+    -d "$WORK/wheels" -r "$WORK/runtime.lock" 2>>"$WORK/build.log"
+chmod -R a+rX "$WORK/dist" "$WORK/wheels" "$WORK/runtime.lock"
 as_user "$WORK/app/venv/bin/pip" install -q --disable-pip-version-check --no-index \
-    --find-links "$WORK/wheels" "$WHEEL"
+    --find-links "$WORK/wheels" --require-hashes -r "$WORK/runtime.lock"
+as_user "$WORK/app/venv/bin/pip" install -q --disable-pip-version-check --no-index --no-deps "$WHEEL"
+# Every installed distribution but the project is a pin of the lock (prints the others, if any).
+as_user "$WORK/app/venv/bin/python" -m pip freeze --disable-pip-version-check --all >"$WORK/freeze.txt"
+echo "unlocked=$("$BUILD_PYTHON" - "$WORK/runtime.lock" "$WORK/freeze.txt" <<'PY'
+import re, sys
+def pins(text):
+    found = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", text, re.M)
+    return {(re.sub(r"[-_.]+", "-", name).lower(), version) for name, version in found}
+extra = pins(open(sys.argv[2]).read()) - pins(open(sys.argv[1]).read())
+print(" ".join(sorted(f"{n}=={v}" for n, v in extra if n not in ("dev-utilities", "pip"))))
+PY
+)"
 echo "installed_by=$(stat -c %U "$WORK/app/venv/bin/devutils")"
 
 # 4. read-only install and working directory; HOME unset (env -i)

@@ -49,10 +49,16 @@ def test_multi_stage_on_a_slim_python_base() -> None:
     assert ("COPY", "--from=build /opt/venv /opt/venv") in runtime
 
 
-def test_installs_from_wheels_only() -> None:
-    build = " ".join(args for word, args in stages()[0] if word == "RUN")
-    assert "pip wheel --wheel-dir /wheels ." in build
-    assert "pip install --no-index --find-links /wheels dev-utilities" in build
+def test_installs_the_runtime_lock_then_the_project_without_dependencies() -> None:
+    runs = [args for word, args in stages()[0] if word == "RUN"]
+    build = " ".join(runs)
+    assert "/opt/venv/bin/pip install --require-hashes -r requirements/runtime.lock" in build
+    assert "/opt/venv/bin/pip install --no-deps --no-build-isolation ." in build
+    # The dependency layer comes first, so a source change does not reinstall every dependency.
+    assert build.index("runtime.lock") < build.index("--no-deps")
+    # Nothing else installs packages: no resolver runs, so nothing outside the lock gets in.
+    assert build.count("pip install") == 2
+    assert "pip wheel" not in build
 
 
 def test_runtime_is_non_root_with_healthcheck_and_entrypoint() -> None:
@@ -100,8 +106,8 @@ def test_dockerignore_sends_only_what_copy_needs() -> None:
         if word == "COPY" and not args.startswith("--from")
         for src in shlex.split(args)[:-1]
     ]
-    assert copied == ["pyproject.toml", "README.md", "src"]
-    for path in ["pyproject.toml", "README.md", "src/devutils/cli.py"]:
+    assert copied == ["requirements/runtime.lock", "pyproject.toml", "README.md", "src"]
+    for path in ["requirements/runtime.lock", "pyproject.toml", "README.md", "src/devutils/cli.py"]:
         assert not _ignored(path, patterns), path
     for path in [
         ".venv/bin/python",
@@ -109,6 +115,7 @@ def test_dockerignore_sends_only_what_copy_needs() -> None:
         "deploy/compose.yaml",
         ".git/HEAD",
         "src/devutils/__pycache__",
+        "requirements/test.lock",
     ]:
         assert _ignored(path, patterns), path
 

@@ -55,6 +55,13 @@ def test_installed_by_and_running_as_a_non_root_user(report: dict[str, str]) -> 
 
 
 @pytest.mark.slow
+def test_installs_only_what_the_runtime_lock_pins(report: dict[str, str]) -> None:
+    # --require-hashes refuses anything unpinned; this proves the install really went that way.
+    assert "unlocked" in report
+    assert report["unlocked"] == ""
+
+
+@pytest.mark.slow
 def test_version_comes_from_the_package(report: dict[str, str]) -> None:
     assert report["wheel"] == f"dev_utilities-{__version__}-py3-none-any.whl"
     assert report["version"] == f"dev-utilities {__version__}"
