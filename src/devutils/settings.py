@@ -70,6 +70,20 @@ class Settings(BaseModel):
         description="Seconds to keep serving (reporting not-ready) after SIGTERM before closing the "
         "listener, so load balancers notice first.",
     )
+    web_concurrency: int | None = Field(
+        None,
+        alias="WEB_CONCURRENCY",
+        ge=1,
+        le=64,
+        description="Worker processes of `devutils serve` (default: the CPUs the container may "
+        "use, from its cgroup quota).  Memory rate limits are divided among them.",
+    )
+    metrics_multiproc_dir: OptionalText = Field(
+        None,
+        alias="METRICS_MULTIPROC_DIR",
+        description="Directory where workers pool their metrics (more than one worker); emptied at "
+        "start.  Default: a temporary directory under /tmp, removed at exit.",
+    )
     max_body_bytes: int = Field(
         MIB,
         alias="MAX_BODY_BYTES",
