@@ -143,7 +143,8 @@ def test_one_scrape_sums_every_worker_and_dead_workers_keep_their_counts(
         # prometheus_client's own metrics, through its multi-process mode
         assert value(samples, "rate_limit_hits_total", **{"class": "anonymous"}) == 4
         build = [key for key in samples if key[0] == "devutils_build_info"]
-        assert len(build) == 1 and "pid" not in dict(build[0][1])
+        assert len(build) == 1
+        assert "pid" not in dict(build[0][1])
         # process metrics of the pod: both workers' memory
         assert value(samples, "process_resident_memory_bytes") > 2 * 20 * 1024 * 1024
         assert value(samples, "process_cpu_seconds_total") > 0
