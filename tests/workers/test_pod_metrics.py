@@ -148,6 +148,7 @@ def test_one_scrape_sums_every_worker_and_dead_workers_keep_their_counts(
         # process metrics of the pod: both workers' memory
         assert value(samples, "process_resident_memory_bytes") > 2 * 20 * 1024 * 1024
         assert value(samples, "process_cpu_seconds_total") > 0
+        assert any(name == "python_info" for name, _ in samples)
 
     # Readiness is per worker: the one told to stop drains (503) while the other stays ready.
     assert get(f"{second_url}/health/ready")[0] == 200

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -174,6 +174,9 @@ def pod_registry(worker_metrics: WorkerMetrics, directory: Path) -> CollectorReg
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
     registry.register(worker_metrics)
+    # python_info is the same in every worker; the garbage collector's counters are per process
+    # and would jump between workers from scrape to scrape, so they are left out.
+    PlatformCollector(registry=registry)
     return registry
 
 
