@@ -122,6 +122,12 @@ class Settings(BaseModel):
         le=600,
         description="Seconds an idle keep-alive connection stays open between requests.",
     )
+    metrics_multiproc_dir: OptionalText = Field(
+        None,
+        alias="METRICS_MULTIPROC_DIR",
+        description="Directory where workers pool their metrics (more than one worker); emptied at "
+        "start.  Default: a temporary directory under /tmp, removed at exit.",
+    )
     max_body_bytes: int = Field(
         MIB,
         alias="MAX_BODY_BYTES",

@@ -71,10 +71,14 @@ class FastCounter(Collector):
 
     def collect(self) -> Iterable[Metric]:
         drain_all()  # requests recorded in a pending batch count in this read
+        return [self.family(self.values.copy())]
+
+    def family(self, values: dict[Labels, float]) -> CounterMetricFamily:
+        """This family with the given series (this process's, or the sum over workers)."""
         family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for labels, value in self.values.copy().items():
+        for labels, value in values.items():
             family.add_metric(labels, value)
-        return [family]
+        return family
 
 
 class FastHistogram(Collector):
@@ -113,8 +117,12 @@ class FastHistogram(Collector):
 
     def collect(self) -> Iterable[Metric]:
         drain_all()
+        return [self.family(self.series.copy())]
+
+    def family(self, series_by_labels: dict[Labels, list[float]]) -> HistogramMetricFamily:
+        """This family with the given series, each laid out as :attr:`series` holds them."""
         family = HistogramMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for labels, series in self.series.copy().items():
+        for labels, series in series_by_labels.items():
             counts = list(series)  # one copy, so the buckets, count and sum agree
             cumulative = 0.0
             buckets: list[tuple[str, float]] = []
@@ -122,4 +130,4 @@ class FastHistogram(Collector):
                 cumulative += count
                 buckets.append((le, cumulative))
             family.add_metric(labels, buckets, sum_value=counts[-1])
-        return [family]
+        return family

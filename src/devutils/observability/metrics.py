@@ -68,6 +68,21 @@ NETWORK_OPERATIONS = FastCounter(
     "network_operations_total", "Network and URL operations.", ["operation", "status"]
 )
 
+# The hot-path families, which several workers pool through observability.multiproc.
+FAST_COUNTERS = (
+    HTTP_REQUESTS,
+    HTTP_BY_COUNTRY,
+    ERRORS,
+    TOOL_CALLS,
+    CRYPTO_OPERATIONS,
+    TEXT_OPERATIONS,
+    TRANSFORM_OPERATIONS,
+    ID_OPERATIONS,
+    TIME_OPERATIONS,
+    NETWORK_OPERATIONS,
+)
+FAST_HISTOGRAMS = (HTTP_DURATION, TOOL_DURATION)
+
 AUTH_FAILURES = Counter(
     "auth_failures_total",
     "Refused authentications by reason (missing, malformed, invalid_key, invalid_token, expired, "
@@ -82,16 +97,27 @@ RATE_LIMIT_STORE_ERRORS = Counter(
     "Rate-limit store failures (Redis unreachable, timeout).",
     ["store"],
 )
+# Gauges say how several worker processes combine (prometheus_client's multi-process mode;
+# ignored with one process): the live workers' max or sum, dead workers dropped.
 RATE_LIMIT_DEGRADED = Gauge(
-    "rate_limit_degraded", "1 while the shared rate-limit store is down and the fail mode applies."
+    "rate_limit_degraded",
+    "1 while the shared rate-limit store is down and the fail mode applies.",
+    multiprocess_mode="livemax",
 )
 SSRF_BLOCKS = Counter(
     "ssrf_blocks_total", "Outbound targets refused by the network policy, by reason.", ["reason"]
 )
-ARGON2_IN_FLIGHT = Gauge("argon2_in_flight", "Argon2 computations running now.")
+ARGON2_IN_FLIGHT = Gauge(
+    "argon2_in_flight", "Argon2 computations running now.", multiprocess_mode="livesum"
+)
 ARGON2_REJECTED = Counter(
     "argon2_rejected_total", "Argon2 requests refused because the queue was full."
 )
 
-BUILD_INFO = Gauge("devutils_build_info", "Build information (always 1).", ["version", "python"])
+BUILD_INFO = Gauge(
+    "devutils_build_info",
+    "Build information (always 1).",
+    ["version", "python"],
+    multiprocess_mode="livemax",
+)
 BUILD_INFO.labels(version=__version__, python=platform.python_version()).set(1)

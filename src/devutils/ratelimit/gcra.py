@@ -58,3 +58,24 @@ def gcra(tat: float | None, now: float, limit: Limit) -> tuple[Decision, float |
         remaining = math.floor((now + limit.tolerance - new_tat) / interval + 1e-9)
         return Decision(True, limit, remaining, new_tat - now, 0.0), new_tat
     return Decision(False, limit, 0, start - now, allow_at - now), None
+
+
+def worker_share(limit: Limit, workers: int, index: int) -> Limit:
+    """The part of ``limit`` that worker ``index`` of ``workers`` enforces in its memory store.
+
+    Rate and burst are split as evenly as whole numbers allow, the remainder going to the lowest
+    indexes, so the shares add up to exactly the configured limit; a share is never below 1
+    (GCRA needs a positive rate and burst), so a limit below the worker count admits up to one
+    per worker.
+    """
+    if workers <= 1:
+        return limit
+    return Limit(
+        limit.name,
+        _part(limit.per_minute, workers, index),
+        _part(limit.burst, workers, index),
+    )
+
+
+def _part(total: int, workers: int, index: int) -> int:
+    return max(1, total // workers + (1 if index < total % workers else 0))

@@ -5,6 +5,10 @@ Classes: ``default`` tools (and non-tool HTTP routes) get the anonymous or the a
 is the principal set by authentication, else the client IP.  With Redis down the fail mode
 applies: ``local`` decides in this replica's memory store (so N replicas admit up to N times the
 limit until Redis is back), ``deny`` refuses with 503 and Retry-After.
+
+With several worker processes, each one's memory store enforces only its share of every limit
+(:func:`~devutils.ratelimit.gcra.worker_share`), so the pod admits the configured limit; Redis,
+shared by every worker, always applies the full limit.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from collections.abc import Callable
 
 from devutils.errors import RateLimitError, ServiceUnavailableError
 from devutils.observability.metrics import RATE_LIMIT_HITS
-from devutils.ratelimit.gcra import Decision, Limit
+from devutils.ratelimit.gcra import Decision, Limit, worker_share
 from devutils.ratelimit.memory import MemoryStore
 from devutils.ratelimit.redis_store import RedisStore
 from devutils.readiness import Readiness
 from devutils.settings import Settings
+from devutils.workers import WorkerContext, current
 
 # Identities longer than this are hashed so the memory store's keys stay small.
 _MAX_IDENTITY = 64
@@ -62,8 +67,17 @@ class RateLimiter:
         redis: RedisStore | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        worker: WorkerContext | None = None,
     ) -> None:
-        self.limits = limits_from(settings)
+        worker = worker or current()
+        configured = limits_from(settings)
+        # This worker's shares: what its memory store enforces (all of it without Redis, the
+        # fallback with Redis down).
+        self.local_limits = {
+            name: worker_share(limit, worker.workers, worker.index)
+            for name, limit in configured.items()
+        }
+        self.limits = configured if redis is not None else self.local_limits
         self.memory = MemoryStore(settings.rate_limit_memory_max_keys, clock)
         self.redis = redis
         self.fail_mode = settings.rate_limit_fail_mode
@@ -86,7 +100,7 @@ class RateLimiter:
         refused) and return the ``X-RateLimit-*`` headers."""
         if rate_class == "default":
             rate_class = "authenticated" if authenticated else "anonymous"
-        limit = self.limits[rate_class]
+        limit = self.local_limits[rate_class]
         identity = identity_of(principal, client_ip)
         granted = self.memory.admit(identity, limit)
         if granted is None:
@@ -121,7 +135,7 @@ class RateLimiter:
                     "the shared rate-limit store is unreachable; retry shortly",
                     headers={"Retry-After": str(retry)},
                 )
-            shared = self.memory.check(identity, limit)
+            shared = self.memory.check(identity, self.local_limits[limit.name])
         return self._admitted(shared)
 
     def _admitted(self, decision: Decision) -> Decision:

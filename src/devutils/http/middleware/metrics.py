@@ -1,18 +1,19 @@
 """HTTP metrics layer and the ``/metrics`` endpoint.
 
 Routes are labelled by template (or "unmatched"), methods by a fixed set, countries by a
-sanitised two-letter code: every label is bounded.  The service runs one process per container
-(scale with replicas, as the runbook does), so the default in-process registry is exact and no
-multiprocess directory is needed.
+sanitised two-letter code: every label is bounded.  With one worker process the default
+in-process registry is exact; with several, ``/metrics`` answers from the pod-wide registry of
+:mod:`devutils.observability.multiproc` (the sum over every worker, from any worker).
 """
 
 from __future__ import annotations
 
 import logging
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
 from devutils.http.asgi import (
+    ASGIApp,
     Receive,
     RequestState,
     Scope,
@@ -84,3 +85,13 @@ def _status_text(status: int) -> str:
 async def metrics_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     """Prometheus text exposition of the default registry (process and build info included)."""
     await send_bytes(send, 200, generate_latest(REGISTRY), content_type=_CONTENT_TYPE, scope=scope)
+
+
+def registry_endpoint(registry: CollectorRegistry) -> ASGIApp:
+    """``/metrics`` from another registry (the pod-wide one when several workers serve)."""
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        body = generate_latest(registry)
+        await send_bytes(send, 200, body, content_type=_CONTENT_TYPE, scope=scope)
+
+    return endpoint

@@ -13,21 +13,24 @@ import logging
 from typing import TYPE_CHECKING
 
 from devutils.auth import AUTH_REASONS, build_authenticator
+from devutils.http.asgi import ASGIApp
 from devutils.http.middleware.access_log import AccessLog
 from devutils.http.middleware.auth import auth_guard, open_routes
 from devutils.http.middleware.cors import CorsMiddleware
-from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint
+from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint, registry_endpoint
 from devutils.http.middleware.recording import BatchedRecorders, BatchRecorder
 from devutils.http.middleware.tool_metrics import ToolMetrics
 from devutils.http.middleware.tracing import TracingMiddleware
+from devutils.observability.batching import periodically
 from devutils.observability.logging import LineWriter
-from devutils.observability.metrics import AUTH_FAILURES
+from devutils.observability.metrics import AUTH_FAILURES, FAST_COUNTERS, FAST_HISTOGRAMS
 from devutils.observability.tracing import (
     INSTRUMENTATION_NAME,
     ToolSpans,
     build_tracer_provider,
     provider_lifespan,
 )
+from devutils.workers import current
 
 if TYPE_CHECKING:
     from devutils.http.app import Application
@@ -60,7 +63,7 @@ def install_production_layers(app: Application) -> None:
 
     recorders: list[BatchRecorder] = []
     if settings.metrics_enabled:
-        app.router.add("/metrics", ("GET",), metrics_endpoint)
+        app.router.add("/metrics", ("GET",), _metrics_endpoint(app))
         recorders.append(HttpMetrics(settings.geo_country_header))
         metrics = ToolMetrics()
         app.registry.observers.append(metrics.observe)
@@ -78,3 +81,16 @@ def install_production_layers(app: Application) -> None:
     if settings.cors_allow_origins:
         origins = settings.cors_allow_origins
         app.wrap(lambda inner: CorsMiddleware(inner, origins))
+
+
+def _metrics_endpoint(app: Application) -> ASGIApp:
+    """This process's registry with one worker; the pod's sum over every worker with several
+    (this worker publishes its hot-path families every second while it serves, and at exit)."""
+    directory = current().metrics_dir
+    if directory is None:
+        return metrics_endpoint
+    from devutils.observability.multiproc import PUBLISH_INTERVAL, WorkerMetrics, pod_registry
+
+    worker_metrics = WorkerMetrics(directory, FAST_COUNTERS, FAST_HISTOGRAMS)
+    app.lifespan_hooks.append(lambda: periodically(worker_metrics.publish, PUBLISH_INTERVAL))
+    return registry_endpoint(pod_registry(worker_metrics, directory))
