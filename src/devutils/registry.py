@@ -31,7 +31,7 @@ from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError
 from devutils.execution.budget import OutputBudget, output_too_large
 from devutils.execution.executors import CostClass, Executors
 from devutils.models import ToolInput, ToolOutput
-from devutils.observability.metrics import ARGON2_REJECTED
+from devutils.observability.metrics import ARGON2_IN_FLIGHT, ARGON2_REJECTED
 from devutils.settings import Settings
 
 T = TypeVar("T")
@@ -462,7 +462,7 @@ class Registry:
         if size is None:
             if spec.cost_class == "inline":
                 return
-            size = len(dump_output_json(result))
+            size = output_size(result)
         if size > self._max_output:
             raise output_too_large(self._max_output)
 
@@ -483,8 +483,18 @@ class Registry:
         if spec.gate is not None and (gate := self.gates.get(spec.gate)) is not None:
             # The slot is held until the pool process answers or is killed at the deadline, so
             # memory-heavy work (Argon2) never piles up past the gate.
-            return await gate.run(lambda: pool.run(spec, parsed, deadline), deadline)
+            return await gate.run(lambda: self._gated(pool, spec, parsed, deadline), deadline)
         return await pool.run(spec, parsed, deadline)
+
+    @staticmethod
+    async def _gated(pool: Any, spec: ToolSpec, parsed: ToolInput, deadline: float) -> ToolOutput:
+        # The run happens in a pool process (its own metrics are not scraped): count it here.
+        ARGON2_IN_FLIGHT.inc()
+        try:
+            result: ToolOutput = await pool.run(spec, parsed, deadline)
+            return result
+        finally:
+            ARGON2_IN_FLIGHT.dec()
 
     def invoke_sync(self, spec: ToolSpec, args: Any) -> ToolOutput:
         """The CLI path: no event loop, admission checks, observers or middleware; the same
@@ -527,6 +537,13 @@ class Registry:
 def _text_size(parsed: ToolInput) -> int:
     """Characters of text in the input: the default work estimate of a cpu tool."""
     return sum(len(value) for value in parsed.__dict__.values() if isinstance(value, str))
+
+
+def output_size(result: ToolOutput) -> int:
+    """What the output cap compares: characters of text for plain results (the text is what
+    grows), the JSON bytes of anything else."""
+    size = _plain_size(result)
+    return len(dump_output_json(result)) if size is None else size
 
 
 def _plain_size(result: ToolOutput) -> int | None:

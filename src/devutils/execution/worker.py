@@ -57,9 +57,9 @@ def _limit_memory(extra_bytes: int) -> None:
 
 
 def _encoded_size(result: Any) -> int:
-    from devutils.registry import dump_output_json
+    from devutils.registry import output_size
 
-    return len(dump_output_json(result))
+    return output_size(result)
 
 
 def _run(message: bytes, settings: Any, context: Any) -> tuple[Any, ...]:
@@ -86,6 +86,9 @@ def _run(message: bytes, settings: Any, context: Any) -> tuple[Any, ...]:
 
 def main() -> None:
     _die_with_parent()
+    # Metrics are the server's: a pool process must not write multiprocess metric files.
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+        os.environ.pop(name, None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server decides
     # The pipes are our stdin/stdout; nothing else may write to stdout.
     requests, replies = os.dup(0), os.dup(1)
