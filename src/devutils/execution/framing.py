@@ -33,3 +33,27 @@ def _read_exactly(fd: int, size: int) -> bytes:
 def receive(fd: int) -> bytes:
     (size,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size))
     return _read_exactly(fd, size)
+
+
+class Reader:
+    """Collects one message from a non-blocking pipe, piece by piece, as the loop sees data."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buffer = bytearray()
+        self._size: int | None = None
+
+    def feed(self) -> bytes | None:
+        """Read what is there; the whole message once complete, else None.  PipeClosed on EOF."""
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return None
+        if not chunk:
+            raise PipeClosed
+        self._buffer += chunk
+        if self._size is None and len(self._buffer) >= _HEADER.size:
+            (self._size,) = _HEADER.unpack_from(self._buffer)
+        if self._size is not None and len(self._buffer) >= _HEADER.size + self._size:
+            return bytes(self._buffer[_HEADER.size : _HEADER.size + self._size])
+        return None

@@ -251,19 +251,28 @@ class WorkerPool:
         with self._lock:
             self.busy.add(proc)
         message = self._message(spec, parsed)
-        readable = loop.create_future()
+        replied: asyncio.Future[bytes] = loop.create_future()
         fd = proc.replies
+        reader = framing.Reader(fd)
 
-        def wake() -> None:
-            if not readable.done():
-                readable.set_result(None)
+        def on_readable() -> None:
+            # A large reply arrives in pieces: read each as it comes, never block the loop.
+            if replied.done():
+                return
+            try:
+                whole = reader.feed()
+            except (EOFError, OSError) as exc:
+                replied.set_exception(exc)
+                return
+            if whole is not None:
+                replied.set_result(whole)
 
-        loop.add_reader(fd, wake)
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, on_readable)
         try:
             try:
                 proc.send(message)
-                await asyncio.wait_for(readable, max(0.0, deadline - time.monotonic()))
-                reply = proc.receive()
+                reply = await asyncio.wait_for(replied, max(0.0, deadline - time.monotonic()))
             finally:
                 loop.remove_reader(fd)
         except TimeoutError:
@@ -296,6 +305,7 @@ class WorkerPool:
             with self._lock:
                 self.busy.add(proc)
             try:
+                os.set_blocking(proc.replies, True)
                 proc.send(self._message(spec, parsed))
                 if not _readable(proc.replies, deadline - time.monotonic()):
                     self._discard(proc)
