@@ -104,8 +104,7 @@ def _readable(fd: int, timeout: float) -> bool:
     return bool(ready)
 
 
-def _outcome(reply: bytes, name: str, memory_limit_mb: int) -> ToolOutput:
-    outcome = pickle.loads(reply)  # noqa: S301 - our own worker process
+def _outcome(outcome: tuple[Any, ...], name: str, memory_limit_mb: int) -> ToolOutput:
     tag = outcome[0]
     if tag == worker_module.OK:
         result: ToolOutput = outcome[1]
@@ -284,10 +283,19 @@ class WorkerPool:
         except (EOFError, OSError):
             self._discard(proc)
             raise self._died_error() from None
-        proc.calls += 1
-        self._give_back(proc)
+        outcome = self._finish(proc, reply)
         self._schedule_reaper()
-        return _outcome(reply, spec.name, self.memory_limit_mb)
+        return _outcome(outcome, spec.name, self.memory_limit_mb)
+
+    def _finish(self, proc: PoolProcess, reply: bytes) -> tuple[Any, ...]:
+        """Decode a reply and return the process to the idle list, unless it is exiting."""
+        outcome: tuple[Any, ...] = pickle.loads(reply)  # noqa: S301 - our own worker process
+        proc.calls += 1
+        if outcome[0] == worker_module.OUT_OF_MEMORY:
+            self._discard(proc)  # it exits after a MemoryError
+        else:
+            self._give_back(proc)
+        return outcome
 
     def _died_error(self) -> ServiceUnavailableError:
         return ServiceUnavailableError(
@@ -314,8 +322,7 @@ class WorkerPool:
             except (EOFError, OSError):
                 self._discard(proc)
                 raise self._died_error() from None
-            self._give_back(proc)
-            return _outcome(reply, spec.name, self.memory_limit_mb)
+            return _outcome(self._finish(proc, reply), spec.name, self.memory_limit_mb)
         finally:
             self._sync_slots.release()
 

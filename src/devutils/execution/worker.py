@@ -7,9 +7,9 @@ worker never loads the certificate or network code.  Messages are length-prefixe
 stdin/stdout: first the start-up message ``(sys.path, memory limit, settings)``, then per call
 ``(func, parsed input, output model, error message for bad text)`` in, an outcome tuple out.
 
-The process asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``), and caps its
-address space at its size after start-up plus the pool's memory limit (``RLIMIT_AS``), so one call
-cannot take the pod.
+The process asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``), and before
+each call (once the call's tool module is imported) caps its address space at its current size
+plus the pool's memory limit (soft ``RLIMIT_AS``), so one call cannot take the pod.
 """
 
 from __future__ import annotations
@@ -50,10 +50,14 @@ def _virtual_size() -> int:
 
 
 def _limit_memory(extra_bytes: int) -> None:
+    """Soft limit only: the next call sets it again from the size the process then has."""
     if extra_bytes <= 0:
         return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = _virtual_size() + extra_bytes
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _encoded_size(result: Any) -> int:
@@ -62,11 +66,12 @@ def _encoded_size(result: Any) -> int:
     return output_size(result)
 
 
-def _run(message: bytes, settings: Any, context: Any) -> tuple[Any, ...]:
+def _run(message: bytes, settings: Any, context: Any, memory_limit: int) -> tuple[Any, ...]:
     from devutils.errors import ToolError, ValidationError
     from devutils.execution.budget import output_too_large
 
     func, parsed, output_model, bind_message = pickle.loads(message)  # noqa: S301 - our own parent
+    _limit_memory(memory_limit)  # after the tool's imports: the limit is for the call's own work
     try:
         try:
             result = func(parsed, context)
@@ -98,7 +103,6 @@ def main() -> None:
     sys.path[:] = path
     from devutils.registry import ToolContext
 
-    _limit_memory(memory_limit)
     context = ToolContext(settings)
     while True:
         try:
@@ -107,7 +111,7 @@ def main() -> None:
             return  # the server closed the pipe: shut down
         healthy = True
         try:
-            reply = pickle.dumps(_run(message, settings, context), protocol=pickle.HIGHEST_PROTOCOL)
+            reply = pickle.dumps(_run(message, settings, context, memory_limit), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             healthy = False  # the heap may be fragmented: the pool starts a fresh process
             reply = pickle.dumps((OUT_OF_MEMORY,))
