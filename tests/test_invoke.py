@@ -40,7 +40,7 @@ def _where(inp: TextIn, ctx: ToolContext) -> ThreadOut:
     return ThreadOut(thread=threading.current_thread().name, pid=os.getpid())
 
 
-LIMIT = 16 * 1024  # INLINE_MAX_WORK's default
+LIMIT = 8 * 1024  # INLINE_MAX_WORK's default
 
 
 def _spec(**kwargs: object) -> ToolSpec:
@@ -94,7 +94,7 @@ async def test_placement_by_cost_class_and_input_size(
 
 
 async def test_estimate_decides_placement(settings: Settings) -> None:
-    spec = _spec(blocking="large", cost="regex", estimate=lambda inp: len(inp.content) * 1000)
+    spec = _spec(blocking="large", cost="regex", estimate=lambda inp: len(inp.content) * 500)
     registry = Registry((spec,), ToolContext(settings))
     try:
         small = await registry.invoke(spec, {"content": "x" * 16}, CallInfo("rest", input_bytes=30))

@@ -95,7 +95,7 @@ class Settings(BaseModel):
         description="Deadline for one tool call, queueing included (504; the work is stopped).",
     )
     inline_max_work: int = Field(
-        16 * KIB,
+        8 * KIB,
         alias="INLINE_MAX_WORK",
         ge=0,
         le=MIB,

@@ -25,6 +25,9 @@ from typing import Any
 from devutils.execution import framing
 
 PR_SET_PDEATHSIG = 1
+# Pool work yields the CPU to the server's event loop (health checks, cheap tools) when they
+# compete for a core: a saturated pool must not slow /health/live.
+NICENESS = 5
 
 # Outcome tags (first element of every reply).
 OK = "ok"
@@ -95,6 +98,7 @@ def main() -> None:
     for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
         os.environ.pop(name, None)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server decides
+    os.nice(NICENESS)
     # The pipes are our stdin/stdout; nothing else may write to stdout.
     requests, replies = os.dup(0), os.dup(1)
     os.dup2(os.open(os.devnull, os.O_RDWR), 0)
