@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import statistics
 import sys
@@ -59,11 +60,9 @@ def _request(base: str, path: str, body: Any, headers: dict[str, str] | None = N
     except OSError:
         return 0  # no answer at all
     if path == "/mcp" and payload.get("result", {}).get("isError"):
-        code = payload["result"]["structuredContent"]["code"]
-        return {"REQUEST_TOO_LARGE": 413, "TIMEOUT": 504, "SERVICE_UNAVAILABLE": 503}.get(
-            code, 400
-        )
-    return status
+        code = str(payload["result"]["structuredContent"]["code"])
+        return {"REQUEST_TOO_LARGE": 413, "TIMEOUT": 504, "SERVICE_UNAVAILABLE": 503}.get(code, 400)
+    return int(status)
 
 
 def _mcp(name: str, arguments: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
@@ -126,10 +125,8 @@ def _rss_mib(process: psutil.Process, children: bool = True) -> float:
     if not children:
         return total / MIB
     for child in process.children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.Error):
             total += child.memory_info().rss
-        except psutil.Error:
-            pass
     return total / MIB
 
 
@@ -187,7 +184,9 @@ def timeout_starvation(base: str) -> dict[str, Any]:
         for path, body in others.items():
             started = time.perf_counter()
             status = _request(base, path, body)
-            answered[path.removeprefix("/api/v1/")] = f"{status} in {time.perf_counter() - started:.2f} s"
+            answered[path.removeprefix("/api/v1/")] = (
+                f"{status} in {time.perf_counter() - started:.2f} s"
+            )
         statuses = [future.result() for future in attacks]
     return {"statuses": statuses, "others": answered}
 
@@ -218,7 +217,7 @@ def run(name: str, attack: Attack, extra: dict[str, str]) -> None:
         after = _rss_mib(process)
         server_after = _rss_mib(process, children=False)
         server_idle = idle_server
-    counts = dict(sorted(collections.Counter(outcome["statuses"]).items()))
+    counts: dict[int, int] = dict(sorted(collections.Counter(outcome["statuses"]).items()))
     print(f"== {name}  ({seconds:.1f} s; settings: shipped{' + ' + str(extra) if extra else ''})")
     print(f"   attacker got:     {counts}")
     print(f"   /health/live:     {probe.summary()}")

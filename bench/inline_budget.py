@@ -17,7 +17,7 @@ import statistics
 import time
 from typing import Any
 
-from devutils.registry import CallInfo, Registry, ToolSpec
+from devutils.registry import Registry, ToolSpec
 from devutils.settings import load_settings
 
 SIZES = (1024, 4096, 16384, 65536)
@@ -75,7 +75,13 @@ def _rss_mib(pid: int) -> float:
 
 async def main() -> None:
     registry = Registry.default(load_settings({"SECRETS_MOUNT_PATH": "/nonexistent"}))
-    names = ("text_case", "data_json_format", "transform_base64", "transform_compress", "text_regex")
+    names = (
+        "text_case",
+        "data_json_format",
+        "transform_base64",
+        "transform_compress",
+        "text_regex",
+    )
     print(f"{'tool':<20} {'bytes':>6} {'estimate':>9} {'inline µs':>10} {'pool µs':>8}")
     try:
         for name in names:

@@ -7,6 +7,7 @@ that timed-out work really stopped (its pool process is gone) and that memory st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -196,9 +197,7 @@ def test_other_classes_keep_answering_while_regex_is_saturated(
     attack_server: ServerProcess,
 ) -> None:
     attackers = ThreadPoolExecutor(3)
-    attacks = [
-        attackers.submit(tool, attack_server, "text/regex", REGEX_ATTACK) for _ in range(3)
-    ]
+    attacks = [attackers.submit(tool, attack_server, "text/regex", REGEX_ATTACK) for _ in range(3)]
     time.sleep(0.5)  # both regex processes busy, the queue full
     others = {
         "crypto/hash": {"content": "x" * 1024, "algorithm": "sha256"},
@@ -264,14 +263,32 @@ def test_regex_output_amplification_is_413_over_rest_and_mcp(
 
 
 def test_sigkilled_server_leaves_no_pool_processes() -> None:
-    with run_server(QUIET) as server:
-        status, _ = tool(server, "text/regex", {"content": "a" * 20_000, "pattern": "a+"})
-        assert status == 200
+    env = {**QUIET, "REGEX_MAX_GROUPS": "500", "TOOL_TIMEOUT": "60"}
+    with run_server(env) as server:
+        # One idle pool process (its pipe closes) and one busy for ~12 s (only the kernel's
+        # parent-death signal can stop it in time).
+        assert (
+            tool(
+                server,
+                "data/json/format",
+                {"content": "[" + "1," * 9000 + "1]", "action": "minify"},
+            )[0]
+            == 200
+        )
+
+        def attack() -> None:
+            with contextlib.suppress(OSError):  # the server dies under it
+                tool(server, "text/regex", REGEX_ATTACK, timeout=5)
+
+        attacker = threading.Thread(target=attack, daemon=True)
+        attacker.start()
+        time.sleep(1.0)
         pool = children(server.proc.pid)
-        assert pool
+        assert len(pool) == 2
+        assert any(_cpu_ticks(pid) > 20 for pid in pool)
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 3
         while time.monotonic() < deadline and any(alive(pid) for pid in pool):
             time.sleep(0.05)
         assert not any(alive(pid) for pid in pool), "orphaned pool processes"

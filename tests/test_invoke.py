@@ -102,7 +102,8 @@ async def test_estimate_decides_placement(settings: Settings) -> None:
         assert registry.executors.pools["regex"].pids()
     finally:
         registry.close()
-    assert isinstance(small, ThreadOut) and isinstance(big, ThreadOut)
+    assert isinstance(small, ThreadOut)
+    assert isinstance(big, ThreadOut)
     assert small.pid == os.getpid()
     assert big.pid != os.getpid()
 

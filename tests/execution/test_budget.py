@@ -12,7 +12,12 @@ MIB = 1024 * 1024
 
 @pytest.mark.parametrize(
     ("size", "text"),
-    [(16 * MIB, "16 MiB"), (64 * 1024, "64 KiB"), (1000, "1000 bytes"), (MIB + 1, f"{MIB + 1} bytes")],
+    [
+        (16 * MIB, "16 MiB"),
+        (64 * 1024, "64 KiB"),
+        (1000, "1000 bytes"),
+        (MIB + 1, f"{MIB + 1} bytes"),
+    ],
     ids=["mib", "kib", "bytes", "odd"],
 )
 def test_limits_read_as_configured(size: int, text: str) -> None:

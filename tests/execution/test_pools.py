@@ -76,13 +76,15 @@ async def test_deadline_kills_the_process_and_the_next_call_gets_a_new_one(
     sleeper: Registry,
 ) -> None:
     first = await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
-    assert isinstance(first, PidOut) and first.pid != os.getpid()
+    assert isinstance(first, PidOut)
+    assert first.pid != os.getpid()
     with pytest.raises(ToolTimeoutError, match="timed out"):
         await sleeper.invoke(SLEEPER, {"seconds": 30}, CallInfo("rest"))
     await asyncio.sleep(0.2)
     assert not alive(first.pid)
     second = await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
-    assert isinstance(second, PidOut) and second.pid not in (first.pid, os.getpid())
+    assert isinstance(second, PidOut)
+    assert second.pid not in (first.pid, os.getpid())
 
 
 async def test_full_queue_is_503_and_queueing_counts_against_the_deadline(
@@ -107,9 +109,7 @@ async def test_idle_processes_exit(sleeper: Registry) -> None:
     assert isinstance(result, PidOut)
     pool = sleeper.executors.pools["cpu"]
     assert pool.pids() == [result.pid]
-    deadline = time.monotonic() + 5
-    while alive(result.pid) and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)  # POOL_IDLE_TIMEOUT is 0.3 s here; reaping and the kill are quick
     assert pool.pids() == []
     assert not alive(result.pid)
 
@@ -222,8 +222,13 @@ async def test_network_executor_is_bounded() -> None:
     release.set()
     assert await busy == 1
     assert await executor.run(lambda: 3, "test", time.monotonic() + 5) == 3
+
+    def slow() -> int:
+        time.sleep(0.5)
+        return 4
+
     with pytest.raises(ToolTimeoutError):
-        await executor.run(lambda: time.sleep(0.5) or 4, "test", time.monotonic() + 0.1)
+        await executor.run(slow, "test", time.monotonic() + 0.1)
     executor.close()
 
 

@@ -52,7 +52,8 @@ class PoolProcess:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
-        assert process.stdin is not None and process.stdout is not None
+        assert process.stdin is not None
+        assert process.stdout is not None
         self.requests = process.stdin.fileno()
         self.replies = process.stdout.fileno()
         self.idle_since = time.monotonic()

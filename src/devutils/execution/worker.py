@@ -97,7 +97,9 @@ def main() -> None:
     # Metrics are the server's: a pool process must not write multiprocess metric files.
     for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
         os.environ.pop(name, None)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server decides
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C reaches the whole group; the server decides
     os.nice(NICENESS)
     # The pipes are our stdin/stdout; nothing else may write to stdout.
     requests, replies = os.dup(0), os.dup(1)
@@ -115,11 +117,13 @@ def main() -> None:
             return  # the server closed the pipe: shut down
         healthy = True
         try:
-            reply = pickle.dumps(_run(message, settings, context, memory_limit), protocol=pickle.HIGHEST_PROTOCOL)
+            reply = pickle.dumps(
+                _run(message, settings, context, memory_limit), protocol=pickle.HIGHEST_PROTOCOL
+            )
         except MemoryError:
             healthy = False  # the heap may be fragmented: the pool starts a fresh process
             reply = pickle.dumps((OUT_OF_MEMORY,))
-        except Exception as exc:  # noqa: BLE001 - reported as an internal error, never its text
+        except Exception as exc:
             reply = pickle.dumps((CRASHED, type(exc).__name__))
         try:
             framing.send(replies, reply)
