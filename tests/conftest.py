@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,8 +40,10 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def registry(settings: Settings) -> Registry:
-    return Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW))
+def registry(settings: Settings) -> Iterator[Registry]:
+    registry = Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW))
+    yield registry
+    registry.close()  # its pool processes, if a call started any
 
 
 @pytest.fixture

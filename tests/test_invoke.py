@@ -1,8 +1,9 @@
-"""Registry.invoke: prechecks before gates, gates, size-based offloading, middleware order."""
+"""Registry.invoke: prechecks before gates, gates, placement by cost class, middleware order."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -14,7 +15,6 @@ from devutils.errors import ServiceUnavailableError, ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.observability.metrics import ARGON2_REJECTED
 from devutils.registry import (
-    OFFLOAD_ABOVE,
     CallInfo,
     ConcurrencyGate,
     InvokeMiddleware,
@@ -33,10 +33,14 @@ class TextIn(ToolInput):
 
 class ThreadOut(ToolOutput):
     thread: str
+    pid: int = 0
 
 
 def _where(inp: TextIn, ctx: ToolContext) -> ThreadOut:
-    return ThreadOut(thread=threading.current_thread().name)
+    return ThreadOut(thread=threading.current_thread().name, pid=os.getpid())
+
+
+LIMIT = 8 * 1024  # INLINE_MAX_WORK's default
 
 
 def _spec(**kwargs: object) -> ToolSpec:
@@ -52,36 +56,56 @@ def _spec(**kwargs: object) -> ToolSpec:
 
 
 @pytest.mark.parametrize(
-    ("blocking", "size", "input_bytes", "offloaded"),
+    ("blocking", "size", "input_bytes", "where"),
     [
-        (False, 10, None, False),
-        (True, 10, None, True),
-        ("large", 10, None, False),
-        ("large", OFFLOAD_ABOVE + 1, None, True),
-        ("large", 10, 30, False),
-        ("large", OFFLOAD_ABOVE + 1, OFFLOAD_ABOVE + 20, True),
+        (False, LIMIT * 4, None, "loop"),
+        (True, 10, None, "thread"),
+        ("large", 10, None, "loop"),
+        ("large", LIMIT + 1, None, "process"),
+        ("large", 10, 30, "loop"),
+        ("large", LIMIT + 1, LIMIT + 20, "process"),
         # A big body (whitespace padding, other fields) with little text still stays inline.
-        ("large", 10, 10 * OFFLOAD_ABOVE, False),
+        ("large", 10, 10 * LIMIT, "loop"),
     ],
     ids=[
         "inline",
-        "always-thread",
-        "large-small-input",
-        "large-big-input",
+        "network-thread",
+        "cpu-small-input",
+        "cpu-big-input",
         "small-body",
         "big-body-big-text",
         "big-body-small-text",
     ],
 )
-async def test_offloading_by_input_size(
-    settings: Settings, blocking: object, size: int, input_bytes: int | None, offloaded: bool
+async def test_placement_by_cost_class_and_input_size(
+    settings: Settings, blocking: object, size: int, input_bytes: int | None, where: str
 ) -> None:
     spec = _spec(blocking=blocking)
     registry = Registry((spec,), ToolContext(settings))
     call = CallInfo("rest", input_bytes=input_bytes)
-    result = await registry.invoke(spec, {"content": "x" * size}, call)
+    try:
+        result = await registry.invoke(spec, {"content": "x" * size}, call)
+    finally:
+        registry.close()
     assert isinstance(result, ThreadOut)
-    assert (result.thread != threading.main_thread().name) is offloaded
+    on_loop = result.thread == threading.main_thread().name and result.pid == os.getpid()
+    seen = "loop" if on_loop else ("thread" if result.pid == os.getpid() else "process")
+    assert seen == where
+
+
+async def test_estimate_decides_placement(settings: Settings) -> None:
+    spec = _spec(blocking="large", cost="regex", estimate=lambda inp: len(inp.content) * 500)
+    registry = Registry((spec,), ToolContext(settings))
+    try:
+        small = await registry.invoke(spec, {"content": "x" * 16}, CallInfo("rest", input_bytes=30))
+        big = await registry.invoke(spec, {"content": "x" * 17}, CallInfo("rest", input_bytes=30))
+        assert registry.executors.pools["regex"].pids()
+    finally:
+        registry.close()
+    assert isinstance(small, ThreadOut)
+    assert isinstance(big, ThreadOut)
+    assert small.pid == os.getpid()
+    assert big.pid != os.getpid()
 
 
 async def test_forged_argon2_hash_is_400_even_when_every_slot_is_busy(registry: Registry) -> None:

@@ -222,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = registry.invoke_sync(tool_spec, _tool_args(namespace))
     except ToolError as exc:
         return _print_error(exc)
+    finally:
+        registry.close()
     sys.stdout.write(orjson.dumps(dump_output(result), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 

@@ -1,22 +1,25 @@
 """The tool registry: every tool is declared once, here-by-decorator, and every front end reads it.
 
 A declaration (:func:`tool`) only attaches data: the REST path (which gives the MCP name and the CLI
-words), title, description, annotations, whether it blocks, its rate-limit class and examples.  The
-input and output models come from the function's type hints.  :class:`Registry` validates input,
-applies admission checks (tool span, rate limits), concurrency gates and outcome observers
-(metrics, span end), runs the function (in a thread when it blocks) and returns the output model.
-Wrapping invoke middleware is supported for anything that must wrap a whole call.
+words), title, description, annotations, its cost class (where it runs), its rate-limit class and
+examples.  The input and output models come from the function's type hints.  :class:`Registry`
+validates input, applies admission checks (tool span, rate limits), concurrency gates and outcome
+observers (metrics, span end), runs the function where its cost class says (on the event loop
+while the work is small, else in a bounded worker-process pool that is killed at the deadline, see
+:mod:`devutils.execution`), caps the output and returns the output model.  Wrapping invoke
+middleware is supported for anything that must wrap a whole call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import threading
 import time
 import typing
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast
@@ -25,8 +28,10 @@ import orjson
 import pydantic
 
 from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
+from devutils.execution.budget import OutputBudget, output_too_large
+from devutils.execution.executors import CostClass, Executors
 from devutils.models import ToolInput, ToolOutput
-from devutils.observability.metrics import ARGON2_REJECTED
+from devutils.observability.metrics import ARGON2_IN_FLIGHT, ARGON2_REJECTED
 from devutils.settings import Settings
 
 T = TypeVar("T")
@@ -48,11 +53,12 @@ FAMILY_MODULES = (
 )
 
 RateClass = Literal["default", "crypto", "network"]
-# True: always run in a worker thread (I/O, Argon2).  "large": run in a thread only when the
-# input's text exceeds OFFLOAD_ABOVE characters; a thread hop costs more than the tool on small
-# inputs, but a 1 MiB input must not hold the event loop.
+# Kept for declarations: True (I/O, Argon2) or "large" (input-proportional CPU).  Where a call runs
+# is decided by the cost class (``cost``), which defaults from this and the gate.
 Blocking = bool | Literal["large"]
-OFFLOAD_ABOVE = 64 * 1024
+# A tool's work estimate for one input (about bytes touched); compared with INLINE_MAX_WORK to
+# decide whether it runs on the event loop.  Default: the characters of text in the input.
+Estimate = Callable[[Any], int]
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,19 @@ class ToolSpec:
     examples: tuple[Example, ...] = ()
     bind_error_message: str = "Invalid request"
     precheck: Precheck | None = None
+    cost: CostClass | None = None
+    estimate: Estimate | None = None
+
+    @functools.cached_property
+    def cost_class(self) -> CostClass:
+        """Where the tool runs (see :mod:`devutils.execution.executors`)."""
+        if self.cost is not None:
+            return self.cost
+        if self.gate == "argon2":
+            return "argon2"
+        if self.blocking is True:
+            return "network"
+        return "cpu" if self.blocking == "large" else "inline"
 
     # Cached: read on every call by metrics and limits.
     @functools.cached_property
@@ -120,6 +139,8 @@ def tool(
     examples: tuple[Example, ...] = (),
     bind_error_message: str = "Invalid request",
     precheck: Precheck | None = None,
+    cost: CostClass | None = None,
+    estimate: Estimate | None = None,
 ) -> Callable[[Callable[[Any, ToolContext], Any]], Callable[[Any, ToolContext], Any]]:
     """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``."""
 
@@ -150,6 +171,8 @@ def tool(
                 examples=examples,
                 bind_error_message=bind_error_message,
                 precheck=precheck,
+                cost=cost,
+                estimate=estimate,
             )
         )
         return func
@@ -193,6 +216,10 @@ class ToolContext:
     def provide(self, factory: Callable[[Settings], T], instance: T) -> None:
         with self._lock:
             self._services[factory] = instance
+
+    def output_budget(self, message: str = "Output too large") -> OutputBudget:
+        """A fresh running count against ``MAX_OUTPUT_BYTES`` for a tool that produces output."""
+        return OutputBudget(self.settings.max_output_bytes, message)
 
 
 @dataclass(slots=True)  # created on every call
@@ -252,14 +279,22 @@ class ConcurrencyGate:
             headers={"Retry-After": "1"},
         )
 
-    async def run(self, work: Proceed) -> ToolOutput:
+    async def run(self, work: Proceed, deadline: float | None = None) -> ToolOutput:
+        """Run ``work`` in a slot; waiting ends at the queue timeout (503) or ``deadline`` (504)."""
         if self._semaphore.locked():
             if self._waiting >= self.queue:
                 raise self._busy()
             self._waiting += 1
+            wait = self.timeout
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - time.monotonic()))
             try:
-                await asyncio.wait_for(self._semaphore.acquire(), self.timeout)
+                await asyncio.wait_for(self._semaphore.acquire(), wait)
             except TimeoutError:
+                if deadline is not None and wait < self.timeout:
+                    raise ToolTimeoutError(
+                        "Operation timed out", "the deadline passed while queued"
+                    ) from None
                 raise self._busy() from None
             finally:
                 self._waiting -= 1
@@ -270,8 +305,11 @@ class ConcurrencyGate:
         finally:
             self._semaphore.release()
 
-    def run_sync(self, work: Callable[[], ToolOutput]) -> ToolOutput:
-        if not self._sync.acquire(timeout=self.timeout):
+    def run_sync(self, work: Callable[[], ToolOutput], deadline: float | None = None) -> ToolOutput:
+        wait = self.timeout
+        if deadline is not None:
+            wait = min(wait, max(0.0, deadline - time.monotonic()))
+        if not self._sync.acquire(timeout=wait):
             raise self._busy()
         try:
             return work()
@@ -309,6 +347,9 @@ class Registry:
                 on_reject=ARGON2_REJECTED.inc,
             )
         }
+        self.executors = Executors(settings)
+        self._inline_max_work = settings.inline_max_work
+        self._max_output = settings.max_output_bytes
 
     @classmethod
     def default(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> Registry:
@@ -384,10 +425,14 @@ class Registry:
             call.parsed = parsed
             if spec.precheck is not None:
                 spec.precheck(parsed, self.context)
-            if spec.gate is None and (
-                not spec.blocking or (spec.blocking == "large" and _small(parsed, call))
-            ):
-                result = self._call(spec, parsed)  # the common case: no coroutine of its own
+            cost = spec.cost_class
+            if cost == "inline":
+                # The common case: no coroutine of its own.  Inline tools are cheap and bounded
+                # by their input caps, so their results are not measured (~0.5 µs a call).
+                result = self._call(spec, parsed)
+            elif (cost == "cpu" or cost == "regex") and self._fits_inline(spec, parsed, call):
+                result = self._call(spec, parsed)
+                self._check_output(result)
             else:
                 result = await self._offload(spec, parsed)
         except Exception as exc:
@@ -398,44 +443,115 @@ class Registry:
             observe(spec, call, time.perf_counter() - started, result, None)
         return result
 
+    def _fits_inline(self, spec: ToolSpec, parsed: ToolInput, call: CallInfo) -> bool:
+        """True when the call's work estimate is within INLINE_MAX_WORK (stays on the loop)."""
+        limit = self._inline_max_work
+        if spec.estimate is not None:
+            return spec.estimate(parsed) <= limit
+        if call.input_bytes is not None and call.input_bytes <= limit:
+            return True  # text in a JSON body of n bytes is at most n characters
+        return _text_size(parsed) <= limit
+
+    def _check_output(self, result: ToolOutput) -> None:
+        """The central output cap for a result produced in this process (see output_size).
+
+        Pool processes measure their results the same way before sending them.
+        """
+        if output_size(result) > self._max_output:
+            raise output_too_large(self._max_output)
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.context.settings.tool_timeout
+
     async def _offload(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
-        """Run a blocking tool in a thread: behind its gate, or under the tool deadline."""
-        if spec.gate is not None and (gate := self.gates.get(spec.gate)) is not None:
-            # A gated tool keeps its slot until its thread ends: a deadline that freed the slot
-            # early would let memory-heavy work (Argon2) pile up past the gate.
-            return await gate.run(lambda: asyncio.to_thread(self._call, spec, parsed))
-        if not spec.blocking or (spec.blocking == "large" and _text_size(parsed) <= OFFLOAD_ABOVE):
-            return self._call(spec, parsed)  # a gate named but not configured
-        try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(self._call, spec, parsed), self.context.settings.tool_timeout
+        """Run a call away from the event loop: its class's pool or executor, under its deadline."""
+        deadline = self._deadline()
+        cost = spec.cost_class
+        if cost == "network":
+            result = await self.executors.network.run(
+                lambda: self._call(spec, parsed), spec.name, deadline
             )
-        except TimeoutError:
-            raise ToolTimeoutError(
-                "Operation timed out", f"{spec.name} exceeded its deadline"
-            ) from None
+            self._check_output(result)
+            return result
+        pool = self.executors.pool(cost)
+        if spec.gate is not None and (gate := self.gates.get(spec.gate)) is not None:
+            # The slot is held until the pool process answers or is killed at the deadline, so
+            # memory-heavy work (Argon2) never piles up past the gate.
+            return await gate.run(lambda: self._gated(pool, spec, parsed, deadline), deadline)
+        return await pool.run(spec, parsed, deadline)
+
+    @staticmethod
+    async def _gated(pool: Any, spec: ToolSpec, parsed: ToolInput, deadline: float) -> ToolOutput:
+        # The run happens in a pool process (its own metrics are not scraped): count it here.
+        ARGON2_IN_FLIGHT.inc()
+        try:
+            result: ToolOutput = await pool.run(spec, parsed, deadline)
+            return result
+        finally:
+            ARGON2_IN_FLIGHT.dec()
 
     def invoke_sync(self, spec: ToolSpec, args: Any) -> ToolOutput:
-        """The CLI path: no event loop, no admission checks, observers or middleware."""
+        """The CLI path: no event loop, admission checks, observers or middleware; the same
+        placement, deadline and output cap as :meth:`invoke`."""
         parsed = self.parse(spec, args)
         if spec.precheck is not None:
             spec.precheck(parsed, self.context)
+        cost = spec.cost_class
+        if cost == "inline":
+            return self._call(spec, parsed)
+        if cost == "network" or (
+            (cost == "cpu" or cost == "regex") and self._fits_inline(spec, parsed, CallInfo("cli"))
+        ):
+            # Network: one call per CLI process, bounded by its own I/O timeouts.
+            result = self._call(spec, parsed)
+            self._check_output(result)
+            return result
+        deadline = self._deadline()
+        pool = self.executors.pool(cost)
         gate = self.gates.get(spec.gate) if spec.gate else None
         if gate:
-            return gate.run_sync(lambda: self._call(spec, parsed))
-        return self._call(spec, parsed)
+            return gate.run_sync(lambda: pool.run_sync(spec, parsed, deadline), deadline)
+        return pool.run_sync(spec, parsed, deadline)
 
+    def close(self) -> None:
+        """Stop the pool processes and executors (server shutdown, end of a CLI run)."""
+        self.executors.close()
 
-def _small(parsed: ToolInput, call: CallInfo) -> bool:
-    """True when the input's text is at most OFFLOAD_ABOVE characters (stays on the loop)."""
-    if call.input_bytes is not None and call.input_bytes <= OFFLOAD_ABOVE:
-        return True
-    return _text_size(parsed) <= OFFLOAD_ABOVE
+    @contextlib.asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        """Pools live as long as the server: a lifespan hook that closes them at shutdown."""
+        try:
+            yield
+        finally:
+            self.close()
 
 
 def _text_size(parsed: ToolInput) -> int:
-    """Characters of text in the input: what decides whether a "large" tool leaves the loop."""
+    """Characters of text in the input: the default work estimate of a cpu tool."""
     return sum(len(value) for value in parsed.__dict__.values() if isinstance(value, str))
+
+
+def output_size(result: ToolOutput) -> int:
+    """What the output cap compares: characters of text for plain results (the text is what
+    grows), the JSON bytes of anything else."""
+    size = _plain_size(result)
+    return len(dump_output_json(result)) if size is None else size
+
+
+def _plain_size(result: ToolOutput) -> int | None:
+    """Characters in a plain result's text fields, or None when the result is not plain."""
+    fields = _plain_fields_of(type(result))
+    if fields is None:
+        return None
+    size = 0
+    values = result.__dict__
+    for name, _ in fields:
+        value = values[name]
+        if type(value) is str:
+            size += len(value)
+        elif type(value) is list:
+            size += sum(map(len, value))
+    return size
 
 
 def _bind(

@@ -139,14 +139,66 @@ class Settings(BaseModel):
         256, alias="MAX_JSON_DEPTH", ge=8, le=1000, description="JSON nesting limit (400)."
     )
     max_output_bytes: int = Field(
-        MIB,
+        8 * MIB,
         alias="MAX_OUTPUT_BYTES",
         ge=1 * KIB,
         le=64 * MIB,
-        description="Largest tool output, e.g. decompressed data (413).",
+        description="Largest tool output (its JSON data), checked while it is produced (413).",
     )
     tool_timeout: float = Field(
-        10.0, alias="TOOL_TIMEOUT", gt=0, le=300, description="Deadline for one tool call (504)."
+        10.0,
+        alias="TOOL_TIMEOUT",
+        gt=0,
+        le=300,
+        description="Deadline for one tool call, queueing included (504; the work is stopped).",
+    )
+    inline_max_work: int = Field(
+        8 * KIB,
+        alias="INLINE_MAX_WORK",
+        ge=0,
+        le=MIB,
+        description="Largest work estimate (about bytes touched) a cpu or regex tool may run on "
+        "the event loop; larger calls go to a worker process.",
+    )
+    pool_cpu_workers: int = Field(
+        2, alias="POOL_CPU_WORKERS", ge=1, le=64, description="Processes of the cpu pool."
+    )
+    pool_regex_workers: int = Field(
+        2, alias="POOL_REGEX_WORKERS", ge=1, le=64, description="Processes of the regex pool."
+    )
+    pool_queue_size: int = Field(
+        16,
+        alias="POOL_QUEUE_SIZE",
+        ge=0,
+        le=1000,
+        description="Calls that may wait for a busy pool (or network executor) before 503.",
+    )
+    pool_memory_limit_mb: int = Field(
+        128,
+        alias="POOL_MEMORY_LIMIT_MB",
+        ge=16,
+        le=4096,
+        description="Address space one pool process may add to its start-up size (MiB; 413 past).",
+    )
+    pool_idle_timeout: float = Field(
+        60.0,
+        alias="POOL_IDLE_TIMEOUT",
+        ge=0,
+        le=3600,
+        description="Seconds an idle pool process lives before it exits (0 = never).",
+    )
+    network_workers: int = Field(
+        8, alias="NETWORK_WORKERS", ge=1, le=256, description="Threads for network tools."
+    )
+    regex_max_matches: int = Field(
+        10_000, alias="REGEX_MAX_MATCHES", ge=1, le=1_000_000, description="Matches reported."
+    )
+    regex_max_groups: int = Field(
+        100,
+        alias="REGEX_MAX_GROUPS",
+        ge=1,
+        le=1000,
+        description="Capture groups a regex pattern may have (400 beyond).",
     )
 
     # --- authentication ---------------------------------------------------------------------

@@ -282,7 +282,7 @@ async def test_size_limits_are_413(small_client: httpx.AsyncClient) -> None:
     body = {"content": packed, "action": "decompress", "algorithm": "zlib"}
     assert (await _ok(small_client, body))["result"] == "a" * 1024
     error = await _error(small_client, _decompress(zlib.compress(b"a" * 1025), "zlib"), 413)
-    assert error["details"] == "decompressed data exceeds limit of 1024 bytes"
+    assert error["details"] == "output would exceed 1 KiB (MAX_OUTPUT_BYTES)"
     error = await _error(small_client, _decompress(bytes(range(256)) * 5, "zlib"), 413)
     assert error["details"] == "compressed data too large: 1280 bytes exceeds limit of 1024 bytes"
 
@@ -298,7 +298,7 @@ async def test_one_megabyte_bomb_of_a_gibibyte_is_refused(
     assert len(bomb) < MIB  # under the compressed-size limit, so the streaming cap must act
     error = await _error(big_body_client, _decompress(bomb, "gzip"), 413)
     assert error["code"] == "REQUEST_TOO_LARGE"
-    assert error["details"] == f"decompressed data exceeds limit of {MIB} bytes"
+    assert error["details"] == "output would exceed 8 MiB (MAX_OUTPUT_BYTES)"
 
 
 def test_bomb_memory_stays_near_the_cap() -> None:

@@ -91,10 +91,10 @@ def test_match_count_is_capped(registry: Registry) -> None:
 
 
 def test_many_group_patterns_get_fewer_matches(registry: Registry) -> None:
-    data = run(registry, {"content": "b" * 2000, "pattern": "(a?)" * 200})
-    assert data["count"] == MAX_GROUP_CELLS // 201
+    data = run(registry, {"content": "b" * 2000, "pattern": "(a?)" * 100})
+    assert data["count"] == MAX_GROUP_CELLS // 101
     assert data["truncated"] is True
-    assert all(len(detail["groups"]) == 200 for detail in data["details"])
+    assert all(len(detail["groups"]) == 100 for detail in data["details"])
 
 
 def test_redos_pattern_is_linear(registry: Registry) -> None:

@@ -218,7 +218,7 @@ async def test_base64_output_is_bounded(small_output_client: httpx.AsyncClient) 
         small_output_client, "base64", {"content": "a" * 769, "action": "encode"}, status=413
     )
     assert error["code"] == "REQUEST_TOO_LARGE"
-    assert error["details"] == "output too large: 1028 bytes exceeds limit of 1024 bytes"
+    assert error["details"] == "output would exceed 1 KiB (MAX_OUTPUT_BYTES)"
 
 
 # --- url ----------------------------------------------------------------------------------------

@@ -101,6 +101,7 @@ class Application:
 def create_app(settings: Settings, registry: Registry | None = None) -> Application:
     registry = registry or Registry.default(settings)
     app = Application(settings, registry)
+    app.lifespan_hooks.append(registry.lifespan)  # pool processes stop with the server
     # Production middleware (auth, rate limits, metrics, logs, tracing, CORS) and the MCP endpoint
     # are installed here by their own modules; see devutils.http.stack.
     from devutils.http.stack import install

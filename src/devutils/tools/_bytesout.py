@@ -11,7 +11,7 @@ import binascii
 
 from pydantic import Field
 
-from devutils.errors import RequestTooLargeError
+from devutils.execution.budget import OutputBudget
 from devutils.models import ToolOutput
 
 
@@ -42,7 +42,4 @@ def bytes_output(data: bytes) -> BytesOutput:
 
 def check_output_size(size: int, limit: int, message: str) -> None:
     """Refuse an output larger than the configured limit (413), before producing it."""
-    if size > limit:
-        raise RequestTooLargeError(
-            message, f"output too large: {size} bytes exceeds limit of {limit} bytes"
-        )
+    OutputBudget(limit, message).check(size)

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from devutils.errors import RequestTooLargeError, ValidationError
+from devutils.execution.budget import output_too_large
 from devutils.models import ToolInput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools import _gobase64
@@ -52,8 +53,8 @@ def _too_large(what: str, size: int, limit: int) -> RequestTooLargeError:
     title="Compress or decompress (gzip, zlib)",
     description=(
         "Compress the UTF-8 bytes of a text with gzip or zlib (result is standard base64), or "
-        "decompress standard base64 input. Input and decompressed output are limited to 1 MiB "
-        "(413 beyond); binary output sets isBinary and resultBase64."
+        "decompress standard base64 input. Decompressed output is limited to MAX_OUTPUT_BYTES "
+        "(8 MiB by default; 413 beyond); binary output sets isBinary and resultBase64."
     ),
     blocking="large",  # level-6 deflate of 1 MiB is ~22 ms: off the event loop
     examples=(
@@ -80,8 +81,6 @@ def transform_compress(inp: CompressInput, ctx: ToolContext) -> BytesOutput:
     try:
         return bytes_output(inflate(compressed, inp.algorithm, limit, MAX_GZIP_MEMBERS))
     except OutputTooLarge:
-        raise RequestTooLargeError(
-            _MESSAGE, f"decompressed data exceeds limit of {limit} bytes"
-        ) from None
+        raise output_too_large(limit, _MESSAGE) from None
     except InflateError as exc:
         raise ValidationError(_MESSAGE, str(exc)) from None

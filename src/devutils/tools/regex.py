@@ -17,10 +17,14 @@ from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 
 MAX_PATTERN_CHARS = 1000
-MAX_MATCHES = 10_000
+MAX_MATCHES = 10_000  # the default of REGEX_MAX_MATCHES
 # Each match reports every group, so many-group patterns get fewer matches: the response and the
 # work stay bounded (200 groups x 10 000 matches would be seconds of CPU and megabytes of JSON).
 MAX_GROUP_CELLS = 100_000
+# JSON bytes of a match detail besides its texts (keys, offsets, punctuation), per match and per
+# group: what the output budget is charged on top of the texts.
+_DETAIL_OVERHEAD = 64
+_GROUP_OVERHEAD = 8
 _MAX_MEM = 1 << 20  # per compiled pattern; the re2 module caches up to 128 of them
 _FLAGS = frozenset("ims")
 
@@ -71,8 +75,9 @@ class RegexOutput(ToolOutput):
     pattern: str
     count: int = Field(description="Number of matches returned.")
     truncated: bool = Field(
-        description=f"True when matching stopped at the cap: {MAX_MATCHES} matches, fewer for "
-        f"patterns with many groups (at most {MAX_GROUP_CELLS} match-and-group values)."
+        description="True when matching stopped at the cap: REGEX_MAX_MATCHES matches (10000 by "
+        f"default), fewer for patterns with many groups (at most {MAX_GROUP_CELLS} "
+        "match-and-group values)."
     )
     details: list[MatchDetail]
 
@@ -104,8 +109,15 @@ def _compile(pattern: str, flags: str) -> Any:
         raise _go_error(pattern, source, exc) from None
 
 
-def match_cap(groups: int) -> int:
-    return min(MAX_MATCHES, MAX_GROUP_CELLS // (groups + 1))
+def match_cap(groups: int, max_matches: int = MAX_MATCHES) -> int:
+    return min(max_matches, MAX_GROUP_CELLS // (groups + 1))
+
+
+def work_estimate(inp: RegexInput) -> int:
+    """RE2 is linear in the text but its per-character cost grows with the pattern: a 1000-char
+    pattern of nested groups over 60 000 characters took 12.5 s.  The product decides whether the
+    call may run on the event loop."""
+    return len(inp.pattern) * max(1, len(inp.content))
 
 
 def _go_find_all(regexp: Any, text: str) -> Iterator[Any]:
@@ -120,7 +132,9 @@ def _go_find_all(regexp: Any, text: str) -> Iterator[Any]:
 
 @tool(
     "/api/v1/text/regex",
-    blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
+    blocking="large",
+    cost="regex",  # its own pool: a hostile pattern saturates it, never the other classes
+    estimate=work_estimate,
     title="Test a regular expression",
     description="All matches of an RE2 (Go regexp) pattern in a text, with positions and groups; "
     "flags i, m, s.",
@@ -131,8 +145,19 @@ def _go_find_all(regexp: Any, text: str) -> Iterator[Any]:
 )
 def text_regex(inp: RegexInput, ctx: ToolContext) -> RegexOutput:
     regexp = _compile(inp.pattern, inp.flags)
+    settings = ctx.settings
+    if regexp.groups > settings.regex_max_groups:
+        raise ValidationError(
+            "Regex test failed",
+            f"pattern has {regexp.groups} capture groups; the limit is "
+            f"{settings.regex_max_groups} (REGEX_MAX_GROUPS)",
+        )
     names = {index: name for name, index in regexp.groupindex.items()}
-    cap = match_cap(regexp.groups)
+    cap = match_cap(regexp.groups, settings.regex_max_matches)
+    # Each match is reported twice (matches and details) with all its groups: nested groups over
+    # a large text multiply it, so the bytes are counted as the matches are found.
+    budget = ctx.output_budget("Regex test failed")
+    budget.charge(len(inp.pattern))
     matches: list[str] = []
     details: list[MatchDetail] = []
     truncated = False
@@ -140,6 +165,15 @@ def text_regex(inp: RegexInput, ctx: ToolContext) -> RegexOutput:
         if len(matches) == cap:
             truncated = True
             break
+        # Charged from the spans, before any group text is copied out of the subject.
+        start, end = found.span()
+        spans = [found.span(index) for index in range(1, regexp.groups + 1)]
+        budget.charge(
+            2 * (end - start)
+            + _DETAIL_OVERHEAD
+            + sum(high - low + _GROUP_OVERHEAD for low, high in spans)
+            + sum(spans[i - 1][1] - spans[i - 1][0] + len(names[i]) for i in names)
+        )
         groups = list(found.groups())
         matches.append(found.group())
         details.append(

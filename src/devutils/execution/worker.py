@@ -1,0 +1,137 @@
+"""The main loop of a pool process: receive a call, run it, send the outcome back.
+
+Started by :mod:`devutils.execution.pool` as ``python -c`` (a fresh interpreter: nothing of the
+threaded server is inherited, and the server's own ``__main__`` is never re-run).  It imports only
+this module at start; a call's tool module is imported when its function is unpickled, so a regex
+worker never loads the certificate or network code.  Messages are length-prefixed pickles over
+stdin/stdout: first the start-up message ``(sys.path, memory limit, settings)``, then per call
+``(func, parsed input, output model, error message for bad text)`` in, an outcome tuple out.
+
+The process asks the kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``), and before
+each call (once the call's tool module is imported) caps its address space at its current size
+plus the pool's memory limit (soft ``RLIMIT_AS``), so one call cannot take the pod.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import resource
+import signal
+import sys
+from typing import Any
+
+from devutils.execution import framing
+
+PR_SET_PDEATHSIG = 1
+# Pool work yields the CPU to the server's event loop (health checks, cheap tools) when they
+# compete for a core: a saturated pool must not slow /health/live.
+NICENESS = 5
+
+# Outcome tags (first element of every reply).
+OK = "ok"
+TOOL_ERROR = "tool-error"
+OUT_OF_MEMORY = "memory"
+CRASHED = "crashed"
+
+
+def _die_with_parent() -> None:
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _virtual_size() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit_memory(extra_bytes: int) -> None:
+    """Soft limit only: the next call sets it again from the size the process then has."""
+    if extra_bytes <= 0:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = _virtual_size() + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _encoded_size(result: Any) -> int:
+    from devutils.registry import output_size
+
+    return output_size(result)
+
+
+def _run(message: bytes, settings: Any, context: Any, memory_limit: int) -> tuple[Any, ...]:
+    from devutils.errors import ToolError, ValidationError
+    from devutils.execution.budget import output_too_large
+
+    func, parsed, output_model, bind_message = pickle.loads(message)  # noqa: S301 - our own parent
+    _limit_memory(memory_limit)  # after the tool's imports: the limit is for the call's own work
+    try:
+        try:
+            result = func(parsed, context)
+        except UnicodeEncodeError:
+            raise ValidationError(
+                bind_message, "text contains unpaired surrogate code points"
+            ) from None
+        if not isinstance(result, output_model):
+            raise TypeError(f"{func.__name__} returned {type(result).__name__}")
+        # Measured here so an oversized result never crosses the pipe.
+        if _encoded_size(result) > settings.max_output_bytes:
+            raise output_too_large(settings.max_output_bytes)
+    except ToolError as exc:
+        return (TOOL_ERROR, type(exc).__name__, exc.message, exc.details, exc.headers)
+    return (OK, result)
+
+
+def main() -> None:
+    _die_with_parent()
+    # Metrics are the server's: a pool process must not write multiprocess metric files.
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+        os.environ.pop(name, None)
+    signal.signal(
+        signal.SIGINT, signal.SIG_IGN
+    )  # Ctrl-C reaches the whole group; the server decides
+    os.nice(NICENESS)
+    # The pipes are our stdin/stdout; nothing else may write to stdout.
+    requests, replies = os.dup(0), os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_RDWR), 0)
+    os.dup2(2, 1)
+    path, memory_limit, settings = pickle.loads(framing.receive(requests))  # noqa: S301
+    sys.path[:] = path
+    from devutils.registry import ToolContext
+
+    context = ToolContext(settings)
+    while True:
+        try:
+            message = framing.receive(requests)
+        except (EOFError, OSError):
+            return  # the server closed the pipe: shut down
+        healthy = True
+        try:
+            reply = pickle.dumps(
+                _run(message, settings, context, memory_limit), protocol=pickle.HIGHEST_PROTOCOL
+            )
+        except MemoryError:
+            healthy = False  # the heap may be fragmented: the pool starts a fresh process
+            reply = pickle.dumps((OUT_OF_MEMORY,))
+        except Exception as exc:
+            reply = pickle.dumps((CRASHED, type(exc).__name__))
+        try:
+            framing.send(replies, reply)
+        except OSError:
+            return
+        if not healthy:
+            return
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Worker pools and executors through Registry.invoke: deadlines, queues, memory, idle exit, CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+from pydantic import Field
+
+from devutils.errors import (
+    RequestTooLargeError,
+    ServiceUnavailableError,
+    ToolTimeoutError,
+    ValidationError,
+)
+from devutils.execution.executors import NetworkExecutor
+from devutils.models import ToolInput, ToolOutput
+from devutils.registry import (
+    CallInfo,
+    ConcurrencyGate,
+    Registry,
+    ToolContext,
+    ToolSpec,
+    catalogue,
+)
+from tests.conftest import make_settings
+from tests.support import DEVUTILS
+from tests.test_bounded_server import REGEX_ATTACK, alive
+
+
+class SleepIn(ToolInput):
+    seconds: float = Field(0.0)
+    pad: str = Field("")
+
+
+class PidOut(ToolOutput):
+    pid: int
+
+
+def _sleep(inp: SleepIn, ctx: ToolContext) -> PidOut:
+    time.sleep(inp.seconds)
+    return PidOut(pid=os.getpid())
+
+
+SLEEPER = ToolSpec(
+    path="/api/v1/test/sleep",
+    title="sleep",
+    description="Sleeps in a pool process.",
+    func=_sleep,
+    input_model=SleepIn,
+    output_model=PidOut,
+    cost="cpu",
+    estimate=lambda inp: 1 << 30,  # always over the inline budget
+)
+
+
+def _registry(*specs: ToolSpec, **overrides: object) -> Registry:
+    return Registry(specs or catalogue(), ToolContext(make_settings(**overrides)))
+
+
+@pytest.fixture
+def sleeper() -> Iterator[Registry]:
+    registry = _registry(
+        SLEEPER, tool_timeout=1.0, pool_cpu_workers=1, pool_queue_size=1, pool_idle_timeout=0.3
+    )
+    yield registry
+    registry.close()
+
+
+async def test_deadline_kills_the_process_and_the_next_call_gets_a_new_one(
+    sleeper: Registry,
+) -> None:
+    first = await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
+    assert isinstance(first, PidOut)
+    assert first.pid != os.getpid()
+    with pytest.raises(ToolTimeoutError, match="timed out"):
+        await sleeper.invoke(SLEEPER, {"seconds": 30}, CallInfo("rest"))
+    await asyncio.sleep(0.2)
+    assert not alive(first.pid)
+    second = await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
+    assert isinstance(second, PidOut)
+    assert second.pid not in (first.pid, os.getpid())
+
+
+async def test_full_queue_is_503_and_queueing_counts_against_the_deadline(
+    sleeper: Registry,
+) -> None:
+    await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))  # start the process
+    busy = asyncio.create_task(sleeper.invoke(SLEEPER, {"seconds": 0.8}, CallInfo("rest")))
+    await asyncio.sleep(0.05)
+    queued = asyncio.create_task(sleeper.invoke(SLEEPER, {"seconds": 0.5}, CallInfo("rest")))
+    await asyncio.sleep(0.05)
+    with pytest.raises(ServiceUnavailableError) as refused:
+        await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
+    assert refused.value.headers["Retry-After"] == "1"
+    assert isinstance(await busy, PidOut)
+    # Waited 0.75 s of its 1 s, then needs 0.5 s more: the deadline ends it.
+    with pytest.raises(ToolTimeoutError):
+        await queued
+
+
+async def test_idle_processes_exit(sleeper: Registry) -> None:
+    result = await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
+    assert isinstance(result, PidOut)
+    pool = sleeper.executors.pools["cpu"]
+    assert pool.pids() == [result.pid]
+    await asyncio.sleep(1.0)  # POOL_IDLE_TIMEOUT is 0.3 s here; reaping and the kill are quick
+    assert pool.pids() == []
+    assert not alive(result.pid)
+
+
+async def test_close_stops_every_process() -> None:
+    registry = _registry(SLEEPER, pool_cpu_workers=2)
+    results = await asyncio.gather(
+        *[registry.invoke(SLEEPER, {"seconds": 0.3}, CallInfo("rest")) for _ in range(2)]
+    )
+    pids = {result.pid for result in results if isinstance(result, PidOut)}
+    assert len(pids) == 2
+    registry.close()
+    assert not any(alive(pid) for pid in pids)
+    with pytest.raises(ServiceUnavailableError):
+        await registry.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
+
+
+async def test_memory_limit_is_413_and_the_process_is_replaced() -> None:
+    registry = _registry(pool_memory_limit_mb=16)
+    spec = registry.get("data_json_format")
+    assert spec is not None
+    try:
+        huge = "[" + "1," * 400_000 + "1]"  # ~25 MiB of Python objects once parsed
+        with pytest.raises(RequestTooLargeError, match="memory") as refused:
+            await registry.invoke(spec, {"content": huge, "action": "minify"}, CallInfo("rest"))
+        assert "POOL_MEMORY_LIMIT_MB" in str(refused.value.details)
+        ok = await registry.invoke(
+            spec, {"content": "[" + "1," * 10_000 + "1]", "action": "minify"}, CallInfo("rest")
+        )
+        assert ok.model_dump()["result"].startswith("[1,1,")
+    finally:
+        registry.close()
+
+
+async def test_argon2_has_a_deadline_and_its_process_is_stopped() -> None:
+    registry = _registry(
+        tool_timeout=0.5,
+        argon_iterations=100,
+        argon_memory=65536,
+        argon_max_concurrency=1,
+        argon_queue_timeout=5.0,
+    )
+    spec = registry.get("crypto_password_hash")
+    assert spec is not None
+    try:
+        first = asyncio.create_task(registry.invoke(spec, {"password": "x"}, CallInfo("rest")))
+        await asyncio.sleep(0.1)
+        # Queued behind the first: its deadline (0.5 s) ends the wait, not the 5 s queue timeout.
+        started = time.monotonic()
+        with pytest.raises(ToolTimeoutError):
+            await registry.invoke(spec, {"password": "y"}, CallInfo("rest"))
+        assert time.monotonic() - started < 1.0
+        with pytest.raises(ToolTimeoutError):
+            await first
+        await asyncio.sleep(0.3)
+        assert registry.executors.pools["argon2"].pids() == []
+    finally:
+        registry.close()
+
+
+async def test_gate_wait_ends_at_the_deadline_with_504() -> None:
+    gate = ConcurrencyGate(limit=1, queue=1, timeout=5)
+    release = asyncio.Event()
+
+    async def hold() -> ToolOutput:
+        await release.wait()
+        return PidOut(pid=0)
+
+    holder = asyncio.create_task(gate.run(hold))
+    await asyncio.sleep(0.01)
+    started = time.monotonic()
+    with pytest.raises(ToolTimeoutError) as late:
+        await gate.run(hold, deadline=time.monotonic() + 0.2)
+    assert late.value.details == "the deadline passed while queued"
+    assert time.monotonic() - started < 1.0
+    release.set()
+    await holder
+
+
+async def test_output_cap_applies_to_results_made_on_the_event_loop() -> None:
+    registry = _registry(max_output_bytes=1024)
+    spec = registry.get("text_case")
+    assert spec is not None
+    try:
+        # The text fields count: the result and "UPPERCASE" (9 characters).
+        fits = {"content": "a" * 1015, "caseType": "UPPERCASE"}
+        assert (await registry.invoke(spec, fits, CallInfo("rest"))).model_dump()["result"] == (
+            "A" * 1015
+        )
+        with pytest.raises(RequestTooLargeError, match="Output too large") as refused:
+            await registry.invoke(spec, {**fits, "content": "a" * 1016}, CallInfo("rest"))
+        assert refused.value.details == "output would exceed 1 KiB (MAX_OUTPUT_BYTES)"
+    finally:
+        registry.close()
+
+
+async def test_network_executor_is_bounded() -> None:
+    executor = NetworkExecutor(size=1, queue=0)
+    release = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def hold() -> int:
+        asyncio.run_coroutine_threadsafe(release.wait(), loop).result()
+        return 1
+
+    busy = asyncio.create_task(executor.run(hold, "test", time.monotonic() + 5))
+    await asyncio.sleep(0.05)
+    with pytest.raises(ServiceUnavailableError):
+        await executor.run(lambda: 2, "test", time.monotonic() + 5)
+    release.set()
+    assert await busy == 1
+    assert await executor.run(lambda: 3, "test", time.monotonic() + 5) == 3
+
+    def slow() -> int:
+        time.sleep(0.5)
+        return 4
+
+    with pytest.raises(ToolTimeoutError):
+        await executor.run(slow, "test", time.monotonic() + 0.1)
+    executor.close()
+
+
+def test_cli_has_the_same_deadline() -> None:
+    env = {
+        **os.environ,
+        "TOOL_TIMEOUT": "1",
+        "REGEX_MAX_GROUPS": "500",
+        "SECRETS_MOUNT_PATH": "/nonexistent",
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [*DEVUTILS, "text", "regex", "--json", "-"],
+        input=json.dumps(REGEX_ATTACK).encode(),
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 75, result.stderr
+    assert b"TIMEOUT" in result.stderr
+    assert time.monotonic() - started < 8
+
+
+def test_cli_has_the_same_output_cap() -> None:
+    env = {**os.environ, "MAX_OUTPUT_BYTES": "1024", "SECRETS_MOUNT_PATH": "/nonexistent"}
+    result = subprocess.run(
+        [*DEVUTILS, "data", "json", "format", "--json", "-"],
+        input=json.dumps(
+            {"content": "[" + "[" * 200 + "]" * 200 + "]", "action": "format", "indent": 8}
+        ).encode(),
+        capture_output=True,
+        env=env,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 65, result.stderr
+    assert b"output would exceed 1 KiB (MAX_OUTPUT_BYTES)" in result.stderr
+
+
+def test_regex_group_limit_is_a_validation_error(registry: Registry) -> None:
+    spec = registry.get("text_regex")
+    assert spec is not None
+    with pytest.raises(ValidationError) as refused:
+        registry.invoke_sync(spec, {"content": "a", "pattern": "(a)" * 101})
+    assert refused.value.details == (
+        "pattern has 101 capture groups; the limit is 100 (REGEX_MAX_GROUPS)"
+    )
