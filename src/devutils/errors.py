@@ -68,6 +68,13 @@ class SSRFBlockedError(ToolError):
     default_message = "Destination not allowed by the network policy"
 
 
+class ForbiddenError(ToolError):
+    code = "FORBIDDEN"
+    status = 403
+    exit_code = 77
+    default_message = "Forbidden"
+
+
 class NotFoundError(ToolError):
     code = "NOT_FOUND"
     status = 404
@@ -87,6 +94,13 @@ class RequestTooLargeError(ToolError):
     status = 413
     exit_code = 65
     default_message = "Request too large"
+
+
+class UnsupportedMediaTypeError(ToolError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    exit_code = 65
+    default_message = "Unsupported media type"
 
 
 class RateLimitError(ToolError):
@@ -125,9 +139,11 @@ ALL_ERRORS: tuple[type[ToolError], ...] = (
     ValidationError,
     AuthenticationError,
     SSRFBlockedError,
+    ForbiddenError,
     NotFoundError,
     MethodNotAllowedError,
     RequestTooLargeError,
+    UnsupportedMediaTypeError,
     RateLimitError,
     InternalError,
     UpstreamError,
