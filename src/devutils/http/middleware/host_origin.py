@@ -20,6 +20,8 @@ envelope or, on ``/mcp``, a JSON-RPC error without id.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import orjson
 
 from devutils.errors import ForbiddenError, ToolError, ValidationError
@@ -120,22 +122,27 @@ class HostOriginMiddleware:
         self.app = app
         self.guard = guard
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain function returning the next awaitable, as the router does: no coroutine of its
+        # own per request.  A REST refusal is raised here and reaches the request-context layer's
+        # ``await`` like any other error, which renders, logs and counts the envelope.
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         error = self.guard.refusal(scope)
         if error is None:
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         if scope["path"] != MCP_PATH:
-            raise error  # the request-context layer renders, logs and counts the envelope
-        if (state := state_of(scope)) is not None:
-            state.error_code = error.code
-        message = error.message if error.status == 403 else f"{error.message}: {error.details}"
-        body = {
-            "jsonrpc": "2.0",
-            "id": None,
-            "error": {"code": JSONRPC_INVALID_REQUEST, "message": message},
-        }
-        await send_bytes(send, error.status, orjson.dumps(body), scope=scope)
+            raise error
+        return _refuse_mcp(error, scope, send)
+
+
+async def _refuse_mcp(error: ToolError, scope: Scope, send: Send) -> None:
+    if (state := state_of(scope)) is not None:
+        state.error_code = error.code
+    message = error.message if error.status == 403 else f"{error.message}: {error.details}"
+    body = {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": JSONRPC_INVALID_REQUEST, "message": message},
+    }
+    await send_bytes(send, error.status, orjson.dumps(body), scope=scope)
