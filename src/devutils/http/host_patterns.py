@@ -9,8 +9,8 @@ A ``*`` stands only for whole things, never for a prefix of text:
   accepts every port, and an origin entry without a port only the scheme's default one).
 
 An entry with a ``*`` right after the name (``legacy.example.com*``, once a prefix match that also
-let ``legacy.example.com.attacker.net`` in) now means "any port": ``legacy.example.com:*``.  Any
-other ``*`` is a configuration error.
+let ``legacy.example.com.attacker.net`` in) now means that name on any port, or none.  Any other
+``*`` is a configuration error that stops start-up.
 """
 
 from __future__ import annotations
