@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from devutils.http.host_patterns import parse_host_pattern, parse_origin_pattern
+
 KIB = 1024
 MIB = 1024 * 1024
 
@@ -378,8 +380,6 @@ class Settings(BaseModel):
     @field_validator("allowed_hosts", "mcp_allowed_hosts")
     @classmethod
     def _host_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from devutils.http.host_patterns import parse_host_pattern
-
         for item in value:
             parse_host_pattern(item)
         return value
@@ -387,8 +387,6 @@ class Settings(BaseModel):
     @field_validator("allowed_origins", "mcp_allowed_origins")
     @classmethod
     def _origin_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from devutils.http.host_patterns import parse_origin_pattern
-
         for item in value:
             parse_origin_pattern(item)
         return value
