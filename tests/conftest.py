@@ -62,7 +62,7 @@ async def client(make_app: Callable[..., Application]) -> AsyncIterator[httpx.As
     app = make_app()
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 

@@ -156,7 +156,7 @@ async def test_example_is_the_same_over_rest_mcp_and_cli(
     args = dict(spec.examples[index].args)
     async with contract_app.lifespan():
         transport = httpx.ASGITransport(app=contract_app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             if spec.method == "GET":
                 response = await http.get(spec.path)
             else:

@@ -48,12 +48,14 @@ def test_error_codes_and_statuses_match_the_delta_table() -> None:
         "VALIDATION_ERROR": 400,
         "AUTHENTICATION_ERROR": 401,
         "SSRF_BLOCKED": 403,
+        "FORBIDDEN": 403,
         "NOT_FOUND": 404,
         "METHOD_NOT_ALLOWED": 405,
         "REQUEST_TOO_LARGE": 413,
         "URI_TOO_LONG": 414,
         "REQUEST_HEADER_TOO_LARGE": 431,
         "REQUEST_TIMEOUT": 408,
+        "UNSUPPORTED_MEDIA_TYPE": 415,
         "RATE_LIMIT_ERROR": 429,
         "INTERNAL_ERROR": 500,
         "UPSTREAM_ERROR": 502,
@@ -98,7 +100,8 @@ def test_error_codes_and_statuses_match_the_delta_table() -> None:
     ],
 )
 async def test_bad_bodies_are_400(client: httpx.AsyncClient, body: bytes, detail_part: str) -> None:
-    response = await client.post("/api/v1/crypto/hash", content=body)
+    headers = {"Content-Type": "application/json"}
+    response = await client.post("/api/v1/crypto/hash", content=body, headers=headers)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
@@ -235,7 +238,7 @@ async def test_readiness_states(
         app.health.checks[f"dep{index}"] = _fixed(state)
     app.health.draining = draining
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         response = await http.get("/health/ready")
     assert response.status_code == status
     body = response.json()

@@ -48,7 +48,7 @@ def test_sigterm_drains_then_finishes_in_flight_requests(workers: str) -> None:
         # A request in flight: headers and half of the body sent before the signal.
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         sock.sendall(
-            b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
             + BODY[:10]
         )

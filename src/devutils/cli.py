@@ -21,7 +21,7 @@ import orjson
 from pydantic.alias_generators import to_camel
 
 from devutils import __version__
-from devutils.errors import ToolError, ValidationError
+from devutils.errors import NotFoundError, ToolError, ValidationError
 from devutils.registry import Registry, ToolContext, ToolSpec, catalogue, dump_output
 from devutils.settings import Settings, SettingsError, load_settings
 
@@ -207,17 +207,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SettingsError as exc:
             print(f"devutils: {exc}", file=sys.stderr)
             return 78
+    try:
+        registry = Registry(specs, ToolContext(settings))
+    except SettingsError as exc:
+        print(f"devutils: {exc}", file=sys.stderr)
+        return 78
     if namespace.command == "tools":
-        for spec in specs:
+        for spec in registry:
             print(f"{' '.join(spec.words):<28} {spec.title}")
         return 0
     tool_name = getattr(namespace, "tool", None)
     if tool_name is None:  # a family word without a tool
         parser.parse_args([*(argv or sys.argv[1:]), "--help"])
         return 64
-    registry = Registry(specs, ToolContext(settings))
     tool_spec = registry.get(tool_name)
-    assert tool_spec is not None
+    if tool_spec is None:
+        # The parser knows every tool (it is built before settings are read); this one is off.
+        return _print_error(
+            NotFoundError("Tool disabled", f"{tool_name} is turned off by DISABLED_TOOLS")
+        )
     try:
         result = registry.invoke_sync(tool_spec, _tool_args(namespace))
     except ToolError as exc:

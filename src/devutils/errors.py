@@ -68,6 +68,13 @@ class SSRFBlockedError(ToolError):
     default_message = "Destination not allowed by the network policy"
 
 
+class ForbiddenError(ToolError):
+    code = "FORBIDDEN"
+    status = 403
+    exit_code = 77
+    default_message = "Forbidden"
+
+
 class NotFoundError(ToolError):
     code = "NOT_FOUND"
     status = 404
@@ -110,6 +117,13 @@ class RequestTimeoutError(ToolError):
     default_message = "Request not received in time"
 
 
+class UnsupportedMediaTypeError(ToolError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    exit_code = 65
+    default_message = "Unsupported media type"
+
+
 class RateLimitError(ToolError):
     code = "RATE_LIMIT_ERROR"
     status = 429
@@ -146,12 +160,14 @@ ALL_ERRORS: tuple[type[ToolError], ...] = (
     ValidationError,
     AuthenticationError,
     SSRFBlockedError,
+    ForbiddenError,
     NotFoundError,
     MethodNotAllowedError,
     RequestTooLargeError,
     UriTooLongError,
     RequestHeaderTooLargeError,
     RequestTimeoutError,
+    UnsupportedMediaTypeError,
     RateLimitError,
     InternalError,
     UpstreamError,

@@ -32,7 +32,7 @@ from devutils.execution.budget import OutputBudget, output_too_large
 from devutils.execution.executors import CostClass, Executors
 from devutils.models import ToolInput, ToolOutput
 from devutils.observability.metrics import ARGON2_IN_FLIGHT, ARGON2_REJECTED
-from devutils.settings import Settings
+from devutils.settings import Settings, SettingsError
 
 T = TypeVar("T")
 API_PREFIX = "/api/v1/"
@@ -325,12 +325,32 @@ def _error_details(exc: pydantic.ValidationError) -> str:
     return "; ".join(parts)
 
 
+def disabled_specs(specs: tuple[ToolSpec, ...], names: tuple[str, ...]) -> tuple[ToolSpec, ...]:
+    """The tools DISABLED_TOOLS names, by MCP name or REST path.  An unknown name would leave a
+    tool on that the operator meant to turn off, so it stops start-up naming the variable."""
+    wanted = set(names)
+    known = {spec.name for spec in specs} | {spec.path for spec in specs}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise SettingsError(
+            f"DISABLED_TOOLS: unknown tool(s) {', '.join(unknown)}; use MCP names such as "
+            "crypto_hash or REST paths such as /api/v1/crypto/hash"
+        )
+    return tuple(spec for spec in specs if spec.name in wanted or spec.path in wanted)
+
+
 class Registry:
     def __init__(self, specs: tuple[ToolSpec, ...], context: ToolContext) -> None:
         self.context = context
+        # Turned off for every front door: REST, MCP, CLI, OpenAPI and the catalogue are all
+        # generated from this registry, so a tool left out here exists nowhere.
+        self.disabled = disabled_specs(specs, context.settings.disabled_tools)
         self._by_name: dict[str, ToolSpec] = {}
         self._by_path: dict[str, ToolSpec] = {}
+        off = {spec.name for spec in self.disabled}
         for spec in specs:
+            if spec.name in off:
+                continue
             if spec.name in self._by_name or spec.path in self._by_path:
                 raise ValueError(f"tool declared twice: {spec.name}")
             self._by_name[spec.name] = spec

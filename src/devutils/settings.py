@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from devutils.http.host_patterns import parse_host_pattern, parse_origin_pattern
+
 KIB = 1024
 MIB = 1024 * 1024
 
@@ -420,24 +422,44 @@ class Settings(BaseModel):
         256, alias="DNS_MAX_RECORDS", ge=1, le=10000, description="Answer size cap (records)."
     )
 
+    # --- front doors: Host/Origin allow-lists, disabled tools ----------------------------------
+    allowed_hosts: CommaList = Field(
+        (),
+        alias="ALLOWED_HOSTS",
+        description="Host header values REST and /mcp accept (host, host:port, host:*, "
+        "*.suffix, or * for any); empty = the loopback names only.",
+    )
+    allowed_origins: CommaList = Field(
+        (),
+        alias="ALLOWED_ORIGINS",
+        description="Origin values REST and /mcp accept (scheme://host[:port], * wildcards as in "
+        "ALLOWED_HOSTS); loopback origins are allowed while ALLOWED_HOSTS is the loopback "
+        "default; requests without Origin are allowed.",
+    )
+    disabled_tools: CommaList = Field(
+        (),
+        alias="DISABLED_TOOLS",
+        description="Tools to turn off on every front door (REST, MCP, CLI, OpenAPI, catalogue), "
+        "by MCP name (crypto_hash) or REST path (/api/v1/crypto/hash).",
+    )
+
     # --- MCP ----------------------------------------------------------------------------------
     mcp_enabled: bool = Field(True, alias="MCP_ENABLED", description="Serve MCP at /mcp.")
     mcp_allowed_hosts: CommaList = Field(
         (),
         alias="MCP_ALLOWED_HOSTS",
-        description="Host header values /mcp accepts (host or host:port, * suffix wildcard); "
-        "empty = loopback names only.",
+        description="Older name of ALLOWED_HOSTS, still read when ALLOWED_HOSTS is unset.",
     )
     mcp_allowed_origins: CommaList = Field(
         (),
         alias="MCP_ALLOWED_ORIGINS",
-        description="Origin values /mcp accepts; requests without Origin are allowed.",
+        description="Older name of ALLOWED_ORIGINS, still read when ALLOWED_ORIGINS is unset.",
     )
     mcp_toolsets: CommaList = Field(
         (), alias="MCP_TOOLSETS", description="Tool families to expose over MCP; empty = all."
     )
     mcp_disabled_tools: CommaList = Field(
-        (), alias="MCP_DISABLED_TOOLS", description="MCP tool names to hide."
+        (), alias="MCP_DISABLED_TOOLS", description="MCP tool names to hide from MCP only."
     )
 
     # --- secrets --------------------------------------------------------------------------------
@@ -463,6 +485,20 @@ class Settings(BaseModel):
             lo, hi = int(low), int(high or low)
             if not (1 <= lo <= hi <= 65535):
                 raise ValueError(f"bad port or range {item!r}")
+        return value
+
+    @field_validator("allowed_hosts", "mcp_allowed_hosts")
+    @classmethod
+    def _host_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            parse_host_pattern(item)
+        return value
+
+    @field_validator("allowed_origins", "mcp_allowed_origins")
+    @classmethod
+    def _origin_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            parse_origin_pattern(item)
         return value
 
     @field_validator("log_level", mode="before")
@@ -491,6 +527,15 @@ class Settings(BaseModel):
             low, _, high = item.partition("-")
             ranges.append((int(low), int(high or low)))
         return tuple(ranges)
+
+    @property
+    def effective_allowed_hosts(self) -> tuple[str, ...]:
+        """ALLOWED_HOSTS, or its older name MCP_ALLOWED_HOSTS when only that one is set."""
+        return self.allowed_hosts or self.mcp_allowed_hosts
+
+    @property
+    def effective_allowed_origins(self) -> tuple[str, ...]:
+        return self.allowed_origins or self.mcp_allowed_origins
 
     @property
     def python_log_level(self) -> str:

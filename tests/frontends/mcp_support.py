@@ -13,8 +13,8 @@ MODES = ("auto", "legacy")
 
 
 def only_text(result: CallToolResult) -> str:
-    """The single text block every result carries."""
-    assert len(result.content) == 1
+    """The first text block: a success's only one, an error's ``"<CODE>: <message>"`` line."""
+    assert len(result.content) == (2 if result.is_error else 1)
     block = result.content[0]
     assert isinstance(block, TextContent)
     return block.text
@@ -30,11 +30,31 @@ def structured(result: CallToolResult) -> dict[str, Any]:
 
 
 def tool_error(result: CallToolResult) -> dict[str, Any]:
-    """A failed call's error object; its text must be ``"<CODE>: <message>..."``."""
+    """A failed call's error object, read from its second text block.
+
+    Errors carry no ``structuredContent`` (it could not match the output schema, and the
+    TypeScript SDK rejects the whole result when it does not); the first text block reads
+    ``"<CODE>: <message>..."`` and the second is the error object as JSON.
+    """
     assert result.is_error is True
-    assert result.structured_content is not None
-    error: dict[str, Any] = result.structured_content
-    assert only_text(result).startswith(f"{error['code']}: {error['message']}")
+    assert result.structured_content is None
+    assert len(result.content) == 2
+    first, second = result.content
+    assert isinstance(first, TextContent)
+    assert isinstance(second, TextContent)
+    error: dict[str, Any] = orjson.loads(second.text)
+    assert first.text.startswith(f"{error['code']}: {error['message']}")
+    return error
+
+
+def wire_error(result: dict[str, Any]) -> dict[str, Any]:
+    """:func:`tool_error` for a raw JSON-RPC ``result`` object."""
+    assert result["isError"] is True
+    assert "structuredContent" not in result
+    first, second = result["content"]
+    assert first["type"] == second["type"] == "text"
+    error: dict[str, Any] = orjson.loads(second["text"])
+    assert first["text"].startswith(f"{error['code']}: {error['message']}")
     return error
 
 

@@ -12,92 +12,12 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from devutils.frontends.mcp_http import HostOriginGuard
 from devutils.http.app import Application
 from devutils.registry import CallInfo, Proceed, ToolSpec
-from tests.frontends.mcp_support import MODES, modern_call, structured, tool_error
+from tests.frontends.mcp_support import MODES, modern_call, structured, tool_error, wire_error
 
 BASE = "http://127.0.0.1:8080"
 PEER = ("127.0.0.1", 40000)
-
-
-@pytest.mark.parametrize(
-    ("host", "allowed"),
-    [
-        ("127.0.0.1:8080", True),
-        ("localhost:1", True),
-        ("localhost", True),
-        ("[::1]:8080", True),
-        ("[::1]", True),
-        ("LOCALHOST:8080", True),
-        (None, False),
-        ("attacker.example", False),
-        ("localhost.attacker.example", False),
-        ("127.0.0.1.nip.io:8080", False),
-        ("localhostx:80", False),
-    ],
-    ids=lambda value: str(value),
-)
-def test_default_hosts_are_the_loopback_names(host: str | None, allowed: bool) -> None:
-    assert HostOriginGuard((), ()).host_allowed(host) is allowed
-
-
-@pytest.mark.parametrize(
-    ("configured", "host", "allowed"),
-    [
-        (("api.example.com",), "api.example.com", True),
-        (("api.example.com",), "api.example.com:443", True),
-        (("api.example.com",), "localhost:8080", False),
-        (("api.example.com:8443",), "api.example.com:8443", True),
-        (("api.example.com:8443",), "api.example.com:443", False),
-        (("api.example.com:*",), "api.example.com:1", True),
-        (("api.example.com:*",), "api.example.com", False),
-        (("api.example.com:*",), "api.example.com.evil.io", False),
-        (("*",), "anything.example", True),
-    ],
-    ids=[
-        "bare",
-        "any-port",
-        "replaces-loopback",
-        "exact-port",
-        "other-port",
-        "wildcard-port",
-        "wildcard-needs-port",
-        "wildcard-suffix-attack",
-        "star-allows-all",
-    ],
-)
-def test_configured_hosts(configured: tuple[str, ...], host: str, allowed: bool) -> None:
-    assert HostOriginGuard(configured, ()).host_allowed(host) is allowed
-
-
-@pytest.mark.parametrize(
-    ("configured", "origin", "allowed"),
-    [
-        ((), None, True),
-        ((), "http://localhost:8080", False),
-        ((), "null", False),
-        (("https://app.example.com",), "https://app.example.com", True),
-        (("https://app.example.com/",), "https://app.example.com", True),
-        (("https://app.example.com",), "HTTPS://APP.EXAMPLE.COM", True),
-        (("https://app.example.com",), "https://app.example.com.evil.io", False),
-        (("https://app.example.com",), "http://app.example.com", False),
-        (("http://localhost:*",), "http://localhost:6274", True),
-    ],
-    ids=[
-        "no-origin",
-        "none-configured",
-        "null-origin",
-        "exact",
-        "trailing-slash-configured",
-        "case",
-        "suffix-attack",
-        "scheme-differs",
-        "wildcard-port",
-    ],
-)
-def test_origins(configured: tuple[str, ...], origin: str | None, allowed: bool) -> None:
-    assert HostOriginGuard((), configured).origin_allowed(origin) is allowed
 
 
 @asynccontextmanager
@@ -193,8 +113,7 @@ async def test_tool_error_over_http_is_a_200_result(make_app: Callable[..., Appl
         rest = await http.post("/api/v1/crypto/hash", json=body["params"]["arguments"])
     assert response.status_code == 200
     result = response.json()["result"]
-    assert result["isError"] is True
-    assert result["structuredContent"] == rest.json()["error"]
+    assert wire_error(result) == rest.json()["error"]
     assert result["content"][0]["text"].startswith("VALIDATION_ERROR: Invalid request format")
 
 
@@ -252,9 +171,7 @@ async def test_rate_limited_call_is_a_tool_error_with_retry_after(
         first = await http.post("/mcp", json=body, headers=call_headers)
         second = await http.post("/mcp", json=body, headers=call_headers)
     assert first.json()["result"]["isError"] is False
-    result = second.json()["result"]
-    assert result["isError"] is True
-    assert result["structuredContent"]["code"] == "RATE_LIMIT_ERROR"
+    assert wire_error(second.json()["result"])["code"] == "RATE_LIMIT_ERROR"
     assert second.headers["retry-after"]
 
 

@@ -17,6 +17,7 @@ from tests.support import ServerProcess, run_server
 KEY = "k1-" + "a" * 40
 OTHER_KEY = "k2-" + "b" * 40
 HASH_BODY = b'{"content":"a","algorithm":"sha256"}'
+JSON = {"Content-Type": "application/json"}
 HEALTH = {"/health", "/health/live", "/health/ready"}
 
 
@@ -67,13 +68,21 @@ async def test_failures_are_counted_by_reason(make_app: Callable[..., Applicatio
 
     before = {reason: failures(reason) for reason in ("missing", "invalid_key", "malformed")}
     async with in_process(app) as client:
-        await client.post("/api/v1/crypto/hash", content=HASH_BODY)
-        await client.post("/api/v1/crypto/hash", content=HASH_BODY, headers={"X-API-Key": "no"})
-        await client.post("/api/v1/crypto/hash", content=HASH_BODY, headers={"X-API-Key": "no"})
+        await client.post("/api/v1/crypto/hash", content=HASH_BODY, headers=JSON)
         await client.post(
-            "/api/v1/crypto/hash", content=HASH_BODY, headers={"Authorization": "Basic eDp5"}
+            "/api/v1/crypto/hash", content=HASH_BODY, headers={**JSON, "X-API-Key": "no"}
         )
-        ok = await client.post("/api/v1/crypto/hash", content=HASH_BODY, headers={"X-API-Key": KEY})
+        await client.post(
+            "/api/v1/crypto/hash", content=HASH_BODY, headers={**JSON, "X-API-Key": "no"}
+        )
+        await client.post(
+            "/api/v1/crypto/hash",
+            content=HASH_BODY,
+            headers={**JSON, "Authorization": "Basic eDp5"},
+        )
+        ok = await client.post(
+            "/api/v1/crypto/hash", content=HASH_BODY, headers={**JSON, "X-API-Key": KEY}
+        )
         assert ok.status_code == 200
     assert failures("missing") - before["missing"] == 1
     assert failures("invalid_key") - before["invalid_key"] == 2
@@ -83,7 +92,7 @@ async def test_failures_are_counted_by_reason(make_app: Callable[..., Applicatio
 async def test_auth_off_serves_anonymously(make_app: Callable[..., Application]) -> None:
     app = make_app(mcp_enabled=False)
     async with in_process(app) as client:
-        response = await client.post("/api/v1/crypto/hash", content=HASH_BODY)
+        response = await client.post("/api/v1/crypto/hash", content=HASH_BODY, headers=JSON)
         assert response.status_code == 200
         assert "www-authenticate" not in response.headers
 

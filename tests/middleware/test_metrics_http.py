@@ -62,7 +62,7 @@ async def test_requests_are_labelled_by_template_never_raw_path(
         await client.post(HASH, json={"content": "x", "algorithm": "sha256"})
         await client.post(HASH, json={"content": "x", "algorithm": "sha256"})
         await client.get("/api/v1/secret-path-4c7f")
-        await client.post(HASH, content=b"{")
+        await client.post(HASH, content=b"{", headers={"Content-Type": "application/json"})
         exposition = (await client.get("/metrics")).text
     after = {
         key: value("http_requests_total", **dict(zip(labels, key, strict=True)))

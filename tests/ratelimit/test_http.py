@@ -53,7 +53,7 @@ async def limited() -> AsyncIterator[tuple[httpx.AsyncClient, Registry]]:
     app, registry = _registry_with_classes()
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app, client=("192.0.2.10", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http, registry
 
 
@@ -197,7 +197,7 @@ async def test_mcp_calls_are_limited_by_principal() -> None:
 async def test_disabled_means_no_limits_and_no_headers() -> None:
     app, _ = _registry_with_classes(rate_limit_enabled=False)
     transport = httpx.ASGITransport(app=app, client=("192.0.2.30", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         responses = [await http.post(HASH, json=BODY) for _ in range(8)]
         status = await http.get("/api/v1/status")
     assert [r.status_code for r in responses] == [200] * 8

@@ -17,6 +17,7 @@ from tests.support import RedisServer, ServerProcess, require_redis, run_redis, 
 
 TOOL = "/api/v1/crypto/hash"
 BODY = orjson.dumps({"content": "hello world", "algorithm": "sha256"})
+JSON_HEADERS = {"Content-Type": "application/json"}
 CLASSES = ("ANONYMOUS", "AUTHENTICATED", "CRYPTO", "NETWORK")
 
 
@@ -140,7 +141,7 @@ async def test_redis_killed_mid_load_no_5xx_and_recovers() -> None:
             results, _ = await asyncio.gather(load([server.base], 2.5, 6), chaos(http))
             assert observed_degraded
             assert await wait_for_state(http, server, (200, "ready"))  # recovered by itself
-            after = await http.post(server.base + TOOL, content=BODY)
+            after = await http.post(server.base + TOOL, content=BODY, headers=JSON_HEADERS)
     assert after.status_code == 200
     assert {r.status for r in results} == {200}
     latencies = [r.latency for r in results]
@@ -157,7 +158,9 @@ async def test_redis_paused_never_hangs(fail_mode: str, status: int) -> None:
     require_redis()
     with run_redis() as redis, run_server(redis_env(redis.url, 600_000, 10_000, fail_mode)) as srv:
         async with httpx.AsyncClient(timeout=10) as http:
-            assert (await http.post(srv.base + TOOL, content=BODY)).status_code == 200
+            assert (
+                await http.post(srv.base + TOOL, content=BODY, headers=JSON_HEADERS)
+            ).status_code == 200
             redis.pause()
             try:
                 results = await load([srv.base], 1.0, 4)
@@ -166,7 +169,9 @@ async def test_redis_paused_never_hangs(fail_mode: str, status: int) -> None:
             finally:
                 redis.resume()
             assert await wait_for_state(http, srv, (200, "ready"))
-            assert (await http.post(srv.base + TOOL, content=BODY)).status_code == 200
+            assert (
+                await http.post(srv.base + TOOL, content=BODY, headers=JSON_HEADERS)
+            ).status_code == 200
     assert {r.status for r in results} == {status}
     assert max(r.latency for r in results) < 0.5  # the 50 ms socket timeout, not a hang
     if status == 503:

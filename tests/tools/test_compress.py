@@ -68,7 +68,7 @@ async def small_client(make_app: Callable[..., Application]) -> AsyncIterator[ht
     app = make_app(max_output_bytes=1024)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 
@@ -79,7 +79,7 @@ async def big_body_client(
     app = make_app(max_body_bytes=2 * MIB)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 

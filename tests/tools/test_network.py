@@ -51,7 +51,7 @@ async def app_client(
         app.registry.context.provide(factory, instance)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 

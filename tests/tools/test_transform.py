@@ -46,7 +46,7 @@ async def small_output_client(
     app = make_app(max_output_bytes=1024)
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
             yield http
 
 

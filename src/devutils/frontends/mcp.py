@@ -53,8 +53,10 @@ def exposed_tools(registry: Registry, settings: Settings) -> list[ToolSpec]:
     it stops start-up with a message naming the variable.
     """
     specs = list(registry)
-    _check_names("MCP_TOOLSETS", settings.mcp_toolsets, {spec.family for spec in specs})
-    _check_names("MCP_DISABLED_TOOLS", settings.mcp_disabled_tools, {spec.name for spec in specs})
+    # Names of tools DISABLED_TOOLS turned off everywhere are still known names here.
+    every = [*specs, *registry.disabled]
+    _check_names("MCP_TOOLSETS", settings.mcp_toolsets, {spec.family for spec in every})
+    _check_names("MCP_DISABLED_TOOLS", settings.mcp_disabled_tools, {spec.name for spec in every})
     families = set(settings.mcp_toolsets)
     disabled = set(settings.mcp_disabled_tools)
     return [
@@ -103,14 +105,19 @@ def success_result(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def error_result(error: ToolError) -> dict[str, Any]:
-    """``isError`` with ``"<CODE>: <message>"`` text and the REST error object as structure.
+    """``isError`` with two text blocks and no ``structuredContent``.
 
-    Clients validate ``structuredContent`` against the output schema only for successful results,
-    so the error object can ride along for programs that want the code without parsing text.
+    The first block reads well in a chat client (``"VALIDATION_ERROR: <message> (<details>)"``);
+    the second is the REST error object as compact JSON (``{"code", "message", "details"?}``) for
+    programs.  No ``structuredContent``: the TypeScript SDK (and so MCP Inspector and most
+    desktop agents) validates it against the tool's ``outputSchema`` even on errors, and the
+    error object cannot conform, so the client threw a schema error instead of showing ours.
     """
     return {
-        "content": [{"type": "text", "text": error.mcp_text()}],
-        "structuredContent": error.to_dict(),
+        "content": [
+            {"type": "text", "text": error.mcp_text()},
+            {"type": "text", "text": orjson.dumps(error.to_dict()).decode()},
+        ],
         "isError": True,
     }
 

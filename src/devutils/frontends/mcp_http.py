@@ -1,9 +1,9 @@
 """Streamable HTTP at ``/mcp``: the SDK's stateless JSON transport behind our own middleware.
 
 The endpoint is a plain route of our ASGI app, so request ids, auth, rate limits, metrics, access
-logs, tracing and the body limit apply to MCP exactly as to REST.  Host and Origin are checked
-here (DNS-rebinding protection) before the SDK sees the request.  Modern ``tools/call`` requests
-take the direct path of :mod:`devutils.frontends.mcp_direct`; everything else goes to the SDK.
+logs, tracing, the body limit and the Host/Origin check (DNS-rebinding protection, in
+:mod:`devutils.http.middleware.host_origin`) apply to MCP exactly as to REST.  Modern
+``tools/call`` requests take the direct path of :mod:`devutils.frontends.mcp_direct`; everything else goes to the SDK.
 """
 
 from __future__ import annotations
@@ -13,108 +13,38 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-import orjson
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
 from devutils.frontends.mcp import McpFrontend
 from devutils.frontends.mcp_direct import DirectToolCalls, replay
-from devutils.http.asgi import Receive, Scope, Send, header, read_body, send_bytes, state_of
+from devutils.http.asgi import Receive, Scope, Send, read_body, send_bytes, state_of
 from devutils.settings import Settings
 
 if TYPE_CHECKING:
     from devutils.http.app import Application
 
 MCP_PATH = "/mcp"
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
-_VERDICT_CACHE_SIZE = 1024
-FORBIDDEN = -32600  # JSON-RPC "invalid request": the transport refuses before any protocol work
 JSON = b"application/json"  # as the SDK labels its JSON responses
 
 
-def _split_port(value: str) -> str:
-    """``host[:port]`` → host, IPv6 brackets kept (``[::1]:8080`` → ``[::1]``)."""
-    if value.startswith("["):
-        return value[: value.find("]") + 1] if "]" in value else value
-    return value.rsplit(":", 1)[0] if ":" in value else value
-
-
-class HostOriginGuard:
-    """Allow-lists for the ``Host`` and ``Origin`` headers.
-
-    A host entry without a port accepts that host on any port; ``host:port`` only that port; a
-    trailing ``*`` makes an entry a prefix (``api.example.com:*``).  Origins are compared the same
-    way, whole (``https://app.example.com``); a request without ``Origin`` (not a browser) passes.
-    """
-
-    def __init__(self, hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
-        self.hosts = tuple(h.lower() for h in hosts) or LOOPBACK_HOSTS
-        self.origins = tuple(o.lower().rstrip("/") for o in origins)
-        self._verdicts: dict[tuple[bytes | None, bytes | None], str | None] = {}
-
-    @staticmethod
-    def _matches(value: str, allowed: tuple[str, ...], portless: bool) -> bool:
-        for entry in allowed:
-            if entry.endswith("*"):
-                if value.startswith(entry[:-1]):
-                    return True
-            elif value == entry or (portless and _split_port(value) == entry):
-                return True
-        return False
-
-    def host_allowed(self, host: str | None) -> bool:
-        return host is not None and self._matches(host.lower(), self.hosts, portless=True)
-
-    def origin_allowed(self, origin: str | None) -> bool:
-        return origin is None or self._matches(origin.lower(), self.origins, portless=False)
-
-    def refusal(self, scope: Scope) -> str | None:
-        """Why the request is refused, or None.  Verdicts are cached per header pair: clients
-        repeat the same few values, and the check would otherwise cost a tenth of a call."""
-        key = (header(scope, b"host"), header(scope, b"origin"))
-        try:
-            return self._verdicts[key]
-        except KeyError:
-            pass
-        raw_host, raw_origin = key
-        verdict: str | None = None
-        if not self.host_allowed(raw_host.decode("latin-1") if raw_host is not None else None):
-            verdict = "Host header not allowed"
-        elif not self.origin_allowed(
-            raw_origin.decode("latin-1") if raw_origin is not None else None
-        ):
-            verdict = "Origin header not allowed"
-        if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
-            self._verdicts.clear()  # bounded: a client cycling through values gains nothing
-        self._verdicts[key] = verdict
-        return verdict
-
-
 class McpHttpEndpoint:
-    """ASGI endpoint for ``POST /mcp``: guard, then the direct path or the SDK's session manager."""
+    """ASGI endpoint for ``POST /mcp``: the direct path or the SDK's session manager."""
 
     def __init__(self, frontend: McpFrontend, settings: Settings) -> None:
-        self.guard = HostOriginGuard(settings.mcp_allowed_hosts, settings.mcp_allowed_origins)
         self.direct: DirectToolCalls | None = DirectToolCalls(frontend)
         self.max_body_bytes = settings.max_body_bytes
         self.manager = StreamableHTTPSessionManager(
             app=frontend.server,
             json_response=True,
             stateless=True,
-            # Host/Origin are checked by our guard (403 for both); the SDK still checks
-            # Content-Type, Accept and the protocol headers.
+            # Host/Origin are checked by our middleware for REST and MCP alike (403 for
+            # both); the SDK still checks Content-Type, Accept and the protocol headers.
             security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
             max_request_body_size=settings.max_body_bytes,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        reason = self.guard.refusal(scope)
-        if reason is not None:
-            if (state := state_of(scope)) is not None:
-                state.error_code = "FORBIDDEN"
-            error = {"jsonrpc": "2.0", "id": None, "error": {"code": FORBIDDEN, "message": reason}}
-            await send_bytes(send, 403, orjson.dumps(error), scope=scope)
-            return
         direct = self.direct
         if direct is not None and (headers := direct.candidate(scope)) is not None:
             body = await read_body(receive, self.max_body_bytes)

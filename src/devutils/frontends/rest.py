@@ -12,12 +12,13 @@ from typing import Any
 import orjson
 
 from devutils import __version__
-from devutils.errors import ValidationError
+from devutils.errors import UnsupportedMediaTypeError, ValidationError
 from devutils.http.asgi import (
     ASGIApp,
     Receive,
     Scope,
     Send,
+    header,
     read_body,
     response_start,
     send_bytes,
@@ -45,11 +46,37 @@ def decode_body(body: bytes, spec: ToolSpec) -> Any:
     return value
 
 
+JSON_MEDIA_TYPE = b"application/json"
+
+
+def check_media_type(content_type: bytes | None, body: bytes) -> None:
+    """POST bodies are ``application/json`` (parameters such as ``charset`` allowed); no
+    Content-Type only with an empty body.  A browser sends a cross-site POST without a CORS
+    preflight only as text/plain, form or multipart data, so refusing those keeps any web page
+    a developer opens from calling their local instance."""
+    if content_type is None:
+        if not body:
+            return
+    elif content_type.split(b";", 1)[0].strip().lower() == JSON_MEDIA_TYPE:
+        return
+    given = "none" if content_type is None else content_type.decode("latin-1")[:100]
+    raise UnsupportedMediaTypeError(
+        "Unsupported media type",
+        f"send the body as Content-Type: application/json (got {given})",
+    )
+
+
 def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> ASGIApp:
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         # GET tools take no input: query parameters are ignored, as in the reference.
-        raw = b"" if spec.method == "GET" else await read_body(receive, max_body_bytes)
-        args = {} if spec.method == "GET" else decode_body(raw, spec)
+        args: Any
+        if spec.method == "GET":
+            raw = b""
+            args = {}
+        else:
+            raw = await read_body(receive, max_body_bytes)
+            check_media_type(header(scope, b"content-type"), raw)
+            args = decode_body(raw, spec)
         state = state_of(scope)
         if state is not None:
             call = CallInfo(

@@ -1,8 +1,8 @@
 """Build the ASGI application: routes from the registry, then the middleware stack.
 
 Order, outermost first: request context (id, route, client IP, security headers, error envelope;
-it hands every outcome to the recorders: metrics, access log) → [CORS → tracing: production
-middleware] → router, which first runs its
+it hands every outcome to the recorders: metrics, access log) → Host/Origin check → [CORS →
+tracing: production middleware] → router, which first runs its
 guards (authentication, then rate limits for non-tool routes), then the endpoint (REST, /metrics,
 /openapi.json, /mcp).
 """
@@ -20,6 +20,7 @@ import orjson
 from devutils.frontends.openapi import build_openapi
 from devutils.frontends.rest import Health, add_rest_routes
 from devutils.http.asgi import ASGIApp, Receive, Recorder, Scope, Send, send_bytes
+from devutils.http.middleware.host_origin import HostOriginGuard, HostOriginMiddleware
 from devutils.http.middleware.request_context import RequestContextMiddleware
 from devutils.http.router import Router
 from devutils.registry import Registry
@@ -107,6 +108,12 @@ def create_app(settings: Settings, registry: Registry | None = None) -> Applicat
     from devutils.http.stack import install
 
     install(app)
+    guard = HostOriginGuard(
+        settings.effective_allowed_hosts,
+        settings.effective_allowed_origins,
+        settings.cors_allow_origins,
+    )
+    app.wrap(lambda inner: HostOriginMiddleware(inner, guard))
     app.wrap(
         lambda inner: RequestContextMiddleware(
             inner, app.router, settings.max_body_bytes, settings.trusted_proxies, app.recorders

@@ -6,6 +6,10 @@ with 204 and never reaches authentication, since browsers send preflights withou
 Other requests from an allowed origin get ``Access-Control-Allow-Origin`` and the exposed headers.
 A request from any other origin gets no CORS header at all, so the browser blocks it.
 No ``Access-Control-Allow-Credentials``: clients authenticate with headers, never cookies.
+
+The Host/Origin check (``host_origin.py``, outside this layer) lets these origins through as well:
+CORS_ALLOW_ORIGINS means "may call and read the answers", ALLOWED_ORIGINS only "may call".  Any
+other browser origin is refused with 403 before it reaches this layer.
 """
 
 from __future__ import annotations

@@ -1,0 +1,148 @@
+"""Host and Origin checks for REST and ``/mcp`` alike (DNS-rebinding and cross-site protection).
+
+A page in a developer's browser can reach a service on their machine by name (DNS rebinding: the
+page's own name resolves to 127.0.0.1, so ``Host`` carries the attacker's name) or by sending a
+cross-site request (``Origin`` names the page).  Both are refused here, before authentication and
+any work:
+
+* ``Host`` must match ALLOWED_HOSTS (empty: the loopback names on any port).  A request with no
+  ``Host`` or several ``Host`` headers is refused; several are 400, since proxies and the app
+  could each read a different one.
+* ``Origin``, when present, must match ALLOWED_ORIGINS or CORS_ALLOW_ORIGINS (origins the operator
+  already lets browsers read from).  While ALLOWED_HOSTS is the loopback default, loopback origins
+  (``http(s)://localhost|127.0.0.1|[::1]`` on any port) are allowed too: a browser client on the
+  developer's own machine.  Requests without ``Origin`` (not a browser) pass.
+
+Probe and scrape paths (health, metrics) are exempt: kubelets and Prometheus address pods by IP.
+Refusals are 403 ``FORBIDDEN`` (400 ``VALIDATION_ERROR`` for several Host headers), as the REST
+envelope or, on ``/mcp``, a JSON-RPC error without id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+
+import orjson
+
+from devutils.errors import ForbiddenError, ToolError, ValidationError
+from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_bytes, state_of
+from devutils.http.host_patterns import (
+    HostPattern,
+    OriginPattern,
+    parse_host_pattern,
+    parse_origin_pattern,
+    split_host_port,
+)
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+LOOPBACK_ORIGINS = tuple(
+    f"{scheme}://{host}:*" for scheme in ("http", "https") for host in LOOPBACK_HOSTS
+)
+EXEMPT_PATHS = frozenset(("/health", "/health/live", "/health/ready", "/metrics"))
+MCP_PATH = "/mcp"
+JSONRPC_INVALID_REQUEST = -32600  # the transport refuses before any protocol work
+_VERDICT_CACHE_SIZE = 1024
+
+HOST_REFUSED = "Host header not allowed"
+ORIGIN_REFUSED = "Origin header not allowed"
+SEVERAL_HOSTS = "several Host headers"
+SEVERAL_ORIGINS = "several Origin headers"
+
+
+class HostOriginGuard:
+    """The allow-lists, compiled once; verdicts cached per (Host, Origin) pair."""
+
+    def __init__(
+        self,
+        hosts: tuple[str, ...],
+        origins: tuple[str, ...],
+        cors_origins: tuple[str, ...] = (),
+    ) -> None:
+        loopback_default = not hosts
+        self.hosts: tuple[HostPattern, ...] = tuple(
+            parse_host_pattern(entry) for entry in hosts or LOOPBACK_HOSTS
+        )
+        entries = (*origins, *cors_origins, *(LOOPBACK_ORIGINS if loopback_default else ()))
+        self.origins: tuple[OriginPattern, ...] = tuple(
+            parse_origin_pattern(entry) for entry in entries
+        )
+        self._verdicts: dict[tuple[bytes | None, bytes | None], str | None] = {}
+
+    def host_allowed(self, host: str | None) -> bool:
+        if host is None:
+            return False
+        name, port = split_host_port(host)
+        return any(pattern.matches(name, port) for pattern in self.hosts)
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        if origin is None:
+            return True
+        value = origin.lower().rstrip("/")
+        return any(pattern.matches(value) for pattern in self.origins)
+
+    def verdict(self, host: bytes | None, origin: bytes | None) -> str | None:
+        """Why a request with these headers is refused, or None.  Clients repeat the same few
+        values, and the check would otherwise cost a tenth of an MCP call."""
+        key = (host, origin)
+        try:
+            return self._verdicts[key]
+        except KeyError:
+            pass
+        verdict: str | None = None
+        if not self.host_allowed(host.decode("latin-1") if host is not None else None):
+            verdict = HOST_REFUSED
+        elif not self.origin_allowed(origin.decode("latin-1") if origin is not None else None):
+            verdict = ORIGIN_REFUSED
+        if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+            self._verdicts.clear()  # bounded: a client cycling through values gains nothing
+        self._verdicts[key] = verdict
+        return verdict
+
+    def refusal(self, scope: Scope) -> ToolError | None:
+        host: bytes | None = None
+        origin: bytes | None = None
+        hosts = origins = 0
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                host = bytes(value)
+                hosts += 1
+            elif name == b"origin":
+                origin = bytes(value)
+                origins += 1
+        if hosts > 1 or origins > 1:
+            return ValidationError(
+                "Invalid request", SEVERAL_HOSTS if hosts > 1 else SEVERAL_ORIGINS
+            )
+        reason = self.verdict(host, origin)
+        return None if reason is None else ForbiddenError(reason)
+
+
+class HostOriginMiddleware:
+    def __init__(self, app: ASGIApp, guard: HostOriginGuard) -> None:
+        self.app = app
+        self.guard = guard
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain function returning the next awaitable, as the router does: no coroutine of its
+        # own per request.  A REST refusal is raised here and reaches the request-context layer's
+        # ``await`` like any other error, which renders, logs and counts the envelope.
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            return self.app(scope, receive, send)
+        error = self.guard.refusal(scope)
+        if error is None:
+            return self.app(scope, receive, send)
+        if scope["path"] != MCP_PATH:
+            raise error
+        return _refuse_mcp(error, scope, send)
+
+
+async def _refuse_mcp(error: ToolError, scope: Scope, send: Send) -> None:
+    if (state := state_of(scope)) is not None:
+        state.error_code = error.code
+    message = error.message if error.status == 403 else f"{error.message}: {error.details}"
+    body = {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": JSONRPC_INVALID_REQUEST, "message": message},
+    }
+    await send_bytes(send, error.status, orjson.dumps(body), scope=scope)
