@@ -25,6 +25,7 @@ import orjson
 import pydantic
 
 from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
+from devutils.input_errors import accepted_keys, input_error, unknown_fields_error
 from devutils.models import ToolInput, ToolOutput
 from devutils.observability.metrics import ARGON2_REJECTED
 from devutils.settings import Settings
@@ -279,14 +280,6 @@ class ConcurrencyGate:
             self._sync.release()
 
 
-def _error_details(exc: pydantic.ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in err["loc"])
-        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
-    return "; ".join(parts)
-
-
 class Registry:
     def __init__(self, specs: tuple[ToolSpec, ...], context: ToolContext) -> None:
         self.context = context
@@ -332,15 +325,21 @@ class Registry:
             if not isinstance(args, Mapping):
                 raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
             args = dict(args)
+        given = args
         if None in args.values():
-            # JSON null for a field means its default (API-DELTAS D2).
+            # JSON null for a field means its default (API-DELTAS D2); an unknown field stays
+            # an error even when it is null.
+            accepted = accepted_keys(spec.input_model)
+            unknown = [key for key, value in args.items() if value is None and key not in accepted]
+            if unknown:
+                raise unknown_fields_error(spec.input_model, unknown, set(args))
             args = {key: value for key, value in args.items() if value is not None}
         try:
             # The validator itself: model_validate is a Python wrapper that costs 0.3 µs a call.
             parsed: ToolInput = spec.input_model.__pydantic_validator__.validate_python(args)
             return parsed
         except pydantic.ValidationError as exc:
-            raise ValidationError(spec.bind_error_message, _error_details(exc)) from None
+            raise input_error(spec.input_model, exc, spec.bind_error_message, set(given)) from None
 
     def _call(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
         try:
