@@ -44,10 +44,10 @@ def test_unknown_field_names_the_field_meant(
 ) -> None:
     error = _refusal(registry, tool, args)
     assert error.message == f'unknown field "{key}"; did you mean "{meant}"?'
+    spec = registry.get(tool)
+    assert spec is not None
     assert isinstance(error.details, str)
-    assert error.details.endswith(
-        "allowed fields: " + ", ".join(input_schema(registry.get(tool))["properties"])
-    )  # type: ignore[arg-type]
+    assert error.details.endswith("allowed fields: " + ", ".join(input_schema(spec)["properties"]))
 
 
 def test_unrelated_unknown_field_has_no_suggestion(registry: Registry) -> None:
