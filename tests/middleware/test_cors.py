@@ -22,7 +22,9 @@ def cors_headers(response: httpx.Response) -> dict[str, str]:
 async def test_off_by_default(make_app: Callable[..., Application]) -> None:
     app = make_app(mcp_enabled=False)
     async with in_process(app) as client:
-        simple = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED})
+        simple = await client.post(
+            HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": ALLOWED}
+        )
         preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
     assert cors_headers(simple) == {}
     assert preflight.status_code == 405
@@ -42,9 +44,13 @@ async def test_allowed_origin(make_app: Callable[..., Application], configured: 
     async with in_process(app) as client:
         preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
         call = await client.post(
-            HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED, "X-API-Key": "k"}
+            HASH,
+            json={"content": "", "algorithm": "md5"},
+            headers={"Origin": ALLOWED, "X-API-Key": "k"},
         )
-        refused = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED})
+        refused = await client.post(
+            HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": ALLOWED}
+        )
     assert preflight.status_code == 204
     assert preflight.content == b""
     allowed = cors_headers(preflight)
@@ -66,9 +72,11 @@ async def test_disallowed_origin_gets_no_cors_headers(make_app: Callable[..., Ap
     app = make_app(mcp_enabled=False, cors_allow_origins=ALLOWED)
     async with in_process(app) as client:
         evil = {"Origin": "https://evil.example"}
-        simple = await client.post(HASH, json={"algorithm": "md5"}, headers=evil)
+        simple = await client.post(HASH, json={"content": "", "algorithm": "md5"}, headers=evil)
         preflight = await client.options(HASH, headers={**evil, **PREFLIGHT})
-        null_origin = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": "null"})
+        null_origin = await client.post(
+            HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": "null"}
+        )
     assert simple.status_code == 200
     assert cors_headers(simple) == {}
     assert preflight.status_code == 405
@@ -80,8 +88,10 @@ async def test_wildcard(make_app: Callable[..., Application]) -> None:
     app = make_app(mcp_enabled=False, cors_allow_origins="*")
     async with in_process(app) as client:
         response = await client.post(
-            HASH, json={"algorithm": "md5"}, headers={"Origin": "https://any.example"}
+            HASH,
+            json={"content": "", "algorithm": "md5"},
+            headers={"Origin": "https://any.example"},
         )
-        no_origin = await client.post(HASH, json={"algorithm": "md5"})
+        no_origin = await client.post(HASH, json={"content": "", "algorithm": "md5"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert cors_headers(no_origin) == {}  # not a browser cross-origin call
