@@ -74,6 +74,18 @@ def test_validation_error_goes_to_stderr_with_exit_code(capsys: pytest.CaptureFi
     assert error["code"] == "VALIDATION_ERROR"
 
 
+def test_unknown_json_field_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    args = '{"text": "hello", "algorithm": "sha256"}'
+    assert main(["crypto", "hash", "--json", args]) == 65
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert json.loads(captured.err)["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": 'unknown field "text"; did you mean "content"?',
+        "details": 'field "content" is required; allowed fields: content, algorithm',
+    }
+
+
 def test_bad_json_argument(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["crypto", "hash", "--json", "{nope"]) == 65
     assert "malformed JSON" in capsys.readouterr().err

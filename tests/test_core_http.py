@@ -31,7 +31,7 @@ async def test_success_envelope(client: httpx.AsyncClient) -> None:
 
 async def test_error_envelope_is_pinned(client: httpx.AsyncClient) -> None:
     """One test pins the error envelope shape for every module (API-DELTAS D1)."""
-    response = await client.post("/api/v1/crypto/hash", json={"algorithm": "sha3"})
+    response = await client.post("/api/v1/crypto/hash", json={"content": "", "algorithm": "sha3"})
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"success", "error"}
@@ -110,9 +110,9 @@ async def test_bad_bodies_are_400(client: httpx.AsyncClient, body: bytes, detail
 
 async def test_snake_case_aliases_and_null_defaults(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/v1/crypto/hash", json={"content": None, "algorithm": "md5", "extra": 1}
+        "/api/v1/transform/base64", json={"content": "hi", "action": "encode", "url_safe": None}
     )
-    assert response.json()["data"]["hash"] == "d41d8cd98f00b204e9800998ecf8427e"
+    assert response.json()["data"]["result"] == "aGk="
 
 
 async def test_unknown_path_is_404_with_envelope(client: httpx.AsyncClient) -> None:

@@ -190,17 +190,25 @@ def test_catalogue_is_stable() -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        {"content": None, "algorithm": "md5"},
-        {"algorithm": "md5", "content": None, "unknown": None},
-        MappingProxyType({"content": None, "algorithm": "md5"}),
+        {"content": "x", "action": "encode", "urlSafe": None},
+        MappingProxyType({"content": "x", "action": "encode", "urlSafe": None}),
     ],
-    ids=["dict", "unknown-null", "mapping"],
+    ids=["dict", "mapping"],
 )
 def test_null_members_mean_their_defaults(registry: Registry, args: Mapping[str, object]) -> None:
-    spec = registry.get("crypto_hash")
+    spec = registry.get("transform_base64")
     assert spec is not None
     parsed = Registry.parse(spec, args)
-    assert parsed.model_dump() == {"content": "", "algorithm": "md5"}
+    assert parsed.model_dump() == {"content": "x", "action": "encode", "url_safe": False}
+
+
+def test_null_for_an_unknown_field_is_still_unknown(registry: Registry) -> None:
+    spec = registry.get("crypto_hash")
+    assert spec is not None
+    with pytest.raises(ValidationError) as refused:
+        Registry.parse(spec, {"content": "x", "algorithm": "md5", "text": None})
+    assert refused.value.message == 'unknown field "text"'
+    assert refused.value.details == "allowed fields: content, algorithm"
 
 
 def test_null_for_a_required_field_is_missing(registry: Registry) -> None:

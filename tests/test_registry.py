@@ -120,7 +120,8 @@ async def test_openapi_and_tools_are_served(client: httpx.AsyncClient, registry:
 def test_input_schema_uses_reference_field_names() -> None:
     spec = next(spec for spec in SPECS if spec.name == "crypto_hmac")
     assert set(input_schema(spec)["properties"]) == {"content", "key", "algorithm"}
-    assert input_schema(spec)["required"] == ["key", "algorithm"]
+    assert input_schema(spec)["required"] == ["content", "key", "algorithm"]
+    assert input_schema(spec)["additionalProperties"] is False
 
 
 @pytest.mark.parametrize("spec", [s for s in SPECS if not s.open_world], ids=lambda s: s.name)

@@ -1,10 +1,12 @@
 """Base classes for tool input and output models.
 
 Inputs use the reference's camelCase names on the wire and accept the snake_case spelling of each
-field too (API-DELTAS D2).  Validation is strict (no "4" for an int, no 1 for a bool), unknown
-fields are ignored and JSON ``null`` for an optional field means its default: ``Registry.parse``,
-the one place inputs are validated, drops null members first (a model validator doing the same
-cost a Python call on every validation).
+field too (API-DELTAS D2).  Validation is strict (no "4" for an int, no 1 for a bool) and unknown
+fields are refused (``extra="forbid"``, so schemas say ``additionalProperties: false``): a
+misspelled argument must not silently become a default.  :mod:`devutils.input_errors` turns the
+refusal into ``unknown field "text"; did you mean "content"?``.  JSON ``null`` for an optional
+field means its default: ``Registry.parse``, the one place inputs are validated, drops null
+members first (a model validator doing the same cost a Python call on every validation).
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ def _input_aliases(name: str) -> AliasChoices:
     return AliasChoices(camel, name) if camel != name else AliasChoices(name)
 
 
+def wire_name(name: str) -> str:
+    """The camelCase name a field has on the wire (schemas, error messages)."""
+    return to_camel(name)
+
+
 class ToolInput(BaseModel):
     model_config = ConfigDict(
         strict=True,
-        extra="ignore",
+        extra="forbid",
         frozen=True,
         alias_generator=AliasGenerator(
             validation_alias=_input_aliases, serialization_alias=to_camel

@@ -30,6 +30,7 @@ import pydantic
 from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
 from devutils.execution.budget import OutputBudget, output_too_large
 from devutils.execution.executors import CostClass, Executors
+from devutils.input_errors import accepted_keys, input_error, unknown_fields_error
 from devutils.models import ToolInput, ToolOutput
 from devutils.observability.metrics import ARGON2_IN_FLIGHT, ARGON2_REJECTED
 from devutils.settings import Settings, SettingsError
@@ -317,14 +318,6 @@ class ConcurrencyGate:
             self._sync.release()
 
 
-def _error_details(exc: pydantic.ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in err["loc"])
-        parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
-    return "; ".join(parts)
-
-
 def disabled_specs(specs: tuple[ToolSpec, ...], names: tuple[str, ...]) -> tuple[ToolSpec, ...]:
     """The tools DISABLED_TOOLS names, by MCP name or REST path.  An unknown name would leave a
     tool on that the operator meant to turn off, so it stops start-up naming the variable."""
@@ -393,15 +386,21 @@ class Registry:
             if not isinstance(args, Mapping):
                 raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
             args = dict(args)
+        given = args
         if None in args.values():
-            # JSON null for a field means its default (API-DELTAS D2).
+            # JSON null for a field means its default (API-DELTAS D2); an unknown field stays
+            # an error even when it is null.
+            accepted = accepted_keys(spec.input_model)
+            unknown = [key for key, value in args.items() if value is None and key not in accepted]
+            if unknown:
+                raise unknown_fields_error(spec.input_model, unknown, set(args))
             args = {key: value for key, value in args.items() if value is not None}
         try:
             # The validator itself: model_validate is a Python wrapper that costs 0.3 µs a call.
             parsed: ToolInput = spec.input_model.__pydantic_validator__.validate_python(args)
             return parsed
         except pydantic.ValidationError as exc:
-            raise ValidationError(spec.bind_error_message, _error_details(exc)) from None
+            raise input_error(spec.input_model, exc, spec.bind_error_message, set(given)) from None
 
     def _call(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
         try:

@@ -69,9 +69,9 @@ async def test_call_returns_the_rest_data_and_compact_text(registry: Registry, m
         ({"content": 12, "algorithm": "md5"}, "content"),
         ({"content": True, "algorithm": "md5"}, "content"),
         ({"content": ["x"], "algorithm": "md5"}, "content"),
-        ({"content": "x"}, "algorithm: Field required"),
-        ({}, "algorithm: Field required"),
-        ({"content": "x", "algorithm": None}, "algorithm: Field required"),
+        ({"content": "x"}, "required fields: content, algorithm"),
+        ({}, "required fields: content, algorithm"),
+        ({"content": "x", "algorithm": None}, "required fields: content, algorithm"),
     ],
     ids=[
         "unknown-enum",
@@ -98,27 +98,51 @@ async def test_bad_arguments_are_the_same_tool_error_as_rest(
     assert error == rest["error"]
     assert error["code"] == "VALIDATION_ERROR"
     assert detail_part in error["details"]
-    assert only_text(result).startswith("VALIDATION_ERROR: Invalid request format (")
+    message = error["message"] if "required" in detail_part else "Invalid request format"
+    assert "required" not in detail_part or message.endswith("required")
+    assert only_text(result).startswith(f"VALIDATION_ERROR: {message} (")
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    ("arguments", "message"),
     [
-        {"content": "hello world", "algorithm": "sha256", "unknown": 1},
-        {"content": "hello world", "algorithm": "sha256", "extra": None},
+        (
+            {"text": "hello world", "algorithm": "sha256"},
+            'unknown field "text"; did you mean "content"?',
+        ),
+        (
+            {"content": "hello world", "algorithm": "sha256", "unknown": 1},
+            'unknown field "unknown"',
+        ),
+        ({"content": "hello world", "algorithm": "sha256", "extra": None}, 'unknown field "extra"'),
     ],
-    ids=["unknown-field-ignored", "null-unknown-field"],
+    ids=["misspelled-content", "unknown-field", "null-unknown-field"],
 )
-async def test_lenient_arguments_match_rest(registry: Registry, arguments: dict[str, Any]) -> None:
+async def test_unknown_arguments_are_refused_like_rest(
+    registry: Registry, client: httpx.AsyncClient, arguments: dict[str, Any], message: str
+) -> None:
+    rest = (await client.post("/api/v1/crypto/hash", json=arguments)).json()
     async with Client(build_server(registry, registry.context.settings)) as mcp:
         result = await mcp.call_tool("crypto_hash", arguments)
-    assert structured(result)["hash"] == SHA256_HELLO
+    error = tool_error(result)
+    assert error == rest["error"]
+    assert error["message"] == message
+    assert error["details"].endswith("allowed fields: content, algorithm")
+    assert only_text(result).startswith(f"VALIDATION_ERROR: {message} (")
 
 
 async def test_missing_arguments_mean_an_empty_object(registry: Registry) -> None:
     async with Client(build_server(registry, registry.context.settings)) as mcp:
         result = await mcp.call_tool("crypto_hash")
-    assert "algorithm: Field required" in tool_error(result)["details"]
+    error = tool_error(result)
+    assert error["message"] == 'fields "content", "algorithm" are required'
+    assert error["details"] == "required fields: content, algorithm"
+
+
+async def test_input_schemas_forbid_unknown_fields(registry: Registry) -> None:
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        listed = (await mcp.list_tools()).tools
+    assert all(tool.input_schema["additionalProperties"] is False for tool in listed)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -32,6 +32,9 @@ async def test_sdk_client_over_stdio(mode: str) -> None:
             "crypto_hmac", {"content": "abc", "key": "k", "algorithm": "sha256"}
         )
         bad = await mcp.call_tool("crypto_hmac", {"content": "abc", "algorithm": "sha256"})
+        misspelled = await mcp.call_tool(
+            "crypto_hmac", {"content": "abc", "secret": "k", "algorithm": "sha256"}
+        )
     assert [tool.name for tool in listed] == [spec.name for spec in catalogue()]
     assert structured(ok) == {
         "hmac": "342e519ce0ad6c03a36b98eeb3f1d130db4813b9df4d1160eda488d712dc78ee",
@@ -39,7 +42,10 @@ async def test_sdk_client_over_stdio(mode: str) -> None:
     }
     error = tool_error(bad)
     assert error["code"] == "VALIDATION_ERROR"
-    assert "key: Field required" in error["details"]
+    assert error["message"] == 'field "key" is required'
+    error = tool_error(misspelled)
+    assert error["message"] == 'unknown field "secret"; did you mean "key"?'
+    assert error["details"] == 'field "key" is required; allowed fields: content, key, algorithm'
 
 
 async def test_toolsets_apply_over_stdio() -> None:

@@ -110,7 +110,9 @@ async def test_key_is_logged_as_fingerprint_only(
     start_capture(capfd)
     async with in_process(app) as client:
         await client.post(
-            "/api/v1/crypto/hash", json={"algorithm": "md5"}, headers={"X-API-Key": key}
+            "/api/v1/crypto/hash",
+            json={"content": "", "algorithm": "md5"},
+            headers={"X-API-Key": key},
         )
         await client.get("/api/v1/status", headers={"X-API-Key": key + "x"})
     lines, everything = access_lines(capfd)

@@ -22,7 +22,9 @@ def cors_headers(response: httpx.Response) -> dict[str, str]:
 async def test_off_by_default(make_app: Callable[..., Application]) -> None:
     app = make_app(mcp_enabled=False)
     async with in_process(app) as client:
-        simple = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED})
+        simple = await client.post(
+            HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": ALLOWED}
+        )
         preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
     # Without CORS_ALLOW_ORIGINS (or ALLOWED_ORIGINS) a foreign origin is refused outright.
     assert (simple.status_code, preflight.status_code) == (403, 403)
@@ -43,9 +45,13 @@ async def test_allowed_origin(make_app: Callable[..., Application], configured: 
     async with in_process(app) as client:
         preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
         call = await client.post(
-            HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED, "X-API-Key": "k"}
+            HASH,
+            json={"content": "", "algorithm": "md5"},
+            headers={"Origin": ALLOWED, "X-API-Key": "k"},
         )
-        refused = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": ALLOWED})
+        refused = await client.post(
+            HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": ALLOWED}
+        )
     assert preflight.status_code == 204
     assert preflight.content == b""
     allowed = cors_headers(preflight)
@@ -67,9 +73,11 @@ async def test_disallowed_origin_gets_no_cors_headers(make_app: Callable[..., Ap
     app = make_app(mcp_enabled=False, cors_allow_origins=ALLOWED)
     async with in_process(app) as client:
         evil = {"Origin": "https://evil.example"}
-        simple = await client.post(HASH, json={"algorithm": "md5"}, headers=evil)
+        simple = await client.post(HASH, json={"content": "", "algorithm": "md5"}, headers=evil)
         preflight = await client.options(HASH, headers={**evil, **PREFLIGHT})
-        null_origin = await client.post(HASH, json={"algorithm": "md5"}, headers={"Origin": "null"})
+        null_origin = await client.post(
+            HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": "null"}
+        )
     # Origins CORS does not allow are refused by the Origin check, and get no CORS headers.
     assert (simple.status_code, preflight.status_code, null_origin.status_code) == (403,) * 3
     assert simple.json()["error"]["code"] == "FORBIDDEN"
@@ -82,8 +90,10 @@ async def test_wildcard(make_app: Callable[..., Application]) -> None:
     app = make_app(mcp_enabled=False, cors_allow_origins="*")
     async with in_process(app) as client:
         response = await client.post(
-            HASH, json={"algorithm": "md5"}, headers={"Origin": "https://any.example"}
+            HASH,
+            json={"content": "", "algorithm": "md5"},
+            headers={"Origin": "https://any.example"},
         )
-        no_origin = await client.post(HASH, json={"algorithm": "md5"})
+        no_origin = await client.post(HASH, json={"content": "", "algorithm": "md5"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert cors_headers(no_origin) == {}  # not a browser cross-origin call

@@ -160,9 +160,14 @@ async def test_first_certificate_of_a_chain_is_decoded(client: httpx.AsyncClient
     assert data["serialNumber"] == EXPECTED["leaf"]["serialNumber"]
 
 
-async def test_snake_case_and_unknown_fields(client: httpx.AsyncClient) -> None:
+async def test_unknown_fields_are_refused(client: httpx.AsyncClient) -> None:
     response = await decode(client, {"certificate": V1_PEM, "format": "pem"})
-    assert response.json()["data"]["certificate"]["version"] == 1
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": 'unknown field "format"',
+        "details": "allowed fields: certificate",
+    }
 
 
 NAME_CASES = [
@@ -526,7 +531,9 @@ async def test_bad_requests(client: httpx.AsyncClient, body: dict[str, Any]) -> 
     response = await decode(client, body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "Invalid request format")
+    missing = body.get("certificate") is None
+    message = 'field "certificate" is required' if missing else "Invalid request format"
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", message)
     assert "certificate" in error["details"]
 
 

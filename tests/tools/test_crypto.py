@@ -164,11 +164,30 @@ async def test_hmac_known_answers(
     assert data["hmac"].startswith(expected)
 
 
-async def test_missing_and_null_content_hash_the_empty_string(client: httpx.AsyncClient) -> None:
-    empty_sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
-    for body in ({"algorithm": "sha1"}, {"algorithm": "sha1", "content": None}):
-        response = await client.post("/api/v1/crypto/hash", json=body)
-        assert response.json()["data"]["hash"] == empty_sha1
+async def test_missing_or_null_content_is_refused(client: httpx.AsyncClient) -> None:
+    # The reference hashed "" here: a misspelled field gave the digest of nothing.
+    for path, body in (
+        ("/api/v1/crypto/hash", {"algorithm": "sha1"}),
+        ("/api/v1/crypto/hash", {"algorithm": "sha1", "content": None}),
+        ("/api/v1/crypto/hmac", {"key": "k", "algorithm": "sha256"}),
+    ):
+        response = await client.post(path, json=body)
+        assert response.status_code == 400
+        assert response.json()["error"]["message"] == 'field "content" is required'
+    response = await client.post("/api/v1/crypto/hash", json={"content": "", "algorithm": "sha1"})
+    assert response.json()["data"]["hash"] == "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+
+
+async def test_misspelled_content_names_the_field_meant(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/crypto/hash", json={"text": "hello", "algorithm": "sha256"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": 'unknown field "text"; did you mean "content"?',
+        "details": 'field "content" is required; allowed fields: content, algorithm',
+    }
 
 
 @pytest.mark.parametrize(
@@ -207,7 +226,9 @@ async def test_bad_requests_are_validation_errors(
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
-    assert error["message"] == "Invalid request format"
+    missing = detail_part not in body
+    message = f'field "{detail_part}" is required' if missing else "Invalid request format"
+    assert error["message"] == message
     assert detail_part in error["details"]
 
 

@@ -173,7 +173,8 @@ async def test_long_input_is_not_echoed_in_full(client: httpx.AsyncClient) -> No
 async def test_request_errors(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
     response = await client.post("/api/v1/network/ip", json=body)
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == "Invalid request"
+    message = 'field "ip" is required' if "ip" not in body else "Invalid request"
+    assert response.json()["error"]["message"] == message
 
 
 @pytest.mark.usefixtures("forbid_ipaddress_flags")

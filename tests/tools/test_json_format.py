@@ -139,7 +139,10 @@ async def test_request_errors(
     response = await client.post("/api/v1/data/json/format", json=body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["message"] == "Invalid request"
+    missing = detail_part not in body
+    assert error["message"] == (
+        f'field "{detail_part}" is required' if missing else "Invalid request"
+    )
     assert detail_part in error["details"]
 
 

@@ -142,11 +142,20 @@ async def test_refusals_over_rest(
     assert trap.hits == 0
 
 
-@pytest.mark.parametrize("body", [{}, {"url": ""}, {"url": 5}, {"link": "http://example.com"}])
-async def test_bad_bodies(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, 'field "url" is required'),
+        ({"url": ""}, "Header inspection failed"),
+        ({"url": 5}, "Header inspection failed"),
+        ({"link": "http://example.com"}, 'unknown field "link"; did you mean "url"?'),
+    ],
+    ids=["missing", "empty", "number", "misspelled"],
+)
+async def test_bad_bodies(client: httpx.AsyncClient, body: dict[str, Any], message: str) -> None:
     response = await client.post(HEADERS, json=body)
     assert response.status_code == 400
-    assert error_of(response)["message"] == "Header inspection failed"
+    assert error_of(response)["message"] == message
 
 
 async def test_slow_headers_are_a_504(make_app: Callable[..., Application]) -> None:

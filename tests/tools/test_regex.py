@@ -110,7 +110,10 @@ COMPILE_ERRORS = [
     ("(?=a)", "invalid or unsupported Perl syntax: `(?=`"),
     ("(?<!a)b", "invalid or unsupported Perl syntax: `(?<!`"),
     (r"(a)\1", "invalid escape sequence: `\\1`"),
-    ("a{1001}", "invalid repeat count: `{1001}`"),
+    (
+        "a{1001}",
+        "invalid repeat count: `{1001}` (repeat count 1001 exceeds RE2's maximum of 1000)",
+    ),
     ("a)", "unexpected ): `a)`"),
     ("(a", "missing closing ): `(a`"),
     ("a**", "invalid nested repetition operator: `**`"),
@@ -157,7 +160,10 @@ async def test_request_errors(
     response = await client.post("/api/v1/text/regex", json=body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["message"] == "Invalid request"
+    missing = detail_part not in body and detail_part in ("content", "pattern")
+    assert error["message"] == (
+        f'field "{detail_part}" is required' if missing else "Invalid request"
+    )
     assert detail_part in error["details"]
 
 
@@ -172,3 +178,51 @@ async def test_success_over_rest(client: httpx.AsyncClient) -> None:
 def test_pattern_of_1000_chars_is_accepted(registry: Registry) -> None:
     data = run(registry, {"content": "a" * 1000, "pattern": "a" * 1000})
     assert data["matches"] == ["a" * 1000]
+
+
+REPEAT_LIMITS = [
+    ("a{1001}", "{1001}", "1001"),
+    ("a{4294967295}", "{4294967295}", "4294967295"),
+    ("a{2,1001}", "{2,1001}", "1001"),
+    ("a{1001,}", "{1001,}", "1001"),
+    ("(ab){99999999999}", "{99999999999}", "99999999999"),
+    (r"\p{Greek}{5000}", "{5000}", "5000"),
+    ("[[:digit:]]{1001}", "{1001}", "1001"),
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "operator", "count"), REPEAT_LIMITS, ids=[case[0] for case in REPEAT_LIMITS]
+)
+async def test_repeat_counts_over_1000_are_refused(
+    client: httpx.AsyncClient, pattern: str, operator: str, count: str
+) -> None:
+    response = await client.post("/api/v1/text/regex", json={"content": "a", "pattern": pattern})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "Regex test failed",
+        "details": "invalid regex pattern: error parsing regexp: invalid repeat count: "
+        f"`{operator}` (repeat count {count} exceeds RE2's maximum of 1000)",
+    }
+
+
+LITERAL_BRACES = [
+    (r"a\{1001}", "a{1001}", ["a{1001}"]),
+    ("[{1001}]", "{", ["{"]),
+    ("[]{1001}]", "}", ["}"]),
+    (r"\Q{4294967295}\E", "{4294967295}", ["{4294967295}"]),
+    (r"\x{41}", "A", ["A"]),
+    ("a{1000}", "a" * 1000, ["a" * 1000]),
+    ("a{,1001}", "a{,1001}", ["a{,1001}"]),
+    ("a{01001}", "a{01001}", ["a{01001}"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "content", "matches"), LITERAL_BRACES, ids=[case[0] for case in LITERAL_BRACES]
+)
+def test_braces_that_are_not_repeats_still_work(
+    registry: Registry, pattern: str, content: str, matches: list[str]
+) -> None:
+    assert run(registry, {"content": content, "pattern": pattern})["matches"] == matches

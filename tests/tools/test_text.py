@@ -101,7 +101,8 @@ async def test_case_errors(client: httpx.AsyncClient, body: dict[str, Any]) -> N
     response = await client.post("/api/v1/text/case", json=body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "Invalid request")
+    message = 'field "caseType" is required' if "caseType" not in body else "Invalid request"
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", message)
 
 
 def test_case_mapping_never_changes_length() -> None:
@@ -160,6 +161,9 @@ def test_info_known_answers(
 
 async def test_info_over_rest_and_error(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/v1/text/info", json={})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == 'field "content" is required'
+    response = await client.post("/api/v1/text/info", json={"content": ""})
     assert response.json() == {
         "success": True,
         "data": {

@@ -102,52 +102,50 @@ async def test_snake_case_field_names(client: httpx.AsyncClient) -> None:
 
 
 OUT_OF_RANGE = "failed to parse input time: time is outside the years 1-9999"
-RFC_LAYOUT = '"2006-01-02T15:04:05Z07:00"'
+RFC_SHAPE = "expected YYYY-MM-DDTHH:MM:SS, an optional fraction, then Z or ±hh:mm"
+WHOLE_SECONDS = "expected a whole number of seconds, optionally signed, e.g. 1703518245"
 
 CONVERT_ERRORS = [
     (
         "unix-syntax",
         _body("abc", "unix", "iso8601"),
-        'failed to parse input time: invalid unix timestamp: strconv.ParseInt: parsing "abc": invalid syntax',
+        f'failed to parse input time: invalid unix timestamp "abc": {WHOLE_SECONDS}',
     ),
     (
         "unix-fraction",
         _body("1.5", "unix", "iso8601"),
-        'failed to parse input time: invalid unix timestamp: strconv.ParseInt: parsing "1.5": invalid syntax',
+        f'failed to parse input time: invalid unix timestamp "1.5": {WHOLE_SECONDS}',
     ),
     (
         "unix-underscore",
         _body("1_000", "unix", "iso8601"),
-        'failed to parse input time: invalid unix timestamp: strconv.ParseInt: parsing "1_000": invalid syntax',
+        f'failed to parse input time: invalid unix timestamp "1_000": {WHOLE_SECONDS}',
     ),
     (
         "unix-overflow",
         _body("9223372036854775808", "unix", "iso8601"),
-        "failed to parse input time: invalid unix timestamp: strconv.ParseInt: "
-        'parsing "9223372036854775808": value out of range',
+        OUT_OF_RANGE,
     ),
     (
         "unix-overflow-before-junk",
         _body("99999999999999999999x", "unix", "iso8601"),
-        "failed to parse input time: invalid unix timestamp: strconv.ParseInt: "
-        'parsing "99999999999999999999x": value out of range',
+        f'failed to parse input time: invalid unix timestamp "99999999999999999999x": {WHOLE_SECONDS}',
     ),
     (
         "unix-sign-only",
         _body("-", "unix", "iso8601"),
-        'failed to parse input time: invalid unix timestamp: strconv.ParseInt: parsing "-": invalid syntax',
+        f'failed to parse input time: invalid unix timestamp "-": {WHOLE_SECONDS}',
     ),
     (
         "unix-below-int64-min",
         _body("-9223372036854775809", "unix", "iso8601"),
-        "failed to parse input time: invalid unix timestamp: strconv.ParseInt: "
-        'parsing "-9223372036854775809": value out of range',
+        OUT_OF_RANGE,
     ),
     (
         "unix-ms-syntax",
         _body("12ms", "unix_ms", "iso8601"),
-        "failed to parse input time: invalid unix milliseconds timestamp: strconv.ParseInt: "
-        'parsing "12ms": invalid syntax',
+        'failed to parse input time: invalid unix timestamp "12ms": expected a whole number of '
+        "milliseconds, optionally signed, e.g. 1703518245",
     ),
     ("unix-int64-max", _body("9223372036854775807", "unix", "iso8601"), OUT_OF_RANGE),
     ("unix-int64-min", _body("-9223372036854775808", "unix", "iso8601"), OUT_OF_RANGE),
@@ -161,52 +159,45 @@ CONVERT_ERRORS = [
         "failed to parse input time: invalid ISO8601 format",
     ),
     (
-        "iso-date-only",
-        _body("2023-12-25", "iso8601", "unix"),
+        "iso-date-bad-day",
+        _body("2023-02-30", "iso8601", "unix"),
         "failed to parse input time: invalid ISO8601 format",
     ),
     (
         "rfc-date-only",
         _body("2023-12-25", "rfc3339", "unix"),
-        "failed to parse input time: invalid RFC3339 format: "
-        f'parsing time "2023-12-25" as {RFC_LAYOUT}: cannot parse "" as "T"',
+        f'failed to parse input time: invalid RFC3339 time "2023-12-25": {RFC_SHAPE}',
     ),
     (
         "rfc-no-zone",
         _body("2023-12-25T15:30:45", "rfc3339", "unix"),
-        "failed to parse input time: invalid RFC3339 format: "
-        f'parsing time "2023-12-25T15:30:45" as {RFC_LAYOUT}: cannot parse "" as "Z07:00"',
+        f'failed to parse input time: invalid RFC3339 time "2023-12-25T15:30:45": {RFC_SHAPE}',
     ),
     (
         "rfc-month",
         _body("2023-13-25T15:30:45Z", "rfc3339", "unix"),
-        "failed to parse input time: invalid RFC3339 format: "
-        'parsing time "2023-13-25T15:30:45Z": month out of range',
+        'failed to parse input time: invalid RFC3339 time "2023-13-25T15:30:45Z": month out of range',
     ),
     (
         "rfc-day",
         _body("2023-02-29T15:30:45Z", "rfc3339", "unix"),
-        "failed to parse input time: invalid RFC3339 format: "
-        'parsing time "2023-02-29T15:30:45Z": day out of range',
+        'failed to parse input time: invalid RFC3339 time "2023-02-29T15:30:45Z": day out of range',
     ),
     (
         "rfc-hour",
         _body("2023-12-25T24:00:00Z", "rfc3339", "unix"),
-        "failed to parse input time: invalid RFC3339 format: "
-        'parsing time "2023-12-25T24:00:00Z": hour out of range',
+        'failed to parse input time: invalid RFC3339 time "2023-12-25T24:00:00Z": hour out of range',
     ),
     (
         "rfc-extra",
         _body("2023-12-25T15:30:45Z!", "rfc3339", "unix"),
-        "failed to parse input time: invalid RFC3339 format: "
-        'parsing time "2023-12-25T15:30:45Z!": extra text: "!"',
+        'failed to parse input time: invalid RFC3339 time "2023-12-25T15:30:45Z!": '
+        'unexpected text "!" after the time',
     ),
     (
         "rfc-non-ascii-quoted",
         _body("2023-12-25T15:30:45é", "rfc3339", "unix"),
-        "failed to parse input time: invalid RFC3339 format: "
-        f'parsing time "2023-12-25T15:30:45\\xc3\\xa9" as {RFC_LAYOUT}: '
-        'cannot parse "\\xc3\\xa9" as "Z07:00"',
+        f'failed to parse input time: invalid RFC3339 time "2023-12-25T15:30:45é": {RFC_SHAPE}',
     ),
     (
         "human-garbage",
@@ -219,14 +210,21 @@ CONVERT_ERRORS = [
         "failed to parse input time: invalid human-readable format",
     ),
     (
-        "input-format",
-        _body("1", "Epoch", "unix"),
-        "failed to parse input time: unsupported input format: epoch",
+        "number-for-iso8601",
+        {"input": 1703518245, "inputFormat": "iso8601", "outputFormat": "unix"},
+        "failed to parse input time: a number needs a unix input format (unix, unix_ms, unix_us, "
+        "unix_ns or unix_auto); send iso8601 times as text",
     ),
     (
-        "output-format",
-        _body("1", "unix", "RFC822"),
-        "failed to format output time: unsupported output format: rfc822",
+        "number-out-of-range",
+        {"input": 2**63, "inputFormat": "unix", "outputFormat": "unix"},
+        OUT_OF_RANGE,
+    ),
+    (
+        "auto-text-syntax",
+        _body("12e3", "unix_auto", "unix"),
+        'failed to parse input time: invalid unix timestamp "12e3": expected a whole number of '
+        "seconds, milliseconds, microseconds or nanoseconds, optionally signed, e.g. 1703518245",
     ),
     (
         "unknown-zone",
@@ -265,24 +263,132 @@ async def test_convert_errors(
 
 
 @pytest.mark.parametrize(
-    ("body", "detail_part"),
+    ("body", "message", "details"),
     [
-        ({"inputFormat": "unix", "outputFormat": "unix"}, "input"),
-        (_body("", "unix", "unix"), "input"),
-        (_body("1", "", "unix"), "inputFormat"),
-        ({"input": 1703518245, "inputFormat": "unix", "outputFormat": "unix"}, "input"),
-        (_body("1", "unix", "unix", "x" * 65), "timezone"),
+        (
+            {"inputFormat": "unix", "outputFormat": "unix"},
+            'field "input" is required',
+            "required fields: input, inputFormat, outputFormat",
+        ),
+        (_body("", "unix", "unix"), "Invalid request format", "input: must be 1 to 256 characters"),
+        (
+            {"input": 1703518245.5, "inputFormat": "unix", "outputFormat": "unix"},
+            "Invalid request format",
+            "input: must be text, or a whole number of the input unit (e.g. 1703518245)",
+        ),
+        (
+            {"input": 2**64, "inputFormat": "unix", "outputFormat": "unix"},
+            "Invalid request format",
+            "input: number is too large for a 64-bit timestamp",
+        ),
+        (
+            {"input": True, "inputFormat": "unix", "outputFormat": "unix"},
+            "Invalid request format",
+            "input: must be text, or a whole number of the input unit (e.g. 1703518245)",
+        ),
+        (
+            _body("1", "Epoch", "unix"),
+            "Invalid request format",
+            "inputFormat: Input should be 'unix', 'unix_ms', 'unix_us', 'unix_ns', 'unix_auto', "
+            "'iso8601', 'rfc3339' or 'human'",
+        ),
+        (
+            _body("1", "unix", "RFC822"),
+            "Invalid request format",
+            "outputFormat: Input should be 'unix', 'unix_ms', 'unix_us', 'unix_ns', 'iso8601', "
+            "'rfc3339' or 'human'",
+        ),
+        (_body("1", "", "unix"), "Invalid request format", "inputFormat: Input should be"),
+        (
+            _body("1", "unix", "unix", "x" * 65),
+            "Invalid request format",
+            "timezone: String should have at most 64 characters",
+        ),
     ],
-    ids=["missing-input", "empty-input", "empty-format", "number-input", "long-zone"],
+    ids=[
+        "missing-input",
+        "empty-input",
+        "float-input",
+        "huge-number",
+        "bool-input",
+        "unknown-input-format",
+        "unknown-output-format",
+        "empty-format",
+        "long-zone",
+    ],
 )
 async def test_convert_binding_errors(
-    client: httpx.AsyncClient, body: dict[str, Any], detail_part: str
+    client: httpx.AsyncClient, body: dict[str, Any], message: str, details: str
 ) -> None:
     response = await _convert(client, body)
     assert response.status_code == 400
     error = response.json()["error"]
-    assert error["message"] == "Invalid request format"
-    assert detail_part in error["details"]
+    assert error["message"] == message
+    assert error["details"].startswith(details)
+
+
+def _number(value: int, src: str, dst: str) -> dict[str, Any]:
+    return {"input": value, "inputFormat": src, "outputFormat": dst}
+
+
+REF_MS = 1703518245123
+NUMBER_AND_UNIT_CONVERSIONS = [
+    ("number-seconds", _number(1703518245, "unix", "iso8601"), REF_ISO),
+    ("number-negative", _number(-1, "unix", "iso8601"), "1969-12-31T23:59:59Z"),
+    ("number-ms", _number(REF_MS, "unix_ms", "unix_ms"), str(REF_MS)),
+    ("number-us", _number(REF_MS * 1000 + 456, "unix_us", "unix_us"), "1703518245123456"),
+    (
+        "number-ns-floors",
+        _number(REF_MS * 10**6 + 456789, "unix_ns", "unix_ns"),
+        "1703518245123456000",
+    ),
+    ("text-ns", _body(str(REF_MS * 10**6), "unix_ns", "iso8601"), REF_ISO),
+    ("text-us", _body(str(REF_MS * 1000), "UNIX_US", "unix_ms"), str(REF_MS)),
+    ("auto-seconds", _number(1703518245, "unix_auto", "unix_ms"), "1703518245000"),
+    ("auto-seconds-below-1e11", _number(99_999_999_999, "unix_auto", "unix"), "99999999999"),
+    ("auto-ms-from-1e11", _number(100_000_000_000, "unix_auto", "unix_ms"), "100000000000"),
+    ("auto-ms", _number(REF_MS, "unix_auto", "unix_ms"), str(REF_MS)),
+    ("auto-us", _number(REF_MS * 1000, "unix_auto", "unix_ms"), str(REF_MS)),
+    ("auto-ns", _number(REF_MS * 10**6, "unix_auto", "unix_ms"), str(REF_MS)),
+    ("auto-negative-ms", _number(-REF_MS, "unix_auto", "unix_ms"), str(-REF_MS)),
+    ("auto-text", _body(str(REF_MS * 1000), "unix_auto", "rfc3339"), REF_ISO),
+    ("auto-zero", _number(0, "unix_auto", "iso8601"), "1970-01-01T00:00:00Z"),
+    ("date-only-iso", _body("2024-01-01", "iso8601", "unix"), "1704067200"),
+    ("date-only-human", _body("2024-01-01", "human", "human"), "2024-01-01 00:00:00 UTC"),
+    (
+        "date-only-in-zone",
+        _body("2024-01-01", "iso8601", "rfc3339", "Europe/Paris"),
+        "2024-01-01T00:00:00+01:00",
+    ),
+    ("date-only-in-zone-unix", _body("2024-07-01", "iso8601", "unix", "Asia/Tokyo"), "1719759600"),
+    ("date-only-leap-day", _body("2024-02-29", "iso8601", "unix_ms"), "1709164800000"),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [case[1:] for case in NUMBER_AND_UNIT_CONVERSIONS],
+    ids=[case[0] for case in NUMBER_AND_UNIT_CONVERSIONS],
+)
+async def test_numbers_units_and_dates(
+    client: httpx.AsyncClient, body: dict[str, Any], expected: str
+) -> None:
+    response = await _convert(client, body)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"result": expected}
+
+
+async def test_formats_are_enums_in_the_schema(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    schemas = response.json()["components"]["schemas"]
+    convert = schemas["TimeConvertInput"]["properties"]
+    assert convert["inputFormat"]["enum"] == [
+        "unix", "unix_ms", "unix_us", "unix_ns", "unix_auto", "iso8601", "rfc3339", "human",
+    ]  # fmt: skip
+    assert convert["outputFormat"]["enum"] == [
+        "unix", "unix_ms", "unix_us", "unix_ns", "iso8601", "rfc3339", "human",
+    ]  # fmt: skip
+    assert {"type": "integer"} in convert["input"]["anyOf"]
 
 
 async def test_long_inputs_are_refused_before_parsing(client: httpx.AsyncClient) -> None:

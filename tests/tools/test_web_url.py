@@ -206,7 +206,7 @@ async def test_build_round_trips_through_parse(client: httpx.AsyncClient) -> Non
         ({"action": "build", "scheme": "h", "host": "h:1", "port": 2}, "Invalid request", "port"),
         ({"action": "build", "scheme": "h", "host": "[::1]:1", "port": 2}, "Invalid request", "port"),
         ({"action": "open", "url": "http://x"}, "Invalid request", "action"),
-        ({"url": "http://x"}, "Invalid request", "action"),
+        ({"url": "http://x"}, 'field "action" is required', "action"),
     ],
     ids=[
         "build-no-scheme", "build-no-host", "query-not-string", "port-zero", "port-too-big",

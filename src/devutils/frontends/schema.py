@@ -16,7 +16,7 @@ from devutils.registry import ToolSpec
 def _input_schema(model: type) -> dict[str, Any]:
     schema: dict[str, Any] = model.model_json_schema(by_alias=True, mode="validation")  # type: ignore[attr-defined]
     schema.setdefault("properties", {})
-    schema["additionalProperties"] = True  # unknown fields are ignored (D2)
+    # ToolInput forbids unknown fields, so pydantic already says additionalProperties: false.
     return schema
 
 

@@ -36,7 +36,11 @@ _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class GoParseError(ValueError):
-    pass
+    """Go's ``time.Parse`` error text, and ``problem``: what went wrong, in our own words."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,8 @@ def go_parse(layout: Layout, text: str) -> Parsed:
     def fail(elem: str, rest: str) -> GoParseError:
         return GoParseError(
             f"parsing time {time_quote(text)} as {time_quote(whole)}: "
-            f"cannot parse {time_quote(rest)} as {time_quote(elem)}"
+            f"cannot parse {time_quote(rest)} as {time_quote(elem)}",
+            "does not match the layout",
         )
 
     for elem in layout:
@@ -172,14 +177,20 @@ def go_parse(layout: Layout, text: str) -> Parsed:
         except _Bad:
             raise fail(elem, value) from None
         if problem:
-            raise GoParseError(f"parsing time {time_quote(text)}: {problem} out of range")
+            raise GoParseError(
+                f"parsing time {time_quote(text)}: {problem} out of range",
+                f"{problem} out of range",
+            )
         value = rest
     if value:
-        raise GoParseError(f"parsing time {time_quote(text)}: extra text: {time_quote(value)}")
+        raise GoParseError(
+            f"parsing time {time_quote(text)}: extra text: {time_quote(value)}",
+            f"unexpected text {time_quote(value)} after the time",
+        )
     fields = state.fields
     days = _DAYS_IN_MONTH[fields["month"]] + (
         fields["month"] == 2 and calendar.isleap(fields["year"])
     )
     if not 1 <= fields["day"] <= days:
-        raise GoParseError(f"parsing time {time_quote(text)}: day out of range")
+        raise GoParseError(f"parsing time {time_quote(text)}: day out of range", "day out of range")
     return Parsed(microsecond=state.microsecond, offset=state.offset, **fields)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _MILLISECOND = timedelta(milliseconds=1)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _date_time(moment: datetime, separator: str) -> str:
@@ -47,3 +48,7 @@ def unix_seconds(moment: datetime) -> int:
 
 def unix_millis(moment: datetime) -> int:
     return (moment - EPOCH) // _MILLISECOND
+
+
+def unix_micros(moment: datetime) -> int:
+    return (moment - EPOCH) // _MICROSECOND

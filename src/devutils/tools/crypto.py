@@ -20,7 +20,7 @@ _HASHES = {
 
 
 class HashInput(ToolInput):
-    content: str = Field("", description="Text to hash (its UTF-8 bytes).")
+    content: str = Field(description="Text to hash (its UTF-8 bytes).")
     algorithm: Literal["md5", "sha1", "sha256", "sha512"] = Field(description="Digest algorithm.")
 
 
@@ -46,7 +46,7 @@ def crypto_hash(inp: HashInput, ctx: ToolContext) -> HashOutput:
 
 
 class HmacInput(ToolInput):
-    content: str = Field("", description="Message (its UTF-8 bytes).")
+    content: str = Field(description="Message (its UTF-8 bytes).")
     key: str = Field(min_length=1, description="Secret key (its UTF-8 bytes).")
     algorithm: Literal["sha256", "sha512"] = Field(description="Hash function.")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
@@ -25,8 +26,16 @@ _UUID_ERROR = "Failed to generate UUIDs"
 _NANOID_ERROR = "Failed to generate Nano IDs"
 
 
+def _whole_number(value: Any) -> Any:
+    # A Literal of ints alone would take true for 1 and 4.0 for 4, which strict ints refuse.
+    if type(value) is not int:
+        raise ValueError("Input should be 1, 4 or 7")
+    return value
+
+
 class UuidInput(ToolInput):
-    version: int = Field(
+    # An enum, so schemas list the versions; 0 (Go's "missing") is refused like any other.
+    version: Annotated[Literal[1, 4, 7], BeforeValidator(_whole_number)] = Field(
         description="UUID version: 1 (time-based), 4 (random) or 7 (time-ordered)."
     )
     count: int = Field(1, description="How many UUIDs (0 or less means 1; at most 1000).")
@@ -78,13 +87,6 @@ def _uuid7s(count: int, millis: int) -> list[str]:
     ),
 )
 def id_uuid(inp: UuidInput, ctx: ToolContext) -> UuidOutput:
-    if inp.version == 0:
-        # Go's `required` treats 0 as missing.
-        raise ValidationError("Invalid request format", "version: Field required (1, 4 or 7)")
-    if inp.version not in (1, 4, 7):
-        raise ValidationError(
-            _UUID_ERROR, f"unsupported UUID version: {inp.version} (supported: 1, 4, 7)"
-        )
     count = inp.count if inp.count > 0 else 1
     if count > MAX_COUNT:
         raise ValidationError(_UUID_ERROR, f"count exceeds maximum limit of {MAX_COUNT}")

@@ -148,7 +148,7 @@ def _password_bytes(password: str, settings: Settings) -> bytes:
 
 
 class PasswordHashInput(ToolInput):
-    password: str = Field("", description="Password to hash (its UTF-8 bytes).")
+    password: str = Field(description="Password to hash (its UTF-8 bytes).")
 
 
 class PasswordHashOutput(ToolOutput):
@@ -182,7 +182,7 @@ def crypto_password_hash(inp: PasswordHashInput, ctx: ToolContext) -> PasswordHa
 
 
 class PasswordVerifyInput(ToolInput):
-    password: str = Field("", description="Password to check (its UTF-8 bytes).")
+    password: str = Field(description="Password to check (its UTF-8 bytes).")
     hash: str = Field(
         min_length=1,
         max_length=_MAX_HASH_CHARS,

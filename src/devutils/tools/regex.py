@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
+from devutils.tools._repeatcount import MAX_REPEAT, oversized_repeat
 
 MAX_PATTERN_CHARS = 1000
 MAX_MATCHES = 10_000  # the default of REGEX_MAX_MATCHES
@@ -43,7 +44,7 @@ _GO_ERROR_TEXT = {
 
 
 class RegexInput(ToolInput):
-    content: str = Field("", description="Text to search.")
+    content: str = Field(description="Text to search.")
     pattern: str = Field(
         min_length=1,
         max_length=MAX_PATTERN_CHARS,
@@ -97,7 +98,19 @@ def _go_error(pattern: str, compiled_from: str, exc: re2.error) -> ValidationErr
     )
 
 
+def _check_repeat_counts(pattern: str) -> None:
+    found = oversized_repeat(pattern)
+    if found is not None:
+        operator, count = found
+        raise ValidationError(
+            "Regex test failed",
+            f"invalid regex pattern: error parsing regexp: invalid repeat count: `{operator}` "
+            f"(repeat count {count} exceeds RE2's maximum of {MAX_REPEAT})",
+        )
+
+
 def _compile(pattern: str, flags: str) -> Any:
+    _check_repeat_counts(pattern)
     options = re2.Options()
     options.log_errors = False  # RE2 would print every rejected pattern to stderr
     options.max_mem = _MAX_MEM

@@ -55,7 +55,7 @@ _CONVERTERS: dict[str, Callable[[str], str]] = {
 
 
 class CaseInput(ToolInput):
-    content: str = Field("", description="Text to convert.")
+    content: str = Field(description="Text to convert.")
     case_type: CaseType = Field(description="Target case style (exact spelling, case-sensitive).")
 
 
@@ -81,7 +81,7 @@ def text_case(inp: CaseInput, ctx: ToolContext) -> CaseOutput:
 
 
 class InfoInput(ToolInput):
-    content: str = Field("", description="Text to analyse.")
+    content: str = Field(description="Text to analyse.")
 
 
 class InfoOutput(ToolOutput):
@@ -120,7 +120,7 @@ def text_info(inp: InfoInput, ctx: ToolContext) -> InfoOutput:
 
 
 class SortInput(ToolInput):
-    content: str = Field("", description="Lines separated by \\n.")
+    content: str = Field(description="Lines separated by \\n.")
     order: Literal["asc", "desc"] = Field(description="Sort direction.")
     sort_type: Literal["alpha", "numeric", "natural"] = Field(
         description="alpha: code-point order; numeric: by value, non-numbers after; "

@@ -1,33 +1,38 @@
 """time tools: convert between the reference's formats, and the current time.
 
 Parsing follows the reference's Go layouts (see :mod:`devutils.tools._golayout`), plus ISO 8601
-offsets (API-DELTAS D7).  Output is UTC unless an IANA ``timezone`` is given.  Times outside the
-years 1-9999 are refused with a 400, never a 500.
+offsets and date-only ISO dates (API-DELTAS D7).  A unix timestamp may be a JSON number or a
+string, in seconds, milliseconds, microseconds or nanoseconds, or ``unix_auto`` to tell the unit
+by magnitude.  Output is UTC unless an IANA ``timezone`` is given.  Times outside the years
+1-9999 are refused with a 400, never a 500, and every message is our own (no Go or Python error
+text).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from devutils.errors import ValidationError
 from devutils.models import NoInput, ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._golayout import GoParseError, Layout, Parsed, go_parse
 from devutils.tools._gotext import strconv_quote
-from devutils.tools._timefmt import EPOCH, human, rfc3339, unix_millis, unix_seconds
+from devutils.tools._timefmt import EPOCH, human, rfc3339, unix_micros, unix_millis, unix_seconds
 
 _MESSAGE = "Failed to convert time"
-_INTEGER = re.compile(r"([+-]?)([0-9]*)")
+_MAX_INPUT_CHARS = 256
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _INT64_MAX = 2**63 - 1
-_UINT64_MAX = 2**64 - 1
 _RFC3339: Layout = ("2006", "-", "01", "-", "02", "T", "15", ":", "04", ":", "05", "Z07:00")
 _NAIVE: Layout = _RFC3339[:-1]
+_DATE: Layout = ("2006", "-", "01", "-", "02")
 # The reference tries "...05Z", "...05.000Z", "...05.000000Z" and "...05"; Go accepts any fraction
-# after the seconds, so the first and last cover all four.  D7 adds offsets (Z07:00).
+# after the seconds, so the first and last cover all four.  D7 adds offsets (Z07:00) and dates.
 _ISO8601 = (_RFC3339, _NAIVE)
 _HUMAN: tuple[Layout, ...] = (
     ("2006", "-", "01", "-", "02", " ", "15", ":", "04", ":", "05", " UTC"),
@@ -37,24 +42,74 @@ _HUMAN: tuple[Layout, ...] = (
     ("January", " ", "2", ", ", "2006", " ", "15", ":", "04", ":", "05"),
 )
 _OUT_OF_RANGE = "failed to parse input time: time is outside the years 1-9999"
+_RFC3339_SHAPE = "YYYY-MM-DDTHH:MM:SS, an optional fraction, then Z or ±hh:mm"
+
+# Units of the unix formats, in microseconds (the resolution of a datetime) per unit, and the
+# names used in messages.  Nanoseconds are floored to whole microseconds.
+_UNITS: dict[str, tuple[str, int]] = {
+    "unix": ("seconds", 1_000_000),
+    "unix_ms": ("milliseconds", 1_000),
+    "unix_us": ("microseconds", 1),
+    "unix_ns": ("nanoseconds", 0),  # 0: divide by 1000 instead
+}
+# unix_auto: the unit is the one that puts the time between 1973 and 5138.  |n| below 1e11 is
+# seconds (until 5138-11-16), below 1e14 milliseconds, below 1e17 microseconds, else nanoseconds.
+# So milliseconds before 1973-03-03 (|n| < 1e11) read as seconds: send unix_ms for those.
+AUTO_THRESHOLDS: tuple[tuple[int, str], ...] = (
+    (10**11, "unix"),
+    (10**14, "unix_ms"),
+    (10**17, "unix_us"),
+)
+UnixFormat = Literal["unix", "unix_ms", "unix_us", "unix_ns"]
+InputFormat = Literal[
+    "unix", "unix_ms", "unix_us", "unix_ns", "unix_auto", "iso8601", "rfc3339", "human"
+]
+OutputFormat = Literal["unix", "unix_ms", "unix_us", "unix_ns", "iso8601", "rfc3339", "human"]
+
+
+def _format_name(value: Any) -> Any:
+    # The reference trims and lower-cases format names (" UNIX " works); the enum holds the
+    # canonical spelling.
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _timestamp(value: Any) -> Any:
+    # One clear sentence per mistake, instead of a union's two (one per member): the text and
+    # integer members below still give the schema.
+    if isinstance(value, str):
+        if not 1 <= len(value) <= _MAX_INPUT_CHARS:
+            raise ValueError(f"must be 1 to {_MAX_INPUT_CHARS} characters")
+    elif isinstance(value, float) and not -(2.0**63) <= value < 2.0**63:
+        # JSON parsers hand integers past 64 bits over as floats.
+        raise ValueError("number is too large for a 64-bit timestamp")
+    elif isinstance(value, bool | float) or not isinstance(value, int):
+        raise ValueError("must be text, or a whole number of the input unit (e.g. 1703518245)")
+    return value
 
 
 class TimeConvertInput(ToolInput):
-    # Length caps bound the work (and the Go-style error texts that quote the input).
-    input: str = Field(
-        min_length=1, max_length=256, description="The time to convert, in inputFormat."
+    # Length caps bound the work (and the error texts that quote the input).
+    input: Annotated[
+        Annotated[str, StringConstraints(min_length=1, max_length=_MAX_INPUT_CHARS)] | int,
+        BeforeValidator(_timestamp),
+    ] = Field(
+        description="The time to convert, in inputFormat: text, or for the unix formats also a "
+        "JSON integer.",
     )
-    input_format: str = Field(
-        min_length=1, max_length=64, description="unix | unix_ms | iso8601 | rfc3339 | human."
+    input_format: Annotated[InputFormat, BeforeValidator(_format_name)] = Field(
+        description="unix (seconds), unix_ms, unix_us, unix_ns, unix_auto (unit told by "
+        "magnitude: |n| < 1e11 seconds, < 1e14 ms, < 1e17 µs, else ns), iso8601 (date-only "
+        "YYYY-MM-DD allowed), rfc3339 or human. Case-insensitive."
     )
-    output_format: str = Field(
-        min_length=1, max_length=64, description="unix | unix_ms | iso8601 | rfc3339 | human."
+    output_format: Annotated[OutputFormat, BeforeValidator(_format_name)] = Field(
+        description="unix (seconds), unix_ms, unix_us, unix_ns, iso8601, rfc3339 or human "
+        "(YYYY-MM-DD HH:MM:SS UTC). Case-insensitive."
     )
     timezone: str | None = Field(
         None,
         max_length=64,
-        description="IANA zone (e.g. Europe/Paris) for iso8601, rfc3339 and human output; "
-        "default UTC.",
+        description="IANA zone (e.g. Europe/Paris) for iso8601, rfc3339 and human output, and "
+        "the zone of a date-only input's midnight; default UTC.",
     )
 
 
@@ -66,30 +121,38 @@ def _fail(details: str) -> ValidationError:
     return ValidationError(_MESSAGE, details)
 
 
-def _int_problem(text: str) -> str:
-    """Go ``strconv.ParseInt(text, 10, 64)``'s verdict: "" when fine."""
-    match = _INTEGER.match(text)
-    sign, digits = (match.group(1), match.group(2)) if match else ("", "")
-    value_digits = digits.lstrip("0")
-    # Length first: int() of a megabyte of digits is slow.  Go stops at the first digit that
-    # overflows uint64, before it sees a later bad character.
-    if len(value_digits) > 20 or int(value_digits or "0") > _UINT64_MAX:
-        return "value out of range"
-    if match is None or not digits or match.end() != len(text):
-        return "invalid syntax"
-    limit = _INT64_MAX + 1 if sign == "-" else _INT64_MAX
-    return "value out of range" if int(value_digits or "0") > limit else ""
-
-
-def _parse_integer(text: str, what: str) -> int:
-    problem = _int_problem(text)
-    if problem:
-        quoted = strconv_quote(text.encode())
+def _integer(text: str, fmt: str) -> int:
+    if _INTEGER.fullmatch(text) is None:
+        unit = (
+            "seconds, milliseconds, microseconds or nanoseconds"
+            if fmt == "unix_auto"
+            else _UNITS[fmt][0]
+        )
         raise _fail(
-            f"failed to parse input time: invalid {what}: "
-            f"strconv.ParseInt: parsing {quoted}: {problem}"
+            f"failed to parse input time: invalid unix timestamp {strconv_quote(text.encode())}: "
+            f"expected a whole number of {unit}, optionally signed, e.g. 1703518245"
         )
     return int(text)
+
+
+def _auto_format(value: int) -> str:
+    for limit, fmt in AUTO_THRESHOLDS:
+        if abs(value) < limit:
+            return fmt
+    return "unix_ns"
+
+
+def _from_unix(value: int, fmt: str) -> datetime:
+    if abs(value) > _INT64_MAX + 1:
+        raise _fail(_OUT_OF_RANGE)  # before timedelta: a huge int would be slow to scale
+    if fmt == "unix_auto":
+        fmt = _auto_format(value)
+    scale = _UNITS[fmt][1]
+    micros = value * scale if scale else value // 1000
+    try:
+        return EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise _fail(_OUT_OF_RANGE) from None
 
 
 def _from_layouts(layouts: tuple[Layout, ...], text: str, details: str) -> datetime:
@@ -102,7 +165,7 @@ def _from_layouts(layouts: tuple[Layout, ...], text: str, details: str) -> datet
     raise _fail(details)
 
 
-def _to_datetime(parsed: Parsed) -> datetime:
+def _to_datetime(parsed: Parsed, zone: tzinfo = UTC) -> datetime:
     try:
         moment = datetime(
             parsed.year,
@@ -112,34 +175,57 @@ def _to_datetime(parsed: Parsed) -> datetime:
             parsed.minute,
             parsed.second,
             parsed.microsecond,
-            tzinfo=UTC,
+            tzinfo=zone,
         )
-        return moment - timedelta(seconds=parsed.offset or 0)
+        return moment.astimezone(UTC) - timedelta(seconds=parsed.offset or 0)
     except (ValueError, OverflowError):
         raise _fail(_OUT_OF_RANGE) from None
 
 
-def parse_time(text: str, fmt: str) -> datetime:
+def _date_only(text: str, zone: tzinfo | None) -> datetime | None:
+    """Midnight of a ``YYYY-MM-DD`` date in ``zone`` (UTC when None), or None for other text."""
     try:
-        if fmt == "unix":
-            return EPOCH + timedelta(seconds=_parse_integer(text, "unix timestamp"))
-        if fmt == "unix_ms":
-            millis = _parse_integer(text, "unix milliseconds timestamp")
-            return EPOCH + timedelta(milliseconds=millis)
-    except OverflowError:
-        raise _fail(_OUT_OF_RANGE) from None
+        parsed = go_parse(_DATE, text)
+    except GoParseError:
+        return None
+    return _to_datetime(parsed, zone or UTC)
+
+
+def parse_time(value: str | int, fmt: str, zone: tzinfo | None = None) -> datetime:
+    if isinstance(value, int):
+        if fmt not in _UNITS and fmt != "unix_auto":
+            raise _fail(
+                f"failed to parse input time: a number needs a unix input format (unix, "
+                f"unix_ms, unix_us, unix_ns or unix_auto); send {fmt} times as text"
+            )
+        return _from_unix(value, fmt)
+    if fmt in _UNITS or fmt == "unix_auto":
+        return _from_unix(_integer(value, fmt), fmt)
+    if fmt in ("iso8601", "human"):
+        date = _date_only(value, zone)
+        if date is not None:
+            return date
     if fmt == "iso8601":
-        return _from_layouts(_ISO8601, text, "failed to parse input time: invalid ISO8601 format")
+        return _from_layouts(_ISO8601, value, "failed to parse input time: invalid ISO8601 format")
     if fmt == "rfc3339":
         try:
-            return _to_datetime(go_parse(_RFC3339, text))
+            return _to_datetime(go_parse(_RFC3339, value))
         except GoParseError as exc:
-            raise _fail(f"failed to parse input time: invalid RFC3339 format: {exc}") from None
+            raise _fail(
+                f"failed to parse input time: invalid RFC3339 time "
+                f"{strconv_quote(value.encode())}: {_rfc3339_problem(exc)}"
+            ) from None
     if fmt == "human":
         return _from_layouts(
-            _HUMAN, text, "failed to parse input time: invalid human-readable format"
+            _HUMAN, value, "failed to parse input time: invalid human-readable format"
         )
     raise _fail(f"failed to parse input time: unsupported input format: {fmt}")
+
+
+def _rfc3339_problem(exc: GoParseError) -> str:
+    if exc.problem == "does not match the layout":
+        return f"expected {_RFC3339_SHAPE}"
+    return exc.problem
 
 
 def format_time(moment: datetime, fmt: str, zone: tzinfo | None) -> str:
@@ -147,6 +233,10 @@ def format_time(moment: datetime, fmt: str, zone: tzinfo | None) -> str:
         return str(unix_seconds(moment))
     if fmt == "unix_ms":
         return str(unix_millis(moment))
+    if fmt == "unix_us":
+        return str(unix_micros(moment))
+    if fmt == "unix_ns":
+        return str(unix_micros(moment) * 1000)
     if fmt not in ("iso8601", "rfc3339", "human"):
         raise _fail(f"failed to format output time: unsupported output format: {fmt}")
     if zone is None:
@@ -171,12 +261,15 @@ def _zone(name: str | None) -> tzinfo | None:
     "/api/v1/time/convert",
     title="Convert a time between formats",
     description=(
-        "Convert a time between unix (seconds), unix_ms, iso8601, rfc3339 and human "
-        "(YYYY-MM-DD HH:MM:SS UTC). Output is UTC unless an IANA timezone is given."
+        "Convert a time between unix (seconds), unix_ms, unix_us, unix_ns, iso8601, rfc3339 "
+        "and human (YYYY-MM-DD HH:MM:SS UTC); unix_auto tells the unit of a timestamp by its "
+        "size. Timestamps may be JSON numbers. Output is UTC unless an IANA timezone is given."
     ),
     bind_error_message="Invalid request format",
     examples=(
         Example({"input": "1703518245", "inputFormat": "unix", "outputFormat": "iso8601"}),
+        Example({"input": 1703518245123, "inputFormat": "unix_auto", "outputFormat": "rfc3339"}),
+        Example({"input": "2024-01-01", "inputFormat": "iso8601", "outputFormat": "unix"}),
         Example(
             {"input": "2023-12-25T15:30:45Z", "inputFormat": "iso8601", "outputFormat": "unix"}
         ),
@@ -192,8 +285,9 @@ def _zone(name: str | None) -> tzinfo | None:
 )
 def time_convert(inp: TimeConvertInput, ctx: ToolContext) -> TimeConvertOutput:
     zone = _zone(inp.timezone)
-    moment = parse_time(inp.input.strip(), inp.input_format.strip().lower())
-    return TimeConvertOutput(result=format_time(moment, inp.output_format.strip().lower(), zone))
+    value = inp.input.strip() if isinstance(inp.input, str) else inp.input
+    moment = parse_time(value, inp.input_format, zone)
+    return TimeConvertOutput(result=format_time(moment, inp.output_format, zone))
 
 
 class TimeNowOutput(ToolOutput):
