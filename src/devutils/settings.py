@@ -438,9 +438,37 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+# Shortest secrets accepted at start-up: a key must not be guessable online (16 bytes is 128 bits
+# of random hex or base64 material at most, and always well beyond a password); an HMAC secret
+# shorter than the SHA-256 output weakens HS256 (RFC 7518 §3.2 asks for at least the hash size).
+MIN_API_KEY_BYTES = 16
+MIN_JWT_SECRET_BYTES = 32
+
+
+def _check_secret_strength(settings: Settings) -> None:
+    """Refuse weak secrets for the auth method in use; messages never contain the secret."""
+    if settings.auth_method == "api_key":
+        keys = settings.auth_api_keys
+        short = [index for index, key in enumerate(keys, 1) if len(key.encode()) < MIN_API_KEY_BYTES]
+        if short:
+            entries = ", ".join(str(index) for index in short)
+            raise SettingsError(
+                f"AUTH_API_KEYS: every key must be at least {MIN_API_KEY_BYTES} bytes "
+                f"(entry {entries} of {len(keys)} is shorter); generate one with "
+                "`openssl rand -hex 32`"
+            )
+    if settings.auth_method == "jwt" and settings.auth_jwt_secret is not None:
+        if len(settings.auth_jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise SettingsError(
+                f"AUTH_JWT_SECRET: an HMAC secret must be at least {MIN_JWT_SECRET_BYTES} bytes; "
+                "generate one with `openssl rand -hex 32`"
+            )
+
+
 def _check_consistency(settings: Settings, env: Mapping[str, str]) -> None:
     if settings.auth_method == "api_key" and not settings.auth_api_keys:
         raise SettingsError("AUTH_API_KEYS: at least one key is required when AUTH_METHOD=api_key")
+    _check_secret_strength(settings)
     if settings.auth_method == "jwt" and not (
         settings.auth_jwt_secret or settings.auth_jwt_public_key_file or settings.auth_jwt_jwks_file
     ):

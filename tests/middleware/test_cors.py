@@ -37,7 +37,7 @@ async def test_off_by_default(make_app: Callable[..., Application]) -> None:
 async def test_allowed_origin(make_app: Callable[..., Application], configured: str) -> None:
     # Authentication on: the preflight must pass without credentials, the real call must not.
     app = make_app(
-        mcp_enabled=False, cors_allow_origins=configured, auth_method="api_key", auth_api_keys="k"
+        mcp_enabled=False, cors_allow_origins=configured, auth_method="api_key", auth_api_keys="k-cors-test-0123456789"
     )
     async with in_process(app) as client:
         preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
