@@ -177,6 +177,34 @@ class Settings(BaseModel):
     rate_limit_network_burst: int = Field(
         5, alias="RATE_LIMIT_NETWORK_BURST", ge=1, description="network tools: burst."
     )
+    rate_limit_mcp_per_minute: int = Field(
+        600,
+        alias="RATE_LIMIT_MCP_PER_MINUTE",
+        ge=1,
+        description="MCP protocol calls other than tools/call (initialize, tools/list, ping ...).",
+    )
+    rate_limit_mcp_burst: int = Field(
+        60, alias="RATE_LIMIT_MCP_BURST", ge=1, description="MCP protocol calls: burst."
+    )
+    rate_limit_auth_failures_per_minute: int = Field(
+        10,
+        alias="RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+        ge=1,
+        description="Failed authentications per client address: sustained rate (then 429).",
+    )
+    rate_limit_auth_failures_burst: int = Field(
+        10,
+        alias="RATE_LIMIT_AUTH_FAILURES_BURST",
+        ge=1,
+        description="Failed authentications per client address: burst.",
+    )
+    rate_limit_ipv6_prefix: int = Field(
+        64,
+        alias="RATE_LIMIT_IPV6_PREFIX",
+        ge=16,
+        le=128,
+        description="IPv6 clients share a bucket per network of this prefix length (IPv4: /32).",
+    )
     rate_limit_memory_max_keys: int = Field(
         100_000, alias="RATE_LIMIT_MEMORY_MAX_KEYS", ge=100, description="Memory store bound."
     )
@@ -449,7 +477,9 @@ def _check_secret_strength(settings: Settings) -> None:
     """Refuse weak secrets for the auth method in use; messages never contain the secret."""
     if settings.auth_method == "api_key":
         keys = settings.auth_api_keys
-        short = [index for index, key in enumerate(keys, 1) if len(key.encode()) < MIN_API_KEY_BYTES]
+        short = [
+            index for index, key in enumerate(keys, 1) if len(key.encode()) < MIN_API_KEY_BYTES
+        ]
         if short:
             entries = ", ".join(str(index) for index in short)
             raise SettingsError(
@@ -457,12 +487,12 @@ def _check_secret_strength(settings: Settings) -> None:
                 f"(entry {entries} of {len(keys)} is shorter); generate one with "
                 "`openssl rand -hex 32`"
             )
-    if settings.auth_method == "jwt" and settings.auth_jwt_secret is not None:
-        if len(settings.auth_jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
-            raise SettingsError(
-                f"AUTH_JWT_SECRET: an HMAC secret must be at least {MIN_JWT_SECRET_BYTES} bytes; "
-                "generate one with `openssl rand -hex 32`"
-            )
+    secret = settings.auth_jwt_secret
+    if settings.auth_method == "jwt" and secret and len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        raise SettingsError(
+            f"AUTH_JWT_SECRET: an HMAC secret must be at least {MIN_JWT_SECRET_BYTES} bytes; "
+            "generate one with `openssl rand -hex 32`"
+        )
 
 
 def _check_consistency(settings: Settings, env: Mapping[str, str]) -> None:
