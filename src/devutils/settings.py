@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,6 +34,8 @@ def _blank_is_none(value: Any) -> Any:
         return None
     return value
 
+
+_ZONE = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?")
 
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
@@ -337,6 +340,16 @@ class Settings(BaseModel):
     dns_max_records: int = Field(
         256, alias="DNS_MAX_RECORDS", ge=1, le=10000, description="Answer size cap (records)."
     )
+    dns_private_zones: CommaList = Field(
+        (),
+        alias="DNS_PRIVATE_ZONES",
+        description="Extra zones the dns tool treats as internal (with .internal, .local ...).",
+    )
+    dns_allowed_zones: CommaList = Field(
+        (),
+        alias="DNS_ALLOWED_ZONES",
+        description="Zones the dns tool may look up and return even when internal.",
+    )
 
     # --- MCP ----------------------------------------------------------------------------------
     mcp_enabled: bool = Field(True, alias="MCP_ENABLED", description="Serve MCP at /mcp.")
@@ -372,6 +385,17 @@ class Settings(BaseModel):
         for item in value:
             ipaddress.ip_network(item, strict=False)
         return value
+
+    @field_validator("dns_private_zones", "dns_allowed_zones")
+    @classmethod
+    def _zones(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        zones = []
+        for item in value:
+            zone = item.lower().removeprefix("*").strip(".")
+            if not _ZONE.fullmatch(zone) or ".." in zone:
+                raise ValueError(f"bad DNS zone {item!r}")
+            zones.append(zone)
+        return tuple(zones)
 
     @field_validator("ssrf_allow_ports")
     @classmethod
