@@ -28,6 +28,9 @@ from devutils.ratelimit.redis_store import RedisStore
 from devutils.readiness import Readiness
 from devutils.settings import Settings
 
+# The class of failed authentications (keyed by client address only).
+AUTH_FAILURE = "auth_failure"
+
 # Identities longer than this are hashed so the memory store's keys stay small.
 _MAX_IDENTITY = 64
 
@@ -57,9 +60,6 @@ def limits_from(settings: Settings) -> dict[str, Limit]:
             settings.rate_limit_auth_failures_burst,
         ),
     }
-
-
-AUTH_FAILURE = "auth_failure"
 
 
 @functools.lru_cache(maxsize=4096)
