@@ -118,13 +118,19 @@ def test_healthcheck_fails_without_server(capsys: pytest.CaptureFixture[str]) ->
     [
         (
             "serve",
-            {"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "s", "AUTH_JWT_ALGORITHMS": "none"},
+            {"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "s" * 32, "AUTH_JWT_ALGORITHMS": "none"},
             "AUTH_JWT_ALGORITHMS",
         ),
         ("serve", {"SERVER_PORT": "99999"}, "SERVER_PORT"),
+        (
+            "serve",
+            {"AUTH_METHOD": "api_key", "AUTH_API_KEYS": "weak-CANARY-1"},
+            "AUTH_API_KEYS",
+        ),
+        ("serve", {"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "weak-CANARY-2"}, "AUTH_JWT_SECRET"),
         ("mcp", {"MCP_TOOLSETS": "nosuchfamily"}, "MCP_TOOLSETS"),
     ],
-    ids=["jwt-alg-none", "bad-port", "unknown-toolset"],
+    ids=["jwt-alg-none", "bad-port", "weak-api-key", "weak-jwt-secret", "unknown-toolset"],
 )
 def test_bad_configuration_exits_78_naming_the_variable(
     command: str, env: dict[str, str], variable: str
@@ -145,3 +151,4 @@ def test_bad_configuration_exits_78_naming_the_variable(
     assert result.returncode == 78, result.stderr
     assert variable.encode() in result.stderr
     assert b"Traceback" not in result.stderr
+    assert b"CANARY" not in result.stderr + result.stdout  # secrets are named, never printed

@@ -9,6 +9,9 @@ import pytest
 
 from devutils.settings import ENV_NAMES, SettingsError, load_settings
 
+# Keys long enough to pass the start-up strength check (16 bytes).
+A = "key-a-0123456789abcdef"
+B = "key-b-0123456789abcdef"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
 
@@ -34,8 +37,8 @@ def test_defaults_match_the_reference() -> None:
 
 
 def test_lists_are_trimmed_and_empties_dropped() -> None:
-    settings = load_settings({"AUTH_API_KEYS": " a , ,b,", "AUTH_METHOD": "api_key"})
-    assert settings.auth_api_keys == ("a", "b")
+    settings = load_settings({"AUTH_API_KEYS": f" {A} , ,{B},", "AUTH_METHOD": "api_key"})
+    assert settings.auth_api_keys == (A, B)
 
 
 @pytest.mark.parametrize(
@@ -60,17 +63,43 @@ def test_invalid_values_name_the_variable(env: dict[str, str], variable: str) ->
         load_settings(env)
 
 
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"AUTH_METHOD": "api_key", "AUTH_API_KEYS": "CANARY"}, "AUTH_API_KEYS"),
+        ({"AUTH_METHOD": "api_key", "AUTH_API_KEYS": f"{A},CANARY-15-bytes"}, "AUTH_API_KEYS"),
+        ({"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "CANARY"}, "AUTH_JWT_SECRET"),
+        ({"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "CANARY-" + "s" * 24}, "AUTH_JWT_SECRET"),
+    ],
+    ids=["short-key", "second-key-15-bytes", "short-secret", "secret-31-bytes"],
+)
+def test_weak_secrets_refuse_to_start(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable) as caught:
+        load_settings(env)
+    secret = env.get("AUTH_API_KEYS", env.get("AUTH_JWT_SECRET", "")).split(",")[-1]
+    assert secret not in str(caught.value)
+
+
+def test_secrets_at_the_minimum_length_start() -> None:
+    keys = load_settings({"AUTH_METHOD": "api_key", "AUTH_API_KEYS": "k" * 16})
+    assert keys.auth_api_keys == ("k" * 16,)
+    # Bytes, not characters: 8 two-byte characters are 16 bytes.
+    assert load_settings({"AUTH_METHOD": "api_key", "AUTH_API_KEYS": "é" * 8}).auth_api_keys
+    secret = load_settings({"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "s" * 32})
+    assert secret.auth_jwt_secret == "s" * 32
+
+
 def test_port_zero_means_default() -> None:
     assert load_settings({"SERVER_PORT": "0"}).server_port == 8080
 
 
 def test_mounted_secrets_fill_empty_values(tmp_path: Path) -> None:
-    (tmp_path / "api-keys").write_text("k1,k2\n")
+    (tmp_path / "api-keys").write_text(f"{A},{B}\n")
     (tmp_path / "redis-url").write_text("redis://127.0.0.1:6379/0\n")
     settings = load_settings(
         {"SECRETS_MOUNT_PATH": str(tmp_path), "AUTH_METHOD": "api_key", "RATE_LIMIT_STORE": "redis"}
     )
-    assert settings.auth_api_keys == ("k1", "k2")
+    assert settings.auth_api_keys == (A, B)
     assert settings.rate_limit_redis_url == "redis://127.0.0.1:6379/0"
     # An explicit variable wins over the file.
     settings = load_settings({"SECRETS_MOUNT_PATH": str(tmp_path), "AUTH_API_KEYS": "env-key"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +36,8 @@ def _blank_is_none(value: Any) -> Any:
         return None
     return value
 
+
+_ZONE = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?")
 
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
@@ -289,6 +292,34 @@ class Settings(BaseModel):
     rate_limit_network_burst: int = Field(
         5, alias="RATE_LIMIT_NETWORK_BURST", ge=1, description="network tools: burst."
     )
+    rate_limit_mcp_per_minute: int = Field(
+        600,
+        alias="RATE_LIMIT_MCP_PER_MINUTE",
+        ge=1,
+        description="MCP protocol calls other than tools/call (initialize, tools/list, ping ...).",
+    )
+    rate_limit_mcp_burst: int = Field(
+        60, alias="RATE_LIMIT_MCP_BURST", ge=1, description="MCP protocol calls: burst."
+    )
+    rate_limit_auth_failures_per_minute: int = Field(
+        10,
+        alias="RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+        ge=1,
+        description="Failed authentications per client address: sustained rate (then 429).",
+    )
+    rate_limit_auth_failures_burst: int = Field(
+        10,
+        alias="RATE_LIMIT_AUTH_FAILURES_BURST",
+        ge=1,
+        description="Failed authentications per client address: burst.",
+    )
+    rate_limit_ipv6_prefix: int = Field(
+        64,
+        alias="RATE_LIMIT_IPV6_PREFIX",
+        ge=16,
+        le=128,
+        description="IPv6 clients share a bucket per network of this prefix length (IPv4: /32).",
+    )
     rate_limit_memory_max_keys: int = Field(
         100_000, alias="RATE_LIMIT_MEMORY_MAX_KEYS", ge=100, description="Memory store bound."
     )
@@ -421,6 +452,16 @@ class Settings(BaseModel):
     dns_max_records: int = Field(
         256, alias="DNS_MAX_RECORDS", ge=1, le=10000, description="Answer size cap (records)."
     )
+    dns_private_zones: CommaList = Field(
+        (),
+        alias="DNS_PRIVATE_ZONES",
+        description="Extra zones the dns tool treats as internal (with .internal, .local ...).",
+    )
+    dns_allowed_zones: CommaList = Field(
+        (),
+        alias="DNS_ALLOWED_ZONES",
+        description="Zones the dns tool may look up and return even when internal.",
+    )
 
     # --- front doors: Host/Origin allow-lists, disabled tools ----------------------------------
     allowed_hosts: CommaList = Field(
@@ -476,6 +517,17 @@ class Settings(BaseModel):
         for item in value:
             ipaddress.ip_network(item, strict=False)
         return value
+
+    @field_validator("dns_private_zones", "dns_allowed_zones")
+    @classmethod
+    def _zones(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        zones = []
+        for item in value:
+            zone = item.lower().removeprefix("*").strip(".")
+            if not _ZONE.fullmatch(zone) or ".." in zone:
+                raise ValueError(f"bad DNS zone {item!r}")
+            zones.append(zone)
+        return tuple(zones)
 
     @field_validator("ssrf_allow_ports")
     @classmethod
@@ -596,9 +648,39 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+# Shortest secrets accepted at start-up: a key must not be guessable online (16 bytes is 128 bits
+# of random hex or base64 material at most, and always well beyond a password); an HMAC secret
+# shorter than the SHA-256 output weakens HS256 (RFC 7518 §3.2 asks for at least the hash size).
+MIN_API_KEY_BYTES = 16
+MIN_JWT_SECRET_BYTES = 32
+
+
+def _check_secret_strength(settings: Settings) -> None:
+    """Refuse weak secrets for the auth method in use; messages never contain the secret."""
+    if settings.auth_method == "api_key":
+        keys = settings.auth_api_keys
+        short = [
+            index for index, key in enumerate(keys, 1) if len(key.encode()) < MIN_API_KEY_BYTES
+        ]
+        if short:
+            entries = ", ".join(str(index) for index in short)
+            raise SettingsError(
+                f"AUTH_API_KEYS: every key must be at least {MIN_API_KEY_BYTES} bytes "
+                f"(entry {entries} of {len(keys)} is shorter); generate one with "
+                "`openssl rand -hex 32`"
+            )
+    secret = settings.auth_jwt_secret
+    if settings.auth_method == "jwt" and secret and len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        raise SettingsError(
+            f"AUTH_JWT_SECRET: an HMAC secret must be at least {MIN_JWT_SECRET_BYTES} bytes; "
+            "generate one with `openssl rand -hex 32`"
+        )
+
+
 def _check_consistency(settings: Settings, env: Mapping[str, str]) -> None:
     if settings.auth_method == "api_key" and not settings.auth_api_keys:
         raise SettingsError("AUTH_API_KEYS: at least one key is required when AUTH_METHOD=api_key")
+    _check_secret_strength(settings)
     if settings.auth_method == "jwt" and not (
         settings.auth_jwt_secret or settings.auth_jwt_public_key_file or settings.auth_jwt_jwks_file
     ):

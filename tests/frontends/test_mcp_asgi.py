@@ -127,9 +127,9 @@ async def test_the_http_request_reaches_invoke(
     make_app: Callable[..., Application], mode: str
 ) -> None:
     """Request id, client address and the authenticated principal flow into CallInfo."""
-    app = make_app(auth_method="api_key", auth_api_keys="k-mcp-test-1")
+    app = make_app(auth_method="api_key", auth_api_keys="k-mcp-test-1-0123456789")
     calls = _recorder(app)
-    headers = {"Authorization": "Bearer k-mcp-test-1", "X-Request-ID": "req-mcp-1"}
+    headers = {"Authorization": "Bearer k-mcp-test-1-0123456789", "X-Request-ID": "req-mcp-1"}
     async with app.lifespan(), _sdk_client(app, mode, headers) as mcp:
         result = await mcp.call_tool("crypto_hash", {"content": "abc", "algorithm": "md5"})
     assert structured(result)["hash"] == "900150983cd24fb0d6963f7d28e17f72"
@@ -140,7 +140,7 @@ async def test_the_http_request_reaches_invoke(
     assert call.client_ip == "127.0.0.1"
     assert call.authenticated is True
     assert call.principal
-    assert "k-mcp-test-1" not in call.principal
+    assert "k-mcp-test-1-0123456789" not in call.principal
 
 
 async def test_invoke_response_headers_reach_the_http_response(

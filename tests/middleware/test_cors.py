@@ -32,6 +32,9 @@ async def test_off_by_default(make_app: Callable[..., Application]) -> None:
     assert cors_headers(preflight) == {}
 
 
+KEY = "k-cors-test-0123456789"
+
+
 @pytest.mark.parametrize(
     "configured",
     ["https://app.example", "https://App.example/, https://other.example"],
@@ -40,14 +43,14 @@ async def test_off_by_default(make_app: Callable[..., Application]) -> None:
 async def test_allowed_origin(make_app: Callable[..., Application], configured: str) -> None:
     # Authentication on: the preflight must pass without credentials, the real call must not.
     app = make_app(
-        mcp_enabled=False, cors_allow_origins=configured, auth_method="api_key", auth_api_keys="k"
+        mcp_enabled=False, cors_allow_origins=configured, auth_method="api_key", auth_api_keys=KEY
     )
     async with in_process(app) as client:
         preflight = await client.options(HASH, headers={"Origin": ALLOWED, **PREFLIGHT})
         call = await client.post(
             HASH,
             json={"content": "", "algorithm": "md5"},
-            headers={"Origin": ALLOWED, "X-API-Key": "k"},
+            headers={"Origin": ALLOWED, "X-API-Key": KEY},
         )
         refused = await client.post(
             HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": ALLOWED}

@@ -36,10 +36,10 @@ from tests.support import ServerProcess, free_port, run_server
 
 pytestmark = pytest.mark.slow
 
-KEY = {"X-API-Key": "good-key"}
+KEY = {"X-API-Key": "good-key-0123456789abcdef"}
 MAIN_ENV = {
     "AUTH_METHOD": "api_key",
-    "AUTH_API_KEYS": "good-key",
+    "AUTH_API_KEYS": "good-key-0123456789abcdef",
     "RATE_LIMIT_ENABLED": "true",
     "RATE_LIMIT_AUTHENTICATED_PER_MINUTE": "100000",
     "RATE_LIMIT_AUTHENTICATED_BURST": "10000",

@@ -113,7 +113,7 @@ def test_configmap_keys_are_settings() -> None:
     for name in ("base", "overlays/production"):
         config = find(rendered(name), "ConfigMap", "dev-utilities-config")["data"]
         assert set(config) <= set(ENV_NAMES)
-        env = {**config, "AUTH_API_KEYS": "k", "RATE_LIMIT_REDIS_URL": "redis://redis:6379/0"}
+        env = {**config, "AUTH_API_KEYS": "k" * 32, "RATE_LIMIT_REDIS_URL": "redis://redis:6379/0"}
         settings = load_settings(env)
         assert settings.server_port == 8080
     assert (

@@ -72,7 +72,9 @@ class JwtVerifier:
         try:
             token = presented.decode("ascii")
             header = jwt.get_unverified_header(token)
-        except (UnicodeDecodeError, jwt.DecodeError):
+        except (UnicodeDecodeError, jwt.PyJWTError):
+            # PyJWTError is the library's documented base class: header checks it adds later
+            # (``crit``, ``kid`` type, ...) must stay a 401, never escape as a 500.
             raise CredentialError("invalid_token", "token is not a well-formed JWT") from None
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.accepted:
@@ -91,6 +93,10 @@ class JwtVerifier:
         except jwt.PyJWTError as exc:
             reason, details = _classify(exc)
             raise CredentialError(reason, details) from None
+        except RecursionError:
+            # A signed payload nested deeper than json.loads can follow (only a key holder can
+            # sign one, but it must still not be a 500).
+            raise CredentialError("invalid_token", "token is invalid") from None
         except (TypeError, ValueError):
             # A key of the wrong type for the algorithm (e.g. an EC JWK under RS256).
             raise CredentialError("bad_algorithm", "token algorithm does not fit the key") from None

@@ -2,8 +2,12 @@
 
 The endpoint is a plain route of our ASGI app, so request ids, auth, rate limits, metrics, access
 logs, tracing, the body limit and the Host/Origin check (DNS-rebinding protection, in
-:mod:`devutils.http.middleware.host_origin`) apply to MCP exactly as to REST.  Modern
-``tools/call`` requests take the direct path of :mod:`devutils.frontends.mcp_direct`; everything else goes to the SDK.
+:mod:`devutils.http.middleware.host_origin`) apply to MCP exactly as to REST.  Every request is
+rate limited: a ``tools/call`` of a served tool by its tool's class (the registry's admission
+check, as over REST), anything else (initialize, tools/list, ping, notifications, malformed or
+unknown-tool calls) by the ``mcp`` class (:attr:`McpHttpEndpoint.protocol_limit`, set when rate
+limiting is on).  Modern ``tools/call`` requests take the direct path of
+:mod:`devutils.frontends.mcp_direct`; everything else goes to the SDK.
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from devutils.frontends.mcp import McpFrontend
 from devutils.frontends.mcp_direct import DirectToolCalls, replay
-from devutils.http.asgi import Receive, Scope, Send, read_body, send_bytes, state_of
+from devutils.http.asgi import (
+    Guard,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    send_bytes,
+    state_of,
+)
 from devutils.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,6 +46,9 @@ class McpHttpEndpoint:
 
     def __init__(self, frontend: McpFrontend, settings: Settings) -> None:
         self.direct: DirectToolCalls | None = DirectToolCalls(frontend)
+        self.tool_names = frozenset(frontend.tools)
+        # Limits requests that are not a tool call (install_rate_limiting sets it).
+        self.protocol_limit: Guard | None = None
         self.max_body_bytes = settings.max_body_bytes
         self.manager = StreamableHTTPSessionManager(
             app=frontend.server,
@@ -45,6 +61,13 @@ class McpHttpEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.protocol_limit is not None and (state := state_of(scope)) is not None:
+            body = await read_body(receive, self.max_body_bytes)
+            receive = replay(body, receive)
+            if not self._tool_call(body):
+                pending = self.protocol_limit(scope, state)
+                if pending is not None:
+                    await pending
         direct = self.direct
         if direct is not None and (headers := direct.candidate(scope)) is not None:
             body = await read_body(receive, self.max_body_bytes)
@@ -55,6 +78,26 @@ class McpHttpEndpoint:
                     return
             receive = replay(body, receive)
         await self.manager.handle_request(scope, receive, send)
+
+    def _tool_call(self, body: bytes) -> bool:
+        """True for a single JSON-RPC ``tools/call`` that will reach the registry's admission
+        check: a served tool, object (or absent) arguments.  Anything else the SDK answers
+        without calling a tool, so it pays the ``mcp`` class instead."""
+        try:
+            message = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        if type(message) is not dict or message.get("method") != "tools/call":
+            return False
+        params = message.get("params")
+        return (
+            message.get("jsonrpc") == "2.0"
+            and type(message.get("id")) in (int, str)
+            and type(params) is dict
+            and type(name := params.get("name")) is str
+            and name in self.tool_names
+            and type(params.get("arguments")) in (dict, type(None))
+        )
 
 
 def install_mcp(app: Application) -> McpHttpEndpoint:

@@ -14,18 +14,20 @@ if TYPE_CHECKING:
 
 def install(app: Application) -> None:
     """Attach endpoints and middleware; called once by create_app."""
+    mcp = None
     if app.settings.mcp_enabled:
         from devutils.frontends.mcp_http import install_mcp
 
-        install_mcp(app)  # registers POST /mcp and the SDK manager's lifespan
+        mcp = install_mcp(app)  # registers POST /mcp and the SDK manager's lifespan
 
     # Rate limiting: a router guard (after the authentication guard, which production inserts
-    # first) and the tool-call limiter.
+    # first), the tool-call limiter, the MCP protocol-call limiter and the throttle for failed
+    # authentications (applied by the authentication guard).
     from devutils.http.middleware.ratelimit import install_rate_limiting
 
-    install_rate_limiting(app)
+    failure_throttle = install_rate_limiting(app, mcp)
 
     # Authentication guard; tracing, metrics (+ /metrics), access log and CORS layers.
     from devutils.http.middleware.production import install_production_layers
 
-    install_production_layers(app)
+    install_production_layers(app, failure_throttle)

@@ -2,6 +2,11 @@
 
 Internal names are refused before any query; A/AAAA answers (after CNAME chasing) and the address
 of a PTR lookup must pass the deny table, so the tool cannot be used to map an internal network.
+Names in answers follow the same name rules as the query: an answer reached through a CNAME into
+an internal zone, or naming an internal host (CNAME, MX, NS, SRV, PTR targets, SOA names), is
+refused like an internal address (``SSRF_BLOCKED``), without any further lookup.  Internal zones
+are the policy's (``.internal``, ``.local``, ``.svc``, single labels ...) plus DNS_PRIVATE_ZONES;
+DNS_ALLOWED_ZONES (and SSRF_ALLOW_HOSTS) lift the refusal for the names they cover.
 Answers are capped at ``DNS_MAX_RECORDS`` records (flagged ``truncated``, never silently) and the
 message itself is bounded by DNS (64 KiB over TCP).
 """
@@ -20,7 +25,7 @@ import dns.reversename
 
 from devutils.errors import ToolTimeoutError, UpstreamError, ValidationError
 from devutils.netpolicy.hosts import HostError, parse_host
-from devutils.netpolicy.policy import NetworkPolicy
+from devutils.netpolicy.policy import NAME, NetworkPolicy, refuse
 from devutils.netpolicy.resolve import dns_resolver
 from devutils.settings import Settings
 
@@ -47,24 +52,63 @@ def _text(rdtype: str, rdata: Any) -> str:
     return str(rdata.to_text())
 
 
+def _in_zones(name: str, zones: tuple[str, ...]) -> bool:
+    return any(name == zone or name.endswith("." + zone) for zone in zones)
+
+
+def _target_names(rdtype: str, rdata: Any) -> tuple[dns.name.Name, ...]:
+    """The host names a record points at (the names an answer could leak)."""
+    if rdtype == "MX":
+        return (rdata.exchange,)
+    if rdtype in ("NS", "CNAME", "PTR", "SRV"):
+        return (rdata.target,)
+    if rdtype == "SOA":
+        return (rdata.mname, rdata.rname)
+    return ()
+
+
 class DnsLookup:
-    def __init__(self, resolver: dns.resolver.Resolver, timeout: float, max_records: int) -> None:
+    def __init__(
+        self,
+        resolver: dns.resolver.Resolver,
+        timeout: float,
+        max_records: int,
+        private_zones: tuple[str, ...] = (),
+        allowed_zones: tuple[str, ...] = (),
+    ) -> None:
         self.resolver = resolver
         self.timeout = timeout
         self.max_records = max_records
+        self.private_zones = private_zones
+        self.allowed_zones = allowed_zones
+
+    def _check_name(self, name: str, policy: NetworkPolicy) -> bool:
+        """Refuse an internal name (the policy's or a private zone's) unless allow-listed;
+        True when the name is allow-listed (its answers skip the address check)."""
+        if _in_zones(name, self.allowed_zones) or policy.host_allowed(name):
+            return True
+        if _in_zones(name, self.private_zones):
+            raise refuse(NAME)
+        policy.check_name(name)
+        return False
+
+    def _check_answer_name(self, name: dns.name.Name, policy: NetworkPolicy) -> None:
+        if name == dns.name.root:
+            return  # "no such service" (a null MX, an SRV target of ".")
+        self._check_name(name.to_text(omit_final_dot=True).lower(), policy)
 
     def _query_name(self, domain: str, rdtype: str, policy: NetworkPolicy) -> tuple[str, bool]:
         """The name to ask for and whether its answers skip the address check (allow-listed)."""
         if rdtype == "PTR":
-            return self._reverse_name(domain, policy), True
+            # The address was checked; the answer's names still are (trusted=False).
+            return self._reverse_name(domain, policy), False
         try:
             host = parse_host(domain)
         except HostError as exc:
             raise ValidationError(_FAILED, f"invalid domain: {exc}") from None
         if host.name is None:
             raise ValidationError(_FAILED, f"{rdtype} lookups take a domain name, not an address")
-        policy.check_name(host.name)
-        return host.name, policy.host_allowed(host.name)
+        return host.name, self._check_name(host.name, policy)
 
     def _reverse_name(self, domain: str, policy: NetworkPolicy) -> str:
         try:
@@ -95,6 +139,9 @@ class DnsLookup:
             raise UpstreamError(_FAILED, "the DNS servers refused or failed the query") from None
         except dns.exception.DNSException:
             raise UpstreamError(_FAILED, "the DNS query failed") from None
+        if not trusted and answer.canonical_name != answer.qname:
+            # Reached through CNAMEs: the records are the final name's, which must pass too.
+            self._check_answer_name(answer.canonical_name, policy)
         rrset = answer.rrset
         if rrset is None:
             if rdtype == "CNAME":
@@ -106,6 +153,10 @@ class DnsLookup:
             for rdata in rdatas:
                 address = ip_address(rdata.address)
                 policy.check_address(address)
+        elif not trusted:
+            for rdata in rdatas:
+                for name in _target_names(rdtype, rdata):
+                    self._check_answer_name(name, policy)
         records = tuple(_text(rdtype, rdata) for rdata in rdatas[: self.max_records])
         return DnsAnswer(records, int(rrset.ttl), len(rdatas) > self.max_records)
 
@@ -113,4 +164,10 @@ class DnsLookup:
 def dns_lookup(settings: Settings) -> DnsLookup:
     """The service factory tools use: ``ctx.service(dns_lookup)``."""
     timeout = min(settings.dns_timeout, settings.tool_timeout * 0.8)
-    return DnsLookup(dns_resolver(settings), timeout, settings.dns_max_records)
+    return DnsLookup(
+        dns_resolver(settings),
+        timeout,
+        settings.dns_max_records,
+        settings.dns_private_zones,
+        settings.dns_allowed_zones,
+    )

@@ -1,8 +1,12 @@
 """Which limit applies to whom, which store decides, and what happens when the store is down.
 
 Classes: ``default`` tools (and non-tool HTTP routes) get the anonymous or the authenticated limit,
-``crypto`` and ``network`` tools their own; each class is a separate bucket per caller.  The caller
-is the principal set by authentication, else the client IP.  With Redis down the fail mode
+``crypto`` and ``network`` tools their own; ``mcp`` covers MCP protocol calls other than
+``tools/call`` (initialize, tools/list, ping ...), and ``auth_failure`` counts failed
+authentications per client address.  Each class is a separate bucket per caller.  The caller is
+the principal set by authentication, else the client IP; IPv6 addresses are grouped by network
+(RATE_LIMIT_IPV6_PREFIX, /64 by default: one subscriber usually holds a whole /64, so per-address
+buckets would give it 2^64 bursts).  With Redis down the fail mode
 applies: ``local`` decides in this replica's memory store (so N replicas admit up to N times the
 limit until Redis is back), ``deny`` refuses with 503 and Retry-After.
 
@@ -13,10 +17,12 @@ shared by every worker, always applies the full limit.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from ipaddress import IPv6Address, IPv6Network
 
 from devutils.errors import RateLimitError, ServiceUnavailableError
 from devutils.observability.metrics import RATE_LIMIT_HITS
@@ -26,6 +32,9 @@ from devutils.ratelimit.redis_store import RedisStore
 from devutils.readiness import Readiness
 from devutils.settings import Settings
 from devutils.workers import WorkerContext, current
+
+# The class of failed authentications (keyed by client address only).
+AUTH_FAILURE = "auth_failure"
 
 # Identities longer than this are hashed so the memory store's keys stay small.
 _MAX_IDENTITY = 64
@@ -49,7 +58,33 @@ def limits_from(settings: Settings) -> dict[str, Limit]:
         "network": Limit(
             "network", settings.rate_limit_network_per_minute, settings.rate_limit_network_burst
         ),
+        "mcp": Limit("mcp", settings.rate_limit_mcp_per_minute, settings.rate_limit_mcp_burst),
+        AUTH_FAILURE: Limit(
+            AUTH_FAILURE,
+            settings.rate_limit_auth_failures_per_minute,
+            settings.rate_limit_auth_failures_burst,
+        ),
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def client_network(address: str, ipv6_prefix: int) -> str:
+    """The part of a client address that owns a bucket: IPv4 whole, IPv6 its /``ipv6_prefix``.
+
+    An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) counts as its IPv4 address.  Text that is
+    no address is returned as it is (it still gets a bucket of its own).
+    """
+    if ":" not in address:
+        return address
+    try:
+        ip = IPv6Address(address)
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ipv6_prefix >= 128:
+        return str(ip)
+    return str(IPv6Network((ip, ipv6_prefix), strict=False))
 
 
 def identity_of(principal: str | None, client_ip: str | None) -> str:
@@ -82,6 +117,13 @@ class RateLimiter:
         self.redis = redis
         self.fail_mode = settings.rate_limit_fail_mode
         self.wall_clock = wall_clock
+        self.ipv6_prefix = settings.rate_limit_ipv6_prefix
+
+    def identity(self, principal: str | None, client_ip: str | None) -> str:
+        """:func:`identity_of` with IPv6 client addresses grouped by network."""
+        if not principal and client_ip is not None and ":" in client_ip:
+            client_ip = client_network(client_ip, self.ipv6_prefix)
+        return identity_of(principal, client_ip)
 
     def limit_for(self, rate_class: str, authenticated: bool) -> Limit:
         if rate_class == "default":
@@ -101,7 +143,7 @@ class RateLimiter:
         if rate_class == "default":
             rate_class = "authenticated" if authenticated else "anonymous"
         limit = self.local_limits[rate_class]
-        identity = identity_of(principal, client_ip)
+        identity = self.identity(principal, client_ip)
         granted = self.memory.admit(identity, limit)
         if granted is None:
             # Refused, state untouched: check() works out the Retry-After and raises (or admits,
@@ -113,6 +155,20 @@ class RateLimiter:
             (b"x-ratelimit-remaining", b"%d" % remaining),
             (b"x-ratelimit-reset", b"%d" % math.ceil(self.wall_clock() + reset_after)),
         ]
+
+    def auth_failure(self, client_ip: str | None) -> Awaitable[Decision] | None:
+        """Charge one failed authentication to the client address; raises (or the awaitable
+        raises) :class:`RateLimitError` once the address is over its failure limit.
+
+        Keyed by address only: a failed request has no principal, and a principal must never be
+        locked out by failures from elsewhere.
+        """
+        limit = self.limits[AUTH_FAILURE]
+        identity = self.identity(None, client_ip)
+        if self.redis is None:
+            self.check_local(limit, identity)
+            return None
+        return self.check(limit, identity)
 
     def check_local(self, limit: Limit, identity: str) -> Decision:
         """Admit or refuse in the memory store; raises :class:`RateLimitError` when refused."""

@@ -7,13 +7,25 @@ With AUTH_METHOD=none the guard is not installed at all (so METRICS_REQUIRE_AUTH
 require).  CORS preflights never get here: the CORS layer outside answers them, as browsers send
 them without credentials.  The guard runs in the router, inside the metrics and access-log
 layers, so refusals are counted and logged like any 401.
+
+Every failure is counted (``auth_failures_total{reason}``) and, with rate limiting on, charged to
+the client address; past RATE_LIMIT_AUTH_FAILURES_* the failure is answered 429 with Retry-After
+instead of 401.  Success is never throttled here: a correct credential from an address that keeps
+failing still passes (only its normal rate class applies), so an attacker guessing keys from a
+shared address cannot lock the real owner out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from devutils.auth import AUTH_REASONS, Authenticator, CredentialError
 from devutils.http.asgi import Guard, RequestState, Scope
 from devutils.observability.metrics import AUTH_FAILURES
+
+# Told of each failure: raises the failure itself (401) or a RateLimitError (429), at once or
+# through the awaitable it returns (a shared store must be asked over the network).
+FailureThrottle = Callable[[RequestState, CredentialError], Awaitable[None] | None]
 
 HEALTH_ROUTES = frozenset({"/health", "/health/live", "/health/ready"})
 
@@ -22,20 +34,25 @@ def open_routes(metrics_require_auth: bool) -> frozenset[str]:
     return HEALTH_ROUTES if metrics_require_auth else HEALTH_ROUTES | {"/metrics"}
 
 
-def auth_guard(authenticate: Authenticator, open_: frozenset[str]) -> Guard:
+def auth_guard(
+    authenticate: Authenticator, open_: frozenset[str], throttle: FailureThrottle | None = None
+) -> Guard:
     # Bound once: .labels() per failure would cost a lock and a dict lookup.
     failures = {reason: AUTH_FAILURES.labels(reason=reason) for reason in AUTH_REASONS}
 
-    def guard(scope: Scope, state: RequestState) -> None:
+    def guard(scope: Scope, state: RequestState) -> Awaitable[None] | None:
         if state.route in open_:
-            return
+            return None
         try:
             # Only the X-API-Key and Authorization headers, collected by the request context.
             principal = authenticate(state.credentials)
         except CredentialError as exc:
             failures[exc.reason].inc()
-            raise
+            if throttle is None:
+                raise
+            return throttle(state, exc)
         state.principal = principal
         state.authenticated = True
+        return None
 
     return guard

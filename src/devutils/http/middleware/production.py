@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from devutils.auth import AUTH_REASONS, build_authenticator
 from devutils.http.asgi import ASGIApp
 from devutils.http.middleware.access_log import AccessLog
-from devutils.http.middleware.auth import auth_guard, open_routes
+from devutils.http.middleware.auth import FailureThrottle, auth_guard, open_routes
 from devutils.http.middleware.cors import CorsMiddleware
 from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint, registry_endpoint
 from devutils.http.middleware.recording import BatchedRecorders, BatchRecorder
@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from devutils.http.app import Application
 
 
-def install_production_layers(app: Application) -> None:
+def install_production_layers(
+    app: Application, failure_throttle: FailureThrottle | None = None
+) -> None:
     settings = app.settings
     # The tool-call span and the metrics observer see every outcome, so calls refused by the
     # rate-limit admission check still get a span and a tool_calls_total sample.
@@ -45,7 +47,7 @@ def install_production_layers(app: Application) -> None:
     if authenticator is not None:
         routes = open_routes(settings.metrics_require_auth)
         # Before the rate-limit guard: limits are per principal.
-        app.router.guards.insert(0, auth_guard(authenticator, routes))
+        app.router.guards.insert(0, auth_guard(authenticator, routes, failure_throttle))
     # Every reason exists from the start at 0, so rate() in the runbook's alert has a series.
     for reason in AUTH_REASONS:
         AUTH_FAILURES.labels(reason=reason)

@@ -4,24 +4,33 @@ Tool calls (REST and MCP alike) are limited by a registry admission check, so th
 applies and a refused call costs no parsing.  Every other HTTP route is limited here with the
 anonymous/authenticated class, except health checks (probes must never be refused), ``/metrics``
 (scraped by Prometheus from inside the cluster, protected by METRICS_REQUIRE_AUTH instead) and
-``/mcp`` (its tool calls are limited per tool by the admission check).  This guard runs in the
+``/mcp``: the MCP endpoint limits its own requests once it knows the JSON-RPC method, a
+``tools/call`` of a served tool by the tool's class (the admission check) and every other request
+(initialize, tools/list, ping, malformed calls ...) by the ``mcp`` class.  This guard runs in the
 router after the authentication guard, so the principal is known.
+
+Failed authentications are charged to the client address in the ``auth_failure`` class by the
+authentication guard (:func:`auth_failure_throttle`): past that limit a failure is answered 429
+instead of 401.  A correct credential from the same address still passes.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING
 
+from devutils.auth import CredentialError
 from devutils.http.asgi import Guard, RequestState, Scope
 from devutils.observability.metrics import RATE_LIMIT_HITS, RATE_LIMIT_STORE_ERRORS
-from devutils.ratelimit.limiter import RateLimiter, identity_of
+from devutils.ratelimit.limiter import RateLimiter
 from devutils.ratelimit.redis_store import RedisStore, make_client
 from devutils.registry import Admission, CallInfo, ToolSpec
 
 if TYPE_CHECKING:
+    from devutils.frontends.mcp_http import McpHttpEndpoint
     from devutils.http.app import Application
+    from devutils.http.middleware.auth import FailureThrottle
 
 EXEMPT_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics", "/mcp"})
 
@@ -39,7 +48,7 @@ def tool_call_limiter(limiter: RateLimiter) -> Admission:
 
     async def admit(spec: ToolSpec, call: CallInfo) -> None:
         limit = limiter.limit_for(spec.rate_class, call.authenticated)
-        decision = await limiter.check(limit, identity_of(call.principal, call.client_ip))
+        decision = await limiter.check(limit, limiter.identity(call.principal, call.client_ip))
         call.response_headers += limiter.raw_headers(decision)
 
     return admit
@@ -62,10 +71,46 @@ def http_rate_limit_guard(limiter: RateLimiter) -> Guard:
         if state.tool is not None or state.route in EXEMPT_ROUTES:
             return
         limit = limiter.limit_for("default", state.authenticated)
-        decision = await limiter.check(limit, identity_of(state.principal, state.client_ip))
+        decision = await limiter.check(limit, limiter.identity(state.principal, state.client_ip))
         state.extra_headers += limiter.raw_headers(decision)
 
     return guard
+
+
+def mcp_protocol_limiter(limiter: RateLimiter) -> Guard:
+    """The ``mcp`` class, for /mcp requests that are not a tool call (the endpoint decides)."""
+    if limiter.local:
+
+        def admit_now(scope: Scope, state: RequestState) -> None:
+            state.extra_headers += limiter.admit_local(
+                "mcp", state.authenticated, state.principal, state.client_ip
+            )
+
+        return admit_now
+
+    async def admit(scope: Scope, state: RequestState) -> None:
+        limit = limiter.limits["mcp"]
+        decision = await limiter.check(limit, limiter.identity(state.principal, state.client_ip))
+        state.extra_headers += limiter.raw_headers(decision)
+
+    return admit
+
+
+def auth_failure_throttle(limiter: RateLimiter) -> FailureThrottle:
+    """Charge a failed authentication to its address; over the limit, 429 replaces the 401."""
+
+    def throttle(state: RequestState, failure: CredentialError) -> Awaitable[None] | None:
+        pending = limiter.auth_failure(state.client_ip)  # raises at once in the memory store
+        if pending is None:
+            raise failure
+        return _raise_after(pending, failure)
+
+    return throttle
+
+
+async def _raise_after(pending: Awaitable[object], failure: CredentialError) -> None:
+    await pending
+    raise failure
 
 
 @contextlib.asynccontextmanager
@@ -77,11 +122,15 @@ async def _redis_lifespan(store: RedisStore) -> AsyncIterator[None]:
         await store.close()
 
 
-def install_rate_limiting(app: Application) -> None:
-    """Attach the limiter to ``app`` (innermost HTTP layer); nothing when RATE_LIMIT_ENABLED=false."""
+def install_rate_limiting(
+    app: Application, mcp: McpHttpEndpoint | None = None
+) -> FailureThrottle | None:
+    """Attach the limiter to ``app`` (innermost HTTP layer) and to the MCP endpoint; nothing when
+    RATE_LIMIT_ENABLED=false.  Returns the throttle for failed authentications, which the
+    authentication guard (installed later) applies."""
     settings = app.settings
     if not settings.rate_limit_enabled:
-        return
+        return None
     redis_store: RedisStore | None = None
     if settings.rate_limit_store == "redis" and settings.rate_limit_redis_url:
         timeout = settings.rate_limit_redis_timeout
@@ -94,7 +143,10 @@ def install_rate_limiting(app: Application) -> None:
         RATE_LIMIT_STORE_ERRORS.labels(store="redis")
     app.registry.admission.append(tool_call_limiter(limiter))
     app.router.guards.append(http_rate_limit_guard(limiter))
+    if mcp is not None:
+        mcp.protocol_limit = mcp_protocol_limiter(limiter)
     if redis_store is not None:
         store = redis_store
         app.health.checks["rate_limit_store"] = limiter.readiness
         app.lifespan_hooks.append(lambda: _redis_lifespan(store))
+    return auth_failure_throttle(limiter)

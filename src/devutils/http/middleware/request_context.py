@@ -53,7 +53,11 @@ def client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str | None:
     """The peer address; ``X-Forwarded-For`` only counts when the peer is a trusted proxy.
 
     Walk the chain from the right and stop at the first address that is not a trusted proxy, so a
-    client cannot prepend a forged address.
+    client cannot prepend a forged address.  A hop that is not an IP address (``unknown``,
+    ``_hidden``, garbage) also stops the walk: the trusted proxy that wrote it could not name its
+    peer, so everything to its left is the client's own say; the last trusted hop is the client
+    address then.  A port on a hop (``192.0.2.1:5678``, ``[2001:db8::1]:443``) is dropped, and
+    addresses are returned in canonical form so one client is one rate-limit bucket.
     """
     peer = scope.get("client")
     address: str | None = peer[0] if peer else None
@@ -68,8 +72,23 @@ def client_ip(scope: Scope, trusted: tuple[Network, ...]) -> str | None:
     candidate = address
     chain = [*forwarded]
     while _is_trusted(candidate, trusted) and chain:
-        candidate = chain.pop()
+        hop = _forwarded_address(chain.pop())
+        if hop is None:
+            break
+        candidate = hop
     return candidate
+
+
+def _forwarded_address(text: str) -> str | None:
+    """The canonical address of one X-Forwarded-For hop, or None when it is not an address."""
+    if text.startswith("["):  # [v6] or [v6]:port
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:  # v4:port
+        text = text.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def _peer(scope: Scope) -> str | None:
