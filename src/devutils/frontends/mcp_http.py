@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import orjson
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
@@ -27,7 +28,6 @@ from devutils.http.asgi import (
     Receive,
     Scope,
     Send,
-    header,
     read_body,
     send_bytes,
     state_of,
