@@ -258,7 +258,8 @@ def test_regex_output_amplification_is_413_over_rest_and_mcp(
     assert status == 200
     result = reply["result"]
     assert result["isError"] is True
-    assert result["structuredContent"]["code"] == "REQUEST_TOO_LARGE"
+    assert "structuredContent" not in result  # errors are text only (docs/api-deltas.md D10)
+    assert json.loads(result["content"][1]["text"])["code"] == "REQUEST_TOO_LARGE"
     assert "MAX_OUTPUT_BYTES" in result["content"][0]["text"]
 
 

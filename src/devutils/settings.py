@@ -594,9 +594,13 @@ class Settings(BaseModel):
         return {"warn": "WARNING", "warning": "WARNING"}.get(self.log_level, self.log_level.upper())
 
 
-ENV_NAMES: tuple[str, ...] = tuple(
+SETTING_NAMES: tuple[str, ...] = tuple(
     str(field.alias) for field in Settings.model_fields.values() if field.alias
 )
+# Other names a setting is read from when its own is unset: WEB_CONCURRENCY is the worker-count
+# variable other Python servers and platforms use.
+ALTERNATE_NAMES = {"WEB_CONCURRENCY": "SERVER_WORKERS"}
+ENV_NAMES: tuple[str, ...] = SETTING_NAMES + tuple(ALTERNATE_NAMES)
 
 # Secret files (reference: only fill values still empty).
 _SECRET_FILES = {
@@ -625,13 +629,13 @@ def _read_secrets(mount: Path, raw: dict[str, str]) -> None:
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Read settings once.  ``overrides`` use field names and win over the environment."""
     env = os.environ if environ is None else environ
-    raw: dict[str, Any] = {name: env[name] for name in ENV_NAMES if name in env}
+    raw: dict[str, Any] = {name: env[name] for name in SETTING_NAMES if name in env}
     # The reference ignores SERVER_PORT=0 / unparsable; we refuse unparsable but keep "0" = default.
     if raw.get("SERVER_PORT", "").strip() == "0":
         raw.pop("SERVER_PORT")
-    # WEB_CONCURRENCY is the worker-count variable other Python servers and platforms use.
-    if "SERVER_WORKERS" not in raw and env.get("WEB_CONCURRENCY", "").strip():
-        raw["SERVER_WORKERS"] = env["WEB_CONCURRENCY"]
+    for alternate, name in ALTERNATE_NAMES.items():
+        if name not in raw and env.get(alternate, "").strip():
+            raw[name] = env[alternate]
     _read_secrets(Path(raw.get("SECRETS_MOUNT_PATH", "/etc/secrets")), raw)
     for key, value in overrides.items():
         field = Settings.model_fields[key]

@@ -137,7 +137,7 @@ async def test_refusal_through_rest(
     transport = httpx.ASGITransport(app=app, client=("192.0.2.40", 40000))
     async with (
         app.lifespan(),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
+        httpx.AsyncClient(transport=transport, base_url="http://localhost") as http,
     ):
         refused = await http.post(
             "/api/v1/network/dns", json={"domain": "txt-via-cname.example.com", "recordType": "TXT"}

@@ -33,7 +33,7 @@ def test_the_pod_memory_limit_holds_its_workers(overlay: str, tmp_path: Path) ->
     main = container(find(docs, "Deployment", "dev-utilities"))
     config = find(docs, "ConfigMap", "dev-utilities-config")["data"]
     settings = load_settings(
-        {**config, "AUTH_API_KEYS": "k", "RATE_LIMIT_REDIS_URL": "redis://redis:6379/0"}
+        {**config, "AUTH_API_KEYS": "k" * 32, "RATE_LIMIT_REDIS_URL": "redis://redis:6379/0"}
     )
     limits = main["resources"]["limits"]
     # What the workers' cgroup default sees in this container (unless the ConfigMap sets a count).

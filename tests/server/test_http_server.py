@@ -223,3 +223,15 @@ def test_lifespan_start_up_failure_is_a_non_zero_result() -> None:
     sock = socket.create_server(("127.0.0.1", 0))
     with sock:
         assert asyncio.run(serve(failing, sock, ServerLimits())) != 0
+
+
+def test_an_answer_before_the_body_arrived_says_the_connection_closes(server: Served) -> None:
+    """A 401 or 429 may come before the request body; that connection cannot carry another
+    request, so the response must say ``Connection: close`` (a client would otherwise reuse it
+    and meet a reset)."""
+    with server.connect() as sock:
+        sock.sendall(b"POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n")
+        status, lines, body = read_response(sock)
+        assert (status, body) == (b"HTTP/1.1 200 OK", b"done")
+        assert header_value(lines, b"connection") == b"close"
+        assert read_until_closed(sock) == b""

@@ -20,7 +20,7 @@ def serve_worker(env: Mapping[str, str], workers: int, index: int, port: int) ->
     worker_state.in_worker(settings, workers, index)
     from devutils.server import serve
 
-    serve(settings, "127.0.0.1", port)
+    serve(settings, "127.0.0.1", port, workers=1)  # this process is one worker of the test pod
 
 
 def admitted_by_worker(

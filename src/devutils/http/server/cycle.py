@@ -189,6 +189,10 @@ class RequestCycle:
             else:
                 self.chunked = True
                 parts.append(b"transfer-encoding: chunked\r\n")
+        if self.conn.parsing is self:
+            # Answered before its body arrived (e.g. a 401 or 429): the connection will be closed
+            # after the response (the next request cannot be found), so the client must know.
+            self.keep_alive = False
         if not self.keep_alive or self.conn.stopping:
             self.keep_alive = False
             parts.append(b"connection: close\r\n")
