@@ -63,7 +63,7 @@ def traffic(server: ServerProcess) -> None:
                 "POST",
                 "/api/v1/text/case",
                 auth,
-                b'{"text":"hello world","caseType":"UPPERCASE"}',
+                b'{"content":"hello world","caseType":"UPPERCASE"}',
             ).status
             == 200
         )

@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from prometheus_client import REGISTRY
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
-from prometheus_client.utils import floatToGoString
 
 from devutils.observability.batching import drain_all
 
@@ -33,9 +32,14 @@ Labels = tuple[str, ...]
 
 
 def _go_float(value: float) -> str:
-    """A bucket bound written as prometheus_client writes ``le`` ("0.005", "1.0", "+Inf")."""
-    text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
-    return text
+    """A bucket bound written as prometheus_client writes ``le`` ("0.005", "1.0", "+Inf"): Python's
+    shortest repr, which is Go's format for the bounds we use (below 1e6; Go switches to exponent
+    notation sooner).  Ours because the library's formatter is not part of its documented API."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value >= 1e6:
+        raise ValueError(f"bucket bound {value} needs Go's exponent notation")
+    return repr(float(value))
 
 
 class FastCounter(Collector):
