@@ -1,6 +1,11 @@
 """Server CPU per request, pinned: the steadiest way to compare stacks on a noisy 2-core machine.
 
     .venv/bin/python -m bench.cpu_per_request --rounds 3 --stacks core,default,full,tracing0
+    .venv/bin/python -m bench.cpu_per_request --stacks full,full429,noauth   # cost of refusals
+
+``full429`` is the full stack with the crypto class at one request a minute (all but the first
+answer 429); ``noauth`` is the full stack called without an API key (10 x 401, then the
+failed-authentication class answers 429), what a key-guessing client costs.
 
 The server runs on core 0 (``taskset -c 0``) and wrk on core 1 with one thread and 64
 connections, so neither steals the other's CPU; the server's user+system CPU time over the run
@@ -68,12 +73,12 @@ def main() -> int:
                 base = f"http://127.0.0.1:{port}/"
                 results[stack].append(_measure(cmd, dict(os.environ), base, base, bare, False))
                 continue
-            env = stack_env(stack, None)
+            env = stack_env("full" if stack == "noauth" else stack, None)
             env.update(
                 {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": "1"}
             )
             cmd = [sys.executable, "-m", "devutils", "serve"]
-            key = stack not in ("core", "default")
+            key = stack not in ("core", "default", "noauth")
             ready = f"http://127.0.0.1:{port}/health/live"
             url = f"http://127.0.0.1:{port}{scenario.path}"
             results[stack].append(_measure(cmd, env, ready, url, scenario, key))

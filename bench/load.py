@@ -246,6 +246,10 @@ def stack_env(stack: str, redis_url: str | None) -> dict[str, str]:
                 "TRACING_SAMPLE_RATE": "0" if stack == "tracing0" else "1",
             }
         )
+    if stack == "full429":
+        # Refusals: the full stack with the crypto class at 1 request a minute, so all but the
+        # first answer 429 (issue 13: a refusal should cost a fraction of a served call).
+        env.update({"RATE_LIMIT_CRYPTO_PER_MINUTE": "1", "RATE_LIMIT_CRYPTO_BURST": "1"})
     if stack == "redis":
         assert redis_url
         env.update({"RATE_LIMIT_STORE": "redis", "RATE_LIMIT_REDIS_URL": redis_url})
