@@ -497,7 +497,9 @@ class Settings(BaseModel):
         description="Older name of ALLOWED_ORIGINS, still read when ALLOWED_ORIGINS is unset.",
     )
     mcp_toolsets: CommaList = Field(
-        (), alias="MCP_TOOLSETS", description="Tool families to expose over MCP; empty = all."
+        (),
+        alias="MCP_TOOLSETS",
+        description="Tool families or presets (essentials) to expose over MCP; empty = all.",
     )
     mcp_disabled_tools: CommaList = Field(
         (), alias="MCP_DISABLED_TOOLS", description="MCP tool names to hide from MCP only."

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from devutils.errors import RateLimitError
 from devutils.frontends.mcp import McpFrontend, build_server
-from devutils.frontends.schema import input_schema, output_schema
+from devutils.frontends.schema import compact_input_schema, compact_output_schema
 from devutils.models import NoInput, ToolOutput
 from devutils.registry import CallInfo, Proceed, Registry, ToolContext, ToolSpec
 from devutils.settings import Settings, SettingsError
@@ -37,15 +37,21 @@ async def test_tool_definitions_come_from_the_registry(registry: Registry) -> No
         tool = listed[spec.name]
         assert tool.title == spec.title
         assert tool.description == spec.description
-        # The same flat camelCase schema REST documents, not nested under a parameter name.
-        assert tool.input_schema == input_schema(spec)
-        assert tool.output_schema == output_schema(spec)
+        # The same flat camelCase schema REST documents (compacted: see test_mcp_catalogue),
+        # not nested under a parameter name.
+        assert tool.input_schema == compact_input_schema(spec)
+        assert tool.output_schema == compact_output_schema(spec)
         annotations = tool.annotations
         assert annotations is not None
         assert annotations.read_only_hint is spec.read_only
-        assert annotations.idempotent_hint is spec.idempotent
         assert annotations.open_world_hint is spec.open_world
-        assert annotations.destructive_hint is False
+        if spec.read_only:
+            # Meaningless for a read-only tool (MCP schema), so not listed.
+            assert annotations.idempotent_hint is None
+            assert annotations.destructive_hint is None
+        else:
+            assert annotations.idempotent_hint is spec.idempotent
+            assert annotations.destructive_hint is False
     open_world = {name for name, tool in listed.items() if tool.annotations.open_world_hint}  # type: ignore[union-attr]
     assert open_world == {spec.name for spec in registry if spec.open_world}
 

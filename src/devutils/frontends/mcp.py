@@ -31,7 +31,8 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from devutils import __version__
 from devutils.errors import InternalError, ToolError
-from devutils.frontends.schema import input_schema, output_schema
+from devutils.frontends.schema import compact_input_schema, compact_output_schema
+from devutils.frontends.toolsets import expand_toolsets
 from devutils.http.asgi import CURRENT_REQUEST, RequestState, state_of
 from devutils.registry import CallInfo, Registry, ToolSpec, dump_output
 from devutils.settings import Settings, SettingsError
@@ -47,22 +48,22 @@ INSTRUCTIONS = (
 
 
 def exposed_tools(registry: Registry, settings: Settings) -> list[ToolSpec]:
-    """The tools MCP offers: ``MCP_TOOLSETS`` families (empty = all) minus ``MCP_DISABLED_TOOLS``.
+    """The tools MCP offers: the ``MCP_TOOLSETS`` families and presets (empty = all) minus
+    ``MCP_DISABLED_TOOLS``.
 
-    An unknown family or tool name is a configuration mistake that would silently hide tools, so
-    it stops start-up with a message naming the variable.
+    An unknown family, preset or tool name is a configuration mistake that would silently hide
+    tools, so it stops start-up with a message naming the variable.
     """
     specs = list(registry)
     # Names of tools DISABLED_TOOLS turned off everywhere are still known names here.
     every = [*specs, *registry.disabled]
-    _check_names("MCP_TOOLSETS", settings.mcp_toolsets, {spec.family for spec in every})
+    chosen = expand_toolsets(settings.mcp_toolsets, every)
     _check_names("MCP_DISABLED_TOOLS", settings.mcp_disabled_tools, {spec.name for spec in every})
-    families = set(settings.mcp_toolsets)
     disabled = set(settings.mcp_disabled_tools)
     return [
         spec
         for spec in specs
-        if (not families or spec.family in families) and spec.name not in disabled
+        if (chosen is None or spec.name in chosen) and spec.name not in disabled
     ]
 
 
@@ -79,14 +80,22 @@ def tool_definition(spec: ToolSpec) -> Tool:
         name=spec.name,
         title=spec.title,
         description=spec.description,
-        input_schema=input_schema(spec),
-        output_schema=output_schema(spec),
-        annotations=ToolAnnotations(
-            read_only_hint=spec.read_only,
-            destructive_hint=False,
-            idempotent_hint=spec.idempotent,
-            open_world_hint=spec.open_world,
-        ),
+        input_schema=compact_input_schema(spec),
+        output_schema=compact_output_schema(spec),
+        annotations=_annotations(spec),
+    )
+
+
+def _annotations(spec: ToolSpec) -> ToolAnnotations:
+    if spec.read_only:
+        # The destructive and idempotent hints mean something only for a tool that is not
+        # read-only (MCP schema, ToolAnnotations); left out, they cost no context.
+        return ToolAnnotations(read_only_hint=True, open_world_hint=spec.open_world)
+    return ToolAnnotations(
+        read_only_hint=False,
+        destructive_hint=False,
+        idempotent_hint=spec.idempotent,
+        open_world_hint=spec.open_world,
     )
 
 
