@@ -50,6 +50,7 @@ FAMILY_MODULES = (
     "devutils.tools.timeconv",
     "devutils.tools.web",
     "devutils.tools.ipinfo",
+    "devutils.tools.cidr",
     "devutils.tools.network",
 )
 
