@@ -44,6 +44,7 @@ FAMILY_MODULES = (
     "devutils.tools.text",
     "devutils.tools.regex",
     "devutils.tools.data",
+    "devutils.tools.number",
     "devutils.tools.transform",
     "devutils.tools.compress",
     "devutils.tools.ids",
