@@ -226,3 +226,80 @@ def test_braces_that_are_not_repeats_still_work(
     registry: Registry, pattern: str, content: str, matches: list[str]
 ) -> None:
     assert run(registry, {"content": content, "pattern": pattern})["matches"] == matches
+
+
+# replace and split: the examples of Go's regexp documentation (ReplaceAllString, Split).
+
+
+@pytest.mark.parametrize(
+    ("pattern", "content", "replacement", "expected"),
+    [
+        (r"a(x*)b", "-ab-axxb-", "T", "-T-T-"),
+        (r"a(x*)b", "-ab-axxb-", "$1", "--xx-"),
+        (r"a(x*)b", "-ab-axxb-", "$1W", "---"),  # $1W is ${1W}: no such group
+        (r"a(x*)b", "-ab-axxb-", "${1}W", "-W-xxW-"),
+        (r"a(?P<W>x*)b", "-ab-axxb-", "$W-${W}", "---xx-xx-"),
+        (r"a(x*)b", "-ab-axxb-", "$$1", "-$1-$1-"),
+        (r"a(x*)b", "-ab-axxb-", "$", "-$-$-"),  # a lone $ stays
+        (r"x*", "abc", "-", "-a-b-c-"),
+        (r"(\w+)@(\w+)", "me@host", "${2}:$9:${nope}", "host::"),
+    ],
+)
+def test_replace_like_go(
+    registry: Registry, pattern: str, content: str, replacement: str, expected: str
+) -> None:
+    out = run(
+        registry,
+        {"content": content, "pattern": pattern, "action": "replace", "replacement": replacement},
+    )
+    assert out["result"] == expected
+    assert "matches" not in out
+    assert "details" not in out
+
+
+def test_replace_limit(registry: Registry) -> None:
+    args = {"content": "aaaa", "pattern": "a", "action": "replace", "replacement": "b"}
+    out = run(registry, {**args, "limit": 3})
+    assert (out["result"], out["count"], out["truncated"]) == ("bbba", 3, False)
+    assert run(registry, args)["count"] == 4
+
+
+@pytest.mark.parametrize(
+    ("pattern", "content", "limit", "expected"),
+    [
+        ("a", "banana", 0, ["b", "n", "n", ""]),
+        ("a", "grape", 1, ["grape"]),
+        ("a", "papaya", 2, ["p", "paya"]),
+        ("z+", "pizza", 0, ["pi", "a"]),
+        ("z+", "pizza", 1, ["pizza"]),
+        ("z+", "pizza", 2, ["pi", "a"]),
+        ("a*", "abaabaccadaaae", 5, ["", "b", "b", "c", "cadaaae"]),
+        (",", "", 0, [""]),
+    ],
+)
+def test_split_like_go(
+    registry: Registry, pattern: str, content: str, limit: int, expected: list[str]
+) -> None:
+    out = run(registry, {"content": content, "pattern": pattern, "action": "split", "limit": limit})
+    assert out["parts"] == expected
+    assert out["count"] == len(expected)
+
+
+def test_split_and_replace_stop_at_the_match_cap(registry: Registry) -> None:
+    content = "a" * (MAX_MATCHES + 5)
+    split = run(registry, {"content": content, "pattern": "a", "action": "split"})
+    assert split["truncated"] is True
+    assert len(split["parts"]) == MAX_MATCHES + 1
+    replaced = run(
+        registry, {"content": content, "pattern": "a", "action": "replace", "replacement": "b"}
+    )
+    assert replaced["truncated"] is True
+    assert replaced["result"] == "b" * MAX_MATCHES + "a" * 5
+
+
+async def test_replace_output_is_capped_while_produced(client: httpx.AsyncClient) -> None:
+    # 10 000 matches, each replaced by 1000 characters: 10 MB out of a 12 KB request.
+    body = {"content": "a" * 10_000, "pattern": "a", "action": "replace", "replacement": "x" * 1000}
+    response = await client.post("/api/v1/text/regex", json=body)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "REQUEST_TOO_LARGE"

@@ -80,6 +80,27 @@ def test_case_known_answers(
     assert data == {"result": expected, "caseType": case_type}
 
 
+@pytest.mark.parametrize(
+    ("content", "case_type", "expected"),
+    [
+        ("hello world", "path/case", "hello/world"),
+        ("XMLHttpRequest", "path/case", "xml/http/request"),
+        ("hello world", "Train-Case", "Hello-World"),
+        ("user_id", "Train-Case", "User-Id"),
+        ("the lord of the rings", "Headline Case", "The Lord of the Rings"),
+        ("a tale of two cities", "Headline Case", "A Tale of Two Cities"),
+        ("what are you waiting for", "Headline Case", "What Are You Waiting For"),
+        ("GONE WITH THE WIND", "Headline Case", "Gone With the Wind"),
+        ("of", "Headline Case", "Of"),
+        ("", "Headline Case", ""),
+    ],
+)
+def test_new_case_styles(registry: Registry, content: str, case_type: str, expected: str) -> None:
+    assert run(registry, "text_case", {"content": content, "caseType": case_type})["result"] == (
+        expected
+    )
+
+
 async def test_case_over_rest_accepts_snake_case_field_names(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/text/case", json={"content": "hello_world", "case_type": "camelCase"}
@@ -156,7 +177,35 @@ def test_info_known_answers(
     data = run(registry, "text_info", {"content": content})
     keys = ("characterCount", "wordCount", "lineCount", "sentenceCount", "byteSize")
     assert tuple(data[key] for key in keys) == expected
-    assert set(data) == set(keys)
+    assert set(data) == {*keys, "uniqueWordCount", "graphemeCount", "encodedSizes"}
+
+
+# (text, distinct words, grapheme clusters, utf-8/16/32 bytes)
+INFO_EXTRA_VECTORS = [
+    ("", 0, 0, (0, 0, 0)),
+    ("Hello, hello HELLO world!", 2, 25, (25, 50, 100)),
+    ("(it's) it's its", 2, 15, (15, 30, 60)),  # inner apostrophes are part of the word
+    ("e\u0301", 1, 1, (3, 4, 8)),  # e + combining acute: one grapheme, two code points
+    ("\U0001f468\u200d\U0001f469\u200d\U0001f467", 1, 1, (18, 16, 20)),  # ZWJ family
+    ("\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 1, 2, (16, 16, 16)),  # two flags
+    ("\r\n", 0, 1, (2, 4, 8)),  # CR LF is one grapheme (GB3)
+    ("Straße STRASSE", 1, 14, (15, 28, 56)),  # casefold: ß equals ss
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "distinct", "graphemes", "sizes"),
+    INFO_EXTRA_VECTORS,
+    ids=["empty", "case", "apostrophe", "combining", "zwj", "flags", "crlf", "casefold"],
+)
+def test_info_distinct_words_graphemes_and_encodings(
+    registry: Registry, content: str, distinct: int, graphemes: int, sizes: tuple[int, int, int]
+) -> None:
+    data = run(registry, "text_info", {"content": content})
+    assert data["uniqueWordCount"] == distinct
+    assert data["graphemeCount"] == graphemes
+    assert data["encodedSizes"] == dict(zip(("utf-8", "utf-16", "utf-32"), sizes, strict=True))
+    assert data["byteSize"] == sizes[0]
 
 
 async def test_info_over_rest_and_error(client: httpx.AsyncClient) -> None:
@@ -172,6 +221,9 @@ async def test_info_over_rest_and_error(client: httpx.AsyncClient) -> None:
             "lineCount": 0,
             "sentenceCount": 0,
             "byteSize": 0,
+            "uniqueWordCount": 0,
+            "graphemeCount": 0,
+            "encodedSizes": {"utf-8": 0, "utf-16": 0, "utf-32": 0},
         },
     }
     response = await client.post("/api/v1/text/info", json={"content": ["a"]})
@@ -255,3 +307,43 @@ def test_go_parse_float_nan() -> None:
     value = parse_go_float("NaN")
     assert value is not None
     assert value != value
+
+
+# text/slug
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"content": "Hello World"}, "hello-world"),
+        ({"content": "Héllo, Wörld! Ça va?"}, "hello-world-ca-va"),
+        ({"content": "Straße & Café"}, "strasse-cafe"),
+        ({"content": "Don't stop"}, "dont-stop"),
+        ({"content": "Don\u2019t stop"}, "dont-stop"),
+        (
+            {"content": "  --multiple   spaces__and_underscores-- "},
+            "multiple-spaces-and-underscores",
+        ),
+        ({"content": "Ærø Łódź"}, "aero-lodz"),
+        ({"content": "Привет мир"}, ""),
+        ({"content": "Привет мир", "asciiOnly": False}, "привет-мир"),
+        ({"content": "Hello World", "lowercase": False}, "Hello-World"),
+        ({"content": "Hello World", "separator": "_"}, "hello_world"),
+        ({"content": "one two three four", "maxLength": 13}, "one-two-three"),
+        ({"content": "one two three four", "maxLength": 12}, "one-two"),
+        ({"content": "supercalifragilistic", "maxLength": 5}, "super"),
+        ({"content": "ﬁnancial ①"}, "financial-1"),  # NFKD compatibility forms
+    ],
+)
+def test_slug(registry: Registry, args: dict[str, Any], expected: str) -> None:
+    assert run(registry, "text_slug", args)["result"] == expected
+
+
+async def test_slug_separator_must_not_be_a_word_character(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/text/slug", json={"content": "a b", "separator": "x"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "Slug failed",
+        "details": "separator must not contain letters or digits",
+    }

@@ -6,13 +6,15 @@ patterns such as ``(a+)+$`` cannot stall a worker; lookaround and backreferences
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import re2
 from pydantic import Field, field_validator
 
 from devutils.errors import ValidationError
+from devutils.execution.budget import OutputBudget
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._repeatcount import MAX_REPEAT, oversized_repeat
@@ -53,6 +55,17 @@ class RegexInput(ToolInput):
     flags: str = Field(
         "", description="Any of i (ignore case), m (^ $ per line), s (. matches \\n)."
     )
+    action: Literal["match", "replace", "split"] = Field(
+        "match", description="match (default): every match; replace; split at matches."
+    )
+    replacement: str = Field(
+        "",
+        max_length=MAX_PATTERN_CHARS,
+        description="replace: template; $1, ${1}, ${name} insert groups, $$ a dollar (Go).",
+    )
+    limit: int = Field(
+        0, ge=0, description="replace: most replacements; split: most pieces (0: no limit)."
+    )
 
     @field_validator("flags")
     @classmethod
@@ -71,16 +84,26 @@ class MatchDetail(ToolOutput):
     named_groups: dict[str, str | None]
 
 
+def _omit_none(value: object) -> bool:
+    return value is None
+
+
 class RegexOutput(ToolOutput):
-    matches: list[str] = Field(description="Whole-match texts, in order (Go FindAllString).")
+    matches: list[str] | None = Field(
+        None,
+        exclude_if=_omit_none,
+        description="match: whole-match texts, in order (Go FindAllString).",
+    )
     pattern: str
-    count: int = Field(description="Number of matches returned.")
+    count: int = Field(description="Matches returned, replacements made or pieces.")
     truncated: bool = Field(
         description="True when matching stopped at the cap: REGEX_MAX_MATCHES matches (10000 by "
         f"default), fewer for patterns with many groups (at most {MAX_GROUP_CELLS} "
         "match-and-group values)."
     )
-    details: list[MatchDetail]
+    details: list[MatchDetail] | None = Field(None, exclude_if=_omit_none)
+    result: str | None = Field(None, exclude_if=_omit_none, description="replace: the new text.")
+    parts: list[str] | None = Field(None, exclude_if=_omit_none, description="split: the pieces.")
 
 
 def _go_error(pattern: str, compiled_from: str, exc: re2.error) -> ValidationError:
@@ -149,11 +172,20 @@ def _go_find_all(regexp: Any, text: str) -> Iterator[Any]:
     cost="regex",  # its own pool: a hostile pattern saturates it, never the other classes
     estimate=work_estimate,
     title="Test a regular expression",
-    description="All matches of an RE2 (Go regexp) pattern in a text, with positions and groups; "
-    "flags i, m, s.",
+    description="All matches of an RE2 (Go regexp) pattern in a text, with positions and groups "
+    "(flags i, m, s); or replace them using a template, or split the text at them.",
     examples=(
         Example({"content": "Contact: john@example.com", "pattern": r"[\w.]+@[\w.]+"}),
         Example({"content": "a1 B2 c3", "pattern": r"(?P<letter>[a-z])(\d)", "flags": "i"}),
+        Example(
+            {
+                "content": "2024-01-31",
+                "pattern": r"(\d+)-(\d+)-(\d+)",
+                "action": "replace",
+                "replacement": "$3/$2/$1",
+            }
+        ),
+        Example({"content": "a, b;c", "pattern": r"[,;]\s*", "action": "split"}),
     ),
 )
 def text_regex(inp: RegexInput, ctx: ToolContext) -> RegexOutput:
@@ -165,12 +197,20 @@ def text_regex(inp: RegexInput, ctx: ToolContext) -> RegexOutput:
             f"pattern has {regexp.groups} capture groups; the limit is "
             f"{settings.regex_max_groups} (REGEX_MAX_GROUPS)",
         )
-    names = {index: name for name, index in regexp.groupindex.items()}
     cap = match_cap(regexp.groups, settings.regex_max_matches)
     # Each match is reported twice (matches and details) with all its groups: nested groups over
     # a large text multiply it, so the bytes are counted as the matches are found.
     budget = ctx.output_budget("Regex test failed")
     budget.charge(len(inp.pattern))
+    if inp.action == "replace":
+        return _replace(regexp, inp, cap, budget)
+    if inp.action == "split":
+        return _split(regexp, inp, cap, budget)
+    return _matches(regexp, inp, cap, budget)
+
+
+def _matches(regexp: Any, inp: RegexInput, cap: int, budget: OutputBudget) -> RegexOutput:
+    names = {index: name for name, index in regexp.groupindex.items()}
     matches: list[str] = []
     details: list[MatchDetail] = []
     truncated = False
@@ -205,3 +245,84 @@ def text_regex(inp: RegexInput, ctx: ToolContext) -> RegexOutput:
         truncated=truncated,
         details=details,
     )
+
+
+# Go's Regexp.Expand: $name or ${name}, name as long as possible ($1x is ${1x}); $$ is a dollar;
+# a $ not followed by a name is kept as it is.
+_TEMPLATE = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
+# A template compiled once per call: literal text (str) and group numbers (int) in order.
+Template = list[str | int]
+
+
+def parse_template(template: str, regexp: Any) -> Template:
+    parts: Template = []
+    position = 0
+    for ref in _TEMPLATE.finditer(template):
+        parts.append(template[position : ref.start()])
+        position = ref.end()
+        name = ref.group(2) or ref.group(3)
+        if ref.group(1):
+            parts.append("$")
+        elif name.isdecimal() and int(name) <= regexp.groups:
+            parts.append(int(name))
+        elif name in regexp.groupindex:
+            parts.append(regexp.groupindex[name])
+        # else: a group the pattern does not have expands to nothing, as in Go
+    parts.append(template[position:])
+    return [part for part in parts if part != ""]
+
+
+def _replace(regexp: Any, inp: RegexInput, cap: int, budget: OutputBudget) -> RegexOutput:
+    """Go ReplaceAllString, with at most ``limit`` (and the match cap) replacements."""
+    text = inp.content
+    template = parse_template(inp.replacement, regexp)
+    literal = sum(len(part) for part in template if isinstance(part, str))
+    refs = [part for part in template if isinstance(part, int)]
+    pieces: list[str] = []
+    position = replaced = 0
+    most = min(cap, inp.limit or cap)
+    truncated = False
+    for found in _go_find_all(regexp, text):
+        if replaced == most:
+            truncated = replaced == cap  # the limit asked for is not a truncation
+            break
+        start, end = found.span()
+        # Charged from the spans before the replacement text is built.
+        spans = [found.span(ref) for ref in refs]
+        budget.charge(start - position + literal + sum(max(0, b - a) for a, b in spans))
+        pieces.append(text[position:start])
+        pieces.extend(
+            part if isinstance(part, str) else found.group(part) or "" for part in template
+        )
+        position = end
+        replaced += 1
+    budget.charge(len(text) - position)
+    pieces.append(text[position:])
+    return RegexOutput(
+        pattern=inp.pattern, count=replaced, truncated=truncated, result="".join(pieces)
+    )
+
+
+def _split(regexp: Any, inp: RegexInput, cap: int, budget: OutputBudget) -> RegexOutput:
+    """Go Regexp.Split with n = limit (0: every piece); at most the match cap + 1 pieces."""
+    text = inp.content
+    if not text:
+        return RegexOutput(pattern=inp.pattern, count=1, truncated=False, parts=[""])
+    parts: list[str] = []
+    begin = end = 0
+    truncated = False
+    for index, found in enumerate(_go_find_all(regexp, text)):
+        if inp.limit and len(parts) == inp.limit - 1:
+            break
+        if index == cap:
+            truncated = True
+            break
+        end, after = found.span()
+        if after != 0:
+            budget.charge(end - begin + _GROUP_OVERHEAD)
+            parts.append(text[begin:end])
+        begin = after
+    if end != len(text):
+        budget.charge(len(text) - begin)
+        parts.append(text[begin:])
+    return RegexOutput(pattern=inp.pattern, count=len(parts), truncated=truncated, parts=parts)

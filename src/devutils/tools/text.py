@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Literal
 
+import regex
 from pydantic import Field
 
+from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._casing import (
@@ -33,7 +36,50 @@ CaseType = Literal[
     "kebab-case",
     "CONSTANT_CASE",
     "dot.case",
+    "path/case",
+    "Train-Case",
+    "Headline Case",
 ]
+
+# Chicago-style minor words: articles, coordinating conjunctions and short prepositions stay
+# lower case inside a headline (never as its first or last word).
+SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "en",
+        "for",
+        "if",
+        "in",
+        "nor",
+        "of",
+        "off",
+        "on",
+        "or",
+        "per",
+        "the",
+        "to",
+        "up",
+        "via",
+        "vs",
+        "yet",
+        "so",
+    ]
+)
+
+
+def _headline(text: str) -> str:
+    words = split_words(text)
+    last = len(words) - 1
+    return " ".join(
+        go_lower(word) if 0 < index < last and go_lower(word) in SMALL_WORDS else capitalise(word)
+        for index, word in enumerate(words)
+    )
 
 
 def _camel(words: list[str]) -> str:
@@ -51,6 +97,9 @@ _CONVERTERS: dict[str, Callable[[str], str]] = {
     "kebab-case": lambda text: "-".join(map(go_lower, split_words(text))),
     "CONSTANT_CASE": lambda text: "_".join(map(go_upper, split_words(text))),
     "dot.case": lambda text: ".".join(map(go_lower, split_words(text))),
+    "path/case": lambda text: "/".join(map(go_lower, split_words(text))),
+    "Train-Case": lambda text: "-".join(map(capitalise, split_words(text))),
+    "Headline Case": _headline,
 }
 
 
@@ -68,12 +117,13 @@ class CaseOutput(ToolOutput):
     "/api/v1/text/case",
     blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Convert text case",
-    description="Convert text to UPPERCASE, lowercase, Title Case, Sentence case, camelCase, "
-    "PascalCase, snake_case, kebab-case, CONSTANT_CASE or dot.case (words split at separators, "
-    "camelCase humps and letter/digit edges).",
+    description="Convert text to UPPERCASE, lowercase, Title Case, Headline Case (small words "
+    "lower), Sentence case, camelCase, PascalCase, snake_case, kebab-case, CONSTANT_CASE, dot.case, "
+    "path/case or Train-Case (words split at separators, humps and letter/digit edges).",
     examples=(
         Example({"content": "hello world", "caseType": "camelCase"}),
         Example({"content": "HTTPServer error", "caseType": "snake_case"}),
+        Example({"content": "the lord of the rings", "caseType": "Headline Case"}),
     ),
 )
 def text_case(inp: CaseInput, ctx: ToolContext) -> CaseOutput:
@@ -90,9 +140,23 @@ class InfoOutput(ToolOutput):
     line_count: int = Field(description="Newline-separated lines (0 for empty text).")
     sentence_count: int = Field(description="'.', '!' or '?' followed by whitespace or the end.")
     byte_size: int = Field(description="UTF-8 bytes.")
+    unique_word_count: int = Field(
+        description="Distinct words, compared case-insensitively without surrounding punctuation."
+    )
+    grapheme_count: int = Field(
+        description="User-perceived characters (extended grapheme clusters, Unicode UAX #29)."
+    )
+    encoded_sizes: dict[str, int] = Field(
+        description="Bytes in utf-8, utf-16 and utf-32 (no byte-order mark)."
+    )
 
 
 _WORD_GAPS = re.compile(f"[{ASCII_SPACE}]+")
+_GRAPHEME = regex.compile(r"\X")
+# Punctuation around a word ("Hello," "(world)") is not part of it; inner punctuation is (it's).
+_PUNCTUATION = "".join(
+    chr(c) for c in range(0x2000) if unicodedata.category(chr(c)).startswith("P")
+)
 _SENTENCE_ENDS = re.compile(f"[.!?](?:[{ASCII_SPACE}]|\\Z)")
 
 
@@ -100,22 +164,38 @@ _SENTENCE_ENDS = re.compile(f"[.!?](?:[{ASCII_SPACE}]|\\Z)")
     "/api/v1/text/info",
     blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Text statistics",
-    description="Count characters (code points), words, lines, sentences and UTF-8 bytes of a text.",
+    description="Count characters (code points), graphemes, words (and distinct words), lines, "
+    "sentences and bytes per encoding of a text.",
     examples=(Example({"content": "Hello world!\nThis is a test."}),),
 )
 def text_info(inp: InfoInput, ctx: ToolContext) -> InfoOutput:
     text = inp.content
     trimmed = go_trim_space(text)
-    words = sum(1 for piece in _WORD_GAPS.split(trimmed) if go_trim_space(piece)) if trimmed else 0
+    pieces = (
+        [piece for piece in _WORD_GAPS.split(trimmed) if go_trim_space(piece)] if trimmed else []
+    )
+    distinct = {piece.strip(_PUNCTUATION).casefold() for piece in pieces}
+    distinct.discard("")
     sentences = 0
     if trimmed:
         sentences = sum(1 for _ in _SENTENCE_ENDS.finditer(text)) or 1
     return InfoOutput(
         character_count=len(text),
-        word_count=words,
+        word_count=len(pieces),
         line_count=text.count("\n") + 1 if text else 0,
         sentence_count=sentences,
-        byte_size=len(text.encode()),
+        byte_size=len(text.encode(errors="surrogatepass")),
+        unique_word_count=len(distinct),
+        grapheme_count=len(_GRAPHEME.findall(text)),
+        encoded_sizes={
+            # A lone surrogate (JSON allows "\ud800") is counted as the code unit it would be.
+            name: len(text.encode(codec, errors="surrogatepass"))
+            for name, codec in (
+                ("utf-8", "utf-8"),
+                ("utf-16", "utf-16-le"),
+                ("utf-32", "utf-32-le"),
+            )
+        },
     )
 
 
@@ -195,3 +275,67 @@ def text_sort(inp: SortInput, ctx: ToolContext) -> SortOutput:
     else:
         ordered = sorted(lines, reverse=descending)
     return SortOutput(result="\n".join(ordered))
+
+
+# Latin letters that Unicode decomposition (NFKD) leaves whole, written as their usual ASCII.
+_ASCII_FOLD = str.maketrans(
+    {"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "đ": "d",
+     "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i"}
+)  # fmt: skip
+_APOSTROPHES = re.compile("['\u2019]")
+_SLUG_WORDS = re.compile(r"[^\W_]+")
+
+
+class SlugInput(ToolInput):
+    content: str = Field(description="Text to turn into a URL slug.")
+    separator: str = Field(
+        "-", min_length=1, max_length=3, description="Between words (1-3 characters)."
+    )
+    lowercase: bool = Field(True, description="Lower-case the result.")
+    max_length: int = Field(
+        0, ge=0, le=1000, description="Longest slug, cut at a word boundary (0: no limit)."
+    )
+    ascii_only: bool = Field(
+        True,
+        description="Strip accents (é→e, ß→ss) and drop other non-ASCII; false keeps Unicode letters.",
+    )
+
+
+class SlugOutput(ToolOutput):
+    result: str
+
+
+def _cut(words: list[str], separator: str, limit: int) -> str:
+    slug = ""
+    for word in words:
+        candidate = f"{slug}{separator}{word}" if slug else word
+        if len(candidate) > limit:
+            return slug or word[:limit]  # a first word longer than the limit is cut inside
+        slug = candidate
+    return slug
+
+
+@tool(
+    "/api/v1/text/slug",
+    blocking="large",
+    title="Make a URL slug",
+    description="Turn a title into a URL slug: accents stripped, words joined by a separator, "
+    "optionally lower-cased and cut at a word boundary.",
+    examples=(
+        Example({"content": "Héllo, Wörld! Ça va?"}),
+        Example({"content": "Straße & Café", "separator": "_", "maxLength": 12}),
+    ),
+)
+def text_slug(inp: SlugInput, ctx: ToolContext) -> SlugOutput:
+    if any(char.isalnum() for char in inp.separator):
+        raise ValidationError("Slug failed", "separator must not contain letters or digits")
+    text = _APOSTROPHES.sub("", inp.content)  # don't → dont, not don-t
+    if inp.ascii_only:
+        decomposed = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD))
+        text = decomposed.encode("ascii", "ignore").decode("ascii")
+    words = _SLUG_WORDS.findall(text)
+    if inp.lowercase:
+        words = [go_lower(word) for word in words]
+    if inp.max_length:
+        return SlugOutput(result=_cut(words, inp.separator, inp.max_length))
+    return SlugOutput(result=inp.separator.join(words))
