@@ -204,3 +204,20 @@ def test_plain_models_leave_unencodable_text_to_pydantic() -> None:
 def test_models_with_other_fields_are_not_plain() -> None:
     assert _plain_fields(JwtDecodeOutput) is None  # free-form JSON: floats
     assert _plain_fields(TimeNowOutput) is None  # numbers
+
+
+def test_fields_left_out_when_none_stay_out_on_the_fast_path() -> None:
+    """Output models of plain fields skip pydantic's serializer; ``exclude_if`` must still hold."""
+    from devutils.registry import dump_output_json
+    from devutils.tools.timeconv import TimeConvertOutput
+
+    bare = TimeConvertOutput(result="x")
+    assert dump_output(bare) == {"result": "x"}
+    assert dump_output_json(bare) == b'{"result":"x"}'
+    full = TimeConvertOutput(result="x", timezone="UTC", offset="+00:00", is_dst=False)
+    assert dump_output(full) == {
+        "result": "x",
+        "timezone": "UTC",
+        "offset": "+00:00",
+        "isDst": False,
+    }

@@ -49,6 +49,9 @@ FAMILY_MODULES = (
     "devutils.tools.compress",
     "devutils.tools.ids",
     "devutils.tools.timeconv",
+    "devutils.tools.timezones",
+    "devutils.tools.timecalc",
+    "devutils.tools.cronexpr",
     "devutils.tools.web",
     "devutils.tools.ipinfo",
     "devutils.tools.cidr",
@@ -633,7 +636,12 @@ def _plain_fields(cls: type[ToolOutput]) -> tuple[tuple[str, str], ...] | None:
         return None
     fields = []
     for name, info in cls.model_fields.items():
-        if info.annotation not in _PLAIN_TYPES or info.metadata or info.exclude:
+        if (
+            info.annotation not in _PLAIN_TYPES
+            or info.metadata
+            or info.exclude
+            or info.exclude_if is not None  # left out by pydantic's serializer only
+        ):
             return None
         fields.append((name, info.serialization_alias or info.alias or name))
     return tuple(fields)

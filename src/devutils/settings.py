@@ -198,6 +198,12 @@ class Settings(BaseModel):
     regex_max_matches: int = Field(
         10_000, alias="REGEX_MAX_MATCHES", ge=1, le=1_000_000, description="Matches reported."
     )
+    time_default_timezone: str = Field(
+        "UTC",
+        alias="TIME_DEFAULT_TIMEZONE",
+        max_length=64,
+        description="Zone the time tools use when a request names none (IANA name or offset).",
+    )
     regex_max_groups: int = Field(
         100,
         alias="REGEX_MAX_GROUPS",
@@ -513,6 +519,18 @@ class Settings(BaseModel):
     )
 
     # --- validators -----------------------------------------------------------------------------
+    @field_validator("time_default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from devutils.errors import ValidationError as ToolValidationError
+        from devutils.tools._zones import resolve_zone
+
+        try:
+            resolve_zone(value, 2000, "TIME_DEFAULT_TIMEZONE")
+        except ToolValidationError as exc:
+            raise ValueError(str(exc.details)) from None
+        return value
+
     @field_validator("trusted_proxies", "ssrf_allow_cidrs")
     @classmethod
     def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:

@@ -37,6 +37,12 @@ def rfc3339(moment: datetime) -> str:
     return _date_time(moment, "T") + offset_text(moment, zulu=True)
 
 
+def rfc3339_fraction(moment: datetime) -> str:
+    """:func:`rfc3339` keeping a fraction of a second, without trailing zeros (Go RFC3339Nano)."""
+    fraction = f".{moment.microsecond:06d}".rstrip("0") if moment.microsecond else ""
+    return _date_time(moment, "T") + fraction + offset_text(moment, zulu=True)
+
+
 def human(moment: datetime, utc: bool = True) -> str:
     """``YYYY-MM-DD HH:MM:SS UTC`` (the reference), or ``... ±hh:mm`` in another zone."""
     return _date_time(moment, " ") + (" UTC" if utc else " " + offset_text(moment, zulu=False))

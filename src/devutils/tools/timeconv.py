@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
@@ -23,6 +22,7 @@ from devutils.registry import Example, ToolContext, tool
 from devutils.tools._golayout import GoParseError, Layout, Parsed, go_parse
 from devutils.tools._gotext import strconv_quote
 from devutils.tools._timefmt import EPOCH, human, rfc3339, unix_micros, unix_millis, unix_seconds
+from devutils.tools._zones import format_offset, is_dst, resolve_zone, zone_name
 
 _MESSAGE = "Failed to convert time"
 _MAX_INPUT_CHARS = 256
@@ -108,13 +108,37 @@ class TimeConvertInput(ToolInput):
     timezone: str | None = Field(
         None,
         max_length=64,
-        description="IANA zone (e.g. Europe/Paris) for iso8601, rfc3339 and human output, and "
-        "the zone of a date-only input's midnight; default UTC.",
+        description="Output zone for iso8601, rfc3339 and human: IANA (Europe/Paris), offset "
+        "(+05:30) or unambiguous abbreviation; also a date-only input's zone. Default UTC.",
+    )
+    from_timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="Zone of an input written without offset (2024-03-10T02:30:00); default UTC.",
     )
 
 
+def _omit_none(value: object) -> bool:
+    return value is None
+
+
 class TimeConvertOutput(ToolOutput):
+    """The reference's ``{"result"}``; the zone fields join it when the request names a zone
+    (``timezone`` or ``fromTimezone``) or TIME_DEFAULT_TIMEZONE is not UTC."""
+
     result: str = Field(description="The converted time.")
+    timezone: str | None = Field(
+        None, exclude_if=_omit_none, description="Output zone: IANA name, UTC or an offset."
+    )
+    offset: str | None = Field(
+        None, exclude_if=_omit_none, description="Its UTC offset at that time (+05:30)."
+    )
+    is_dst: bool | None = Field(
+        None, exclude_if=_omit_none, description="Daylight saving time is in effect there and then."
+    )
+    abbreviation: str | None = Field(
+        None, exclude_if=_omit_none, description="Zone abbreviation (CET, EDT)."
+    )
 
 
 def _fail(details: str) -> ValidationError:
@@ -155,13 +179,18 @@ def _from_unix(value: int, fmt: str) -> datetime:
         raise _fail(_OUT_OF_RANGE) from None
 
 
-def _from_layouts(layouts: tuple[Layout, ...], text: str, details: str) -> datetime:
+def _from_layouts(
+    layouts: tuple[Layout, ...], text: str, details: str, naive: tzinfo = UTC
+) -> datetime:
     for layout in layouts:
         try:
             parsed = go_parse(layout, text)
         except GoParseError:
             continue
-        return _to_datetime(parsed)
+        # Layouts ending " UTC" or with an offset say their zone; the others are wall clock.
+        return _to_datetime(
+            parsed, UTC if parsed.offset is not None or "UTC" in layout[-1] else naive
+        )
     raise _fail(details)
 
 
@@ -191,7 +220,11 @@ def _date_only(text: str, zone: tzinfo | None) -> datetime | None:
     return _to_datetime(parsed, zone or UTC)
 
 
-def parse_time(value: str | int, fmt: str, zone: tzinfo | None = None) -> datetime:
+def parse_time(
+    value: str | int, fmt: str, zone: tzinfo | None = None, naive: tzinfo = UTC
+) -> datetime:
+    """The instant ``value`` names; a date-only input is midnight in ``zone`` (else ``naive``), a
+    date and time without offset is wall-clock time in ``naive``."""
     if isinstance(value, int):
         if fmt not in _UNITS and fmt != "unix_auto":
             raise _fail(
@@ -202,11 +235,13 @@ def parse_time(value: str | int, fmt: str, zone: tzinfo | None = None) -> dateti
     if fmt in _UNITS or fmt == "unix_auto":
         return _from_unix(_integer(value, fmt), fmt)
     if fmt in ("iso8601", "human"):
-        date = _date_only(value, zone)
+        date = _date_only(value, zone or naive)
         if date is not None:
             return date
     if fmt == "iso8601":
-        return _from_layouts(_ISO8601, value, "failed to parse input time: invalid ISO8601 format")
+        return _from_layouts(
+            _ISO8601, value, "failed to parse input time: invalid ISO8601 format", naive
+        )
     if fmt == "rfc3339":
         try:
             return _to_datetime(go_parse(_RFC3339, value))
@@ -217,7 +252,7 @@ def parse_time(value: str | int, fmt: str, zone: tzinfo | None = None) -> dateti
             ) from None
     if fmt == "human":
         return _from_layouts(
-            _HUMAN, value, "failed to parse input time: invalid human-readable format"
+            _HUMAN, value, "failed to parse input time: invalid human-readable format", naive
         )
     raise _fail(f"failed to parse input time: unsupported input format: {fmt}")
 
@@ -248,13 +283,14 @@ def format_time(moment: datetime, fmt: str, zone: tzinfo | None) -> str:
     return rfc3339(local) if fmt != "human" else human(local, utc=False)
 
 
-def _zone(name: str | None) -> tzinfo | None:
-    if name is None:
-        return None
+def zone_for(name: str | None, ctx: ToolContext, field: str = "timezone") -> tzinfo | None:
+    """The zone a request named, else TIME_DEFAULT_TIMEZONE; None means UTC written as ``Z``."""
+    text = name if name is not None else ctx.settings.time_default_timezone
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise _fail(f"unknown time zone {name}") from None
+        zone = resolve_zone(text, ctx.clock().year, field)
+    except ValidationError as exc:
+        raise _fail(exc.details) from None
+    return None if zone is UTC else zone
 
 
 @tool(
@@ -263,7 +299,8 @@ def _zone(name: str | None) -> tzinfo | None:
     description=(
         "Convert a time between unix (seconds), unix_ms, unix_us, unix_ns, iso8601, rfc3339 "
         "and human (YYYY-MM-DD HH:MM:SS UTC); unix_auto tells the unit of a timestamp by its "
-        "size. Timestamps may be JSON numbers. Output is UTC unless an IANA timezone is given."
+        "size; between time zones (IANA, offsets), with the offset and DST. Timestamps may be JSON "
+        "numbers."
     ),
     bind_error_message="Invalid request format",
     examples=(
@@ -281,13 +318,40 @@ def _zone(name: str | None) -> tzinfo | None:
                 "timezone": "America/New_York",
             }
         ),
+        Example(
+            {
+                "input": "2024-03-10T09:00:00",
+                "inputFormat": "iso8601",
+                "outputFormat": "iso8601",
+                "fromTimezone": "Asia/Kolkata",
+                "timezone": "America/New_York",
+            },
+            title="between zones",
+        ),
     ),
 )
 def time_convert(inp: TimeConvertInput, ctx: ToolContext) -> TimeConvertOutput:
-    zone = _zone(inp.timezone)
+    zone = zone_for(inp.timezone, ctx)
+    naive = zone_for(inp.from_timezone, ctx, "fromTimezone") or UTC
     value = inp.input.strip() if isinstance(inp.input, str) else inp.input
-    moment = parse_time(value, inp.input_format, zone)
-    return TimeConvertOutput(result=format_time(moment, inp.output_format, zone))
+    # A date-only input is midnight in the zone it was given for, as before fromTimezone existed.
+    date_zone = zone if inp.timezone is not None else None
+    moment = parse_time(value, inp.input_format, date_zone, naive)
+    result = format_time(moment, inp.output_format, zone)
+    if inp.timezone is None and inp.from_timezone is None and zone is None:
+        return TimeConvertOutput(result=result)  # the reference's answer to its own request
+    try:
+        local = moment.astimezone(zone or UTC)
+    except OverflowError:
+        raise _fail("failed to format output time: time is outside the years 1-9999") from None
+    name = local.tzname()
+    return TimeConvertOutput(
+        result=result,
+        timezone=zone_name(zone or UTC, local),
+        offset=format_offset(local.utcoffset()),
+        is_dst=is_dst(local),
+        abbreviation=name if name and name.isalpha() else None,
+    )
 
 
 class TimeNowOutput(ToolOutput):

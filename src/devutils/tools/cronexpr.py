@@ -1,0 +1,143 @@
+"""time/cron: check a cron expression, say it in words, and list its next runs in a time zone.
+
+croniter computes the runs (Vixie cron semantics: when both day-of-month and day-of-week are
+restricted, a day matching either runs; a wall time that a DST change skips runs at the first
+time after the gap), cron-descriptor writes the words.  Five fields, or six with seconds first
+(Quartz, Spring, node-cron), and the ``@hourly``-style aliases.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cron_descriptor import ExpressionDescriptor, Options
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+from pydantic import Field
+
+from devutils.errors import ValidationError
+from devutils.models import ToolInput, ToolOutput
+from devutils.registry import Example, ToolContext, tool
+from devutils.tools._timefmt import rfc3339
+from devutils.tools._zones import resolve_zone, zone_name
+from devutils.tools.timeconv import parse_time
+
+_FAILED = "Invalid cron expression"
+MAX_RUNS = 100
+# Feb 29 on a given weekday recurs within 28 years: no valid schedule is rarer than that.
+_SEARCH_YEARS = 28
+ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+
+class CronInput(ToolInput):
+    expression: str = Field(
+        min_length=1,
+        max_length=256,
+        description="5 fields (minute hour day month weekday), 6 with seconds first, or "
+        "@hourly, @daily, @weekly, @monthly, @yearly.",
+    )
+    timezone: str | None = Field(
+        None, max_length=64, description="Zone the schedule runs in; default UTC."
+    )
+    count: int = Field(5, ge=1, le=MAX_RUNS, description="Next runs to list (1-100).")
+    after: str | None = Field(
+        None, max_length=64, description="List runs after this ISO 8601 time; default now."
+    )
+
+
+class CronOutput(ToolOutput):
+    expression: str = Field(description="The fields used (aliases expanded).")
+    description: str = Field(description="The schedule in English.")
+    has_seconds: bool
+    timezone: str
+    next_runs: list[str] = Field(description="RFC 3339 times in the zone.")
+
+
+def _describe(fields: str) -> str:
+    options = Options()
+    options.use_24hour_time_format = True
+    options.throw_exception_on_parse_error = True
+    try:
+        return str(ExpressionDescriptor(fields, options).get_description())
+    except Exception:  # the words are a courtesy: croniter already accepted the schedule
+        return "(no description available for this expression)"
+
+
+@tool(
+    "/api/v1/time/cron",
+    title="Explain a cron schedule",
+    description="Validate a cron expression (5 fields, 6 with seconds, @daily-style aliases), "
+    "explain it in words and list its next runs in a time zone.",
+    blocking="large",  # a rare schedule may search years of dates
+    estimate=lambda inp: 1 << 30,
+    examples=(
+        Example({"expression": "*/15 9-17 * * MON-FRI", "after": "2024-03-08T16:50:00Z"}),
+        Example(
+            {
+                "expression": "0 2 * * *",
+                "timezone": "America/New_York",
+                "count": 3,
+                "after": "2024-03-09T00:00:00Z",
+            },
+            title="across a DST change",
+        ),
+        Example({"expression": "@monthly", "count": 2, "after": "2024-01-15T00:00:00Z"}),
+    ),
+)
+def time_cron(inp: CronInput, ctx: ToolContext) -> CronOutput:
+    text = " ".join(inp.expression.split())
+    if text.startswith("@"):
+        if text.lower() not in ALIASES:
+            raise ValidationError(
+                _FAILED,
+                f"unknown alias {text[:32]}; known: {', '.join(ALIASES)} (@reboot is not a schedule)",
+            )
+        text = ALIASES[text.lower()]
+    fields = text.split(" ")
+    if len(fields) not in (5, 6):
+        raise ValidationError(
+            _FAILED, f"expected 5 fields (or 6 with seconds first), got {len(fields)}"
+        )
+    try:
+        zone = resolve_zone(
+            inp.timezone or ctx.settings.time_default_timezone, ctx.clock().year, "timezone"
+        )
+    except ValidationError as exc:
+        raise ValidationError(_FAILED, exc.details) from None
+    start = ctx.clock().astimezone(UTC) if inp.after is None else parse_time(inp.after, "iso8601")
+    try:
+        schedule = croniter(
+            text,
+            start.astimezone(zone),
+            second_at_beginning=len(fields) == 6,
+            max_years_between_matches=_SEARCH_YEARS,
+        )
+        runs = [schedule.get_next(datetime) for _ in range(inp.count)]
+    except CroniterBadDateError:
+        raise ValidationError(
+            _FAILED, f"{text} never runs (no date matches within {_SEARCH_YEARS} years)"
+        ) from None
+    except (CroniterBadCronError, ValueError, KeyError) as exc:
+        raise ValidationError(_FAILED, f"{text}: {_reason(exc)}") from None
+    except OverflowError:
+        raise ValidationError(_FAILED, "the next runs fall after the year 9999") from None
+    return CronOutput(
+        expression=text,
+        description=_describe(text),
+        has_seconds=len(fields) == 6,
+        timezone=zone_name(zone, start.astimezone(zone)),
+        next_runs=[rfc3339(run.astimezone(zone)) for run in runs],
+    )
+
+
+def _reason(exc: Exception) -> str:
+    reason = str(exc) or type(exc).__name__
+    # croniter quotes the expression in brackets first; the caller has it already.
+    return reason.split("] ", 1)[1] if reason.startswith("[") and "] " in reason else reason

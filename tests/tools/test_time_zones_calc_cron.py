@@ -1,0 +1,333 @@
+"""Time zones in time/convert, and time/zones, time/calc and time/cron, against worked answers.
+
+Expected instants were worked out from the tz database's rules (US DST 2024: March 10 and
+November 3; India +05:30 without DST; Nepal +05:45) and checked against `date` with TZ set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from devutils.errors import ValidationError
+from devutils.registry import Registry, ToolContext, catalogue, dump_output
+from devutils.settings import SettingsError
+from tests.conftest import FIXED_NOW, make_settings
+
+
+def run(registry: Registry, name: str, **args: Any) -> dict[str, Any]:
+    spec = registry.get(name)
+    assert spec is not None
+    return dump_output(registry.invoke_sync(spec, args))
+
+
+def refused(registry: Registry, name: str, **args: Any) -> tuple[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        run(registry, name, **args)
+    return caught.value.message, str(caught.value.details)
+
+
+@pytest.fixture
+def kolkata_registry() -> Iterator[Registry]:
+    settings = make_settings(time_default_timezone="Asia/Kolkata")
+    registry = Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW))
+    yield registry
+    registry.close()
+
+
+# time/convert between zones
+
+
+def convert(registry: Registry, value: str, **zones: str) -> dict[str, Any]:
+    return run(
+        registry,
+        "time_convert",
+        input=value,
+        inputFormat="iso8601",
+        outputFormat="iso8601",
+        **zones,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "zones", "result", "offset", "dst", "abbreviation"),
+    [
+        # 09:00 in Kolkata (+05:30) is 03:30Z, 22:30 the day before in New York (EST, -05:00).
+        ("2024-03-09T09:00:00", {"fromTimezone": "Asia/Kolkata", "timezone": "America/New_York"},
+         "2024-03-08T22:30:00-05:00", "-05:00", False, "EST"),
+        # After the March 10 change New York is on EDT (-04:00).
+        ("2024-07-01T09:00:00", {"fromTimezone": "Asia/Kolkata", "timezone": "America/New_York"},
+         "2024-06-30T23:30:00-04:00", "-04:00", True, "EDT"),
+        ("2024-01-01T00:00:00Z", {"timezone": "+05:45"}, "2024-01-01T05:45:00+05:45", "+05:45",
+         False, None),
+        ("2024-01-01T00:00:00Z", {"timezone": "UTC-8"}, "2023-12-31T16:00:00-08:00", "-08:00",
+         False, None),
+        ("2024-01-01T00:00:00Z", {"timezone": "JST"}, "2024-01-01T09:00:00+09:00", "+09:00", False,
+         "JST"),
+        ("2024-01-01T12:00:00", {"fromTimezone": "+02:00"}, "2024-01-01T10:00:00Z", "+00:00",
+         False, "UTC"),
+        ("2024-01-01T00:00:00Z", {"timezone": "Z"}, "2024-01-01T00:00:00Z", "+00:00", False,
+         "UTC"),
+    ],
+    ids=["kolkata-new-york-winter", "kolkata-new-york-summer", "nepal-offset", "utc-minus-8",
+         "unambiguous-abbreviation", "from-offset", "z"],
+)  # fmt: skip
+def test_convert_between_zones(
+    registry: Registry,
+    value: str,
+    zones: dict[str, str],
+    result: str,
+    offset: str,
+    dst: bool,
+    abbreviation: str | None,
+) -> None:
+    out = convert(registry, value, **zones)
+    assert out["result"] == result
+    assert (out["offset"], out["isDst"], out.get("abbreviation")) == (offset, dst, abbreviation)
+
+
+def test_ambiguous_abbreviation_lists_candidates(registry: Registry) -> None:
+    message, details = refused(
+        registry,
+        "time_convert",
+        input="1",
+        inputFormat="unix",
+        outputFormat="iso8601",
+        timezone="CST",
+    )
+    assert message == "Failed to convert time"
+    assert details.startswith("timezone: CST is ambiguous; use an IANA zone or an offset.")
+    assert "-06:00" in details
+    assert "America/Chicago" in details
+    assert "+08:00" in details
+
+
+def test_misspelled_zone_gets_a_suggestion(registry: Registry) -> None:
+    _, details = refused(
+        registry,
+        "time_convert",
+        input="1",
+        inputFormat="unix",
+        outputFormat="iso8601",
+        timezone="Europe/Pariss",
+    )
+    assert "did you mean Europe/Paris" in details
+
+
+@pytest.mark.parametrize("offset", ["+18:01", "+24:00", "-19", "+05:60"])
+def test_offsets_out_of_range_are_refused(registry: Registry, offset: str) -> None:
+    _, details = refused(
+        registry, "time_convert", input="1", inputFormat="unix", outputFormat="iso8601",
+        timezone=offset,
+    )  # fmt: skip
+    assert details == f"timezone: offset {offset} is out of range"
+
+
+def test_the_default_zone_setting_applies_when_none_is_named(kolkata_registry: Registry) -> None:
+    out = convert(kolkata_registry, "2024-01-01T00:00:00Z")
+    assert (out["result"], out["timezone"], out["offset"]) == (
+        "2024-01-01T05:30:00+05:30",
+        "Asia/Kolkata",
+        "+05:30",
+    )
+    # A time without offset is read in the default zone too.
+    unix = run(
+        kolkata_registry, "time_convert", input="2024-01-01T05:30:00", inputFormat="iso8601",
+        outputFormat="unix",
+    )  # fmt: skip
+    assert unix["result"] == "1704067200"
+
+
+def test_an_ambiguous_default_zone_stops_start_up() -> None:
+    with pytest.raises(SettingsError, match="TIME_DEFAULT_TIMEZONE"):
+        make_settings(time_default_timezone="IST")
+
+
+# time/zones
+
+
+def test_zones_by_name(registry: Registry) -> None:
+    out = run(registry, "time_zones", query="kolkata", at="2024-07-01T00:00:00Z")
+    assert out["zones"] == [
+        {"name": "Asia/Kolkata", "offset": "+05:30", "abbreviation": "IST", "isDst": False}
+    ]
+    assert (out["count"], out["total"], out["at"]) == (1, 1, "2024-07-01T00:00:00Z")
+
+
+def test_zones_by_offset_follow_dst(registry: Registry) -> None:
+    winter = {z["name"] for z in run(registry, "time_zones", offset="-05:00", at="2024-01-15T12:00:00Z", limit=600)["zones"]}  # fmt: skip
+    summer = {z["name"] for z in run(registry, "time_zones", offset="-05:00", at="2024-07-15T12:00:00Z", limit=600)["zones"]}  # fmt: skip
+    assert "America/New_York" in winter
+    assert "America/New_York" not in summer
+    assert "America/Chicago" in summer
+    nepal = run(registry, "time_zones", offset="+05:45", at="2024-01-01T00:00:00Z")
+    assert {z["name"] for z in nepal["zones"]} >= {"Asia/Kathmandu"}
+
+
+def test_zones_limit_keeps_the_total(registry: Registry) -> None:
+    out = run(registry, "time_zones", query="america/", limit=3, at="2024-01-01T00:00:00Z")
+    assert out["count"] == 3
+    assert out["total"] > 100
+    assert [z["name"] for z in out["zones"]] == sorted(z["name"] for z in out["zones"])
+
+
+# time/calc
+
+
+@pytest.mark.parametrize(
+    ("args", "result"),
+    [
+        ({"action": "add", "start": "2024-01-31T10:00:00Z", "duration": "P1M"},
+         "2024-02-29T10:00:00Z"),
+        ({"action": "add", "start": "2023-01-31T10:00:00Z", "duration": "P1M"},
+         "2023-02-28T10:00:00Z"),
+        ({"action": "add", "start": "2024-02-29", "duration": "P1Y"}, "2025-02-28T00:00:00Z"),
+        ({"action": "subtract", "start": "2024-01-01", "duration": "P90D"},
+         "2023-10-03T00:00:00Z"),
+        ({"action": "add", "start": "2024-01-01", "duration": "-P1D"}, "2023-12-31T00:00:00Z"),
+        ({"action": "add", "start": "2024-01-01T00:00:00Z", "duration": "PT1.5S"},
+         "2024-01-01T00:00:01.5Z"),
+        ({"action": "add", "start": "2024-01-01T00:00:00Z", "duration": "P1W2DT3H4M5S"},
+         "2024-01-10T03:04:05Z"),
+        # A calendar day across the DST change keeps the wall clock; 24 hours do not.
+        ({"action": "add", "start": "2024-03-09T09:00:00", "units": {"days": 1},
+          "timezone": "America/New_York"}, "2024-03-10T09:00:00-04:00"),
+        ({"action": "add", "start": "2024-03-09T09:00:00", "units": {"hours": 24},
+          "timezone": "America/New_York"}, "2024-03-10T10:00:00-04:00"),
+        ({"action": "add", "start": "now", "units": {"minutes": 30}}, "2023-12-25T16:00:45Z"),
+    ],
+    ids=["leap-month-end", "month-end", "leap-day-plus-year", "minus-90-days", "negative",
+         "fraction", "mixed", "dst-calendar-day", "dst-24-hours", "now"],
+)  # fmt: skip
+def test_calc_add_and_subtract(registry: Registry, args: dict[str, Any], result: str) -> None:
+    assert run(registry, "time_calc", **args)["result"] == result
+
+
+def test_calc_diff(registry: Registry) -> None:
+    out = run(
+        registry, "time_calc", action="diff", start="2024-01-15T08:00:00Z",
+        end="2025-03-20T12:30:00.5Z",
+    )  # fmt: skip
+    assert out["calendar"] == {
+        "years": 1, "months": 2, "days": 5, "hours": 4, "minutes": 30, "seconds": 0.5,
+    }  # fmt: skip
+    assert out["isoDuration"] == "P1Y2M5DT4H30M0.5S"
+    assert out["totalSeconds"] == 37168200.5
+    assert out["totalDays"] == pytest.approx(430.1875058)
+    back = run(registry, "time_calc", action="diff", start="2024-01-02", end="2024-01-01")
+    assert (back["isoDuration"], back["totalHours"]) == ("-P1D", -24.0)
+
+
+def test_calc_diff_on_a_dst_day_is_one_calendar_day_of_23_hours(registry: Registry) -> None:
+    out = run(
+        registry, "time_calc", action="diff", start="2024-03-10T00:00:00",
+        end="2024-03-11T00:00:00", timezone="America/New_York",
+    )  # fmt: skip
+    assert (out["isoDuration"], out["totalHours"]) == ("P1D", 23.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "details"),
+    [
+        ({"action": "add", "start": "2024-01-01"}, "add takes exactly one of duration and units"),
+        ({"action": "add", "start": "2024-01-01", "duration": "P1D", "units": {"days": 1}},
+         "add takes exactly one of duration and units"),
+        ({"action": "add", "start": "2024-01-01", "duration": "P"},
+         "duration: P is not an ISO 8601 duration such as P1Y2M3DT4H5M6S"),
+        ({"action": "add", "start": "2024-01-01", "duration": "P1DT"},
+         "duration: P1DT is not an ISO 8601 duration such as P1Y2M3DT4H5M6S"),
+        ({"action": "add", "start": "2024-01-01", "duration": "1 day"},
+         "duration: 1 day is not an ISO 8601 duration such as P1Y2M3DT4H5M6S"),
+        ({"action": "diff", "start": "2024-01-01"}, "end is required for diff"),
+        ({"action": "add", "start": "9999-12-31", "duration": "P1D"},
+         "the result is outside the years 1-9999"),
+        ({"action": "add", "start": "yesterday", "duration": "P1D"},
+         "start: failed to parse input time: invalid ISO8601 format"),
+    ],
+)  # fmt: skip
+def test_calc_errors(registry: Registry, args: dict[str, Any], details: str) -> None:
+    assert refused(registry, "time_calc", **args) == ("Time calculation failed", details)
+
+
+# time/cron
+
+
+def test_cron_next_runs_and_words(registry: Registry) -> None:
+    out = run(
+        registry, "time_cron", expression="*/15 9-17 * * MON-FRI", after="2024-03-08T17:40:00Z",
+        count=3,
+    )  # fmt: skip
+    assert out["nextRuns"] == ["2024-03-08T17:45:00Z", "2024-03-11T09:00:00Z", "2024-03-11T09:15:00Z"]  # fmt: skip
+    assert out["description"] == "Every 15 minutes, between 09:00 and 17:59, Monday through Friday"
+    assert out["hasSeconds"] is False
+
+
+def test_cron_in_a_zone_across_dst(registry: Registry) -> None:
+    out = run(
+        registry, "time_cron", expression="0 2 * * *", timezone="America/New_York", count=3,
+        after="2024-03-09T00:00:00Z",
+    )  # fmt: skip
+    # 02:00 does not exist on March 10: that run happens at 03:00 EDT.
+    assert out["nextRuns"] == [
+        "2024-03-09T02:00:00-05:00", "2024-03-10T03:00:00-04:00", "2024-03-11T02:00:00-04:00",
+    ]  # fmt: skip
+    assert out["timezone"] == "America/New_York"
+
+
+def test_cron_six_fields_have_seconds_first(registry: Registry) -> None:
+    out = run(
+        registry, "time_cron", expression="30 */10 * * * *", count=2, after="2024-01-01T00:00:00Z"
+    )
+    assert out["nextRuns"] == ["2024-01-01T00:00:30Z", "2024-01-01T00:10:30Z"]
+    assert out["hasSeconds"] is True
+
+
+@pytest.mark.parametrize(
+    ("alias", "fields"),
+    [("@hourly", "0 * * * *"), ("@DAILY", "0 0 * * *"), ("@annually", "0 0 1 1 *")],
+)
+def test_cron_aliases(registry: Registry, alias: str, fields: str) -> None:
+    assert run(registry, "time_cron", expression=alias)["expression"] == fields
+
+
+def test_cron_day_of_month_or_weekday(registry: Registry) -> None:
+    # Vixie cron: both restricted means either matches (the 13th, or any Friday).
+    out = run(registry, "time_cron", expression="0 0 13 * FRI", count=3, after="2024-09-01T00:00:00Z")  # fmt: skip
+    assert out["nextRuns"] == ["2024-09-06T00:00:00Z", "2024-09-13T00:00:00Z", "2024-09-20T00:00:00Z"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("expression", "details"),
+    [
+        ("* * *", "expected 5 fields (or 6 with seconds first), got 3"),
+        ("* * * * * * *", "expected 5 fields (or 6 with seconds first), got 7"),
+        ("61 * * * *", "61 * * * *: is not acceptable, out of range"),
+        ("0 0 30 2 *", "0 0 30 2 * never runs (no date matches within 28 years)"),
+        ("@reboot", "unknown alias @reboot; known: @yearly, @annually, @monthly, @weekly, "
+                    "@daily, @midnight, @hourly (@reboot is not a schedule)"),
+    ],
+)  # fmt: skip
+def test_cron_errors(registry: Registry, expression: str, details: str) -> None:
+    assert refused(registry, "time_cron", expression=expression) == (
+        "Invalid cron expression",
+        details,
+    )
+
+
+def test_cron_uses_the_default_zone(kolkata_registry: Registry) -> None:
+    out = run(kolkata_registry, "time_cron", expression="0 9 * * *", count=1, after="2024-01-01T00:00:00Z")  # fmt: skip
+    assert out["nextRuns"] == ["2024-01-01T09:00:00+05:30"]
+
+
+async def test_time_tools_over_rest(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/time/calc", json={"action": "add", "start": "2024-01-31", "duration": "P1M"}
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["result"] == "2024-02-29T00:00:00Z"
+    response = await client.post("/api/v1/time/cron", json={"expression": "bad"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
