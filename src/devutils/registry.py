@@ -19,7 +19,7 @@ import importlib
 import threading
 import time
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, cast
@@ -56,6 +56,7 @@ FAMILY_MODULES = (
     "devutils.tools.ipinfo",
     "devutils.tools.cidr",
     "devutils.tools.network",
+    "devutils.tools.pipeline",
 )
 
 RateClass = Literal["default", "crypto", "network"]
@@ -65,6 +66,12 @@ Blocking = bool | Literal["large"]
 # A tool's work estimate for one input (about bytes touched); compared with INLINE_MAX_WORK to
 # decide whether it runs on the event loop.  Default: the characters of text in the input.
 Estimate = Callable[[Any], int]
+
+
+# How a composite tool (the pipeline) calls another tool: through the registry, with the same
+# validation, admission (rate limits), placement, deadline and output cap as a direct call.
+StepCall = Callable[["ToolSpec", Mapping[str, Any]], Awaitable[ToolOutput]]
+Composite = Callable[[Any, "Registry", StepCall], Coroutine[Any, Any, ToolOutput]]
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class ToolSpec:
     precheck: Precheck | None = None
     cost: CostClass | None = None
     estimate: Estimate | None = None
+    composite: Composite | None = None
 
     @functools.cached_property
     def cost_class(self) -> CostClass:
@@ -147,10 +155,13 @@ def tool(
     precheck: Precheck | None = None,
     cost: CostClass | None = None,
     estimate: Estimate | None = None,
-) -> Callable[[Callable[[Any, ToolContext], Any]], Callable[[Any, ToolContext], Any]]:
-    """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``."""
+    composite: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``; for a
+    ``composite`` tool it is ``async (input_model, Registry, StepCall) -> output_model`` and it
+    runs on the event loop, each of its steps placed and bounded like any call."""
 
-    def attach(func: Callable[[Any, ToolContext], Any]) -> Callable[[Any, ToolContext], Any]:
+    def attach(func: Callable[..., Any]) -> Callable[..., Any]:
         hints = typing.get_type_hints(func)
         params = [name for name in hints if name != "return"]
         input_model = hints[params[0]]
@@ -164,7 +175,7 @@ def tool(
                 path=path,
                 title=title,
                 description=description,
-                func=func,
+                func=_composite_only if composite else func,
                 input_model=input_model,
                 output_model=output_model,
                 method=method,
@@ -177,13 +188,18 @@ def tool(
                 examples=examples,
                 bind_error_message=bind_error_message,
                 precheck=precheck,
-                cost=cost,
+                cost="inline" if composite else cost,
                 estimate=estimate,
+                composite=func if composite else None,
             )
         )
         return func
 
     return attach
+
+
+def _composite_only(inp: Any, ctx: ToolContext) -> ToolOutput:
+    raise TypeError("a composite tool runs through Registry.invoke or invoke_sync only")
 
 
 def catalogue() -> tuple[ToolSpec, ...]:
@@ -450,7 +466,9 @@ class Registry:
             if spec.precheck is not None:
                 spec.precheck(parsed, self.context)
             cost = spec.cost_class
-            if cost == "inline":
+            if spec.composite is not None:
+                result = await self._composite(spec.composite, parsed, call)
+            elif cost == "inline":
                 # The common case: no coroutine of its own.  Inline tools are cheap and bounded
                 # by their input caps, so their results are not measured (~0.5 µs a call).
                 result = self._call(spec, parsed)
@@ -465,6 +483,28 @@ class Registry:
             raise
         for observe in observers:
             observe(spec, call, time.perf_counter() - started, result, None)
+        return result
+
+    async def _composite(self, run: Composite, parsed: ToolInput, call: CallInfo) -> ToolOutput:
+        """A composite call: every step through :meth:`invoke` as the same caller (so each step
+        is rate-limited in its own class and observed), all of them within one TOOL_TIMEOUT."""
+        timeout = self.context.settings.tool_timeout
+        running: list[str] = []
+
+        def step(spec: ToolSpec, args: Mapping[str, Any]) -> Awaitable[ToolOutput]:
+            running.append(spec.name)
+            return self.invoke(spec, args, _step_call(call))
+
+        try:
+            async with asyncio.timeout(timeout):
+                result = await run(parsed, self, step)
+        except TimeoutError:
+            # The running step is cancelled with the rest (a pool process is killed).
+            where = f"; step {len(running)} ({running[-1]}) was running" if running else ""
+            raise ToolTimeoutError(
+                "Operation timed out", f"the steps did not finish within {timeout:g} s{where}"
+            ) from None
+        self._check_output(result)
         return result
 
     def _fits_inline(self, spec: ToolSpec, parsed: ToolInput, call: CallInfo) -> bool:
@@ -521,6 +561,8 @@ class Registry:
         if spec.precheck is not None:
             spec.precheck(parsed, self.context)
         cost = spec.cost_class
+        if spec.composite is not None:
+            return self._composite_sync(spec.composite, parsed)
         if cost == "inline":
             return self._call(spec, parsed)
         if cost == "network" or (
@@ -537,6 +579,28 @@ class Registry:
             return gate.run_sync(lambda: pool.run_sync(spec, parsed, deadline), deadline)
         return pool.run_sync(spec, parsed, deadline)
 
+    def _composite_sync(self, run: Composite, parsed: ToolInput) -> ToolOutput:
+        """The CLI's composite call: steps through :meth:`invoke_sync`, checked against one
+        deadline between steps (each step is bounded by its own)."""
+        deadline = self._deadline()
+
+        async def step(spec: ToolSpec, args: Mapping[str, Any]) -> ToolOutput:
+            if time.monotonic() > deadline:
+                raise ToolTimeoutError("Operation timed out", "the steps did not finish in time")
+            return self.invoke_sync(spec, args)
+
+        # The steps never wait on anything (invoke_sync is synchronous), so the coroutine runs to
+        # its end on the first send: no event loop is needed, and none may be running (tests).
+        coroutine = run(parsed, self, step)
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            result: ToolOutput = done.value
+            self._check_output(result)
+            return result
+        coroutine.close()
+        raise RuntimeError("a composite tool waited on something other than its steps")
+
     def close(self) -> None:
         """Stop the pool processes and executors (server shutdown, end of a CLI run)."""
         self.executors.close()
@@ -548,6 +612,17 @@ class Registry:
             yield
         finally:
             self.close()
+
+
+def _step_call(call: CallInfo) -> CallInfo:
+    """The same caller for a composite's step; its own headers and parsed input."""
+    return CallInfo(
+        frontend=call.frontend,
+        principal=call.principal,
+        authenticated=call.authenticated,
+        client_ip=call.client_ip,
+        request_id=call.request_id,
+    )
 
 
 def _text_size(parsed: ToolInput) -> int:

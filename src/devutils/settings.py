@@ -198,6 +198,11 @@ class Settings(BaseModel):
     regex_max_matches: int = Field(
         10_000, alias="REGEX_MAX_MATCHES", ge=1, le=1_000_000, description="Matches reported."
     )
+    pipeline_network_tools: bool = Field(
+        False,
+        alias="PIPELINE_NETWORK_TOOLS",
+        description="Allow network tools (DNS, HTTP headers, TLS) as pipeline steps.",
+    )
     time_default_timezone: str = Field(
         "UTC",
         alias="TIME_DEFAULT_TIMEZONE",

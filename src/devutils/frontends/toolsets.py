@@ -30,6 +30,7 @@ PRESETS: dict[str, tuple[str, ...]] = {
         "time_convert",
         "time_now",
         "web_url",
+        "pipeline",
     ),
 }
 

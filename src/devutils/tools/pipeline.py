@@ -1,0 +1,227 @@
+"""pipeline: run several tools in order, each step able to take an earlier step's output.
+
+A step's argument that is a string of the form ``$prev.field.path`` or ``$<id>.field.path`` is
+replaced by that value of the previous (or the named) step's output; ``$$`` starts a literal
+string that begins with ``$``.  Every step is an ordinary call through the registry, as the same
+caller: the same validation, rate-limit class, placement, deadline and output cap as a direct
+call, so a pipeline costs the sum of its steps.  The whole pipeline has one TOOL_TIMEOUT, at most
+``MAX_STEPS`` steps and ``MAX_OUTPUT_BYTES`` of step outputs in all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field
+
+from devutils.errors import RequestTooLargeError, ToolError, ValidationError
+from devutils.models import ToolInput, ToolOutput
+from devutils.registry import (
+    API_PREFIX,
+    Example,
+    Registry,
+    StepCall,
+    ToolSpec,
+    dump_output,
+    output_size,
+    tool,
+)
+
+MAX_STEPS = 16
+_FAILED = "Pipeline failed"
+_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,31}$"
+
+
+def _omit_none(value: object) -> bool:
+    return value is None
+
+
+class PipelineStep(ToolInput):
+    tool: str = Field(
+        min_length=1, max_length=100, description="Tool name (crypto_hash) or REST path."
+    )
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Its arguments; "$prev.x.y" or "$<id>.x" takes an earlier output\'s value.',
+    )
+    id: str | None = Field(
+        None, pattern=_ID_PATTERN, description="Name for later steps to refer to ($id.field)."
+    )
+
+
+class PipelineInput(ToolInput):
+    steps: list[PipelineStep] = Field(
+        min_length=1, max_length=MAX_STEPS, description="Steps to run in order (1-16)."
+    )
+    include_steps: bool = Field(False, description="Also return every step's output.")
+
+
+class StepResult(ToolOutput):
+    tool: str
+    id: str | None = Field(None, exclude_if=_omit_none)
+    output: dict[str, Any]
+
+
+class PipelineOutput(ToolOutput):
+    result: dict[str, Any] = Field(description="The last step's output.")
+    steps: list[StepResult] | None = Field(
+        None, exclude_if=_omit_none, description="Every step's output (includeSteps)."
+    )
+
+
+def _lookup(registry: Registry, name: str) -> ToolSpec | None:
+    if name.startswith("/"):
+        return registry.by_path(name)
+    return registry.get(name) or registry.by_path(API_PREFIX + name.replace("_", "/"))
+
+
+def _follow(value: Any, path: list[str], reference: str) -> Any:
+    for key in path:
+        if isinstance(value, Mapping) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdecimal() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            raise KeyError(reference)
+    return value
+
+
+def resolve(value: Any, outputs: dict[str, dict[str, Any]]) -> Any:
+    """``value`` with every ``$reference`` string replaced by the output value it names."""
+    if isinstance(value, dict):
+        return {key: resolve(item, outputs) for key, item in value.items()}
+    if isinstance(value, list):
+        return [resolve(item, outputs) for item in value]
+    if not isinstance(value, str) or not value.startswith("$"):
+        return value
+    if value.startswith("$$"):
+        return value[1:]
+    source, *path = value[1:].split(".")
+    if source not in outputs:
+        raise KeyError(value)
+    return _follow(outputs[source], path, value)
+
+
+def _step_error(index: int, step: PipelineStep, exc: ToolError) -> ToolError:
+    """The step's own error (same code and status), saying which step failed."""
+    details: dict[str, Any] = {"step": index, "tool": step.tool, "code": exc.code}
+    if step.id is not None:
+        details["id"] = step.id
+    if exc.details not in (None, "", [], {}):
+        details["details"] = exc.details
+    return type(exc)(
+        f"Pipeline step {index} ({step.tool}) failed: {exc.message}", details, headers=exc.headers
+    )
+
+
+@tool(
+    "/api/v1/pipeline",
+    title="Run tools in a pipeline",
+    description='Run up to 16 tools in order; a step argument "$prev.field" (or "$<id>.field") '
+    "takes an earlier step's output. Returns the last output, or every step's with includeSteps.",
+    composite=True,
+    examples=(
+        Example(
+            {
+                "steps": [
+                    {
+                        "tool": "transform_compress",
+                        "args": {
+                            "content": "H4sIAAAAAAACA6tWKk4tKstMTlWyUkpJLdMtLcnMySzJTC1W0lHKz1ayKikqTa0FAERYMAclAAAA",
+                            "action": "decompress",
+                            "algorithm": "gzip",
+                        },
+                    },
+                    {
+                        "tool": "data_json_format",
+                        "args": {"content": "$prev.result", "action": "format"},
+                    },
+                ]
+            },
+            title="base64 gzip to formatted JSON",
+        ),
+        Example(
+            {
+                "steps": [
+                    {
+                        "tool": "transform_jwt_decode",
+                        "id": "jwt",
+                        "args": {
+                            "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                            "eyJzdWIiOiJhZ2VudCIsImV4cCI6MTcwMzUxODI0NX0.c2lnbmF0dXJl"
+                        },
+                    },
+                    {
+                        "tool": "time_convert",
+                        "args": {
+                            "input": "$jwt.payload.exp",
+                            "inputFormat": "unix",
+                            "outputFormat": "human",
+                            "timezone": "Europe/Paris",
+                        },
+                    },
+                ],
+                "includeSteps": True,
+            },
+            title="JWT expiry in a time zone",
+        ),
+        Example(
+            {
+                "steps": [
+                    {"tool": "crypto_hash", "args": {"content": "hello", "algorithm": "sha256"}},
+                    {
+                        "tool": "text_case",
+                        "args": {"content": "$prev.hash", "caseType": "UPPERCASE"},
+                    },
+                ]
+            },
+            title="hash, then upper-case it",
+        ),
+    ),
+)
+async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> PipelineOutput:
+    allow_network = registry.context.settings.pipeline_network_tools
+    budget = registry.context.settings.max_output_bytes
+    ids = [step.id for step in inp.steps if step.id is not None]
+    if "prev" in ids or len(ids) != len(set(ids)):
+        raise ValidationError(_FAILED, 'step ids must be unique and not "prev"')
+    outputs: dict[str, dict[str, Any]] = {}
+    results: list[StepResult] = []
+    used = 0
+    for index, step in enumerate(inp.steps, start=1):
+        spec = _lookup(registry, step.tool)
+        if spec is None or spec.composite is not None:
+            what = "a pipeline cannot contain a pipeline" if spec else "unknown tool"
+            raise ValidationError(_FAILED, f"step {index}: {what}: {step.tool[:100]}")
+        if spec.open_world and not allow_network:
+            raise ValidationError(
+                _FAILED,
+                f"step {index}: {spec.name} makes network requests; pipelines may not unless "
+                "PIPELINE_NETWORK_TOOLS is true",
+            )
+        try:
+            args = resolve(step.args, outputs)
+        except KeyError as missing:
+            raise ValidationError(
+                _FAILED,
+                f"step {index}: {missing.args[0]} names no earlier output value "
+                f"(earlier: {', '.join(sorted(outputs)) or 'none'})",
+            ) from None
+        try:
+            output = await call(spec, args)
+        except ToolError as exc:
+            raise _step_error(index, step, exc) from None
+        used += output_size(output)
+        if used > budget:
+            raise RequestTooLargeError(
+                "Output too large",
+                f"the step outputs exceed MAX_OUTPUT_BYTES ({budget} bytes) at step {index}",
+            )
+        data = dump_output(output)
+        outputs["prev"] = data
+        if step.id is not None:
+            outputs[step.id] = data
+        if inp.include_steps:
+            results.append(StepResult(tool=spec.name, id=step.id, output=data))
+    return PipelineOutput(result=outputs["prev"], steps=results if inp.include_steps else None)

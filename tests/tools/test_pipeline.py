@@ -1,0 +1,240 @@
+"""pipeline: steps chained by references, run as ordinary registry calls (limits, deadlines and
+caps of each step still apply), the failing step named with its own error code."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from devutils.errors import ToolError, ToolTimeoutError, ValidationError
+from devutils.models import NoInput, ToolOutput
+from devutils.registry import (
+    CallInfo,
+    Registry,
+    StepCall,
+    ToolContext,
+    ToolSpec,
+    catalogue,
+    dump_output,
+)
+from devutils.tools.pipeline import resolve
+from tests.conftest import FIXED_NOW, make_settings
+
+SHA256_HELLO = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+
+
+def run(registry: Registry, **args: Any) -> dict[str, Any]:
+    spec = registry.get("pipeline")
+    assert spec is not None
+    return dump_output(registry.invoke_sync(spec, args))
+
+
+async def run_async(registry: Registry, **args: Any) -> dict[str, Any]:
+    spec = registry.get("pipeline")
+    assert spec is not None
+    return dump_output(await registry.invoke(spec, args, CallInfo(frontend="rest")))
+
+
+def step(tool: str, **args: Any) -> dict[str, Any]:
+    return {"tool": tool, "args": args}
+
+
+def test_prev_feeds_the_next_step(registry: Registry) -> None:
+    out = run(
+        registry,
+        steps=[
+            step("crypto_hash", content="hello", algorithm="sha256"),
+            step("text_case", content="$prev.hash", caseType="UPPERCASE"),
+        ],
+    )
+    assert out == {"result": {"result": SHA256_HELLO.upper(), "caseType": "UPPERCASE"}}
+
+
+async def test_the_event_loop_path_gives_the_same_answer(registry: Registry) -> None:
+    steps = [
+        step("id_uuid", version=4, count=2),
+        step("text_case", content="$prev.uuids.1", caseType="UPPERCASE"),
+    ]
+    out = await run_async(registry, steps=steps, includeSteps=True)
+    second_uuid = out["steps"][0]["output"]["uuids"][1]
+    assert out["result"]["result"] == second_uuid.upper()
+    assert [s["tool"] for s in out["steps"]] == ["id_uuid", "text_case"]
+
+
+def test_named_steps_paths_and_literal_dollars(registry: Registry) -> None:
+    out = run(
+        registry,
+        steps=[
+            {
+                "tool": "/api/v1/crypto/hash",
+                "id": "h",
+                "args": {"content": "hello", "algorithm": "md5"},
+            },
+            step("text_case", content="$$prev is literal", caseType="UPPERCASE"),
+            step("crypto_hmac", content="$h.hash", key="$h.algorithm", algorithm="sha256"),
+        ],
+        includeSteps=True,
+    )
+    assert out["steps"][1]["output"]["result"] == "$PREV IS LITERAL"
+    assert out["steps"][2]["tool"] == "crypto_hmac"
+    assert out["result"]["algorithm"] == "sha256"
+    assert "id" not in out["steps"][1]
+    assert out["steps"][0]["id"] == "h"
+
+
+def test_references_resolve_inside_lists_and_objects() -> None:
+    outputs = {"prev": {"a": [{"b": "x"}, {"b": "y"}]}}
+    assert resolve({"k": ["$prev.a.1.b", 3, {"n": "$prev.a.0.b"}]}, outputs) == {
+        "k": ["y", 3, {"n": "x"}]
+    }
+    with pytest.raises(KeyError):
+        resolve("$prev.a.2.b", outputs)
+    with pytest.raises(KeyError):
+        resolve("$prev.missing", outputs)
+
+
+@pytest.mark.parametrize(
+    ("steps", "details"),
+    [
+        ([step("nope_tool")], "step 1: unknown tool: nope_tool"),
+        ([step("pipeline", steps=[])], "step 1: a pipeline cannot contain a pipeline: pipeline"),
+        ([step("network_dns", domain="example.com")],
+         "step 1: network_dns makes network requests; pipelines may not unless "
+         "PIPELINE_NETWORK_TOOLS is true"),
+        ([step("text_case", content="$prev.result", caseType="UPPERCASE")],
+         "step 1: $prev.result names no earlier output value (earlier: none)"),
+        ([step("crypto_hash", content="a", algorithm="md5"),
+          step("text_case", content="$prev.nothing", caseType="UPPERCASE")],
+         "step 2: $prev.nothing names no earlier output value (earlier: prev)"),
+        ([{"tool": "crypto_hash", "id": "prev", "args": {}}], 'step ids must be unique and not "prev"'),
+        ([{"tool": "crypto_hash", "id": "a", "args": {}}, {"tool": "crypto_hash", "id": "a", "args": {}}],
+         'step ids must be unique and not "prev"'),
+    ],
+    ids=["unknown", "nested", "network", "no-earlier", "missing-field", "prev-id", "duplicate-id"],
+)  # fmt: skip
+def test_refusals_name_the_step(
+    registry: Registry, steps: list[dict[str, Any]], details: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        run(registry, steps=steps)
+    assert (caught.value.message, caught.value.details) == ("Pipeline failed", details)
+
+
+def test_a_failing_step_keeps_its_code_and_is_named(registry: Registry) -> None:
+    with pytest.raises(ValidationError) as caught:
+        run(
+            registry,
+            steps=[
+                step("crypto_hash", content="a", algorithm="md5"),
+                {"tool": "transform_base64", "id": "decode", "args": {"content": "$prev.hash"}},
+            ],
+        )
+    error = caught.value
+    assert error.message.startswith("Pipeline step 2 (transform_base64) failed: ")
+    assert error.details["step"] == 2
+    assert error.details["id"] == "decode"
+    assert error.details["code"] == "VALIDATION_ERROR"
+
+
+def test_network_steps_run_when_allowed() -> None:
+    settings = make_settings(pipeline_network_tools=True)
+    registry = Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW))
+    try:
+        with pytest.raises(ToolError) as caught:
+            run(registry, steps=[step("network_dns")])
+    finally:
+        registry.close()
+    # Past the pipeline's policy: the step itself refused its (missing) arguments.
+    assert caught.value.message.startswith("Pipeline step 1 (network_dns) failed")
+
+
+async def test_each_step_is_rate_limited_in_its_own_class(make_app: Any) -> None:
+    """Three crypto steps against a crypto burst of 2: the third is refused, as three direct
+    calls would be; the pipeline answers 429 naming the step, with Retry-After."""
+    app = make_app(
+        rate_limit_enabled=True, rate_limit_crypto_per_minute=1, rate_limit_crypto_burst=2
+    )
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            body = {
+                "steps": [step("crypto_hash", content=str(i), algorithm="md5") for i in range(3)]
+            }
+            response = await http.post("/api/v1/pipeline", json=body)
+            assert response.status_code == 429
+            error = response.json()["error"]
+            assert error["code"] == "RATE_LIMIT_ERROR"
+            assert error["message"].startswith("Pipeline step 3 (crypto_hash) failed")
+            assert int(response.headers["retry-after"]) >= 1
+            # The two admitted steps spent the class's budget for direct calls too.
+            direct = await http.post(
+                "/api/v1/crypto/hash", json={"content": "x", "algorithm": "md5"}
+            )
+            assert direct.status_code == 429
+
+
+def test_step_outputs_count_against_the_output_cap() -> None:
+    settings = make_settings(max_output_bytes=4096)
+    registry = Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW))
+    text = "x" * 1500
+    try:
+        with pytest.raises(ToolError) as caught:
+            run(
+                registry,
+                steps=[step("text_case", content=text, caseType="UPPERCASE") for _ in range(3)],
+            )
+    finally:
+        registry.close()
+    assert caught.value.code == "REQUEST_TOO_LARGE"
+    assert "at step 3" in str(caught.value.details)
+
+
+class _Slow(ToolOutput):
+    pass
+
+
+async def _sleepy(inp: NoInput, registry: Registry, call: StepCall) -> _Slow:
+    await asyncio.sleep(30)
+    return _Slow()
+
+
+async def test_the_whole_composite_has_one_deadline() -> None:
+    spec = ToolSpec(
+        path="/api/v1/test/sleepy",
+        title="Sleeps",
+        description="A composite that never finishes.",
+        func=lambda inp, ctx: _Slow(),
+        input_model=NoInput,
+        output_model=_Slow,
+        cost="inline",
+        composite=_sleepy,
+    )
+    registry = Registry((spec,), ToolContext(make_settings(tool_timeout=0.2)))
+    with pytest.raises(ToolTimeoutError) as caught:
+        await registry.invoke(spec, {}, CallInfo(frontend="rest"))
+    assert caught.value.status == 504
+    assert caught.value.details == "the steps did not finish within 0.2 s"
+
+
+async def test_a_step_past_the_deadline_is_stopped_and_named() -> None:
+    """The regex that froze the event loop for 12.5 s (issue 13) as a step: its pool process is
+    killed at TOOL_TIMEOUT and the pipeline answers 504 naming the step that was running."""
+    settings = make_settings(tool_timeout=1.0, regex_max_groups=1000)
+    registry = Registry(catalogue(), ToolContext(settings, clock=lambda: FIXED_NOW))
+    hostile = {"content": "a" * 60_000, "pattern": "(" * 499 + ".*" + ")" * 499, "flags": "s"}
+    steps = [step("crypto_hash", content="a", algorithm="md5"), step("text_regex", **hostile)]
+    try:
+        with pytest.raises(ToolTimeoutError) as caught:
+            await run_async(registry, steps=steps)
+        # The pool process was killed, not left burning CPU on the abandoned match.
+        assert len(registry.executors.pool("regex").busy) == 0
+    finally:
+        registry.close()
+    error = caught.value
+    assert error.status == 504
+    # The step's own deadline and the pipeline's fall together; whichever fires, step 2 is named.
+    named = f"{error.message} {error.details}"
+    assert "step 2 (text_regex)" in named
