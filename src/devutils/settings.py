@@ -512,6 +512,12 @@ class Settings(BaseModel):
         alias="MCP_TOOLSETS",
         description="Tool families or presets (essentials) to expose over MCP; empty = all.",
     )
+    mcp_output_schemas: bool = Field(
+        False,
+        alias="MCP_OUTPUT_SCHEMAS",
+        description="List each tool's output schema in MCP tools/list (results are structured "
+        "either way).",
+    )
     mcp_disabled_tools: CommaList = Field(
         (), alias="MCP_DISABLED_TOOLS", description="MCP tool names to hide from MCP only."
     )

@@ -40,7 +40,7 @@ async def test_tool_definitions_come_from_the_registry(registry: Registry) -> No
         # The same flat camelCase schema REST documents (compacted: see test_mcp_catalogue),
         # not nested under a parameter name.
         assert tool.input_schema == compact_input_schema(spec)
-        assert tool.output_schema == compact_output_schema(spec)
+        assert tool.output_schema is None  # MCP_OUTPUT_SCHEMAS is off by default
         annotations = tool.annotations
         assert annotations is not None
         assert annotations.read_only_hint is spec.read_only
@@ -54,6 +54,14 @@ async def test_tool_definitions_come_from_the_registry(registry: Registry) -> No
             assert annotations.destructive_hint is False
     open_world = {name for name, tool in listed.items() if tool.annotations.open_world_hint}  # type: ignore[union-attr]
     assert open_world == {spec.name for spec in registry if spec.open_world}
+
+
+async def test_output_schemas_are_listed_on_request(registry: Registry) -> None:
+    settings = make_settings(mcp_output_schemas=True)
+    async with Client(build_server(registry, settings)) as mcp:
+        listed = {tool.name: tool for tool in (await mcp.list_tools()).tools}
+    for spec in registry:
+        assert listed[spec.name].output_schema == compact_output_schema(spec)
 
 
 @pytest.mark.parametrize("mode", MODES)

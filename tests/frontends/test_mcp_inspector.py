@@ -35,13 +35,24 @@ TOOL_IS_ERROR_EXIT = 5  # the Inspector's exit code for an isError result
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
     require_js(INSPECTOR)
-    with run_server({"LOG_LEVEL": "warn", "RATE_LIMIT_ENABLED": "false"}) as running:
+    # Output schemas listed, so the TypeScript SDK's validation of results is exercised.
+    env = {"LOG_LEVEL": "warn", "RATE_LIMIT_ENABLED": "false", "MCP_OUTPUT_SCHEMAS": "true"}
+    with run_server(env) as running:
         yield running
 
 
 def _stdio_target() -> list[str]:
     # The Inspector starts the server with a minimal environment; -e adds to it.
-    return ["-e", "SECRETS_MOUNT_PATH=/nonexistent", sys.executable, "-m", "devutils", "mcp"]
+    return [
+        "-e",
+        "SECRETS_MOUNT_PATH=/nonexistent",
+        "-e",
+        "MCP_OUTPUT_SCHEMAS=true",
+        sys.executable,
+        "-m",
+        "devutils",
+        "mcp",
+    ]
 
 
 def _inspect(target: list[str], era: str, call: list[str], home: Path) -> tuple[int, Any]:

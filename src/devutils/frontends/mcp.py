@@ -75,13 +75,17 @@ def _check_names(variable: str, given: Iterable[str], known: set[str]) -> None:
         )
 
 
-def tool_definition(spec: ToolSpec) -> Tool:
+def tool_definition(spec: ToolSpec, with_output_schema: bool = False) -> Tool:
+    """The MCP listing of one tool.  The output schema is left out unless MCP_OUTPUT_SCHEMAS:
+    model APIs give the model the input schema only, so an output schema costs every client
+    bytes for a check few make; ``structuredContent`` is sent either way (MCP makes the schema
+    optional), and REST's OpenAPI document and ``/api/v1/tools`` always carry it."""
     return Tool(
         name=spec.name,
         title=spec.title,
         description=spec.description,
         input_schema=compact_input_schema(spec),
-        output_schema=compact_output_schema(spec),
+        output_schema=compact_output_schema(spec) if with_output_schema else None,
         annotations=_annotations(spec),
     )
 
@@ -148,7 +152,11 @@ class McpFrontend:
         self.tools: dict[str, ToolSpec] = {
             spec.name: spec for spec in exposed_tools(registry, settings)
         }
-        self._listing = ListToolsResult(tools=[tool_definition(s) for s in self.tools.values()])
+        self._listing = ListToolsResult(
+            tools=[
+                tool_definition(spec, settings.mcp_output_schemas) for spec in self.tools.values()
+            ]
+        )
         self.server: Server[Any] = Server(
             SERVER_NAME,
             version=__version__,
