@@ -23,7 +23,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from devutils.frontends.schema import output_schema
 from devutils.registry import Registry
-from devutils.tools.cert import first_pem_block, format_name, rfc3339
+from devutils.tools._pem import first_pem_block
+from devutils.tools.cert import format_name, rfc3339
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 V1_PEM = (FIXTURES / "v1.pem").read_text()

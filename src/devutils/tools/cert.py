@@ -7,10 +7,6 @@ Only the first PEM block counts, found the way Go's ``pem.Decode`` finds it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import bisect
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,72 +19,12 @@ from pydantic import Field
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
+from devutils.tools._pem import first_pem_block
 
 # Certificates are a few KiB; a pasted bundle of a few hundred still fits.
 _MAX_PEM_CHARS = 256 * 1024
 _ERROR = "Certificate decoding failed"
 _MAX_DETAIL_CHARS = 200
-
-# --- PEM scanning (Go pem.Decode semantics) ---------------------------------------------------
-
-_BEGIN = "-----BEGIN "
-_END = "\n-----END "
-_DASHES = "-----"
-# Go drops spaces and tabs and its decoder skips CR and LF; any other character is an error.
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\r\n\t ]")
-_BLANKS = str.maketrans("", "", "\r\n\t ")
-
-
-def _line(text: str, pos: int) -> tuple[str, int]:
-    """The line starting at ``pos`` without trailing blanks, and where the next one starts."""
-    newline = text.find("\n", pos)
-    end = len(text) if newline < 0 else newline
-    return text[pos:end].rstrip(" \t\r"), (len(text) if newline < 0 else newline + 1)
-
-
-def first_pem_block(text: str) -> tuple[str, bytes] | None:
-    """Type and bytes of the first well-formed PEM block; blocks with bad base64 are skipped."""
-    # END markers are located once; a failed candidate never rescans the rest of the text.
-    ends = [match.start() for match in re.finditer(re.escape(_END), text)]
-    pos = 0
-    while True:
-        if text.startswith(_BEGIN, pos):
-            pos += len(_BEGIN)
-        else:
-            found = text.find("\n" + _BEGIN, pos)
-            if found < 0:
-                return None
-            pos = found + 1 + len(_BEGIN)
-        type_line, pos = _line(text, pos)
-        if not type_line.endswith(_DASHES):
-            continue
-        block_type = type_line[: -len(_DASHES)]
-        has_headers = False
-        while True:  # RFC 1421 headers ("Proc-Type: ..."), as Go reads them
-            if pos >= len(text):
-                return None
-            line, after = _line(text, pos)
-            if ":" not in line:
-                break
-            has_headers, pos = True, after
-        if not has_headers and text.startswith(_END[1:], pos):
-            end_index, trailer = pos, pos + len(_END) - 1
-        else:
-            index = bisect.bisect_left(ends, pos)
-            if index == len(ends):
-                return None
-            end_index, trailer = ends[index], ends[index] + len(_END)
-        closing = block_type + _DASHES
-        if not text.startswith(closing, trailer) or _line(text, trailer + len(closing))[0]:
-            continue
-        body = text[pos:end_index]
-        if _NOT_BASE64.search(body):
-            continue
-        try:
-            return block_type, base64.b64decode(body.translate(_BLANKS), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-
 
 # --- names (Go pkix.Name.String semantics) ---------------------------------------------------
 
