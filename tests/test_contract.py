@@ -44,7 +44,10 @@ RANDOM_OUTPUT = {
     "crypto_password_hash": "a fresh random salt per hash",
 }
 # REST and MCP share the test app's fixed clock; the CLI process reads the real one.
-REAL_CLOCK_IN_CLI = {"time_now": "the current time"}
+REAL_CLOCK_IN_CLI = {
+    "time_now": "the current time",
+    "crypto_cert_decode": "days left until notAfter",
+}
 
 # Outbound lookups go to a closed loopback port and time out quickly: identical errors, no traffic.
 NETWORK_SETTINGS = {"DNS_RESOLVERS": "127.0.0.1:9", "DNS_TIMEOUT": "0.1", "NETWORK_TIMEOUT": "2"}
