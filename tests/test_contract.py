@@ -42,6 +42,8 @@ RANDOM_OUTPUT = {
     "id_uuid": "random (v4) or time-plus-random (v1, v7) UUIDs",
     "id_nanoid": "random IDs",
     "crypto_password_hash": "a fresh random salt per hash",
+    "crypto_keypair": "fresh random keys",
+    "crypto_cert_selfsigned": "a fresh key and a random serial per certificate",
 }
 # REST and MCP share the test app's fixed clock; the CLI process reads the real one.
 REAL_CLOCK_IN_CLI = {
