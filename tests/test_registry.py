@@ -58,6 +58,7 @@ REFERENCE_TOOLS = {
 BREADTH_TOOLS = {
     "crypto_keypair",
     "crypto_cert_selfsigned",
+    "network_tls",
 }
 
 
