@@ -632,7 +632,8 @@ def _plain_fields(cls: type[ToolOutput]) -> tuple[tuple[str, str], ...] | None:
         return None
     fields = []
     for name, info in cls.model_fields.items():
-        if info.annotation not in _PLAIN_TYPES or info.metadata or info.exclude:
+        plain = info.annotation in _PLAIN_TYPES and not info.metadata
+        if not plain or info.exclude or info.exclude_if is not None:  # exclusions: pydantic's
             return None
         fields.append((name, info.serialization_alias or info.alias or name))
     return tuple(fields)

@@ -45,10 +45,9 @@ LEAF, INTER, ROOT = (
 )
 LEAF_KEY = CHAIN / "leaf.key"
 OTHER_ROOT = (CHAIN.parent / "ca.pem").read_text()
-# openssl x509 -noout -fingerprint -sha1 (see test_cert_chain.py)
-LEAF_SHA1 = "69f05ea55602c839054fa7b8fa001fd3a62cccbb"
-INTER_SHA1 = "dba15ade17795f7eafba6d7d0277b8cebad7f6a5"
-ROOT_SHA1 = "f3efa2e0a3e3835f508a2d02d1be4cf11a00f2d7"
+# openssl x509 -noout -fingerprint -sha256 (see test_cert_chain.py)
+LEAF_SHA256 = "7c77157b68a42566a58b39cb4fed0ee278b79c260df12f22b4ed524b61d1ef64"
+INTER_SHA256 = "c7b6e475fa3c15068066e91543162a441b5fd20a2277a5e48388d2175fe2ca44"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)  # inside the fixtures' validity (2025 - 2045)
 DAYS_LEFT = 5479  # 2030-01-01 → 2045-01-01: 15 years with 4 leap days
 LOOPBACK_PUBLIC: dict[str, Any] = {
@@ -122,7 +121,17 @@ async def test_chain_of_a_public_host(make_app: Callable[..., Application], tmp_
     assert (data["host"], data["port"]) == ("chain.example.com", server.port)
     assert data["protocol"] == "TLSv1.3"
     assert data["cipher"].startswith("TLS_")
-    assert [c["sha1Fingerprint"] for c in data["certificates"]] == [LEAF_SHA1, INTER_SHA1]
+    assert [c["sha256Fingerprint"] for c in data["certificates"]] == [LEAF_SHA256, INTER_SHA256]
+    assert [c["pem"] for c in data["certificates"]] == [LEAF, INTER]
+    assert data["certificates"][1] == {
+        "subject": "CN=devutils test intermediate,O=devutils tests",
+        "issuer": "CN=devutils test root,O=devutils tests",
+        "notBefore": "2025-01-01T00:00:00Z",
+        "notAfter": "2045-01-01T00:00:00Z",
+        "daysLeft": DAYS_LEFT,
+        "sha256Fingerprint": INTER_SHA256,
+        "pem": INTER,
+    }
     assert [c["daysLeft"] for c in data["certificates"]] == [DAYS_LEFT, DAYS_LEFT]
     assert data["certificates"][0]["dnsNames"] == ["chain.example.com", "www.chain.example.com"]
     assert data["chainOrderValid"] is True
@@ -157,7 +166,7 @@ async def test_chains_that_do_not_verify_are_still_reported(
     assert response.status_code == 200, response.text
     data = response.json()["data"]
     assert len(data["certificates"]) == len(served)
-    assert data["certificates"][0]["sha1Fingerprint"] == LEAF_SHA1
+    assert data["certificates"][0]["sha256Fingerprint"] == LEAF_SHA256
     assert data["chainOrderValid"] is order_valid
     if error is None:  # a shuffled chain can still be built by a path builder
         assert data["trusted"] is True

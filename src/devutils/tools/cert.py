@@ -235,69 +235,60 @@ class CertDecodeInput(ToolInput):
     certificate: str = Field(
         min_length=1,
         max_length=_MAX_PEM_CHARS,
-        description="PEM (one certificate, a chain or a CSR) or base64 DER without armour.",
+        description="PEM certificate(s) or CSR, or base64 DER without armour.",
     )
     private_key: str | None = Field(
         None,
         min_length=1,
         max_length=MAX_KEY_CHARS,
-        description="Unencrypted PEM private key to check against the first certificate or CSR.",
+        description="Unencrypted PEM key to match against it.",
     )
 
 
 class CertificateInfo(ToolOutput):
     subject: str = Field(description="Subject DN as Go renders it (CN first, C last).")
-    issuer: str = Field(description="Issuer DN, same rendering.")
-    not_before: str = Field(description="Start of validity, RFC 3339 UTC.")
-    not_after: str = Field(description="End of validity, RFC 3339 UTC.")
-    serial_number: str = Field(description="Serial number in decimal.")
-    version: int = Field(description="X.509 version: 1, 2 or 3.")
-    key_usage: list[str] = Field(description="Key usages, then recognised extended key usages.")
-    dns_names: SanList = Field(
-        description="DNS subject alternative names (absent when there are none)."
-    )
-    ip_addresses: SanList = Field(description="IP address SANs (absent when there are none).")
-    email_addresses: SanList = Field(description="E-mail SANs (absent when there are none).")
-    uris: SanList = Field(description="URI SANs (absent when there are none).")
-    is_ca: bool = Field(alias="isCA", description="Basic constraints mark it as a CA.")
-    signature_algorithm: str = Field(description="Go's name, e.g. SHA256-RSA, ECDSA-SHA256.")
-    public_key_algorithm: str = Field(description="RSA, ECDSA, Ed25519, ... or the dotted OID.")
-    sha256_fingerprint: str = Field(description="Lower-case hex SHA-256 of the DER encoding.")
-
-
-class CertificateDetails(CertificateInfo):
-    sha1_fingerprint: str = Field(description="Lower-case hex SHA-1 of the DER encoding.")
-    days_left: int = Field(description="Whole days until notAfter; negative once expired.")
+    issuer: str
+    not_before: str = Field(description="RFC 3339 UTC.")
+    not_after: str = Field(description="RFC 3339 UTC.")
+    serial_number: str = Field(description="Decimal.")
+    version: int
+    key_usage: list[str] = Field(description="Key usages, then extended key usages.")
+    dns_names: SanList = Field(description="SANs by kind; each absent when empty.")
+    ip_addresses: SanList
+    email_addresses: SanList
+    uris: SanList
+    is_ca: bool = Field(alias="isCA")
+    signature_algorithm: str = Field(description="Go's name, e.g. SHA256-RSA.")
+    public_key_algorithm: str = Field(description="RSA, ECDSA, Ed25519, ... or the OID.")
+    sha256_fingerprint: str = Field(description="Hex, of the DER.")
+    sha1_fingerprint: str = Field(description="Hex, of the DER.")
+    days_left: int = Field(description="Whole days to notAfter; negative once expired.")
 
 
 class CsrInfo(ToolOutput):
-    subject: str = Field(description="Subject DN, rendered as for certificates.")
-    dns_names: SanList = Field(description="Requested DNS names.")
-    ip_addresses: SanList = Field(description="Requested IP addresses.")
-    email_addresses: SanList = Field(description="Requested e-mail addresses.")
-    uris: SanList = Field(description="Requested URIs.")
+    subject: str
+    dns_names: SanList
+    ip_addresses: SanList
+    email_addresses: SanList
+    uris: SanList
     signature_algorithm: str
     public_key_algorithm: str
-    signature_valid: bool = Field(description="The request is signed by its own key.")
+    signature_valid: bool
 
 
 class CertDecodeOutput(ToolOutput):
     certificate: CertificateInfo | None = Field(
         None, exclude_if=_is_none, description="The first certificate (absent for a CSR)."
     )
-    certificates: list[CertificateDetails] = Field(
-        default_factory=list, description="Every certificate in order, with fingerprints."
+    certificates: list[CertificateInfo] = Field(
+        default_factory=list, description="Every certificate, in input order."
     )
     chain_order_valid: bool | None = Field(
-        None,
-        exclude_if=_is_none,
-        description="Chains only: each certificate is issued by the next one.",
+        None, exclude_if=_is_none, description="Chains: each one is issued by the next."
     )
-    csr: CsrInfo | None = Field(None, exclude_if=_is_none, description="The decoded CSR.")
+    csr: CsrInfo | None = Field(None, exclude_if=_is_none)
     key_matches: bool | None = Field(
-        None,
-        exclude_if=_is_none,
-        description="With privateKey: it is the key of the first certificate or the CSR.",
+        None, exclude_if=_is_none, description="privateKey belongs to the first cert or CSR."
     )
 
 
@@ -345,14 +336,9 @@ def _fields(cert: x509.Certificate) -> dict[str, Any]:
     }
 
 
-def describe(cert: x509.Certificate) -> CertificateInfo:
-    """The reference's view of one certificate."""
-    return CertificateInfo(**_fields(cert))
-
-
-def describe_details(cert: x509.Certificate, now: datetime) -> CertificateDetails:
-    """The reference's view plus SHA-1 fingerprint and days left at ``now``."""
-    return CertificateDetails(
+def describe(cert: x509.Certificate, now: datetime) -> CertificateInfo:
+    """The reference's view of one certificate, plus SHA-1 fingerprint and days left at ``now``."""
+    return CertificateInfo(
         **_fields(cert),
         sha1_fingerprint=cert.fingerprint(hashes.SHA1()).hex(),  # noqa: S303 - a fingerprint
         days_left=days_left(cert, now),
@@ -416,11 +402,9 @@ def crypto_cert_decode(inp: CertDecodeInput, ctx: ToolContext) -> CertDecodeOutp
             public_key = csr.public_key()
         else:
             now = ctx.clock()
-            details = [describe_details(cert, now) for cert in certificates]
+            details = [describe(cert, now) for cert in certificates]
             output = CertDecodeOutput(
-                certificate=CertificateInfo(
-                    **details[0].model_dump(exclude={"sha1_fingerprint", "days_left"})
-                ),
+                certificate=details[0],
                 certificates=details,
                 chain_order_valid=chain_order_valid(certificates)
                 if len(certificates) > 1

@@ -26,37 +26,32 @@ from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._jwk import GeneratedKey, private_jwk, public_jwk, thumbprint
 from devutils.tools._x509 import MAX_KEY_CHARS, load_private_key, random_serial
-from devutils.tools.cert import CertificateDetails, describe_details
+from devutils.tools.cert import rfc3339
 
-Algorithm = Literal["RSA", "EC", "Ed25519", "X25519"]
-Curve = Literal["P-256", "P-384", "P-521"]
-RsaBits = Literal[2048, 3072, 4096]
+KeyType = Literal[
+    "RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "EC-P521", "Ed25519", "X25519"
+]
+SigningKeyType = Literal[
+    "RSA-2048", "RSA-3072", "RSA-4096", "EC-P256", "EC-P384", "EC-P521", "Ed25519"
+]
 
 _CURVES: Final[dict[str, ec.EllipticCurve]] = {
-    "P-256": ec.SECP256R1(),
-    "P-384": ec.SECP384R1(),
-    "P-521": ec.SECP521R1(),
+    "EC-P256": ec.SECP256R1(),
+    "EC-P384": ec.SECP384R1(),
+    "EC-P521": ec.SECP521R1(),
 }
-_KEYPAIR_ERROR = "Key generation failed"
 _SELFSIGNED_ERROR = "Certificate creation failed"
 _EXPENSIVE = 1 << 30  # a work estimate that always leaves the event loop
 MAX_SANS: Final = 100
 MAX_DAYS: Final = 3650
 
 
-def _check_options(algorithm: Algorithm, bits: int | None, curve: str | None, message: str) -> None:
-    if bits is not None and algorithm != "RSA":
-        raise ValidationError(message, "bits applies to RSA keys only")
-    if curve is not None and algorithm != "EC":
-        raise ValidationError(message, "curve applies to EC keys only")
-
-
-def generate(algorithm: Algorithm, bits: int | None, curve: str | None) -> GeneratedKey:
-    if algorithm == "RSA":
-        return rsa.generate_private_key(public_exponent=65537, key_size=bits or 2048)
-    if algorithm == "EC":
-        return ec.generate_private_key(_CURVES[curve or "P-256"])
-    if algorithm == "Ed25519":
+def generate(key_type: str) -> GeneratedKey:
+    if key_type.startswith("RSA-"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
+    if key_type in _CURVES:
+        return ec.generate_private_key(_CURVES[key_type])
+    if key_type == "Ed25519":
         return ed25519.Ed25519PrivateKey.generate()
     return x25519.X25519PrivateKey.generate()
 
@@ -71,29 +66,26 @@ def private_pem(key: PrivateKeyTypes) -> str:
 
 # --- crypto/keypair ----------------------------------------------------------------------------
 class KeypairInput(ToolInput):
-    algorithm: Algorithm = Field("EC", description="Key type.")
-    bits: RsaBits | None = Field(None, description="RSA modulus size (default 2048).")
-    curve: Curve | None = Field(None, description="EC curve (default P-256).")
+    algorithm: KeyType = "EC-P256"
 
 
 class KeypairOutput(ToolOutput):
-    algorithm: str = Field(description="RSA-2048, EC-P-256, Ed25519, X25519 ...")
-    private_key_pem: str = Field(description="PKCS#8 PEM, unencrypted.")
-    public_key_pem: str = Field(description="SubjectPublicKeyInfo PEM.")
+    algorithm: str
+    private_key_pem: str = Field(description="PKCS#8, unencrypted.")
+    public_key_pem: str
     private_jwk: dict[str, str]
     public_jwk: dict[str, str]
-    thumbprint: str = Field(description="RFC 7638 SHA-256 JWK thumbprint (base64url).")
+    thumbprint: str = Field(description="RFC 7638 SHA-256.")
 
 
 def _keypair_work(inp: KeypairInput) -> int:
-    return _EXPENSIVE if inp.algorithm == "RSA" else 0
+    return _EXPENSIVE if inp.algorithm.startswith("RSA-") else 0
 
 
 @tool(
     "/api/v1/crypto/keypair",
     title="Generate a key pair",
-    description="A fresh RSA (2048-4096), EC (P-256/384/521), Ed25519 or X25519 key pair as PEM "
-    "and JWK.",
+    description="A fresh RSA, EC, Ed25519 or X25519 key pair as PEM and JWK.",
     bind_error_message="Invalid request format",
     idempotent=False,
     rate_class="crypto",
@@ -101,19 +93,14 @@ def _keypair_work(inp: KeypairInput) -> int:
     estimate=_keypair_work,
     examples=(
         Example({"algorithm": "Ed25519"}, "Ed25519"),
-        Example({"algorithm": "EC", "curve": "P-384"}, "ECDSA P-384"),
+        Example({"algorithm": "EC-P384"}, "ECDSA P-384"),
     ),
 )
 def crypto_keypair(inp: KeypairInput, ctx: ToolContext) -> KeypairOutput:
-    _check_options(inp.algorithm, inp.bits, inp.curve, _KEYPAIR_ERROR)
-    key = generate(inp.algorithm, inp.bits, inp.curve)
-    label = {
-        "RSA": f"RSA-{inp.bits or 2048}",
-        "EC": f"EC-{inp.curve or 'P-256'}",
-    }.get(inp.algorithm, inp.algorithm)
+    key = generate(inp.algorithm)
     public = public_jwk(key)
     return KeypairOutput(
-        algorithm=label,
+        algorithm=inp.algorithm,
         private_key_pem=private_pem(key),
         public_key_pem=key.public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -127,42 +114,32 @@ def crypto_keypair(inp: KeypairInput, ctx: ToolContext) -> KeypairOutput:
 # --- crypto/cert/selfsigned --------------------------------------------------------------------
 class SelfSignedInput(ToolInput):
     subject: str = Field(
-        min_length=1,
-        max_length=1024,
-        description='RFC 4514 name ("CN=example.com,O=Acme") or just a common name.',
+        min_length=1, max_length=1024, description="RFC 4514 name (CN=a,O=b) or a common name."
     )
     sans: list[str] = Field(
-        default_factory=list,
-        max_length=MAX_SANS,
-        description="DNS names, IP addresses, e-mail addresses or URIs.",
+        default_factory=list, max_length=MAX_SANS, description="DNS names, IPs, e-mails, URIs."
     )
-    days: int = Field(365, ge=1, le=MAX_DAYS, description="Validity from now, in days.")
-    is_ca: bool = Field(False, alias="isCA", description="Mark it as a CA certificate.")
+    days: int = Field(365, ge=1, le=MAX_DAYS)
+    is_ca: bool = Field(False, alias="isCA")
     private_key: str | None = Field(
-        None,
-        min_length=1,
-        max_length=MAX_KEY_CHARS,
-        description="Unencrypted PEM key to certify; else one is generated.",
+        None, min_length=1, max_length=MAX_KEY_CHARS, description="PEM key; else one is made."
     )
-    algorithm: Literal["RSA", "EC", "Ed25519"] | None = Field(
-        None, description="Type of the generated key (default EC)."
-    )
-    bits: RsaBits | None = Field(None, description="RSA modulus size (default 2048).")
-    curve: Curve | None = Field(None, description="EC curve (default P-256).")
+    algorithm: SigningKeyType | None = Field(None, description="Generated key (default EC-P256).")
 
 
 class SelfSignedOutput(ToolOutput):
     certificate_pem: str
     private_key_pem: str | None = Field(
-        None,
-        exclude_if=lambda value: value is None,
-        description="PKCS#8 PEM of the generated key (absent when a key was given).",
+        None, exclude_if=lambda value: value is None, description="Generated key (PKCS#8)."
     )
-    certificate: CertificateDetails = Field(description="The new certificate, decoded.")
+    serial_number: str
+    not_before: str
+    not_after: str
+    sha256_fingerprint: str
 
 
 def _selfsigned_work(inp: SelfSignedInput) -> int:
-    if inp.private_key is not None or inp.algorithm == "RSA":
+    if inp.private_key is not None or (inp.algorithm or "").startswith("RSA-"):
         return _EXPENSIVE
     return 0
 
@@ -222,16 +199,12 @@ def _key_usage(key: CertificateIssuerPrivateKeyTypes, is_ca: bool) -> x509.KeyUs
 def _signing_key(inp: SelfSignedInput) -> tuple[CertificateIssuerPrivateKeyTypes, bool]:
     """The key to certify and whether it was generated here."""
     if inp.private_key is None:
-        algorithm = inp.algorithm or "EC"
-        _check_options(algorithm, inp.bits, inp.curve, _SELFSIGNED_ERROR)
-        generated = generate(algorithm, inp.bits, inp.curve)
+        generated = generate(inp.algorithm or "EC-P256")
         if isinstance(generated, x25519.X25519PrivateKey):  # not offered: the Literal excludes it
             raise ValidationError(_SELFSIGNED_ERROR, "X25519 keys cannot sign")
         return generated, True
-    if inp.algorithm is not None or inp.bits is not None or inp.curve is not None:
-        raise ValidationError(
-            _SELFSIGNED_ERROR, "algorithm, bits and curve apply to a generated key only"
-        )
+    if inp.algorithm is not None:
+        raise ValidationError(_SELFSIGNED_ERROR, "algorithm applies to a generated key only")
     key = load_private_key(inp.private_key, _SELFSIGNED_ERROR)
     if not isinstance(
         key,
@@ -297,6 +270,9 @@ def crypto_cert_selfsigned(inp: SelfSignedInput, ctx: ToolContext) -> SelfSigned
         fields["private_key_pem"] = private_pem(key)
     return SelfSignedOutput(
         certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
-        certificate=describe_details(cert, now),
+        serial_number=str(cert.serial_number),
+        not_before=rfc3339(cert.not_valid_before_utc),
+        not_after=rfc3339(cert.not_valid_after_utc),
+        sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
         **fields,
     )

@@ -7,10 +7,12 @@ context, DNS client) comes from ``ctx.service`` so tests can swap it without tou
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from pydantic import Field
 
 from devutils.errors import UpstreamError
@@ -22,7 +24,7 @@ from devutils.netpolicy.resolve import name_resolver
 from devutils.netpolicy.tlschain import ChainFetcher, trust_store, verify_chain
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._x509 import chain_order_valid
-from devutils.tools.cert import CertificateDetails, describe_details
+from devutils.tools.cert import SanList, describe
 
 
 class HeadersInput(ToolInput):
@@ -131,31 +133,52 @@ def network_dns(inp: DnsInput, ctx: ToolContext) -> DnsOutput:
 
 
 class TlsInput(ToolInput):
-    host: str = Field(
-        min_length=1, max_length=255, description="Host name or IP address ([v6] in brackets)."
-    )
-    port: int = Field(443, ge=1, le=65535, description="TCP port.")
+    host: str = Field(min_length=1, max_length=255, description="Name or IP ([v6] in brackets).")
+    port: int = Field(443, ge=1, le=65535)
+
+
+class ChainCertificate(ToolOutput):
+    subject: str
+    issuer: str
+    not_before: str
+    not_after: str
+    days_left: int
+    dns_names: SanList
+    sha256_fingerprint: str
+    pem: str = Field(description="For crypto/cert/decode.")
 
 
 class TlsOutput(ToolOutput):
-    host: str = Field(description="The host as given (also the SNI name).")
+    host: str
     port: int
-    protocol: str = Field(description="Negotiated TLS version, e.g. TLSv1.3.")
+    protocol: str = Field(description="e.g. TLSv1.3")
     cipher: str
-    certificates: list[CertificateDetails] = Field(description="The chain as sent, leaf first.")
-    truncated: bool = Field(description="The server sent more than 32 certificates.")
-    chain_order_valid: bool = Field(description="Each certificate is issued by the next one.")
-    trusted: bool = Field(description="The chain verifies to a Mozilla root for this host.")
-    verification_error: str | None = Field(
-        None, exclude_if=lambda value: value is None, description="Why it does not verify."
+    certificates: list[ChainCertificate] = Field(description="As sent, leaf first (max 32).")
+    truncated: bool
+    chain_order_valid: bool
+    trusted: bool = Field(description="Verifies to a Mozilla root for this host.")
+    verification_error: str | None = Field(None, exclude_if=lambda value: value is None)
+
+
+def _entry(cert: x509.Certificate, now: datetime) -> ChainCertificate:
+    info = describe(cert, now)
+    return ChainCertificate(
+        subject=info.subject,
+        issuer=info.issuer,
+        not_before=info.not_before,
+        not_after=info.not_after,
+        days_left=info.days_left,
+        dns_names=info.dns_names,
+        sha256_fingerprint=info.sha256_fingerprint,
+        pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
     )
 
 
 @tool(
     "/api/v1/network/tls",
     title="Inspect a TLS certificate chain",
-    description="The certificate chain a public host presents (SNI, port), with fingerprints, "
-    "days left, order check and whether it verifies; internal targets are refused.",
+    description="The certificate chain a public host presents (SNI, port) and whether it "
+    "verifies; internal targets are refused.",
     bind_error_message="TLS inspection failed",
     blocking=True,
     open_world=True,
@@ -170,7 +193,7 @@ def network_tls(inp: TlsInput, ctx: ToolContext) -> TlsOutput:
     now = ctx.clock()
     chain = presented.certificates
     try:
-        details = [describe_details(cert, now) for cert in chain]
+        details = [_entry(cert, now) for cert in chain]
     except (ValueError, x509.InvalidVersion, x509.DuplicateExtension, UnsupportedAlgorithm):
         raise UpstreamError(details="the host sent a certificate that cannot be parsed") from None
     verdict = verify_chain(chain, destination, ctx.service(trust_store), now)
