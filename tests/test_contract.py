@@ -228,6 +228,8 @@ SECRET_CALLS = [
     ("transform_jwt_decode", {"token": CANARY}),
     ("transform_jwt_decode", {"token": f"{CANARY}.{CANARY}.{CANARY}"}),
     ("crypto_cert_decode", {"certificate": CANARY}),
+    ("crypto_cert_decode", {"certificate": CANARY, "privateKey": CANARY}),
+    ("crypto_cert_selfsigned", {"subject": "CN=x", "privateKey": CANARY}),
     ("crypto_hash", {"content": CANARY, "algorithm": "sha256"}),
 ]
 

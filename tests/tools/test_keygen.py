@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from devutils.registry import Registry
+from devutils.tools import keygen
 from devutils.tools._jwk import private_jwk, public_jwk, thumbprint
 
 KEYPAIR = "/api/v1/crypto/keypair"
@@ -356,3 +358,19 @@ async def test_selfsigned_bad_requests(client: httpx.AsyncClient, body: dict[str
     response = await client.post(SELFSIGNED, json=body)
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "pooled"),
+    [("RSA-2048", True), ("RSA-4096", True), ("EC-P521", False), ("Ed25519", False)],
+)
+def test_rsa_generation_leaves_the_event_loop(
+    registry: Registry, algorithm: str, pooled: bool
+) -> None:
+    limit = registry.context.settings.inline_max_work
+    keypair = keygen.KeypairInput(algorithm=algorithm)  # type: ignore[arg-type]
+    assert (keygen._keypair_work(keypair) > limit) is pooled
+    given = keygen.SelfSignedInput(subject="CN=x", private_key=LEAF_KEY)
+    assert keygen._selfsigned_work(given) > limit  # loading (validating) a key
+    generated = keygen.SelfSignedInput(subject="CN=x", algorithm=algorithm)  # type: ignore[arg-type]
+    assert (keygen._selfsigned_work(generated) > limit) is pooled
