@@ -42,9 +42,14 @@ RANDOM_OUTPUT = {
     "id_uuid": "random (v4) or time-plus-random (v1, v7) UUIDs",
     "id_nanoid": "random IDs",
     "crypto_password_hash": "a fresh random salt per hash",
+    "crypto_keypair": "fresh random keys",
+    "crypto_cert_selfsigned": "a fresh key and a random serial per certificate",
 }
 # REST and MCP share the test app's fixed clock; the CLI process reads the real one.
-REAL_CLOCK_IN_CLI = {"time_now": "the current time"}
+REAL_CLOCK_IN_CLI = {
+    "time_now": "the current time",
+    "crypto_cert_decode": "days left until notAfter",
+}
 
 # Outbound lookups go to a closed loopback port and time out quickly: identical errors, no traffic.
 NETWORK_SETTINGS = {"DNS_RESOLVERS": "127.0.0.1:9", "DNS_TIMEOUT": "0.1", "NETWORK_TIMEOUT": "2"}
@@ -223,6 +228,8 @@ SECRET_CALLS = [
     ("transform_jwt_decode", {"token": CANARY}),
     ("transform_jwt_decode", {"token": f"{CANARY}.{CANARY}.{CANARY}"}),
     ("crypto_cert_decode", {"certificate": CANARY}),
+    ("crypto_cert_decode", {"certificate": CANARY, "privateKey": CANARY}),
+    ("crypto_cert_selfsigned", {"subject": "CN=x", "privateKey": CANARY}),
     ("crypto_hash", {"content": CANARY, "algorithm": "sha256"}),
 ]
 

@@ -8,11 +8,13 @@ import httpx
 import orjson
 import pytest
 from openapi_spec_validator import validate
+from pydantic import Field
 from pydantic_core import PydanticSerializationError
 
 from devutils.errors import ToolError
 from devutils.frontends.openapi import build_openapi
 from devutils.frontends.schema import input_schema, output_schema
+from devutils.models import ToolOutput
 from devutils.registry import (
     Registry,
     ToolSpec,
@@ -142,6 +144,21 @@ def test_json_dump_is_the_dict_dump_encoded(spec: ToolSpec, registry: Registry) 
         assert written == type(result).__pydantic_serializer__.to_json(result, by_alias=True)
         dumped += 1
     assert dumped
+
+
+class _Optional(ToolOutput):
+    text: str
+    extra: str | None = Field(None, exclude_if=lambda value: value is None)
+
+
+def test_fields_excluded_when_empty_stay_excluded() -> None:
+    """A text-only model whose field is left out when empty is dumped by pydantic, which honours
+    the exclusion (the orjson shortcut would write ``"extra": null``)."""
+    assert _plain_fields(_Optional) is None
+    result = _Optional(text="a")
+    assert dump_output(result) == {"text": "a"}
+    assert dump_output_json(result) == b'{"text":"a"}'
+    assert dump_output(_Optional(text="a", extra="b")) == {"text": "a", "extra": "b"}
 
 
 @pytest.mark.parametrize(

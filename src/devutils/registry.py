@@ -41,6 +41,7 @@ FAMILY_MODULES = (
     "devutils.tools.crypto",
     "devutils.tools.password",
     "devutils.tools.cert",
+    "devutils.tools.keygen",
     "devutils.tools.text",
     "devutils.tools.regex",
     "devutils.tools.data",

@@ -23,7 +23,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from devutils.frontends.schema import output_schema
 from devutils.registry import Registry
-from devutils.tools.cert import first_pem_block, format_name, rfc3339
+from devutils.tools._pem import first_pem_block
+from devutils.tools.cert import format_name, rfc3339
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 V1_PEM = (FIXTURES / "v1.pem").read_text()
@@ -95,6 +96,15 @@ EXPECTED = {
 }
 
 
+# Added fields, computed independently: ``openssl x509 -noout -fingerprint -sha1`` and
+# (notAfter - FIXED_NOW) // 86400 with GNU date.
+ADDED = {
+    "v1": {"sha1Fingerprint": "3f4efe82becfd76b3088294902d5cd1278c709f0", "daysLeft": 1000},
+    "ca": {"sha1Fingerprint": "e0a0c337cb959ff1179aab8299bc36a68b24e125", "daysLeft": 3659},
+    "leaf": {"sha1Fingerprint": "82c4994d3d2e00babd096b08fdcb179beda6cbcb", "daysLeft": 888},
+}
+
+
 def build(
     rdns: list[x509.RelativeDistinguishedName] | None = None,
     extensions: Sequence[x509.ExtensionType] = (),
@@ -136,7 +146,12 @@ async def test_committed_fixtures(client: httpx.AsyncClient, fixture: str) -> No
     text = (FIXTURES / f"{fixture}.pem").read_text()
     response = await decode(client, {"certificate": text})
     assert response.status_code == 200, response.text
-    assert response.json() == {"success": True, "data": {"certificate": EXPECTED[fixture]}}
+    # Every reference field as the reference gives it; the new fields are additive.
+    certificate = EXPECTED[fixture] | ADDED[fixture]
+    assert response.json() == {
+        "success": True,
+        "data": {"certificate": certificate, "certificates": [certificate]},
+    }
 
 
 async def test_no_dns_names_means_no_key(client: httpx.AsyncClient) -> None:
@@ -166,7 +181,7 @@ async def test_unknown_fields_are_refused(client: httpx.AsyncClient) -> None:
     assert response.json()["error"] == {
         "code": "VALIDATION_ERROR",
         "message": 'unknown field "format"',
-        "details": "allowed fields: certificate",
+        "details": "allowed fields: certificate, privateKey",
     }
 
 

@@ -68,7 +68,7 @@ class ResponseHead:
     headers: tuple[tuple[str, str], ...]  # (lower-case name, value) in wire order
 
 
-class _Deadline:
+class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._end = time.monotonic() + seconds
@@ -81,6 +81,20 @@ class _Deadline:
 
     def expired(self) -> ToolTimeoutError:
         return ToolTimeoutError(details=f"the host did not answer within {self.seconds:g} s")
+
+
+def connect_first(
+    connector: Connector, addresses: Sequence[IPAddress], port: int, deadline: Deadline
+) -> socket.socket:
+    """A connection to the first checked address that accepts one, within the deadline."""
+    for address in addresses:
+        try:
+            return connector(address, port, deadline.remaining())
+        except TimeoutError:
+            raise deadline.expired() from None
+        except OSError:
+            continue
+    raise UpstreamError(details="could not connect to the host")
 
 
 def _decode(value: bytes) -> str:
@@ -104,7 +118,7 @@ class HeaderFetcher:
         self.tls = tls
 
     def fetch(self, url: str) -> ResponseHead:
-        deadline = _Deadline(self.policy.timeout)
+        deadline = Deadline(self.policy.timeout)
         destination = self.policy.destination(url, self.resolver, deadline.remaining())
         sock = self._connect(destination.addresses, destination.url.port, deadline)
         try:
@@ -117,19 +131,12 @@ class HeaderFetcher:
             sock.close()
 
     def _connect(
-        self, addresses: Sequence[IPAddress], port: int, deadline: _Deadline
+        self, addresses: Sequence[IPAddress], port: int, deadline: Deadline
     ) -> socket.socket:
-        for address in addresses:
-            try:
-                return self.connector(address, port, deadline.remaining())
-            except TimeoutError:
-                raise deadline.expired() from None
-            except OSError:
-                continue
-        raise UpstreamError(details="could not connect to the host")
+        return connect_first(self.connector, addresses, port, deadline)
 
     def _handshake(
-        self, sock: socket.socket, destination: Destination, deadline: _Deadline
+        self, sock: socket.socket, destination: Destination, deadline: Deadline
     ) -> socket.socket:
         context = self.tls
         sock.settimeout(deadline.remaining())
@@ -141,7 +148,7 @@ class HeaderFetcher:
             raise UpstreamError(details="TLS handshake failed") from None
 
     def _exchange(
-        self, sock: socket.socket, destination: Destination, deadline: _Deadline
+        self, sock: socket.socket, destination: Destination, deadline: Deadline
     ) -> ResponseHead:
         cap = self.policy.max_header_bytes
         conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=cap)

@@ -16,7 +16,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from devutils.errors import SSRFBlockedError, ToolTimeoutError, UpstreamError, ValidationError
 from devutils.netpolicy.denytable import IPAddress, connect_address, deny_reason
-from devutils.netpolicy.hosts import internal_name, name_allowed
+from devutils.netpolicy.hosts import HostError, internal_name, name_allowed, parse_host
 from devutils.netpolicy.resolve import ResolveError, Resolver, ResolveTimeout
 from devutils.netpolicy.urlcheck import ParsedUrl, UrlError, parse_url, scheme_of
 from devutils.observability.metrics import SSRF_BLOCKS
@@ -123,7 +123,24 @@ class NetworkPolicy:
 
     def destination(self, url: str, resolver: Resolver, timeout: float) -> Destination:
         """Parse, resolve once and check every address; what it returns is all that may be dialled."""
-        parsed = self.parse(url)
+        return self._resolved(self.parse(url), resolver, timeout)
+
+    def endpoint(self, host: str, port: int, resolver: Resolver, timeout: float) -> Destination:
+        """The same checks for a bare host and port (TLS inspection): host parsed by the URL
+        parser's host rules, port against the allowed ports, then one resolution."""
+        try:
+            parsed_host = parse_host(host)
+        except HostError as exc:
+            raise ValidationError("Invalid host", str(exc)) from None
+        self.check_port(port)
+        if parsed_host.address is not None:
+            self.check_address(parsed_host.address)
+        elif parsed_host.name is not None:
+            self.check_name(parsed_host.name)
+        parsed = ParsedUrl("https", parsed_host, port, explicit_port=True, target="/")
+        return self._resolved(parsed, resolver, timeout)
+
+    def _resolved(self, parsed: ParsedUrl, resolver: Resolver, timeout: float) -> Destination:
         if parsed.host.address is not None:
             return Destination(parsed, (connect_address(parsed.host.address),))
         name = parsed.host.name or ""

@@ -7,10 +7,6 @@ Only the first PEM block counts, found the way Go's ``pem.Decode`` finds it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import bisect
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Any
@@ -23,72 +19,21 @@ from pydantic import Field
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
+from devutils.tools._pem import bare_base64, has_armour, pem_blocks
+from devutils.tools._x509 import (
+    MAX_KEY_CHARS,
+    chain_order_valid,
+    days_left,
+    key_matches,
+    load_private_key,
+    public_key_name,
+)
 
 # Certificates are a few KiB; a pasted bundle of a few hundred still fits.
 _MAX_PEM_CHARS = 256 * 1024
 _ERROR = "Certificate decoding failed"
 _MAX_DETAIL_CHARS = 200
-
-# --- PEM scanning (Go pem.Decode semantics) ---------------------------------------------------
-
-_BEGIN = "-----BEGIN "
-_END = "\n-----END "
-_DASHES = "-----"
-# Go drops spaces and tabs and its decoder skips CR and LF; any other character is an error.
-_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=\r\n\t ]")
-_BLANKS = str.maketrans("", "", "\r\n\t ")
-
-
-def _line(text: str, pos: int) -> tuple[str, int]:
-    """The line starting at ``pos`` without trailing blanks, and where the next one starts."""
-    newline = text.find("\n", pos)
-    end = len(text) if newline < 0 else newline
-    return text[pos:end].rstrip(" \t\r"), (len(text) if newline < 0 else newline + 1)
-
-
-def first_pem_block(text: str) -> tuple[str, bytes] | None:
-    """Type and bytes of the first well-formed PEM block; blocks with bad base64 are skipped."""
-    # END markers are located once; a failed candidate never rescans the rest of the text.
-    ends = [match.start() for match in re.finditer(re.escape(_END), text)]
-    pos = 0
-    while True:
-        if text.startswith(_BEGIN, pos):
-            pos += len(_BEGIN)
-        else:
-            found = text.find("\n" + _BEGIN, pos)
-            if found < 0:
-                return None
-            pos = found + 1 + len(_BEGIN)
-        type_line, pos = _line(text, pos)
-        if not type_line.endswith(_DASHES):
-            continue
-        block_type = type_line[: -len(_DASHES)]
-        has_headers = False
-        while True:  # RFC 1421 headers ("Proc-Type: ..."), as Go reads them
-            if pos >= len(text):
-                return None
-            line, after = _line(text, pos)
-            if ":" not in line:
-                break
-            has_headers, pos = True, after
-        if not has_headers and text.startswith(_END[1:], pos):
-            end_index, trailer = pos, pos + len(_END) - 1
-        else:
-            index = bisect.bisect_left(ends, pos)
-            if index == len(ends):
-                return None
-            end_index, trailer = ends[index], ends[index] + len(_END)
-        closing = block_type + _DASHES
-        if not text.startswith(closing, trailer) or _line(text, trailer + len(closing))[0]:
-            continue
-        body = text[pos:end_index]
-        if _NOT_BASE64.search(body):
-            continue
-        try:
-            return block_type, base64.b64decode(body.translate(_BLANKS), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-
+MAX_CERTIFICATES = 100
 
 # --- names (Go pkix.Name.String semantics) ---------------------------------------------------
 
@@ -255,7 +200,7 @@ def _key_usages(extensions: x509.Extensions) -> list[str]:
     return usages
 
 
-def _signature_algorithm(cert: x509.Certificate) -> str:
+def _signature_algorithm(cert: x509.Certificate | x509.CertificateSigningRequest) -> str:
     oid = cert.signature_algorithm_oid.dotted_string
     if oid == _RSA_PSS:
         try:
@@ -278,6 +223,10 @@ def _excluded_when_empty(value: list[str]) -> bool:
     return not value
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
 # A list of SANs, left out of the output when empty (Go's omitempty on dnsNames).
 SanList = Annotated[list[str], Field(default_factory=list, exclude_if=_excluded_when_empty)]
 
@@ -286,32 +235,61 @@ class CertDecodeInput(ToolInput):
     certificate: str = Field(
         min_length=1,
         max_length=_MAX_PEM_CHARS,
-        description="PEM text; the first CERTIFICATE block is decoded (leading text is skipped).",
+        description="PEM certificate(s) or CSR, or base64 DER without armour.",
+    )
+    private_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_KEY_CHARS,
+        description="Unencrypted PEM key to match against it.",
     )
 
 
 class CertificateInfo(ToolOutput):
     subject: str = Field(description="Subject DN as Go renders it (CN first, C last).")
-    issuer: str = Field(description="Issuer DN, same rendering.")
-    not_before: str = Field(description="Start of validity, RFC 3339 UTC.")
-    not_after: str = Field(description="End of validity, RFC 3339 UTC.")
-    serial_number: str = Field(description="Serial number in decimal.")
-    version: int = Field(description="X.509 version: 1, 2 or 3.")
-    key_usage: list[str] = Field(description="Key usages, then recognised extended key usages.")
-    dns_names: SanList = Field(
-        description="DNS subject alternative names (absent when there are none)."
-    )
-    ip_addresses: SanList = Field(description="IP address SANs (absent when there are none).")
-    email_addresses: SanList = Field(description="E-mail SANs (absent when there are none).")
-    uris: SanList = Field(description="URI SANs (absent when there are none).")
-    is_ca: bool = Field(alias="isCA", description="Basic constraints mark it as a CA.")
-    signature_algorithm: str = Field(description="Go's name, e.g. SHA256-RSA, ECDSA-SHA256.")
-    public_key_algorithm: str = Field(description="RSA, ECDSA, Ed25519, ... or the dotted OID.")
-    sha256_fingerprint: str = Field(description="Lower-case hex SHA-256 of the DER encoding.")
+    issuer: str
+    not_before: str = Field(description="RFC 3339 UTC.")
+    not_after: str = Field(description="RFC 3339 UTC.")
+    serial_number: str = Field(description="Decimal.")
+    version: int
+    key_usage: list[str] = Field(description="Key usages, then extended key usages.")
+    dns_names: SanList = Field(description="SANs by kind; each absent when empty.")
+    ip_addresses: SanList
+    email_addresses: SanList
+    uris: SanList
+    is_ca: bool = Field(alias="isCA")
+    signature_algorithm: str = Field(description="Go's name, e.g. SHA256-RSA.")
+    public_key_algorithm: str = Field(description="RSA, ECDSA, Ed25519, ... or the OID.")
+    sha256_fingerprint: str = Field(description="Hex, of the DER.")
+    sha1_fingerprint: str = Field(description="Hex, of the DER.")
+    days_left: int = Field(description="Whole days to notAfter; negative once expired.")
+
+
+class CsrInfo(ToolOutput):
+    subject: str
+    dns_names: SanList
+    ip_addresses: SanList
+    email_addresses: SanList
+    uris: SanList
+    signature_algorithm: str
+    public_key_algorithm: str
+    signature_valid: bool
 
 
 class CertDecodeOutput(ToolOutput):
-    certificate: CertificateInfo
+    certificate: CertificateInfo | None = Field(
+        None, exclude_if=_is_none, description="The first certificate (absent for a CSR)."
+    )
+    certificates: list[CertificateInfo] = Field(
+        default_factory=list, description="Every certificate, in input order."
+    )
+    chain_order_valid: bool | None = Field(
+        None, exclude_if=_is_none, description="Chains: each one is issued by the next."
+    )
+    csr: CsrInfo | None = Field(None, exclude_if=_is_none)
+    key_matches: bool | None = Field(
+        None, exclude_if=_is_none, description="privateKey belongs to the first cert or CSR."
+    )
 
 
 def _sans(extensions: x509.Extensions) -> dict[str, list[str]]:
@@ -338,23 +316,42 @@ def _is_ca(extensions: x509.Extensions) -> bool:
         return False
 
 
-def describe(cert: x509.Certificate) -> CertificateInfo:
+def _fields(cert: x509.Certificate) -> dict[str, Any]:
     """Every field is read here, because cryptography parses parts of a certificate lazily."""
     extensions = cert.extensions
     public_key_oid = cert.public_key_algorithm_oid.dotted_string
-    return CertificateInfo(
-        subject=format_name(cert.subject),
-        issuer=format_name(cert.issuer),
-        not_before=rfc3339(cert.not_valid_before_utc),
-        not_after=rfc3339(cert.not_valid_after_utc),
-        serial_number=str(cert.serial_number),
-        version=cert.version.value + 1,
-        key_usage=_key_usages(extensions),
+    return {
+        "subject": format_name(cert.subject),
+        "issuer": format_name(cert.issuer),
+        "not_before": rfc3339(cert.not_valid_before_utc),
+        "not_after": rfc3339(cert.not_valid_after_utc),
+        "serial_number": str(cert.serial_number),
+        "version": cert.version.value + 1,
+        "key_usage": _key_usages(extensions),
         **_sans(extensions),
-        is_ca=_is_ca(extensions),
-        signature_algorithm=_signature_algorithm(cert),
-        public_key_algorithm=_PUBLIC_KEY_NAMES.get(public_key_oid, public_key_oid),
-        sha256_fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        "is_ca": _is_ca(extensions),
+        "signature_algorithm": _signature_algorithm(cert),
+        "public_key_algorithm": _PUBLIC_KEY_NAMES.get(public_key_oid, public_key_oid),
+        "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
+    }
+
+
+def describe(cert: x509.Certificate, now: datetime) -> CertificateInfo:
+    """The reference's view of one certificate, plus SHA-1 fingerprint and days left at ``now``."""
+    return CertificateInfo(
+        **_fields(cert),
+        sha1_fingerprint=cert.fingerprint(hashes.SHA1()).hex(),  # noqa: S303 - a fingerprint
+        days_left=days_left(cert, now),
+    )
+
+
+def describe_csr(csr: x509.CertificateSigningRequest) -> CsrInfo:
+    return CsrInfo(
+        subject=format_name(csr.subject),
+        **_sans(csr.extensions),
+        signature_algorithm=_signature_algorithm(csr),
+        public_key_algorithm=public_key_name(csr.public_key()),
+        signature_valid=csr.is_signature_valid,
     )
 
 
@@ -378,30 +375,92 @@ KoZIzj0DAQcDQgAEGx+gDlEoDuWUrbwmAocNLqvOwzeH5C62ZhCxrIcAAcTh3DvD
 """
 
 
+def _work_estimate(inp: CertDecodeInput) -> int:
+    """Text to scan and parse; loading (validating) a private key always leaves the loop."""
+    return len(inp.certificate) + (_KEY_WORK if inp.private_key is not None else 0)
+
+
+_KEY_WORK = 1 << 30
+
+
 @tool(
     "/api/v1/crypto/cert/decode",
     title="Decode an X.509 certificate",
-    description=(
-        "Subject, issuer, validity, serial, version, key usages and SANs of a PEM certificate."
-    ),
+    description="Subject, issuer, validity, SANs, usages and fingerprints of a certificate, a "
+    "chain (with an order check) or a CSR; optionally whether a private key matches.",
     bind_error_message="Invalid request format",
     rate_class="crypto",
+    blocking="large",  # a 256 KiB bundle is ~200 certificates to parse: off the event loop
+    estimate=_work_estimate,
     examples=(Example({"certificate": _EXAMPLE_PEM}, "self-signed v1 certificate"),),
 )
 def crypto_cert_decode(inp: CertDecodeInput, ctx: ToolContext) -> CertDecodeOutput:
-    block = first_pem_block(inp.certificate)
-    if block is None:
+    certificates, csr = _read(inp.certificate)
+    try:
+        if csr is not None:
+            output = CertDecodeOutput(csr=describe_csr(csr))
+            public_key = csr.public_key()
+        else:
+            now = ctx.clock()
+            details = [describe(cert, now) for cert in certificates]
+            output = CertDecodeOutput(
+                certificate=details[0],
+                certificates=details,
+                chain_order_valid=chain_order_valid(certificates)
+                if len(certificates) > 1
+                else None,
+            )
+            public_key = certificates[0].public_key()
+    except _PARSE_ERRORS as exc:
+        raise _parse_error(exc) from None
+    if inp.private_key is None:
+        return output
+    private_key = load_private_key(inp.private_key, _ERROR)
+    return output.model_copy(update={"key_matches": key_matches(public_key, private_key)})
+
+
+_PARSE_ERRORS = (ValueError, x509.InvalidVersion, x509.DuplicateExtension, UnsupportedAlgorithm)
+_CSR_TYPES = frozenset({"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"})
+
+
+def _parse_error(exc: Exception) -> ValidationError:
+    return ValidationError(_ERROR, f"failed to parse certificate: {_shorten(str(exc))}")
+
+
+def _read(text: str) -> tuple[list[x509.Certificate], x509.CertificateSigningRequest | None]:
+    """Certificates (in order) or one CSR, from PEM or from base64 DER without armour."""
+    if not has_armour(text):
+        der = bare_base64(text)
+        if der is None or not der.startswith(b"\x30"):
+            raise ValidationError(_ERROR, "failed to decode PEM block")
+        try:
+            return [x509.load_der_x509_certificate(der)], None
+        except ValueError as exc:
+            try:
+                return [], x509.load_der_x509_csr(der)
+            except ValueError:
+                raise _parse_error(exc) from None
+    blocks = pem_blocks(text)
+    first = next(blocks, None)
+    if first is None:
         raise ValidationError(_ERROR, "failed to decode PEM block")
-    block_type, der = block
+    block_type, der = first
+    if block_type in _CSR_TYPES:
+        try:
+            return [], x509.load_der_x509_csr(der)
+        except ValueError as exc:
+            raise _parse_error(exc) from None
     if block_type != "CERTIFICATE":
         raise ValidationError(
             _ERROR, f"PEM block is not a certificate, got: {_shorten(block_type)}"
         )
+    ders = [der]
+    for block_type, der in blocks:  # later blocks of other types (a key, a CRL) are skipped
+        if block_type == "CERTIFICATE":
+            ders.append(der)
+            if len(ders) > MAX_CERTIFICATES:
+                raise ValidationError(_ERROR, f"more than {MAX_CERTIFICATES} certificates")
     try:
-        cert = x509.load_der_x509_certificate(der)
-        info = describe(cert)
-    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension, UnsupportedAlgorithm) as exc:
-        raise ValidationError(
-            _ERROR, f"failed to parse certificate: {_shorten(str(exc))}"
-        ) from None
-    return CertDecodeOutput(certificate=info)
+        return [x509.load_der_x509_certificate(item) for item in ders], None
+    except ValueError as exc:
+        raise _parse_error(exc) from None

@@ -1,21 +1,30 @@
-"""network tools: headers (HTTP response head of a URL) and dns (record lookup).
+"""network tools: headers (HTTP response head of a URL), dns (record lookup) and tls (the
+certificate chain a host presents).
 
-Both go through :mod:`devutils.netpolicy`; every dependency (policy, resolver, connector, TLS
+All go through :mod:`devutils.netpolicy`; every dependency (policy, resolver, connector, TLS
 context, DNS client) comes from ``ctx.service`` so tests can swap it without touching the network.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from pydantic import Field
 
+from devutils.errors import UpstreamError
 from devutils.models import ToolInput, ToolOutput
 from devutils.netpolicy.dnsquery import dns_lookup
 from devutils.netpolicy.fetch import HeaderFetcher, socket_connector, tls_context
 from devutils.netpolicy.policy import network_policy
 from devutils.netpolicy.resolve import name_resolver
+from devutils.netpolicy.tlschain import ChainFetcher, trust_store, verify_chain
 from devutils.registry import Example, ToolContext, tool
+from devutils.tools._x509 import chain_order_valid
+from devutils.tools.cert import SanList, describe
 
 
 class HeadersInput(ToolInput):
@@ -120,4 +129,82 @@ def network_dns(inp: DnsInput, ctx: ToolContext) -> DnsOutput:
         if ttl is not None
         else [],
         truncated=answer.truncated,
+    )
+
+
+class TlsInput(ToolInput):
+    host: str = Field(min_length=1, max_length=255, description="Name or IP ([v6] in brackets).")
+    port: int = Field(443, ge=1, le=65535)
+
+
+class ChainCertificate(ToolOutput):
+    subject: str
+    issuer: str
+    not_before: str
+    not_after: str
+    days_left: int
+    dns_names: SanList
+    sha256_fingerprint: str
+    pem: str = Field(description="For crypto/cert/decode.")
+
+
+class TlsOutput(ToolOutput):
+    host: str
+    port: int
+    protocol: str = Field(description="e.g. TLSv1.3")
+    cipher: str
+    certificates: list[ChainCertificate] = Field(description="As sent, leaf first (max 32).")
+    truncated: bool
+    chain_order_valid: bool
+    trusted: bool = Field(description="Verifies to a Mozilla root for this host.")
+    verification_error: str | None = Field(None, exclude_if=lambda value: value is None)
+
+
+def _entry(cert: x509.Certificate, now: datetime) -> ChainCertificate:
+    info = describe(cert, now)
+    return ChainCertificate(
+        subject=info.subject,
+        issuer=info.issuer,
+        not_before=info.not_before,
+        not_after=info.not_after,
+        days_left=info.days_left,
+        dns_names=info.dns_names,
+        sha256_fingerprint=info.sha256_fingerprint,
+        pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+    )
+
+
+@tool(
+    "/api/v1/network/tls",
+    title="Inspect a TLS certificate chain",
+    description="The certificate chain a public host presents (SNI, port) and whether it "
+    "verifies; internal targets are refused.",
+    bind_error_message="TLS inspection failed",
+    blocking=True,
+    open_world=True,
+    rate_class="network",
+    examples=(Example({"host": "example.com"}, "Chain of a public site"),),
+)
+def network_tls(inp: TlsInput, ctx: ToolContext) -> TlsOutput:
+    fetcher = ChainFetcher(
+        ctx.service(network_policy), ctx.service(name_resolver), ctx.service(socket_connector)
+    )
+    destination, presented = fetcher.fetch(inp.host, inp.port)
+    now = ctx.clock()
+    chain = presented.certificates
+    try:
+        details = [_entry(cert, now) for cert in chain]
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension, UnsupportedAlgorithm):
+        raise UpstreamError(details="the host sent a certificate that cannot be parsed") from None
+    verdict = verify_chain(chain, destination, ctx.service(trust_store), now)
+    return TlsOutput(
+        host=inp.host,
+        port=inp.port,
+        protocol=presented.protocol,
+        cipher=presented.cipher,
+        certificates=details,
+        truncated=presented.truncated,
+        chain_order_valid=chain_order_valid(chain),
+        trusted=verdict.trusted,
+        verification_error=verdict.error,
     )
