@@ -39,8 +39,10 @@ CASE_IDS = [f"{spec.name}-{index}" for spec, index in CASES]
 # Outputs that differ between any two runs, so only their shape (keys, list and string lengths,
 # value types) can match: random values and salts.
 RANDOM_OUTPUT = {
-    "id_uuid": "random (v4) or time-plus-random (v1, v7) UUIDs",
+    "id_uuid": "random (v4) or time-plus-random (v1, v6, v7) UUIDs",
     "id_nanoid": "random IDs",
+    "id_ulid": "time plus 80 random bits",
+    "crypto_random": "random passwords, passphrases, tokens and PINs",
     "crypto_password_hash": "a fresh random salt per hash",
 }
 # REST and MCP share the test app's fixed clock; the CLI process reads the real one.
