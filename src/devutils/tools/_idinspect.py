@@ -28,20 +28,19 @@ _VARIANTS = {
 
 
 class IdInspectOutput(ToolOutput):
-    type: Literal["uuid", "ulid"] = Field(description="How the input was read.")
-    canonical: str = Field(description="Lower-case 8-4-4-4-12 UUID, or upper-case ULID.")
-    version: int | None = Field(description="UUID version (RFC 9562 variant only).")
-    variant: str | None = Field(
-        description="UUID variant: rfc9562, ncs, microsoft, future, or nil / max."
-    )
-    time: str | None = Field(description="Embedded time, ISO 8601 UTC to the millisecond.")
-    unix_ms: int | None = Field(description="Embedded time as Unix milliseconds.")
-    clock_sequence: int | None = Field(description="Clock sequence (versions 1 and 6).")
-    node: str | None = Field(description="Node as 12 hex digits (versions 1 and 6).")
-    hex: str = Field(description="32 lower-case hex digits.")
-    base32: str = Field(description="The 128 bits as a 26-character ULID (Crockford base32).")
-    urn: str = Field(description="urn:uuid: form.")
-    base64: str = Field(description="The 16 bytes in standard base64.")
+    # Descriptions only where the name does not say it all (the MCP catalogue is budgeted).
+    type: Literal["uuid", "ulid"]
+    canonical: str
+    version: int | None
+    variant: str | None = Field(description="rfc9562, ncs, microsoft, future, nil or max.")
+    time: str | None = Field(description="Embedded time, ISO 8601 UTC.")
+    unix_ms: int | None
+    clock_sequence: int | None
+    node: str | None
+    hex: str
+    base32: str = Field(description="Crockford base32 (ULID form).")
+    urn: str
+    base64: str
 
 
 def _parse(text: str) -> tuple[Literal["uuid", "ulid"], int]:

@@ -34,34 +34,26 @@ Algorithm = Literal["sha1", "sha256", "sha512"]
 
 
 class TotpInput(ToolInput):
-    action: Literal["generate", "verify", "uri"] = Field(
-        "generate", description="generate a code, verify one, or build the otpauth:// URI."
-    )
-    secret: str = Field(description="Shared secret in base32 (spaces and case ignored).")
-    code: str | None = Field(None, description="verify: the code to check.")
-    digits: int = Field(6, description="Code length, 6 to 8.")
-    period: int = Field(30, description="TOTP time step in seconds, 1 to 3600.")
-    algorithm: Algorithm = Field("sha1", description="HMAC hash.")
-    counter: int | None = Field(None, description="HOTP counter (RFC 4226) instead of the time.")
-    time: int | None = Field(None, description="Unix seconds to use instead of now.")
-    window: int = Field(
-        1, description="verify: steps (TOTP, either side) or counters ahead (HOTP), 0 to 10."
-    )
-    issuer: str | None = Field(None, description="uri: issuer shown by the app.")
-    account: str | None = Field(None, description="uri: account name shown by the app.")
+    action: Literal["generate", "verify", "uri"] = "generate"
+    secret: str = Field(description="Base32 secret.")
+    code: str = Field("", description="verify: the code.")
+    digits: int = Field(6, description="6 to 8.")
+    period: int = Field(30, description="Seconds, 1 to 3600.")
+    algorithm: Algorithm = "sha1"
+    counter: int | None = Field(None, description="HOTP counter (instead of time).")
+    time: int | None = Field(None, description="Unix seconds instead of now.")
+    window: int = Field(1, description="verify: steps either side (HOTP: ahead), 0 to 10.")
+    issuer: str = Field("", description="uri only.")
+    account: str = Field("", description="uri only.")
 
 
 class TotpOutput(ToolOutput):
-    code: str | None = Field(None, description="generate: the code.")
-    counter: int | None = Field(None, description="The counter or time step used or matched.")
-    remaining_seconds: int | None = Field(
-        None, description="TOTP generate: seconds until the code changes."
-    )
-    valid: bool | None = Field(None, description="verify: whether the code matched.")
-    offset: int | None = Field(
-        None, description="verify: matched step minus the current one (0 = on time)."
-    )
-    uri: str | None = Field(None, description="uri: the otpauth:// URI (it holds the secret).")
+    code: str | None = None
+    counter: int | None = Field(None, description="Counter or time step used or matched.")
+    remaining_seconds: int | None = None
+    valid: bool | None = None
+    offset: int | None = Field(None, description="Matched step minus the current one.")
+    uri: str | None = None
 
 
 def hotp(key: bytes, counter: int, digits: int, algorithm: str) -> str:
@@ -116,13 +108,13 @@ def _check(inp: TotpInput) -> None:
         raise ValidationError(_ERROR, f"{names} does not apply to action {inp.action}")
     for name in ("issuer", "account"):
         value = getattr(inp, name)
-        if value is not None and len(value) > MAX_LABEL:
+        if len(value) > MAX_LABEL:
             raise ValidationError(_ERROR, f"{name} exceeds maximum length of {MAX_LABEL}")
 
 
 def _uri(inp: TotpInput, key: bytes) -> str:
     kind = "totp" if inp.counter is None else "hotp"
-    account = inp.account or ""
+    account = inp.account
     label = f"{inp.issuer}:{account}" if inp.issuer else account
     params = {"secret": base64.b32encode(key).decode("ascii").rstrip("=")}
     if inp.issuer:
@@ -136,7 +128,7 @@ def _uri(inp: TotpInput, key: bytes) -> str:
 
 
 def _verify(inp: TotpInput, key: bytes, current: int) -> TotpOutput:
-    if inp.code is None:
+    if not inp.code:
         raise ValidationError(_ERROR, 'verify needs "code"')
     code = "".join(inp.code.split())
     if not _DIGITS.fullmatch(code) or len(code) > 16:

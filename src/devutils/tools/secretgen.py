@@ -63,31 +63,29 @@ ClassName = Literal["lower", "upper", "digits", "symbols"]
 
 
 class RandomInput(ToolInput):
-    kind: Literal["password", "passphrase", "token", "pin"] = Field(
-        "password", description="What to generate."
-    )
-    count: int = Field(1, description="How many values, 1 to 100.")
+    kind: Literal["password", "passphrase", "token", "pin"] = "password"
+    count: int = Field(1, description="1 to 100.")
     length: int | None = Field(
         None,
-        description="Password characters (4-256, default 20), token bytes (8-512, default 32; "
-        "characters for alphanumeric) or PIN digits (4-64, default 6).",
+        description="Password chars (4-256, default 20), token bytes (8-512, 32) or PIN digits "
+        "(4-64, 6).",
     )
     classes: list[ClassName] | None = Field(
-        None, description="Password character classes, each present at least once (default all)."
+        None, description="Password: each at least once (default all)."
     )
-    exclude: str = Field("", description="Password characters never to use.")
-    exclude_lookalikes: bool = Field(False, description=f"Passwords: also exclude {LOOKALIKES}.")
-    words: int = Field(DEFAULT_WORDS, description="Passphrase words, 1 to 32.")
-    separator: str = Field("-", description="Between passphrase words (up to 8 characters).")
+    exclude: str = Field("", description="Password: characters to leave out.")
+    exclude_lookalikes: bool = Field(False, description=f"Password: leave out {LOOKALIKES}.")
+    words: int = Field(DEFAULT_WORDS, description="Passphrase: 1 to 32.")
+    separator: str = Field("-", description="Passphrase: up to 8 characters.")
     encoding: Literal["hex", "base64url", "alphanumeric"] = Field(
-        "hex", description="Token encoding."
+        "hex", description="Token (alphanumeric: length is characters)."
     )
 
 
 class RandomOutput(ToolOutput):
     kind: str
-    values: list[str] = Field(description="The generated values.")
-    entropy_bits: float = Field(description="Entropy of each value in bits (2 decimals).")
+    values: list[str]
+    entropy_bits: float = Field(description="Per value.")
 
 
 @functools.cache
