@@ -10,6 +10,7 @@ everywhere without any traffic leaving the machine.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import uuid
@@ -201,6 +202,8 @@ def test_random_tools_really_are_random(run_cli: Callable[[ToolSpec, int], Outco
 
 CANARY = f"CANARY-{uuid.uuid4()}"
 CANARY_KEY = f"CANARY-{uuid.uuid4()}"
+# A TOTP secret must be base32; spelled "CANARY" + base32 letters so the log check catches it too.
+CANARY_BASE32 = "CANARY" + base64.b32encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +229,10 @@ SECRET_CALLS = [
     ("transform_jwt_decode", {"token": f"{CANARY}.{CANARY}.{CANARY}"}),
     ("crypto_cert_decode", {"certificate": CANARY}),
     ("crypto_hash", {"content": CANARY, "algorithm": "sha256"}),
+    ("crypto_totp", {"secret": CANARY}),
+    ("crypto_totp", {"action": "verify", "secret": CANARY_BASE32, "code": "123456"}),
+    ("crypto_totp", {"action": "uri", "secret": CANARY_BASE32, "account": CANARY}),
+    ("crypto_random", {"kind": "password", "exclude": CANARY}),
 ]
 
 
@@ -263,4 +270,4 @@ async def test_canaries_never_reach_the_server_logs(chatty_server: ServerProcess
     assert '"/mcp"' in logs  # logging was on and saw these requests
     assert "canary-auto" in logs
     assert "canary-legacy" in logs
-    assert "CANARY-" not in logs
+    assert "CANARY" not in logs

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devutils.registry import Registry
 from devutils.tools.secretgen import (
     LOOKALIKES,
     SYMBOLS,
@@ -275,3 +276,17 @@ async def test_large_requests_run_off_the_event_loop_and_still_answer(
     data = await _random(client, {"length": 256, "count": 100})
     assert len(data["values"]) == 100
     assert {len(value) for value in data["values"]} == {256}
+
+
+def test_declarations(registry: Registry) -> None:
+    expected = {
+        "crypto_random": ("crypto", False, "cpu"),
+        "crypto_totp": ("crypto", True, "inline"),
+        "id_ulid": ("default", False, "inline"),
+        "id_inspect": ("default", True, "inline"),
+    }
+    for name, (rate_class, idempotent, cost) in expected.items():
+        spec = registry.get(name)
+        assert spec is not None
+        assert (spec.rate_class, spec.idempotent, spec.cost_class) == (rate_class, idempotent, cost)
+        assert (spec.read_only, spec.open_world) == (True, False)
