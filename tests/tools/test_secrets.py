@@ -290,3 +290,23 @@ def test_declarations(registry: Registry) -> None:
         assert spec is not None
         assert (spec.rate_class, spec.idempotent, spec.cost_class) == (rate_class, idempotent, cost)
         assert (spec.read_only, spec.open_world) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("body", "inline"),
+    [
+        ({}, True),
+        ({"length": 256, "count": 100}, False),
+        # Four characters, but about 650 candidates drawn per password: off the event loop.
+        ({"length": 4, "exclude": RARE[1:]}, False),
+        ({"kind": "token", "length": 512, "count": 100}, True),
+        ({"kind": "passphrase", "words": 32, "count": 100}, False),
+    ],
+    ids=["default", "long", "rare-classes", "bytes-token", "long-passphrases"],
+)
+def test_work_estimate(registry: Registry, body: dict[str, Any], inline: bool) -> None:
+    spec = registry.get("crypto_random")
+    assert spec is not None
+    assert spec.estimate is not None
+    parsed = registry.parse(spec, body)
+    assert (spec.estimate(parsed) <= registry.context.settings.inline_max_work) is inline

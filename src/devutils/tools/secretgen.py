@@ -10,6 +10,7 @@ inclusion and exclusion.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import secrets
@@ -110,7 +111,8 @@ def _qualifying(sizes: list[int], length: int) -> int:
     return count
 
 
-def _passwords(inp: RandomInput, length: int, count: int) -> tuple[list[str], float]:
+def _pools(inp: RandomInput) -> list[str]:
+    """The characters each requested class may use after the exclusions."""
     names = list(dict.fromkeys(inp.classes if inp.classes is not None else CLASSES))
     if not names:
         raise ValidationError(_ERROR, "classes must name at least one class")
@@ -123,13 +125,24 @@ def _passwords(inp: RandomInput, length: int, count: int) -> tuple[list[str], fl
         if not pool:
             raise ValidationError(_ERROR, f"every {name} character is excluded")
         pools.append(pool)
-    # length >= 4 (the minimum) >= the number of classes, so every class fits.
-    alphabet = "".join(pools)
+    return pools
+
+
+def _expected_draws(pools: list[str], length: int) -> tuple[int, float]:
+    """(qualifying passwords, candidates drawn per accepted one on average)."""
     qualifying = _qualifying([len(pool) for pool in pools], length)
-    if qualifying * MAX_EXPECTED_DRAWS < len(alphabet) ** length:
+    return qualifying, sum(map(len, pools)) ** length / qualifying
+
+
+def _passwords(inp: RandomInput, length: int, count: int) -> tuple[list[str], float]:
+    pools = _pools(inp)
+    # length >= 4 (the minimum) >= the number of classes, so every class fits.
+    qualifying, draws = _expected_draws(pools, length)
+    if draws > MAX_EXPECTED_DRAWS:
         raise ValidationError(
             _ERROR, "length is too short for these classes and exclusions: use a longer one"
         )
+    alphabet = "".join(pools)
     sets = [set(pool) for pool in pools]
     values: list[str] = []
     while len(values) < count:
@@ -161,15 +174,19 @@ def _tokens(inp: RandomInput, length: int, count: int) -> tuple[list[str], float
 
 
 def _work(inp: RandomInput) -> int:
-    """Work estimate: about 16 units per character drawn with secrets.choice."""
+    """Work estimate: about 16 units per character drawn with secrets.choice, rejected password
+    candidates included (so a short password with rare classes leaves the event loop)."""
     count = max(1, min(inp.count, MAX_COUNT))
     if inp.kind == "passphrase":
-        per_value = max(1, min(inp.words, MAX_WORDS))
-    elif inp.kind == "token" and inp.encoding != "alphanumeric":
-        per_value = 1
-    else:
-        per_value = max(1, min(inp.length or DEFAULTS[inp.kind], MAX_PASSWORD_LENGTH))
-    return 16 * count * per_value
+        return 16 * count * max(1, min(inp.words, MAX_WORDS))
+    if inp.kind == "token" and inp.encoding != "alphanumeric":
+        return count
+    length = max(4, min(inp.length or DEFAULTS[inp.kind], MAX_PASSWORD_LENGTH))
+    draws = 1.0
+    if inp.kind == "password":
+        with contextlib.suppress(ValidationError):  # refused before any drawing
+            draws = min(_expected_draws(_pools(inp), length)[1], MAX_EXPECTED_DRAWS)
+    return int(16 * count * length * draws)
 
 
 @tool(
