@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from devutils.errors import ServiceUnavailableError
-from devutils.tools import _ulid, _uuidtime
+from devutils.tools import _ulid, _uuidtime, ids
 from tests.conftest import FIXED_NOW
 
 # RFC 9562 appendix A: one instant (2022-02-22 19:22:22 UTC) as v1 (A.1), v6 (A.5) and v7 (A.6);
@@ -81,6 +81,14 @@ def test_v6_layout_matches_rfc_9562_a1_and_a5() -> None:
     assert _uuidtime.uuid6_ticks(built) == ticks
 
 
+@pytest.fixture
+def fresh_v6_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new per-process timestamp guard: an earlier call in this process (the CLI tests read the
+    real clock) may have used a later time, which version 6 never goes back from."""
+    monkeypatch.setattr(ids, "_V6_CLOCK", _uuidtime.V6Clock())
+
+
+@pytest.mark.usefixtures("fresh_v6_clock")
 async def test_v6_carries_the_clock_in_text_order(client: httpx.AsyncClient) -> None:
     uuids = (await _ok(client, "uuid", {"version": 6, "count": 50}))["uuids"]
     values = [uuid.UUID(text) for text in uuids]
@@ -90,9 +98,7 @@ async def test_v6_carries_the_clock_in_text_order(client: httpx.AsyncClient) -> 
     assert len(set(uuids)) == 50
     ticks = [_uuidtime.uuid6_ticks(value.int) for value in values]
     assert ticks == list(range(ticks[0], ticks[0] + 50))
-    # At or just past the fixed clock (an earlier call in this process may have used it).
-    assert ticks[0] >= _uuidtime.gregorian_ticks(FIXED_NOW)
-    assert ticks[0] - _uuidtime.gregorian_ticks(FIXED_NOW) < 10_000_000
+    assert ticks[0] == _uuidtime.gregorian_ticks(FIXED_NOW)
     assert all(_uuidtime.node(value.int) & 1 << 40 for value in values)
     later = (await _ok(client, "uuid", {"version": 6}))["uuids"][0]
     assert later > uuids[-1], "a second call at the same instant still sorts after"
@@ -219,6 +225,14 @@ async def test_monotonic_ulids_count_up(client: httpx.AsyncClient) -> None:
     values = [_ulid.decode(text) or 0 for text in first + second]
     assert [value - values[0] for value in values] == list(range(503))
     assert (first + second) == sorted(first + second)
+
+
+def test_v6_clock_never_goes_back() -> None:
+    clock = _uuidtime.V6Clock()
+    assert clock.take(1000, 5) == 1000  # uses 1000-1004
+    assert clock.take(1000, 1) == 1005  # same instant: the next free one
+    assert clock.take(900, 2) == 1006  # the clock went back: still after the last
+    assert clock.take(5000, 1) == 5000
 
 
 def test_monotonic_clock_going_back_keeps_order() -> None:
@@ -355,6 +369,7 @@ async def test_inspect_ulid(client: httpx.AsyncClient) -> None:
     }
 
 
+@pytest.mark.usefixtures("fresh_v6_clock")
 async def test_inspect_reads_back_generated_ids(client: httpx.AsyncClient) -> None:
     millis = int(FIXED_NOW.timestamp() * 1000)
     for version in (6, 7):
