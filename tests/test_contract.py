@@ -10,6 +10,7 @@ everywhere without any traffic leaving the machine.
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import uuid
@@ -39,8 +40,10 @@ CASE_IDS = [f"{spec.name}-{index}" for spec, index in CASES]
 # Outputs that differ between any two runs, so only their shape (keys, list and string lengths,
 # value types) can match: random values and salts.
 RANDOM_OUTPUT = {
-    "id_uuid": "random (v4) or time-plus-random (v1, v7) UUIDs",
+    "id_uuid": "random (v4) or time-plus-random (v1, v6, v7) UUIDs",
     "id_nanoid": "random IDs",
+    "id_ulid": "time plus 80 random bits",
+    "crypto_random": "random passwords, passphrases, tokens and PINs",
     "crypto_password_hash": "a fresh random salt per hash",
     "crypto_keypair": "fresh random keys",
     "crypto_cert_selfsigned": "a fresh key and a random serial per certificate",
@@ -204,6 +207,8 @@ def test_random_tools_really_are_random(run_cli: Callable[[ToolSpec, int], Outco
 
 CANARY = f"CANARY-{uuid.uuid4()}"
 CANARY_KEY = f"CANARY-{uuid.uuid4()}"
+# A TOTP secret must be base32; spelled "CANARY" + base32 letters so the log check catches it too.
+CANARY_BASE32 = "CANARY" + base64.b32encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +236,10 @@ SECRET_CALLS = [
     ("crypto_cert_decode", {"certificate": CANARY, "privateKey": CANARY}),
     ("crypto_cert_selfsigned", {"subject": "CN=x", "privateKey": CANARY}),
     ("crypto_hash", {"content": CANARY, "algorithm": "sha256"}),
+    ("crypto_totp", {"secret": CANARY}),
+    ("crypto_totp", {"action": "verify", "secret": CANARY_BASE32, "code": "123456"}),
+    ("crypto_totp", {"action": "uri", "secret": CANARY_BASE32, "account": CANARY}),
+    ("crypto_random", {"kind": "password", "exclude": CANARY}),
 ]
 
 
@@ -268,4 +277,4 @@ async def test_canaries_never_reach_the_server_logs(chatty_server: ServerProcess
     assert '"/mcp"' in logs  # logging was on and saw these requests
     assert "canary-auto" in logs
     assert "canary-legacy" in logs
-    assert "CANARY-" not in logs
+    assert "CANARY" not in logs

@@ -39,6 +39,8 @@ T = TypeVar("T")
 API_PREFIX = "/api/v1/"
 FAMILY_MODULES = (
     "devutils.tools.crypto",
+    "devutils.tools.secretgen",
+    "devutils.tools.otp",
     "devutils.tools.password",
     "devutils.tools.cert",
     "devutils.tools.keygen",
