@@ -83,7 +83,7 @@ def test_unknown_json_field_is_refused(capsys: pytest.CaptureFixture[str]) -> No
         "code": "VALIDATION_ERROR",
         "message": 'unknown field "text"; did you mean "content"?',
         "details": 'field "content" is required; allowed fields: content, algorithm, '
-        "inputEncoding, outputFormat, length, digestSize, key, keyEncoding",
+        "inputEncoding, length, digestSize, key, keyEncoding, outputFormat",
     }
 
 

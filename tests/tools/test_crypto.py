@@ -187,7 +187,7 @@ async def test_misspelled_content_names_the_field_meant(client: httpx.AsyncClien
         "code": "VALIDATION_ERROR",
         "message": 'unknown field "text"; did you mean "content"?',
         "details": 'field "content" is required; allowed fields: content, algorithm, '
-        "inputEncoding, outputFormat, length, digestSize, key, keyEncoding",
+        "inputEncoding, length, digestSize, key, keyEncoding, outputFormat",
     }
 
 

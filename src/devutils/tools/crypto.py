@@ -10,21 +10,23 @@ from devutils.registry import Example, ToolContext, tool
 from devutils.tools import _digests
 from devutils.tools._digests import HashAlgorithm, HmacAlgorithm, InputEncoding, OutputFormat
 
-_ENCODING = "utf8 (default) | hex | base64 | base64url."
-_OUTPUT = "hex (default) | base64 | base64url (unpadded)."
+_OUTPUT = "Digest encoding (base64url unpadded)."
 
 
-class HashInput(ToolInput):
-    content: str = Field(description="Data to hash, as inputEncoding says.")
-    algorithm: HashAlgorithm = Field(description="Digest or checksum algorithm.")
-    input_encoding: InputEncoding = Field("utf8", description=_ENCODING)
-    output_format: OutputFormat = Field("hex", description=_OUTPUT)
+class _HashArgs(ToolInput):
+    content: str = Field(description="Data, in inputEncoding.")
+    algorithm: HashAlgorithm = Field(description="Digest or checksum.")
+    input_encoding: InputEncoding = Field("utf8", description="Encoding of content.")
     length: int | None = Field(
         None, ge=1, le=_digests.MAX_XOF_LENGTH, description="Output bytes (shake_*, blake3)."
     )
     digest_size: int | None = Field(None, ge=1, le=64, description="Digest bytes (blake2b/s).")
-    key: str | None = Field(None, description="Key for keyed blake2b, blake2s, blake3.")
-    key_encoding: InputEncoding = Field("utf8", description=_ENCODING)
+    key: str | None = Field(None, description="Key for blake2b/s, blake3.")
+    key_encoding: InputEncoding = Field("utf8", description="Encoding of key.")
+
+
+class HashInput(_HashArgs):
+    output_format: OutputFormat = Field("hex", description=_OUTPUT)
 
 
 class HashOutput(ToolOutput):
@@ -32,21 +34,21 @@ class HashOutput(ToolOutput):
     algorithm: str
 
 
-class HashVerifyInput(HashInput):
+class HashVerifyInput(_HashArgs):
     expected: str = Field(min_length=1, description="Expected digest: hex, base64 or base64url.")
 
 
 class VerifyOutput(ToolOutput):
-    valid: bool = Field(description="True when the digest equals expected (constant time).")
+    valid: bool = Field(description="True when the digest equals expected.")
     algorithm: str
 
 
-def _hash_work(inp: HashInput) -> int:
+def _hash_work(inp: _HashArgs) -> int:
     # ~1-3 ns a byte (SHA-2, base64 decoding): 64 KiB stays on the event loop.
     return (len(inp.content) + len(inp.key or "")) // 8
 
 
-def _digest(inp: HashInput) -> bytes:
+def _digest(inp: _HashArgs) -> bytes:
     data = _digests.decode_field(inp.content, inp.input_encoding, "content")
     key = None if inp.key is None else _digests.decode_field(inp.key, inp.key_encoding, "key")
     _digests.check_options(inp.algorithm, inp.length, inp.digest_size, key)
@@ -102,12 +104,15 @@ def crypto_hash_verify(inp: HashVerifyInput, ctx: ToolContext) -> VerifyOutput:
     return VerifyOutput(valid=valid, algorithm=inp.algorithm)
 
 
-class HmacInput(ToolInput):
-    content: str = Field(description="Message, as inputEncoding says.")
-    key: str = Field(min_length=1, description="Secret key, as keyEncoding says.")
-    algorithm: HmacAlgorithm = Field(description="Hash function; blake2b/s, blake3: keyed mode.")
-    input_encoding: InputEncoding = Field("utf8", description=_ENCODING)
-    key_encoding: InputEncoding = Field("utf8", description=_ENCODING)
+class _HmacArgs(ToolInput):
+    content: str = Field(description="Message, in inputEncoding.")
+    key: str = Field(min_length=1, description="Secret key, in keyEncoding.")
+    algorithm: HmacAlgorithm = Field(description="Hash; blake2b/s, blake3: keyed mode.")
+    input_encoding: InputEncoding = Field("utf8", description="Encoding of content.")
+    key_encoding: InputEncoding = Field("utf8", description="Encoding of key.")
+
+
+class HmacInput(_HmacArgs):
     output_format: OutputFormat = Field("hex", description=_OUTPUT)
 
 
@@ -116,15 +121,15 @@ class HmacOutput(ToolOutput):
     algorithm: str
 
 
-class HmacVerifyInput(HmacInput):
+class HmacVerifyInput(_HmacArgs):
     expected: str = Field(min_length=1, description="Expected MAC: hex, base64 or base64url.")
 
 
-def _hmac_work(inp: HmacInput) -> int:
+def _hmac_work(inp: _HmacArgs) -> int:
     return (len(inp.content) + len(inp.key)) // 8
 
 
-def _mac(inp: HmacInput) -> bytes:
+def _mac(inp: _HmacArgs) -> bytes:
     data = _digests.decode_field(inp.content, inp.input_encoding, "content")
     key = _digests.decode_field(inp.key, inp.key_encoding, "key")
     return _digests.mac(inp.algorithm, key, data)
