@@ -224,6 +224,17 @@ SECRET_CALLS = [
     ("transform_jwt_decode", {"token": f"{CANARY}.{CANARY}.{CANARY}"}),
     ("crypto_cert_decode", {"certificate": CANARY}),
     ("crypto_hash", {"content": CANARY, "algorithm": "sha256"}),
+    ("crypto_hash", {"content": CANARY, "algorithm": "blake2b", "key": CANARY}),
+    ("crypto_hash", {"content": "", "algorithm": "blake3", "key": CANARY, "keyEncoding": "hex"}),
+    (
+        "crypto_hmac",
+        {"content": CANARY, "key": CANARY, "keyEncoding": "base64", "algorithm": "md5"},
+    ),
+    (
+        "crypto_hmac_verify",
+        {"content": CANARY, "key": CANARY, "algorithm": "sha3_256", "expected": CANARY},
+    ),
+    ("transform_encode", {"content": CANARY, "codec": "base58", "direction": "decode"}),
 ]
 
 
