@@ -430,7 +430,7 @@ def _decode(text: str, output: str) -> bytes:
         (
             {"inputEncoding": "hex", "content": "zz"},
             "content",
-            "invalid hex: illegal character at input byte 0",
+            "invalid hex: illegal character at offset 0",
         ),
         (
             {"inputEncoding": "base64", "content": "YWJ"},
@@ -450,7 +450,7 @@ def _decode(text: str, output: str) -> bytes:
         (
             {"algorithm": "blake2b", "key": "0g", "keyEncoding": "hex"},
             "key",
-            "invalid hex: illegal character at input byte 1",
+            "invalid hex: illegal character at offset 1",
         ),
     ],
     ids=["odd-hex", "bad-hex", "short-base64", "url-char-in-base64", "std-char-in-url", "bad-key"],

@@ -102,7 +102,7 @@ def decode_field(text: str, encoding: InputEncoding, field: str) -> bytes:
         if _HEX.fullmatch(text) is None:
             bad = _HEX.match(text)
             offset = bad.end() if bad else 0
-            raise _invalid(field, f"invalid hex: illegal character at input byte {offset}")
+            raise _invalid(field, f"invalid hex: illegal character at offset {offset}")
         if len(raw) % 2:
             raise _invalid(field, "invalid hex: odd length")
         return binascii.unhexlify(raw)
