@@ -170,3 +170,9 @@ def run_redis(port: int | None = None, password: str | None = None) -> Iterator[
             proc.send_signal(signal.SIGCONT)
             proc.terminate()
             proc.wait(10)
+
+
+# crypto/hash's input fields in schema order, as "allowed fields: ..." lists them.
+HASH_FIELDS = (
+    "content, algorithm, inputEncoding, length, digestSize, key, keyEncoding, outputFormat"
+)

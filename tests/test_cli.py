@@ -82,8 +82,18 @@ def test_unknown_json_field_is_refused(capsys: pytest.CaptureFixture[str]) -> No
     assert json.loads(captured.err)["error"] == {
         "code": "VALIDATION_ERROR",
         "message": 'unknown field "text"; did you mean "content"?',
-        "details": 'field "content" is required; allowed fields: content, algorithm',
+        "details": 'field "content" is required; allowed fields: content, algorithm, '
+        "inputEncoding, length, digestSize, key, keyEncoding, outputFormat",
     }
+
+
+def test_a_tool_can_also_be_a_group(capsys: pytest.CaptureFixture[str]) -> None:
+    # crypto hash is a command and holds crypto hash verify.
+    assert main(["crypto", "hash", "--content", "abc", "--algorithm", "crc32"]) == 0
+    assert json.loads(capsys.readouterr().out)["hash"] == "352441c2"
+    args = ["crypto", "hash", "verify", "--content", "abc", "--algorithm", "crc32"]
+    assert main([*args, "--expected", "352441C2"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"valid": True, "algorithm": "crc32"}
 
 
 def test_bad_json_argument(capsys: pytest.CaptureFixture[str]) -> None:

@@ -240,6 +240,17 @@ SECRET_CALLS = [
     ("crypto_totp", {"action": "verify", "secret": CANARY_BASE32, "code": "123456"}),
     ("crypto_totp", {"action": "uri", "secret": CANARY_BASE32, "account": CANARY}),
     ("crypto_random", {"kind": "password", "exclude": CANARY}),
+    ("crypto_hash", {"content": CANARY, "algorithm": "blake2b", "key": CANARY}),
+    ("crypto_hash", {"content": "", "algorithm": "blake3", "key": CANARY, "keyEncoding": "hex"}),
+    (
+        "crypto_hmac",
+        {"content": CANARY, "key": CANARY, "keyEncoding": "base64", "algorithm": "md5"},
+    ),
+    (
+        "crypto_hmac_verify",
+        {"content": CANARY, "key": CANARY, "algorithm": "sha3_256", "expected": CANARY},
+    ),
+    ("transform_encode", {"content": CANARY, "codec": "base58", "direction": "decode"}),
 ]
 
 

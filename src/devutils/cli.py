@@ -78,7 +78,7 @@ def _json_list(text: str) -> list[Any]:
     return value
 
 
-def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str]) -> None:
+def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str]) -> Any:
     parser = parent.add_parser(words[-1], help=spec.title, description=spec.description)
     parser.set_defaults(tool=spec.name)
     parser.add_argument(
@@ -96,6 +96,7 @@ def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str]) -> None:
         parser.add_argument(
             *flags, dest=f"field:{name}", default=None, help=field.description, **kwargs
         )
+    return parser
 
 
 def build_parser(specs: Sequence[ToolSpec]) -> argparse.ArgumentParser:
@@ -124,17 +125,20 @@ def build_parser(specs: Sequence[ToolSpec]) -> argparse.ArgumentParser:
     commands.add_parser("mcp", help="serve MCP over stdio")
 
     # Nested parsers: family → op → [sub]; a word may be both a command and a group.
+    # A tool sorts before the tools under it (crypto hash, then crypto hash verify): its own
+    # parser then takes the sub-commands.
     groups: dict[tuple[str, ...], Any] = {(): commands}
+    tools: dict[tuple[str, ...], Any] = {}
     for spec in sorted(specs, key=lambda s: s.words):
         words = spec.words
         for depth in range(1, len(words)):
             prefix = words[:depth]
             if prefix not in groups:
-                group_parser = groups[prefix[:-1]].add_parser(
+                group_parser = tools.get(prefix) or groups[prefix[:-1]].add_parser(
                     prefix[-1], help=f"{' '.join(prefix)} tools"
                 )
                 groups[prefix] = group_parser.add_subparsers(metavar="TOOL")
-        _add_tool_parser(groups[words[:-1]], spec, words)
+        tools[words] = _add_tool_parser(groups[words[:-1]], spec, words)
     return parser
 
 

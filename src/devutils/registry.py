@@ -49,6 +49,7 @@ FAMILY_MODULES = (
     "devutils.tools.data",
     "devutils.tools.number",
     "devutils.tools.transform",
+    "devutils.tools.textcodec",
     "devutils.tools.compress",
     "devutils.tools.ids",
     "devutils.tools.timeconv",

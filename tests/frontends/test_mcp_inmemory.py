@@ -18,6 +18,7 @@ from devutils.registry import CallInfo, Proceed, Registry, ToolContext, ToolSpec
 from devutils.settings import Settings, SettingsError
 from tests.conftest import make_settings
 from tests.frontends.mcp_support import MODES, only_text, structured, tool_error
+from tests.support import HASH_FIELDS
 
 SHA256_HELLO = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
 
@@ -141,7 +142,7 @@ async def test_unknown_arguments_are_refused_like_rest(
     error = tool_error(result)
     assert error == rest["error"]
     assert error["message"] == message
-    assert error["details"].endswith("allowed fields: content, algorithm")
+    assert error["details"].endswith(f"allowed fields: {HASH_FIELDS}")
     assert only_text(result).startswith(f"VALIDATION_ERROR: {message} (")
 
 

@@ -45,7 +45,10 @@ async def test_sdk_client_over_stdio(mode: str) -> None:
     assert error["message"] == 'field "key" is required'
     error = tool_error(misspelled)
     assert error["message"] == 'unknown field "secret"; did you mean "key"?'
-    assert error["details"] == 'field "key" is required; allowed fields: content, key, algorithm'
+    assert error["details"] == (
+        'field "key" is required; allowed fields: '
+        "content, key, algorithm, inputEncoding, keyEncoding, outputFormat"
+    )
 
 
 async def test_toolsets_apply_over_stdio() -> None:

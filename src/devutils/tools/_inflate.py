@@ -1,4 +1,4 @@
-"""Bounded gzip/zlib decompression: the output cap is enforced while inflating, never after.
+"""Bounded gzip/zlib/raw deflate decompression: the output cap is enforced while inflating, never after.
 
 ``zlib.decompressobj`` with ``max_length`` never produces more than one byte past the cap, so a
 1 MB → 1 GiB bomb costs at most the cap in memory and the time to inflate it.  Input is fed in
@@ -12,10 +12,10 @@ from __future__ import annotations
 import zlib
 from typing import Literal
 
-Algorithm = Literal["gzip", "zlib"]
+Algorithm = Literal["gzip", "zlib", "deflate"]
 GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 64 * 1024
-_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS}
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "zlib": zlib.MAX_WBITS, "deflate": -zlib.MAX_WBITS}
 
 
 class InflateError(ValueError):
@@ -28,6 +28,8 @@ class OutputTooLarge(ValueError):
 
 def _header_problem(data: bytes, algorithm: Algorithm) -> str | None:
     """Go's reader-creation errors (``failed to create gzip reader: gzip: invalid header``)."""
+    if algorithm == "deflate":
+        return None if data else "EOF"  # raw deflate has no header
     if algorithm == "gzip":
         if len(data) < 10:
             return "EOF" if not data else "unexpected EOF"
@@ -85,8 +87,8 @@ def inflate(data: bytes, algorithm: Algorithm, limit: int, max_members: int) -> 
         pos -= len(inflater.unused_data)
         if pos >= len(data):
             return bytes(out)
-        if algorithm == "zlib":
-            raise InflateError("decompression failed: trailing data after the zlib stream")
+        if algorithm != "gzip":
+            raise InflateError(f"decompression failed: trailing data after the {algorithm} stream")
         if view[pos : pos + 2] != GZIP_MAGIC:
             # Go's gzip reader reads another header after each member: junk is an error there.
             raise InflateError("decompression failed: gzip: invalid header")
