@@ -64,7 +64,8 @@ def test_names_are_unique_and_follow_the_path_rule() -> None:
 
 
 def test_every_reference_endpoint_is_a_tool() -> None:
-    assert set(IDS) == REFERENCE_TOOLS
+    # Breadth work (issue #16) adds tools beyond the reference; none of the reference's may go.
+    assert set(IDS) >= REFERENCE_TOOLS
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
