@@ -68,7 +68,7 @@ class SchemaValidateInput(ToolInput):
 
 class SchemaError(ToolOutput):
     instance_path: str = Field(description="JSON pointer to the failing value.")
-    schema_path: str = Field(description="JSON pointer to the failing keyword in the schema.")
+    schema_path: str = Field(description="Path of the failing keyword ($refs followed).")
     keyword: str
     message: str
 
@@ -131,7 +131,7 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
                 SchemaError(
                     instance_path=_pointer(error.absolute_path),
                     schema_path=_pointer(error.absolute_schema_path),
-                    keyword=str(error.validator),
+                    keyword="false" if error.validator is None else str(error.validator),
                     message=error.message[:1000],
                 )
             )
