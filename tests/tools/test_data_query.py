@@ -23,7 +23,7 @@ def query(registry: Registry, content: Any, expression: str, **options: Any) -> 
 
 
 # RFC 9535 §1.5, Figure 1.
-STORE = {
+STORE: dict[str, Any] = {
     "store": {
         "book": [
             {"category": "reference", "author": "Nigel Rees", "title": "Sayings of the Century",

@@ -43,12 +43,28 @@ def _refuse_constant(name: str) -> Any:
     raise DataError(f"{name} is not valid JSON")
 
 
-def load_json(text: str, max_depth: int) -> Any:
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DataError(f'member "{key}" appears twice in one object')
+            seen.add(key)
+    return out
+
+
+def load_json(text: str, max_depth: int, unique_keys: bool = False) -> Any:
+    """JSON text as a value; a duplicate member keeps the last value unless ``unique_keys``."""
     depth = nesting_depth(text)
     if depth > max_depth:
         raise DataError(f"nesting depth {depth} exceeds the limit of {max_depth}")
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_members if unique_keys else None,
+        )
     except json.JSONDecodeError as exc:
         raise DataError(
             f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
@@ -205,10 +221,16 @@ def normalise(value: Any, warnings: Warnings, max_depth: int, max_nodes: int = M
         raise DataError("nesting too deep") from None
 
 
-def load_text(text: str, fmt: TextFormat, max_depth: int, warnings: Warnings | None = None) -> Any:
+def load_text(
+    text: str,
+    fmt: TextFormat,
+    max_depth: int,
+    warnings: Warnings | None = None,
+    unique_keys: bool = False,
+) -> Any:
     """JSON or YAML text as a plain JSON value."""
     if fmt == "json":
-        return load_json(text, max_depth)
+        return load_json(text, max_depth, unique_keys)
     return normalise(load_yaml(text, max_depth), warnings or Warnings(), max_depth)
 
 

@@ -115,9 +115,11 @@ class DataDiffOutput(ToolOutput):
     changes: list[str] = Field(description="One readable line per operation.")
 
 
-def _load(text: str, fmt: TextFormat, what: str, max_depth: int, message: str) -> Any:
+def _load(
+    text: str, fmt: TextFormat, what: str, max_depth: int, message: str, unique: bool = False
+) -> Any:
     try:
-        return load_text(text, fmt, max_depth)
+        return load_text(text, fmt, max_depth, unique_keys=unique)
     except DataError as exc:
         raise ValidationError(message, f"{what}: {exc}") from None
 
@@ -191,7 +193,8 @@ class DataPatchOutput(ToolOutput):
 def data_patch(inp: DataPatchInput, ctx: ToolContext) -> DataPatchOutput:
     depth = ctx.settings.max_json_depth
     document = _load(inp.content, inp.format, "content", depth, _PATCH_ERROR)
-    patch = _load(inp.patch, inp.format, "patch", depth, _PATCH_ERROR)
+    # RFC 6902 A.13: an operation with a member twice is an invalid patch, not "last one wins".
+    patch = _load(inp.patch, inp.format, "patch", depth, _PATCH_ERROR, unique=True)
     try:
         if inp.type == "merge-patch":
             result = merge_patch(document, patch)
