@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import random
 from typing import Any
 
 import httpx
@@ -10,7 +12,7 @@ import pytest
 
 from devutils.errors import ValidationError
 from devutils.registry import Registry, dump_output
-from devutils.tools.diffpatch import MAX_DIFF_LINES, MAX_DIFF_WORDS
+from devutils.tools.diffpatch import MAX_DIFF_LINES, MAX_DIFF_TOKENS, _hunks
 
 
 def call(registry: Registry, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -276,14 +278,56 @@ def test_text_diff(
 
 
 def test_text_diff_caps(registry: Registry) -> None:
-    many_lines = "x\n" * (MAX_DIFF_LINES + 1)
+    many_lines = "".join(f"{i}\n" for i in range(MAX_DIFF_LINES + 1))
     with pytest.raises(ValidationError, match="Text diff failed") as caught:
         call(registry, "text_diff", {"original": many_lines, "modified": ""})
-    assert caught.value.details == f"more than {MAX_DIFF_LINES} lines on one side"
-    many_words = "w " * MAX_DIFF_WORDS
+    assert caught.value.details == (
+        f"more than {MAX_DIFF_LINES} changed lines on one side (the common start and end do "
+        "not count)"
+    )
+    many_words = "w " * MAX_DIFF_TOKENS
     with pytest.raises(ValidationError) as caught:
         call(registry, "text_diff", {"original": "", "modified": many_words, "mode": "word"})
-    assert caught.value.details == f"more than {MAX_DIFF_WORDS} words on one side"
+    assert str(caught.value.details).startswith(
+        f"more than {MAX_DIFF_TOKENS} changed words and separators on one side"
+    )
+
+
+def test_a_small_change_in_a_large_text_is_not_capped(registry: Registry) -> None:
+    lines = [f"line {i}\n" for i in range(10 * MAX_DIFF_LINES)]
+    changed = [*lines]
+    changed[20_000] = "changed\n"
+    out = call(registry, "text_diff", {"original": "".join(lines), "modified": "".join(changed)})
+    assert out["diff"] == (
+        "--- original\n+++ modified\n@@ -19998,7 +19998,7 @@\n line 19997\n line 19998\n"
+        " line 19999\n-line 20000\n+changed\n line 20001\n line 20002\n line 20003\n"
+    )
+
+
+def test_hunks_group_like_difflib(registry: Registry) -> None:
+    # Same opcodes in, same hunks out as difflib's get_grouped_opcodes (unified_diff's grouping).
+    rng = random.Random(2)
+    for _ in range(2000):
+        old = [rng.choice("abcde") for _ in range(rng.randint(0, 30))]
+        new = [*old]
+        for _ in range(rng.randint(1, 6)):
+            roll = rng.random()
+            if roll < 0.3 and new:
+                new.pop(rng.randrange(len(new)))
+            elif roll < 0.6:
+                new.insert(rng.randint(0, len(new)), rng.choice("xyzab"))
+            elif new:
+                new[rng.randrange(len(new))] = "q"
+        context = rng.randint(0, 4)
+        matcher = difflib.SequenceMatcher(None, old, new)
+        ops = matcher.get_opcodes()
+        expected = []
+        if any(op[0] != "equal" for op in ops):
+            expected = [
+                [op for op in group if not (op[0] == "equal" and op[1] == op[2])]
+                for group in matcher.get_grouped_opcodes(context)
+            ]
+        assert _hunks(ops, context) == expected, (old, new, context)
 
 
 async def test_diff_and_patch_over_rest(client: httpx.AsyncClient) -> None:

@@ -14,15 +14,81 @@ from devutils.registry import Example, ToolContext, tool
 from devutils.tools._datatree import MAX_NODES, DataError, TextFormat, load_text
 from devutils.tools._jsonpatch import PatchError, apply_patch, diff, merge_patch
 
-# difflib's matcher is quadratic in the worst case: these caps keep the worst input (every line or
-# word distinct and repeated junk) well inside the default 10 s deadline (docs/performance.md).
-MAX_DIFF_LINES = 20_000
-MAX_DIFF_WORDS = 20_000
+# difflib's matcher is quadratic in the worst case (every other line changed): the part of the
+# texts between their common start and end is capped so the worst input stays well inside the
+# default 10 s deadline (docs/performance.md).  A small change in a large file is cheap.
+MAX_DIFF_LINES = 4000
+MAX_DIFF_TOKENS = 6000
 MAX_CONTEXT = 1000
 _TEXT_ERROR = "Text diff failed"
 _DIFF_ERROR = "Data diff failed"
 _PATCH_ERROR = "Patch failed"
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+Opcode = tuple[str, int, int, int, int]
+
+
+def _opcodes(old: list[str], new: list[str], cap: int, unit: str) -> list[Opcode]:
+    """difflib opcodes, with the common start and end matched without the quadratic matcher."""
+    head = 0
+    shortest = min(len(old), len(new))
+    while head < shortest and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    old_mid = old[head : len(old) - tail]
+    new_mid = new[head : len(new) - tail]
+    if max(len(old_mid), len(new_mid)) > cap:
+        raise ValidationError(
+            _TEXT_ERROR,
+            f"more than {cap} changed {unit} on one side (the common start and end do not count)",
+        )
+    ops: list[Opcode] = [("equal", 0, head, 0, head)] if head else []
+    if old_mid or new_mid:
+        matcher = difflib.SequenceMatcher(None, old_mid, new_mid)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            ops.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))
+    if tail:
+        ops.append(("equal", len(old) - tail, len(old), len(new) - tail, len(new)))
+    return ops
+
+
+def _hunks(ops: list[Opcode], context: int) -> list[list[Opcode]]:
+    """Changes with up to ``context`` equal lines around them; nearer changes share a hunk."""
+    if all(op[0] == "equal" for op in ops):
+        return []
+    hunks: list[list[Opcode]] = []
+    current: list[Opcode] = []
+    for index, (tag, i1, i2, j1, j2) in enumerate(ops):
+        if tag != "equal":
+            current.append((tag, i1, i2, j1, j2))
+            continue
+        keep = min(i2 - i1, context)
+        lead = (tag, i1, i1 + keep, j1, j1 + keep)  # context after the changes before
+        trail = (tag, i2 - keep, i2, j2 - keep, j2)  # context before the changes after
+        if index == 0:
+            current = [trail] if keep else []
+        elif index == len(ops) - 1:
+            if keep:
+                current.append(lead)
+        elif i2 - i1 > 2 * context:
+            if keep:
+                current.append(lead)
+            hunks.append(current)
+            current = [trail] if keep else []
+        else:
+            current.append((tag, i1, i2, j1, j2))
+    if current:
+        hunks.append(current)
+    return hunks
+
+
+def _range(start: int, length: int) -> str:
+    if length == 1:
+        return str(start + 1)
+    if length == 0:
+        return f"{start},0"
+    return f"{start + 1},{length}"
 
 
 class TextDiffInput(ToolInput):
@@ -43,33 +109,46 @@ class TextDiffOutput(ToolOutput):
 def _unified(inp: TextDiffInput, charge: Any) -> TextDiffOutput:
     old = inp.original.splitlines(keepends=True)
     new = inp.modified.splitlines(keepends=True)
-    if max(len(old), len(new)) > MAX_DIFF_LINES:
-        raise ValidationError(_TEXT_ERROR, f"more than {MAX_DIFF_LINES} lines on one side")
-    pieces = []
+    hunks = _hunks(_opcodes(old, new, MAX_DIFF_LINES, "lines"), inp.context)
+    if not hunks:
+        return TextDiffOutput(diff="", additions=0, deletions=0)
+    pieces = ["--- original\n+++ modified\n"]
     additions = deletions = 0
-    for line in difflib.unified_diff(old, new, "original", "modified", n=inp.context):
+
+    def put(prefix: str, line: str) -> None:
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
-        if line.startswith("+") and not line.startswith("+++ "):
-            additions += 1
-        elif line.startswith("-") and not line.startswith("--- "):
-            deletions += 1
-        charge(len(line))
-        pieces.append(line)
+        charge(len(line) + 1)
+        pieces.append(prefix + line)
+
+    for hunk in hunks:
+        i1, j1 = hunk[0][1], hunk[0][3]
+        i2, j2 = hunk[-1][2], hunk[-1][4]
+        header = f"@@ -{_range(i1, i2 - i1)} +{_range(j1, j2 - j1)} @@\n"
+        charge(len(header))
+        pieces.append(header)
+        for tag, a1, a2, b1, b2 in hunk:
+            if tag == "equal":
+                for line in old[a1:a2]:
+                    put(" ", line)
+                continue
+            for line in old[a1:a2]:
+                put("-", line)
+            for line in new[b1:b2]:
+                put("+", line)
+            deletions += a2 - a1
+            additions += b2 - b1
     return TextDiffOutput(diff="".join(pieces), additions=additions, deletions=deletions)
 
 
 def _words(inp: TextDiffInput, charge: Any) -> TextDiffOutput:
     old = _WORDS.findall(inp.original)
     new = _WORDS.findall(inp.modified)
-    if max(len(old), len(new)) > MAX_DIFF_WORDS:
-        raise ValidationError(_TEXT_ERROR, f"more than {MAX_DIFF_WORDS} words on one side")
     if old == new:
         return TextDiffOutput(diff="", additions=0, deletions=0)
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
     pieces = []
     additions = deletions = 0
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in _opcodes(old, new, MAX_DIFF_TOKENS, "words and separators"):
         if tag == "equal":
             piece = "".join(old[i1:i2])
         else:
