@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, JsonValue
@@ -53,7 +54,7 @@ def _opcodes(old: list[str], new: list[str], cap: int, unit: str) -> list[Opcode
     return ops
 
 
-def _hunks(ops: list[Opcode], context: int) -> list[list[Opcode]]:
+def _hunks(ops: Sequence[Opcode], context: int) -> list[list[Opcode]]:
     """Changes with up to ``context`` equal lines around them; nearer changes share a hunk."""
     if all(op[0] == "equal" for op in ops):
         return []
