@@ -85,10 +85,15 @@ def _squash(name: str) -> str:
     return name.replace("_", "").replace("-", "").casefold()
 
 
+def _wire(model: type[ToolInput], name: str) -> str:
+    """A field's wire name: its explicit alias (``from``, a Python keyword) or its camelCase."""
+    return model.model_fields[name].serialization_alias or wire_name(name)
+
+
 @cache
 def _fields(model: type[ToolInput]) -> tuple[tuple[str, ...], frozenset[str]]:
     """(wire names in declaration order, every accepted key: camelCase and snake_case)."""
-    wire = tuple(wire_name(name) for name in model.model_fields)
+    wire = tuple(_wire(model, name) for name in model.model_fields)
     accepted = frozenset((*wire, *model.model_fields))
     return wire, accepted
 
@@ -120,7 +125,8 @@ def _quoted(names: list[str]) -> str:
 def _unknown_field(model: type[ToolInput], key: str, given: set[str]) -> str:
     if key in model.model_fields:
         # Both spellings of one field (caseType and case_type): pydantic refuses the second.
-        return f'field "{wire_name(key)}" is given twice (as "{wire_name(key)}" and "{key}")'
+        wire = _wire(model, key)
+        return f'field "{wire}" is given twice (as "{wire}" and "{key}")'
     meant = suggest(model, key)
     if meant is None or meant in given:
         return f'unknown field "{_shown(key)}"'
@@ -176,7 +182,7 @@ def input_error(
             else f"fields {_quoted(missing)} are required"
         )
         required = [
-            wire_name(name) for name, info in model.model_fields.items() if info.is_required()
+            _wire(model, name) for name, info in model.model_fields.items() if info.is_required()
         ]
         return ValidationError(
             message, "; ".join([*others, f"required fields: {', '.join(required)}"])

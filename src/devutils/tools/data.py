@@ -1,14 +1,16 @@
-"""data tools: JSON formatting and minifying (lossless, see _jsontext)."""
+"""data tools: JSON formatting (lossless, see _jsontext) and format conversion (see _formats)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
+from devutils.tools._datatree import DataError, Warnings
+from devutils.tools._formats import Format, Options, read, write
 from devutils.tools._jsontext import JSONTextError, nesting_depth, parse, render
 
 DEFAULT_INDENT = 2
@@ -67,3 +69,89 @@ def data_json_format(inp: JsonFormatInput, ctx: ToolContext) -> JsonFormatOutput
     except JSONTextError as exc:
         raise ValidationError("JSON formatting failed", f"invalid JSON: {exc}") from None
     return JsonFormatOutput(result=result)
+
+
+# --- data/convert -----------------------------------------------------------------------------
+
+_TOO_MUCH = 1 << 40  # an estimate that always leaves the event loop
+
+
+def _wire(name: str) -> Any:
+    """A field whose wire name is a Python keyword (``from``)."""
+    return {"validation_alias": AliasChoices(name), "serialization_alias": name}
+
+
+class ConvertInput(ToolInput):
+    content: str = Field(min_length=1, description="The document.")
+    from_format: Format = Field(description="Input format.", **_wire("from"))
+    to: Format = Field(description="Output format.")
+    indent: int = Field(
+        2, ge=0, le=MAX_INDENT, description="JSON/YAML/XML/TOML indent (0: compact JSON/XML)."
+    )
+    sort_keys: bool = Field(False, description="Sort object keys.")
+    delimiter: str | None = Field(
+        None, min_length=1, max_length=1, description="CSV/TSV delimiter (default , or tab)."
+    )
+    header: bool = Field(True, description="CSV/TSV has (reads/writes) a header row.")
+    xml_root: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="XML root element (default: the single top key, else root).",
+    )
+    attribute_prefix: str = Field(
+        "@", max_length=8, description="Key prefix for XML attributes (empty: no attributes)."
+    )
+
+
+class ConvertOutput(ToolOutput):
+    result: str
+    warnings: list[str] = Field(description="What the conversion could not keep exactly.")
+
+
+def convert_estimate(inp: ConvertInput) -> int:
+    content = inp.content
+    if inp.from_format == "yaml" and ("*" in content or "<<" in content):
+        return _TOO_MUCH  # aliases may expand to far more than the text
+    if len(content) > _ESTIMATE_SCAN_LIMIT:
+        return len(content) * (inp.indent + 1)
+    brackets = content.count("[") + content.count("{") + content.count("<")
+    return len(content) * 4 + brackets * nesting_depth(content) * inp.indent
+
+
+@tool(
+    "/api/v1/data/convert",
+    blocking="large",
+    estimate=convert_estimate,
+    title="Convert data formats",
+    description="Convert between JSON, YAML, TOML, XML, CSV, TSV and query strings with safe "
+    "parsers; lossy steps are listed in warnings.",
+    examples=(
+        Example({"content": '{"name":"app","ports":[80,443]}', "from": "json", "to": "yaml"}),
+        Example({"content": "a: 1\nb: [x, y]\n", "from": "yaml", "to": "toml"}),
+        Example({"content": '<user id="7"><name>Ann</name></user>', "from": "xml", "to": "json"}),
+        Example({"content": "name,age\nAnn,30\nBob,25\n", "from": "csv", "to": "json"}),
+        Example({"content": '[{"a":1,"b":{"c":2}}]', "from": "json", "to": "csv"}),
+    ),
+)
+def data_convert(inp: ConvertInput, ctx: ToolContext) -> ConvertOutput:
+    settings = ctx.settings
+    opts = Options(
+        indent=inp.indent,
+        sort_keys=inp.sort_keys,
+        delimiter=inp.delimiter,
+        header=inp.header,
+        xml_root=inp.xml_root,
+        attribute_prefix=inp.attribute_prefix,
+        max_depth=settings.max_json_depth,
+    )
+    warnings = Warnings()
+    budget = ctx.output_budget("Conversion failed")
+    try:
+        value = read(inp.content, inp.from_format, opts, warnings)
+        result = write(value, inp.to, opts, budget.charge, warnings)
+    except DataError as exc:
+        raise ValidationError("Conversion failed", str(exc)) from None
+    except RecursionError:
+        raise ValidationError("Conversion failed", "nesting too deep") from None
+    return ConvertOutput(result=result, warnings=warnings.lines())

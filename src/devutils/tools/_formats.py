@@ -1,0 +1,445 @@
+"""Readers and writers for data/convert: JSON, YAML, TOML, XML, CSV/TSV and query strings.
+
+Readers give a plain JSON value (see ``_datatree``); writers take one and write into a
+:class:`Sink`, which charges the output budget as text is produced, so an amplifying conversion
+(indentation of deep input) stops at the cap instead of building the text first.  Whatever a
+target cannot hold (XML attributes and types, TOML null, nested CSV cells) is written the closest
+way and said in the warnings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tomllib
+import urllib.parse
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import defusedxml.ElementTree
+import tomli_w
+import yaml
+from defusedxml import DefusedXmlException
+
+from devutils.tools._datatree import (
+    DataError,
+    Warnings,
+    compact,
+    escape_pointer,
+    load_json,
+    load_yaml,
+    normalise,
+)
+
+Format = Literal["json", "yaml", "toml", "xml", "csv", "tsv", "querystring"]
+TEXT_KEY = "#text"
+_QUERY_FIELDS = 100_000
+
+
+@dataclass(frozen=True)
+class Options:
+    indent: int = 2
+    sort_keys: bool = False
+    delimiter: str | None = None
+    header: bool = True
+    xml_root: str | None = None
+    attribute_prefix: str = "@"
+    max_depth: int = 256
+
+
+class Sink(io.StringIO):
+    """Text output that charges ``charge`` for every piece written."""
+
+    def __init__(self, charge: Any) -> None:
+        super().__init__()
+        self._charge = charge
+
+    def write(self, text: str) -> int:
+        self._charge(len(text))
+        return super().write(text)
+
+
+class BinarySink(io.BytesIO):
+    def __init__(self, charge: Any) -> None:
+        super().__init__()
+        self._charge = charge
+
+    def write(self, data: Any) -> int:
+        self._charge(len(data))
+        return super().write(data)
+
+
+# --- readers ----------------------------------------------------------------------------------
+
+
+def _element(node: ET.Element, opts: Options, depth: int, warnings: Warnings, where: str) -> Any:
+    if depth > opts.max_depth:
+        raise DataError(f"nesting depth exceeds the limit of {opts.max_depth}")
+    out: dict[str, Any] = {
+        opts.attribute_prefix + name: value for name, value in node.attrib.items()
+    }
+    lists: set[str] = set()
+    for child in node:
+        path = f"{where}/{escape_pointer(child.tag)}"
+        value = _element(child, opts, depth + 1, warnings, path)
+        if (child.tail or "").strip():
+            warnings.add("text between child elements left out", path)
+        if child.tag in lists:
+            out[child.tag].append(value)
+        elif child.tag in out:
+            out[child.tag] = [out[child.tag], value]
+            lists.add(child.tag)
+        else:
+            out[child.tag] = value
+    text = (node.text or "").strip()
+    if not out:
+        return text or None
+    if text:
+        out[TEXT_KEY] = text
+    return out
+
+
+def read_xml(text: str, opts: Options, warnings: Warnings) -> Any:
+    try:
+        root = defusedxml.ElementTree.fromstring(
+            text, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except DefusedXmlException as exc:
+        raise DataError(
+            f"XML refused ({type(exc).__name__}): DTDs, entities and external references are "
+            "not allowed"
+        ) from None
+    except ET.ParseError as exc:
+        raise DataError(f"invalid XML: {exc}") from None
+    if any("{" in element.tag for element in root.iter()):
+        warnings.add("XML namespaces written as {uri}name keys", "/")
+    return {root.tag: _element(root, opts, 1, warnings, "/" + escape_pointer(root.tag))}
+
+
+def read_delimited(text: str, delimiter: str, header: bool) -> Any:
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise DataError(f"invalid CSV: {exc}") from None
+    if not header:
+        return rows
+    if not rows:
+        return []
+    names = rows[0]
+    if len(set(names)) != len(names):
+        raise DataError("the header row repeats a column name")
+    records = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) > len(names):
+            raise DataError(f"row {number} has {len(row)} fields, the header {len(names)}")
+        records.append(dict(zip(names, row, strict=False)))
+    return records
+
+
+def read_querystring(text: str) -> Any:
+    try:
+        pairs = urllib.parse.parse_qsl(
+            text.removeprefix("?"), keep_blank_values=True, max_num_fields=_QUERY_FIELDS
+        )
+    except ValueError as exc:
+        raise DataError(f"invalid query string: {exc}") from None
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            previous = out[key]
+            if isinstance(previous, list):
+                previous.append(value)
+            else:
+                out[key] = [previous, value]
+        else:
+            out[key] = value
+    return out
+
+
+def read(text: str, fmt: Format, opts: Options, warnings: Warnings) -> Any:
+    depth = opts.max_depth
+    if fmt == "json":
+        return load_json(text, depth)
+    if fmt == "yaml":
+        return normalise(load_yaml(text, depth), warnings, depth)
+    if fmt == "toml":
+        try:
+            return normalise(tomllib.loads(text), warnings, depth)
+        except tomllib.TOMLDecodeError as exc:
+            raise DataError(f"invalid TOML: {exc}") from None
+        except RecursionError:
+            raise DataError("nesting too deep") from None
+    if fmt == "xml":
+        return read_xml(text, opts, warnings)
+    if fmt == "querystring":
+        return read_querystring(text)
+    delimiter = opts.delimiter or ("\t" if fmt == "tsv" else ",")
+    return read_delimited(text, delimiter, opts.header)
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
+
+
+def write_json(value: Any, opts: Options, out: Sink) -> None:
+    encoder = json.JSONEncoder(
+        ensure_ascii=False,
+        indent=opts.indent or None,
+        separators=(",", ": ") if opts.indent else (",", ":"),
+        sort_keys=opts.sort_keys,
+    )
+    for chunk in encoder.iterencode(value):
+        out.write(chunk)
+
+
+def write_yaml(value: Any, opts: Options, out: Sink) -> None:
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    yaml.dump(
+        value,
+        out,
+        Dumper=dumper,
+        indent=max(opts.indent, 2),
+        sort_keys=opts.sort_keys,
+        allow_unicode=True,
+        default_flow_style=False,
+    )
+
+
+def _without_nulls(value: Any, where: str, warnings: Warnings) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            path = f"{where}/{escape_pointer(key)}"
+            if item is None:
+                warnings.add("TOML has no null: key left out", path)
+            else:
+                out[key] = _without_nulls(item, path, warnings)
+        return out
+    if isinstance(value, list):
+        if any(item is None for item in value):
+            warnings.add("TOML has no null: array element left out", where)
+        return [
+            _without_nulls(item, f"{where}/{index}", warnings)
+            for index, item in enumerate(value)
+            if item is not None
+        ]
+    return value
+
+
+def write_toml(value: Any, opts: Options, out: BinarySink, warnings: Warnings) -> None:
+    if not isinstance(value, dict):
+        raise DataError("TOML needs an object (table) at the top level")
+    data = _without_nulls(_sorted(value) if opts.sort_keys else value, "", warnings)
+    tomli_w.dump(data, out, indent=opts.indent or 4)
+
+
+_XML_NAME = re.compile(r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*")
+_XML_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_XML_ATTR_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+)
+
+
+class _XmlWriter:
+    def __init__(self, opts: Options, out: Sink, warnings: Warnings) -> None:
+        self.opts = opts
+        self.out = out
+        self.warnings = warnings
+
+    def name(self, key: str, where: str) -> str:
+        if _XML_NAME.fullmatch(key):
+            return key
+        self.warnings.add("invalid XML name replaced", where)
+        name = re.sub(r"[^\w.\-]", "_", key)
+        return name if _XML_NAME.fullmatch(name) else "_" + name
+
+    def text(self, value: Any, where: str) -> str:
+        if value is None:
+            self.warnings.add("null written as an empty element", where)
+            return ""
+        if isinstance(value, bool):
+            self.warnings.add("XML has no types: booleans and numbers written as text", where)
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            self.warnings.add("XML has no types: booleans and numbers written as text", where)
+            return json.dumps(value)
+        text = str(value)
+        if _XML_BAD_CHARS.search(text):
+            self.warnings.add("characters XML cannot hold were removed", where)
+            text = _XML_BAD_CHARS.sub("", text)
+        return text
+
+    def element(self, tag: str, value: Any, where: str, level: int) -> None:
+        pad = "\n" + " " * (self.opts.indent * level) if self.opts.indent else ""
+        if level == 0:
+            pad = ""
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, list):
+                    self.warnings.add("nested array written as repeated <item> elements", where)
+                    if not item:
+                        self.out.write(f"{pad}<{tag}/>")
+                        continue
+                    self.out.write(f"{pad}<{tag}>")
+                    for inner, sub in enumerate(item):
+                        self.element("item", sub, f"{where}/{index}/{inner}", level + 1)
+                    self.out.write(f"{pad}</{tag}>")
+                else:
+                    self.element(tag, item, f"{where}/{index}", level)
+            return
+        if not isinstance(value, dict):
+            text = self.text(value, where).translate(_XML_ESCAPES)
+            self.out.write(f"{pad}<{tag}>{text}</{tag}>" if text else f"{pad}<{tag}/>")
+            return
+        prefix = self.opts.attribute_prefix
+        attrs = []
+        children = []
+        body = None
+        for key, item in value.items():
+            path = f"{where}/{escape_pointer(key)}"
+            if prefix and key.startswith(prefix) and len(key) > len(prefix):
+                if isinstance(item, dict | list):
+                    self.warnings.add("structured attribute value written as JSON text", path)
+                    item = compact(item)
+                name = self.name(key[len(prefix) :], path)
+                attrs.append(f' {name}="{self.text(item, path).translate(_XML_ATTR_ESCAPES)}"')
+            elif key == TEXT_KEY:
+                body = self.text(item if not isinstance(item, dict | list) else compact(item), path)
+            else:
+                children.append((self.name(key, path), item, path))
+        self.out.write(f"{pad}<{tag}{''.join(attrs)}")
+        if not children and not body:
+            self.out.write("/>")
+            return
+        self.out.write(">")
+        if body:
+            if children:
+                self.warnings.add("text mixed with child elements", where)
+            self.out.write(body.translate(_XML_ESCAPES))
+        for name, item, path in children:
+            self.element(name, item, path, level + 1)
+        close_pad = pad if children and self.opts.indent else ""
+        if children and level == 0 and self.opts.indent:
+            close_pad = "\n"
+        self.out.write(f"{close_pad}</{tag}>")
+
+
+def write_xml(value: Any, opts: Options, out: Sink, warnings: Warnings) -> None:
+    writer = _XmlWriter(opts, out, warnings)
+    if opts.xml_root:
+        root, body = writer.name(opts.xml_root, "/"), value
+    elif isinstance(value, dict) and len(value) == 1:
+        ((key, body),) = value.items()
+        root = writer.name(key, "/" + escape_pointer(key))
+        if isinstance(body, list):
+            root, body = "root", value
+    else:
+        root, body = "root", value
+    if isinstance(body, list):
+        warnings.add("top-level array written as repeated <item> elements", "/")
+        body = {"item": body}
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    writer.element(root, body, "", 0)
+    out.write("\n")
+
+
+def _cell(value: Any, where: str, warnings: Warnings) -> str:
+    if value is None:
+        warnings.add("null written as an empty cell", where)
+        return ""
+    if isinstance(value, dict | list):
+        warnings.add("nested value written as JSON text in one cell", where)
+        return compact(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return str(value)
+
+
+def write_delimited(value: Any, opts: Options, out: Sink, warnings: Warnings, fmt: str) -> None:
+    delimiter = opts.delimiter or ("\t" if fmt == "tsv" else ",")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    rows = value if isinstance(value, list) else [value]
+    if not isinstance(value, list):
+        warnings.add("a single object written as one row", "/")
+    if rows and all(isinstance(row, dict) for row in rows):
+        columns: dict[str, None] = {}
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+        names = sorted(columns) if opts.sort_keys else list(columns)
+        if opts.header:
+            writer.writerow(names)
+        else:
+            warnings.add("header left out: column names lost", "/")
+        for index, row in enumerate(rows):
+            if len(row) != len(names):
+                warnings.add("missing column written as an empty cell", f"/{index}")
+            writer.writerow(
+                [
+                    _cell(row[name], f"/{index}/{escape_pointer(name)}", warnings)
+                    if name in row
+                    else ""
+                    for name in names
+                ]
+            )
+        return
+    for index, row in enumerate(rows):
+        if isinstance(row, list):
+            cells = [_cell(item, f"/{index}/{col}", warnings) for col, item in enumerate(row)]
+        elif isinstance(row, dict):
+            warnings.add("object among array rows written as JSON text", f"/{index}")
+            cells = [compact(row)]
+        else:
+            cells = [_cell(row, f"/{index}", warnings)]
+        writer.writerow(cells)
+
+
+def write_querystring(value: Any, opts: Options, out: Sink, warnings: Warnings) -> None:
+    if not isinstance(value, dict):
+        raise DataError("a query string needs an object at the top level")
+    pairs = []
+    for key in sorted(value) if opts.sort_keys else value:
+        item = value[key]
+        where = "/" + escape_pointer(key)
+        items = item if isinstance(item, list) else [item]
+        if isinstance(item, list) and not item:
+            warnings.add("empty array left out", where)
+        for element in items:
+            pairs.append((key, _cell(element, where, warnings)))
+    for position, (key, cell) in enumerate(pairs):
+        out.write(("&" if position else "") + urllib.parse.quote(key, safe=""))
+        out.write("=" + urllib.parse.quote(cell, safe=""))
+
+
+def write(value: Any, fmt: Format, opts: Options, charge: Any, warnings: Warnings) -> str:
+    if fmt == "toml":
+        binary = BinarySink(charge)
+        try:
+            write_toml(value, opts, binary, warnings)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"cannot write TOML: {exc}") from None
+        return binary.getvalue().decode("utf-8")
+    out = Sink(charge)
+    if fmt == "json":
+        write_json(value, opts, out)
+    elif fmt == "yaml":
+        write_yaml(value, opts, out)
+    elif fmt == "xml":
+        write_xml(value, opts, out, warnings)
+    elif fmt == "querystring":
+        write_querystring(value, opts, out, warnings)
+    else:
+        write_delimited(value, opts, out, warnings, fmt)
+    return out.getvalue()

@@ -1,0 +1,309 @@
+"""data/schema/validate and data/schema/infer: drafts, JSON pointers, remote $ref never fetched."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from devutils.errors import ValidationError
+from devutils.registry import Registry, dump_output
+
+
+def validate(registry: Registry, schema: Any, instance: Any, **options: Any) -> dict[str, Any]:
+    spec = registry.get("data_schema_validate")
+    assert spec is not None
+    args = {
+        "schema": schema if isinstance(schema, str) else json.dumps(schema),
+        "content": instance if isinstance(instance, str) else json.dumps(instance),
+        **options,
+    }
+    result: dict[str, Any] = dump_output(registry.invoke_sync(spec, args))
+    return result
+
+
+def errors(out: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(e["instancePath"], e["schemaPath"], e["keyword"]) for e in out["errors"]]
+
+
+PERSON = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "a/b~c": {"type": "integer"},
+    },
+    "additionalProperties": False,
+}
+
+VECTORS = [
+    (PERSON, {"name": "Ann", "tags": ["x"]}, []),
+    (PERSON, {}, [("", "/required", "required")]),
+    (PERSON, {"name": "", "tags": ["x", 2]},
+     [("/name", "/properties/name/minLength", "minLength"),
+      ("/tags/1", "/properties/tags/items/type", "type")]),
+    (PERSON, {"name": "A", "a/b~c": "x"}, [("/a~1b~0c", "/properties/a~1b~0c/type", "type")]),
+    (PERSON, {"name": "A", "extra": 1}, [("", "/additionalProperties", "additionalProperties")]),
+    ({"$defs": {"pos": {"type": "integer", "minimum": 1}}, "items": {"$ref": "#/$defs/pos"}},
+     [1, 0], [("/1", "/items/minimum", "minimum")]),
+    ({"type": "integer"}, 1.0, []),
+    ({"oneOf": [{"type": "string"}, {"type": "integer"}]}, None, [("", "/oneOf", "oneOf")]),
+    (True, {"anything": 1}, []),
+    (False, 1, [("", "", "false")]),
+]  # fmt: skip
+VECTOR_IDS = [
+    "valid", "required", "nested-pointers", "pointer-escaping", "additional-properties",
+    "local-ref", "integer-1.0", "one-of", "true-schema", "false-schema",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("schema", "instance", "expected"), VECTORS, ids=VECTOR_IDS)
+def test_errors_carry_json_pointers(
+    registry: Registry, schema: Any, instance: Any, expected: list[tuple[str, str, str]]
+) -> None:
+    out = validate(registry, schema, instance)
+    assert errors(out) == expected
+    assert out["valid"] is (not expected)
+    assert out["truncated"] is False
+
+
+@pytest.mark.parametrize(
+    ("schema", "draft", "used", "valid"),
+    [
+        # dependentRequired exists from 2019-09 on; draft 7 ignores the unknown keyword.
+        ({"dependentRequired": {"a": ["b"]}}, "auto", "2020-12", False),
+        ({"dependentRequired": {"a": ["b"]}}, "2019-09", "2019-09", False),
+        ({"dependentRequired": {"a": ["b"]}}, "7", "7", True),
+        ({"$schema": "http://json-schema.org/draft-07/schema#",
+          "dependentRequired": {"a": ["b"]}}, "auto", "7", True),
+        ({"$schema": "https://json-schema.org/draft/2019-09/schema",
+          "dependentRequired": {"a": ["b"]}}, "auto", "2019-09", False),
+        # draft 7's "dependencies" is the older spelling of the same rule.
+        ({"$schema": "http://json-schema.org/draft-07/schema#",
+          "dependencies": {"a": ["b"]}}, "auto", "7", False),
+    ],
+    ids=["default-2020-12", "forced-2019-09", "forced-7", "schema-7", "schema-2019-09",
+         "draft-7-dependencies"],
+)  # fmt: skip
+def test_draft_selection(
+    registry: Registry, schema: Any, draft: str, used: str, valid: bool
+) -> None:
+    out = validate(registry, schema, {"a": 1}, draft=draft)
+    assert (out["draft"], out["valid"]) == (used, valid)
+
+
+def test_prefix_items_is_2020_12_and_tuple_items_is_draft_7(registry: Registry) -> None:
+    new = {"prefixItems": [{"type": "integer"}], "items": False}
+    assert errors(validate(registry, new, [1, 2])) == [("", "/items", "items")]
+    old = {"items": [{"type": "integer"}], "additionalItems": False}
+    assert errors(validate(registry, old, ["x"], draft="7")) == [("/0", "/items/0/type", "type")]
+
+
+def test_errors_are_capped_at_100(registry: Registry) -> None:
+    out = validate(registry, {"items": {"type": "integer"}}, ["x"] * 150)
+    assert len(out["errors"]) == 100
+    assert out["truncated"] is True
+    assert out["errors"][99]["instancePath"] == "/99"
+
+
+def test_yaml_schema_and_instance(registry: Registry) -> None:
+    schema = "type: object\nproperties:\n  port: {type: integer, maximum: 65535}\n"
+    out = validate(registry, schema, "port: 70000\n", format="yaml")
+    assert errors(out) == [("/port", "/properties/port/maximum", "maximum")]
+    assert out["errors"][0]["message"] == "70000 is greater than the maximum of 65535"
+
+
+@pytest.mark.parametrize(
+    ("schema", "instance", "detail"),
+    [
+        ('{"type": 5}', "1", "invalid schema at /type"),
+        ('{"minimum": "x"}', "1", "invalid schema at /minimum"),
+        ("[1]", "1", "schema: must be an object or a boolean"),
+        ("{", "1", "schema: invalid JSON"),
+        ("{}", "{", "content: invalid JSON"),
+        ('{"$ref": "#/$defs/missing"}', "1", "cannot resolve $ref"),
+    ],
+    ids=["bad-type", "bad-minimum", "array-schema", "schema-syntax", "instance-syntax",
+         "missing-local-ref"],
+)  # fmt: skip
+def test_bad_schemas_are_400(registry: Registry, schema: str, instance: str, detail: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate(registry, schema, instance)
+    assert caught.value.message == "Schema validation failed"
+    assert detail in str(caught.value.details)
+
+
+# --- remote references: a real listening socket that records every connection ------------------
+
+
+class Canary:
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.hits = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        body = json.dumps({"type": "string"}).encode()
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.hits += 1
+            with conn:
+                conn.sendall(
+                    b"HTTP/1.0 200 OK\r\nContent-Type: application/schema+json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    server = Canary()
+    yield server
+    server.close()
+
+
+def test_the_canary_answers_when_asked(canary: Canary) -> None:
+    # Proves the canary would record a fetch (so a zero below means none was made).
+    with socket.create_connection(("127.0.0.1", canary.port), timeout=2) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert conn.recv(100).startswith(b"HTTP/1.0 200")
+    assert canary.hits == 1
+
+
+@pytest.mark.parametrize(
+    "make_schema",
+    [
+        lambda port: {"$ref": f"http://127.0.0.1:{port}/s.json"},
+        lambda port: {"properties": {"a": {"$ref": f"http://127.0.0.1:{port}/s.json#/x"}}},
+        lambda port: {"$schema": f"http://127.0.0.1:{port}/meta", "type": "object"},
+        lambda port: {"$id": "urn:x", "allOf": [{"$ref": f"http://127.0.0.1:{port}/"}]},
+    ],
+    ids=["root-ref", "nested-ref", "unknown-metaschema", "ref-beside-id"],
+)
+def test_remote_refs_are_never_fetched(
+    registry: Registry, canary: Canary, make_schema: Any
+) -> None:
+    schema = make_schema(canary.port)
+    if "$schema" in schema:  # an unknown $schema falls back to 2020-12 and is not fetched
+        assert validate(registry, schema, {"a": 1})["draft"] == "2020-12"
+    else:
+        with pytest.raises(ValidationError) as caught:
+            validate(registry, schema, {"a": 1})
+        assert "remote references are never fetched" in str(caught.value.details)
+    assert canary.hits == 0
+
+
+def test_metaschema_refs_resolve_without_network(registry: Registry) -> None:
+    schema = {"$ref": "https://json-schema.org/draft/2020-12/schema"}
+    out = validate(registry, schema, {"type": 5})
+    assert out["valid"] is False  # validated against the (bundled) metaschema
+
+
+# --- inference ----------------------------------------------------------------------------------
+
+
+def infer(
+    registry: Registry, samples: list[Any], raw: bool = False, **options: Any
+) -> dict[str, Any]:
+    spec = registry.get("data_schema_infer")
+    assert spec is not None
+    texts = samples if raw else [json.dumps(s) for s in samples]
+    schema: dict[str, Any] = dump_output(registry.invoke_sync(spec, {"samples": texts, **options}))[
+        "schema"
+    ]
+    assert schema.pop("$schema") == "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+INFER = [
+    ([1], {"type": "integer"}),
+    ([1, 2.5], {"type": "number"}),
+    (["x", None], {"type": ["string", "null"]}),
+    ([[]], {"type": "array"}),
+    ([[1, "a"]], {"type": "array", "items": {"type": ["string", "integer"]}}),
+    ([{"a": 1, "b": True}, {"a": 2}],
+     {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "boolean"}},
+      "required": ["a"]}),
+    ([{"a": {"x": 1}}, {"a": {"x": "s", "y": None}}],
+     {"type": "object", "required": ["a"],
+      "properties": {"a": {"type": "object", "required": ["x"],
+                           "properties": {"x": {"type": ["string", "integer"]},
+                                          "y": {"type": "null"}}}}}),
+    ([{"a": 1}, [1]],
+     {"type": ["object", "array"], "properties": {"a": {"type": "integer"}}, "required": ["a"],
+      "items": {"type": "integer"}}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    INFER,
+    ids=["integer", "integer-and-number", "nullable", "empty-array", "mixed-items",
+         "optional-key", "nested", "object-or-array"],
+)  # fmt: skip
+def test_infer(registry: Registry, samples: list[Any], expected: dict[str, Any]) -> None:
+    assert infer(registry, samples) == expected
+
+
+@pytest.mark.parametrize("samples", [s for s, _ in INFER], ids=[str(i) for i in range(len(INFER))])
+def test_every_sample_satisfies_the_inferred_schema(registry: Registry, samples: list[Any]) -> None:
+    schema = infer(registry, samples)
+    for sample in samples:
+        jsonschema.Draft202012Validator(schema).validate(sample)
+
+
+def test_infer_from_yaml(registry: Registry) -> None:
+    assert infer(registry, ["a: 1\n"], raw=True, format="yaml") == {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}},
+        "required": ["a"],
+    }
+
+
+def test_infer_names_the_bad_sample(registry: Registry) -> None:
+    with pytest.raises(ValidationError) as caught:
+        infer(registry, ['{"a": 1}', "{"], raw=True)
+    assert str(caught.value.details).startswith("samples[1]: invalid JSON")
+
+
+async def test_schema_tools_over_rest(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/data/schema/validate", json={"schema": '{"type":"string"}', "content": "1"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {
+        "valid": False,
+        "draft": "2020-12",
+        "errors": [
+            {"instancePath": "", "schemaPath": "/type", "keyword": "type",
+             "message": "1 is not of type 'string'"}
+        ],
+        "truncated": False,
+    }  # fmt: skip
+    response = await client.post("/api/v1/data/schema/infer", json={"samples": ["true"]})
+    assert response.json()["data"]["schema"]["type"] == "boolean"
+    response = await client.post("/api/v1/data/schema/infer", json={"samples": []})
+    assert response.status_code == 400
