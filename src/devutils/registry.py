@@ -96,6 +96,8 @@ class ToolSpec:
     precheck: Precheck | None = None
     cost: CostClass | None = None
     estimate: Estimate | None = None
+    # The output field ``--raw`` prints on the CLI (snake_case name); default: the first field.
+    raw: str | None = None
 
     @functools.cached_property
     def cost_class(self) -> CostClass:
@@ -142,6 +144,7 @@ def tool(
     precheck: Precheck | None = None,
     cost: CostClass | None = None,
     estimate: Estimate | None = None,
+    raw: str | None = None,
 ) -> Callable[[Callable[[Any, ToolContext], Any]], Callable[[Any, ToolContext], Any]]:
     """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``."""
 
@@ -154,6 +157,8 @@ def tool(
             raise TypeError(f"{func.__qualname__}: first parameter must be a ToolInput model")
         if not (isinstance(output_model, type) and issubclass(output_model, ToolOutput)):
             raise TypeError(f"{func.__qualname__}: return type must be a ToolOutput model")
+        if raw is not None and raw not in output_model.model_fields:
+            raise TypeError(f"{func.__qualname__}: raw={raw!r} is not a field of its output")
         _CATALOGUE.append(
             ToolSpec(
                 path=path,
@@ -174,6 +179,7 @@ def tool(
                 precheck=precheck,
                 cost=cost,
                 estimate=estimate,
+                raw=raw,
             )
         )
         return func
