@@ -137,7 +137,7 @@ class Sources:
             raise ValidationError(
                 "Invalid request", f"{origin}: cannot read standard input ({exc.strerror or exc})"
             ) from None
-        return self._count(data, origin)
+        return self._count(data, "stdin")
 
     def file_bytes(self, path: str, origin: str) -> bytes:
         try:
