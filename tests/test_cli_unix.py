@@ -459,3 +459,29 @@ def test_zsh_and_fish_scripts_name_every_tool(
     else:
         assert script.startswith("#compdef devutils\n")
         assert "bashcompinit" in script
+
+
+def test_a_field_named_like_a_cli_option_stays_reachable_through_json() -> None:
+    from devutils.cli import build_parser
+    from devutils.models import ToolOutput
+    from devutils.registry import ToolSpec
+
+    class _Clash(ToolInput):
+        raw: str
+        json_text: str = ""
+
+    class _Out(ToolOutput):
+        value: str
+
+    spec = ToolSpec(
+        path="/api/v1/zz/clash",
+        title="clash",
+        description="A field called raw.",
+        func=lambda inp, ctx: _Out(value=inp.raw),
+        input_model=_Clash,
+        output_model=_Out,
+    )
+    parser = build_parser([*SPECS.values(), spec])
+    namespace = parser.parse_args(["zz", "clash", "--raw", "--json-text", "x"])
+    assert namespace.raw is True
+    assert getattr(namespace, "field:json_text") == "x"

@@ -169,11 +169,16 @@ def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: No
         + (f"; {flag(subject)} also from piped stdin)" if subject else ")")
     )
     optional = parser.add_argument_group("optional")
+    taken = {"--json", "--raw", "--verbose", "--help"}
     for name, field in spec.input_model.model_fields.items():
-        flags = [flag(name)]
         camel = to_camel(name)
-        if camel != name:
-            flags.append(f"--{camel}")
+        # A field named like one of the CLI's own options (or its -env twin) is still reachable
+        # through --json; dropping its flag keeps every other command working.
+        flags = [f for f in dict.fromkeys([flag(name), f"--{camel}"]) if f not in taken]
+        if not flags:
+            continue
+        taken.update(flags)
+        taken.add(f"{flag(name)}-env")
         kwargs = {"metavar": name.upper(), **_argument_kwargs(field.annotation)}
         secret = is_secret(name) and field_kind(field.annotation) == "text"
         help_text = field.description or ""
