@@ -1,14 +1,20 @@
-"""Command line: ``devutils serve | healthcheck | tools | mcp | <family> <op> [<sub>] --field value``.
+"""Command line: ``devutils serve | healthcheck | tools | mcp | completion | <family> <op> [<sub>]``.
 
 Tool commands are generated from the registry: each input field becomes ``--kebab-name`` (the
-camelCase spelling works too); ``--json '{...}'`` (or ``--json -`` for stdin) passes the arguments
-as one object.  Results print as JSON on stdout; errors print the error envelope on stderr and exit
-non-zero with the error's exit code.
+camelCase spelling works too); ``--json '{...}'`` (``-`` for stdin, ``@file``) passes the
+arguments as one object.  A text field's value may be ``-`` (stdin), ``@path`` (a file) or
+``@@...`` (a literal leading ``@``); the tool's subject field reads piped stdin when not given;
+secret fields also take ``--FIELD-env VAR`` (:mod:`devutils.frontends.cli_input`).  Results print
+as JSON on stdout, or with ``--raw`` the main field alone; errors print one JSON error object on
+stderr (``--raw``: one line) and exit with the error's exit code.  docs/cli.md has the details.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
 import types
 import typing
@@ -22,17 +28,60 @@ from pydantic.alias_generators import to_camel
 
 from devutils import __version__
 from devutils.errors import NotFoundError, ToolError, ValidationError
+from devutils.frontends.cli_completion import SHELLS, Node, script
+from devutils.frontends.cli_input import (
+    Sources,
+    decode,
+    encoding_field,
+    field_kind,
+    flag,
+    is_secret,
+    literal,
+    stdin_is_piped,
+    subject_field,
+    trim,
+)
+from devutils.frontends.cli_output import example_command, render_error, render_json, render_raw
 from devutils.registry import Registry, ToolContext, ToolSpec, catalogue, dump_output
 from devutils.settings import Settings, SettingsError, load_settings
 
-_RESERVED = {"serve", "healthcheck", "tools", "mcp"}
+_RESERVED = {"serve", "healthcheck", "tools", "mcp", "completion"}
+EX_USAGE = 64
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    value = orjson.loads(text)
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
-    return value
+class UsageError(ValidationError):
+    """A command line argparse refuses (unknown option, bad number): exit 64, EX_USAGE."""
+
+    exit_code = EX_USAGE
+
+
+class _Parser(argparse.ArgumentParser):
+    """Shows fields the tool requires as required in usage and help, without argparse enforcing
+    them (they may come from ``--json`` or stdin), and reports errors as :class:`UsageError`."""
+
+    shown_required: list[argparse.Action]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.shown_required = []
+
+    def _as_required(self, render: typing.Callable[[], str]) -> str:
+        for action in self.shown_required:
+            action.required = True
+        try:
+            return render()
+        finally:
+            for action in self.shown_required:
+                action.required = False
+
+    def format_usage(self) -> str:
+        return self._as_required(super().format_usage)
+
+    def format_help(self) -> str:
+        return self._as_required(super().format_help)
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise UsageError("Invalid command line", f"{self.prog}: {message}")
 
 
 def _bool(text: str) -> bool:
@@ -44,65 +93,127 @@ def _bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _argument_kwargs(annotation: Any) -> dict[str, Any]:
-    """argparse options for a model field's type (Optional[...] unwrapped)."""
+def _choices(annotation: Any) -> tuple[Any, ...]:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         inner = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        if len(inner) == 1:
-            return _argument_kwargs(inner[0])
+        return _choices(inner[0]) if len(inner) == 1 else ()
     if origin is typing.Annotated:
-        return _argument_kwargs(typing.get_args(annotation)[0])
-    if origin is Literal:
+        return _choices(typing.get_args(annotation)[0])
+    return typing.get_args(annotation) if origin is Literal else ()
+
+
+def _argument_kwargs(annotation: Any) -> dict[str, Any]:
+    """argparse options for a model field's type (Optional[...] unwrapped).
+
+    Text and JSON fields stay strings here: ``-``, ``@file`` and JSON are resolved after parsing.
+    """
+    choices = _choices(annotation)
+    if choices:
         # No argparse choices: a bad value goes through the registry and gets the same
         # VALIDATION_ERROR envelope as REST and MCP.
-        choices = typing.get_args(annotation)
         return {"type": type(choices[0]), "metavar": "{" + ",".join(map(str, choices)) + "}"}
-    if annotation is bool:
+    kind = field_kind(annotation)
+    if kind == "json":
+        return {"type": str, "metavar": "JSON"}
+    if kind == "text":
+        return {"type": str}
+    members = [annotation, *typing.get_args(annotation)]
+    if bool in members:
         return {"type": _bool, "nargs": "?", "const": True, "metavar": "BOOL"}
-    if annotation is int:
+    if int in members:
         return {"type": int}
-    if annotation is float:
+    if float in members:
         return {"type": float}
-    if origin is dict or annotation is dict:
-        return {"type": _json_object, "metavar": "JSON"}
-    if origin is list:
-        return {"type": _json_list, "metavar": "JSON"}
     return {"type": str}
 
 
-def _json_list(text: str) -> list[Any]:
-    value = orjson.loads(text)
-    if not isinstance(value, list):
-        raise argparse.ArgumentTypeError("expected a JSON array")
-    return value
+def _epilog(spec: ToolSpec) -> str:
+    lines = ["examples:"]
+    for example in spec.examples:
+        lines.append(f"  {example_command(spec, example.args)}")
+    subject = subject_field(spec.input_model)
+    if subject is not None:
+        lines.append(
+            f"  echo ... | devutils {' '.join(spec.words)} ...   ({flag(subject)} from stdin)"
+        )
+    lines.append("")
+    lines.append("Text values: - reads stdin, @PATH a file, @@TEXT is a literal @TEXT.")
+    lines.append("--raw prints the main result alone. Exit codes and details: docs/cli.md.")
+    return "\n".join(lines)
 
 
-def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str]) -> Any:
-    parser = parent.add_parser(words[-1], help=spec.title, description=spec.description)
+def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: Node) -> Any:
+    parser: _Parser = parent.add_parser(
+        words[-1],
+        help=spec.title,
+        description=spec.description,
+        epilog=_epilog(spec),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.set_defaults(tool=spec.name)
     parser.add_argument(
         "--json",
         dest="_json",
         metavar="OBJECT",
-        help="all arguments as a JSON object ('-' reads stdin)",
+        help="all arguments as a JSON object (- reads stdin, @PATH a file)",
     )
+    parser.add_argument("--raw", action="store_true", help="print the main result field alone")
+    parser.add_argument(
+        "--verbose", action="store_true", help="log to stderr (LOG_LEVEL) while running"
+    )
+    node.options.extend(["--json", "--raw", "--verbose", "--help"])
+    subject = subject_field(spec.input_model)
+    required = parser.add_argument_group(
+        "required (as options or in --json"
+        + (f"; {flag(subject)} also from piped stdin)" if subject else ")")
+    )
+    optional = parser.add_argument_group("optional")
+    taken = {"--json", "--raw", "--verbose", "--help"}
     for name, field in spec.input_model.model_fields.items():
-        flags = [f"--{name.replace('_', '-')}"]
-        camel = to_camel(name)
-        if camel != name:
-            flags.append(f"--{camel}")
+        camel = _wire(spec.input_model, name)
+        # A field named like one of the CLI's own options (or its -env twin) is still reachable
+        # through --json; dropping its flag keeps every other command working.
+        flags = [f for f in dict.fromkeys([flag(name), f"--{camel}"]) if f not in taken]
+        if not flags:
+            continue
+        taken.update(flags)
+        taken.add(f"{flag(name)}-env")
         kwargs = {"metavar": name.upper(), **_argument_kwargs(field.annotation)}
-        parser.add_argument(
-            *flags, dest=f"field:{name}", default=None, help=field.description, **kwargs
+        secret = is_secret(name) and field_kind(field.annotation) == "text"
+        help_text = field.description or ""
+        if secret:
+            help_text += f" Secret: prefer - (stdin), @PATH or {flag(name)}-env VAR."
+        group = required if field.is_required() else optional
+        action = group.add_argument(
+            *flags, dest=f"field:{name}", default=None, help=help_text, **kwargs
         )
+        if field.is_required():
+            parser.shown_required.append(action)
+        node.options.extend(flags)
+        choices = _choices(field.annotation)
+        if choices:
+            for option in flags:
+                node.values[option] = [str(choice) for choice in choices]
+        if secret:
+            group.add_argument(
+                f"{flag(name)}-env",
+                dest=f"env:{name}",
+                metavar="VAR",
+                default=None,
+                help=f"read {flag(name)} from the environment variable VAR",
+            )
+            node.options.append(f"{flag(name)}-env")
     return parser
 
 
 def build_parser(specs: Sequence[ToolSpec]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="devutils", description="Developer utilities: server, MCP and tools."
-    )
+    return _build(specs)[0]
+
+
+def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str, Node]]:
+    tree: dict[str, Node] = {"": Node(options=["--help", "--version"])}
+    parser = _Parser(prog="devutils", description="Developer utilities: server, MCP and tools.")
     parser.add_argument("--version", action="version", version=f"dev-utilities {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the HTTP server (REST + MCP at /mcp)")
@@ -123,6 +234,19 @@ def build_parser(specs: Sequence[ToolSpec]) -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=3.0)
     commands.add_parser("tools", help="list the tools")
     commands.add_parser("mcp", help="serve MCP over stdio")
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description='bash: eval "$(devutils completion bash)"; zsh: the same with zsh; '
+        "fish: devutils completion fish | source",
+    )
+    completion.add_argument("shell", choices=SHELLS)
+    tree[""].words.extend(["serve", "healthcheck", "tools", "mcp", "completion"])
+    tree["serve"] = Node(options=["--host", "--port", "--workers", "--help"])
+    tree["healthcheck"] = Node(options=["--url", "--timeout", "--help"])
+    tree["tools"] = Node(options=["--help"])
+    tree["mcp"] = Node(options=["--help"])
+    tree["completion"] = Node(words=list(SHELLS), options=["--help"])
 
     # Nested parsers: family → op → [sub]; a word may be both a command and a group.
     # A tool sorts before the tools under it (crypto hash, then crypto hash verify): its own
@@ -133,20 +257,44 @@ def build_parser(specs: Sequence[ToolSpec]) -> argparse.ArgumentParser:
         words = spec.words
         for depth in range(1, len(words)):
             prefix = words[:depth]
-            if prefix not in groups:
-                group_parser = tools.get(prefix) or groups[prefix[:-1]].add_parser(
-                    prefix[-1], help=f"{' '.join(prefix)} tools"
-                )
-                groups[prefix] = group_parser.add_subparsers(metavar="TOOL")
-        tools[words] = _add_tool_parser(groups[words[:-1]], spec, words)
-    return parser
+            if prefix in groups:
+                continue
+            if prefix in tools:  # a tool with tools under it: its node keeps its options
+                groups[prefix] = tools[prefix].add_subparsers(metavar="TOOL")
+                continue
+            group_parser = groups[prefix[:-1]].add_parser(
+                prefix[-1], help=f"{' '.join(prefix)} tools"
+            )
+            groups[prefix] = group_parser.add_subparsers(metavar="TOOL")
+            tree[" ".join(prefix[:-1])].words.append(prefix[-1])
+            tree[" ".join(prefix)] = Node(options=["--help"])
+        tree[" ".join(words[:-1])].words.append(words[-1])
+        node = tree.setdefault(" ".join(words), Node())
+        tools[words] = _add_tool_parser(groups[words[:-1]], spec, words, node)
+    return parser, tree
 
 
-def _tool_args(namespace: argparse.Namespace) -> dict[str, Any]:
+def _stdin() -> Any:
+    stdin = sys.stdin
+    return getattr(stdin, "buffer", stdin) if stdin is not None else None
+
+
+def _wire(model: type[Any], name: str) -> str:
+    """A field's name on the wire: its explicit alias (``from``, a Python keyword) or camelCase."""
+    return model.model_fields[name].serialization_alias or to_camel(name)
+
+
+def _given(args: dict[str, Any], model: type[Any], name: str) -> bool:
+    return args.get(_wire(model, name)) is not None or args.get(name) is not None
+
+
+def _tool_args(namespace: argparse.Namespace, spec: ToolSpec, sources: Sources) -> dict[str, Any]:
     args: dict[str, Any] = {}
+    model = spec.input_model
     raw = getattr(namespace, "_json", None)
     if raw is not None:
-        text = sys.stdin.read() if raw == "-" else raw
+        data = sources.value_bytes(raw, "--json")
+        text = literal(raw) if data is None else decode(data, "--json", can_base64=False).text
         try:
             loaded = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
@@ -154,15 +302,91 @@ def _tool_args(namespace: argparse.Namespace) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise ValidationError("Invalid request", "--json must be a JSON object")
         args.update(loaded)
-    for key, value in vars(namespace).items():
-        if key.startswith("field:") and value is not None:
-            args[to_camel(key.removeprefix("field:"))] = value
+    for name, field in model.model_fields.items():
+        origin = flag(name)
+        value = getattr(namespace, f"field:{name}", None)
+        variable = getattr(namespace, f"env:{name}", None)
+        if variable is not None:
+            if value is not None:
+                raise ValidationError("Invalid request", f"give {origin} or {origin}-env, not both")
+            args[_wire(model, name)] = trim(name, sources.env_text(variable, f"{origin}-env"))
+            continue
+        if value is None:
+            continue
+        kind = field_kind(field.annotation)
+        if kind == "other":
+            args[_wire(model, name)] = value
+            continue
+        args[_wire(model, name)] = _resolve(namespace, spec, sources, args, name, value)
+        if kind == "json":
+            try:
+                args[_wire(model, name)] = orjson.loads(args[_wire(model, name)])
+            except orjson.JSONDecodeError as exc:
+                raise ValidationError(
+                    "Invalid request", f"{origin}: malformed JSON: {exc}"
+                ) from None
+    subject = subject_field(model)
+    if (
+        subject is not None
+        and not _given(args, model, subject)
+        and sources.stdin_taken_by is None
+        and stdin_is_piped(sys.stdin)
+    ):
+        args[_wire(model, subject)] = _resolve(namespace, spec, sources, args, subject, "-")
     return args
 
 
-def _print_error(error: ToolError) -> int:
-    sys.stderr.write(orjson.dumps(error.envelope(), option=orjson.OPT_INDENT_2).decode() + "\n")
+def _resolve(
+    namespace: argparse.Namespace,
+    spec: ToolSpec,
+    sources: Sources,
+    args: dict[str, Any],
+    name: str,
+    value: str,
+) -> str:
+    """A text field's value: literal, or read from stdin or a file (see cli_input)."""
+    origin = flag(name)
+    data = sources.value_bytes(value, origin)
+    if data is None:
+        return literal(value)
+    encoding = encoding_field(spec.input_model, name)
+    loaded = decode(
+        data,
+        "stdin" if value == "-" else origin,
+        can_base64=encoding is not None and not _given(args, spec.input_model, encoding),
+    )
+    if loaded.base64 and encoding is not None:
+        args[_wire(spec.input_model, encoding)] = "base64"
+        return loaded.text
+    return trim(name, loaded.text)
+
+
+def _write(data: bytes) -> None:
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(data.decode(errors="replace"))
+        sys.stdout.flush()
+        return
+    buffer.write(data)
+    buffer.flush()
+
+
+def _print_error(error: ToolError, raw: bool = False) -> int:
+    sys.stderr.write(render_error(error, raw))
+    sys.stderr.flush()
     return error.exit_code
+
+
+def _quiet_logging(settings: Settings, verbose: bool) -> None:
+    """Tool commands print results and errors only; log records go to stderr with --verbose."""
+    root = logging.getLogger()
+    if verbose:
+        from devutils.observability.logging import configure_logging
+
+        configure_logging(settings, stream=sys.stderr)
+    elif not root.handlers:  # otherwise logging's last-resort handler prints bare warnings
+        root.addHandler(logging.NullHandler())
 
 
 def healthcheck(settings: Settings | None, url: str | None, timeout: float) -> int:
@@ -182,12 +406,20 @@ def healthcheck(settings: Settings | None, url: str | None, timeout: float) -> i
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    raw = "--raw" in arguments
     specs = catalogue()
-    parser = build_parser(specs)
-    namespace = parser.parse_args(argv)
+    parser, tree = _build(specs)
+    try:
+        namespace = parser.parse_args(arguments)
+    except UsageError as exc:
+        return _print_error(exc, raw)
     if namespace.command is None:
         parser.print_help()
-        return 64
+        return EX_USAGE
+    if namespace.command == "completion":
+        sys.stdout.write(script(namespace.shell, tree))
+        return 0
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -211,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SettingsError as exc:
             print(f"devutils: {exc}", file=sys.stderr)
             return 78
+    _quiet_logging(settings, getattr(namespace, "verbose", False))
     try:
         registry = Registry(specs, ToolContext(settings))
     except SettingsError as exc:
@@ -221,22 +454,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{' '.join(spec.words):<28} {spec.title}")
         return 0
     tool_name = getattr(namespace, "tool", None)
-    if tool_name is None:  # a family word without a tool
-        parser.parse_args([*(argv or sys.argv[1:]), "--help"])
-        return 64
+    if tool_name is None:  # a family word without a tool: its help, on stderr
+        with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(SystemExit):
+            parser.parse_args([*arguments, "--help"])
+        return EX_USAGE
     tool_spec = registry.get(tool_name)
     if tool_spec is None:
         # The parser knows every tool (it is built before settings are read); this one is off.
         return _print_error(
-            NotFoundError("Tool disabled", f"{tool_name} is turned off by DISABLED_TOOLS")
+            NotFoundError("Tool disabled", f"{tool_name} is turned off by DISABLED_TOOLS"), raw
         )
     try:
-        result = registry.invoke_sync(tool_spec, _tool_args(namespace))
+        sources = Sources(_stdin(), settings.max_body_bytes, os.environ)
+        result = registry.invoke_sync(tool_spec, _tool_args(namespace, tool_spec, sources))
     except ToolError as exc:
-        return _print_error(exc)
+        return _print_error(exc, raw)
     finally:
         registry.close()
-    sys.stdout.write(orjson.dumps(dump_output(result), option=orjson.OPT_INDENT_2).decode() + "\n")
+    dumped = dump_output(result)
+    try:
+        _write(render_raw(tool_spec, dumped) if raw else render_json(dumped))
+    except BrokenPipeError:  # `devutils ... --raw | head -1`: the reader left, like any filter
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     return 0
 
 

@@ -116,6 +116,8 @@ class ToolSpec:
     cost: CostClass | None = None
     estimate: Estimate | None = None
     composite: Composite | None = None
+    # The output field ``--raw`` prints on the CLI (snake_case name); default: the first field.
+    raw: str | None = None
 
     @functools.cached_property
     def cost_class(self) -> CostClass:
@@ -163,6 +165,7 @@ def tool(
     cost: CostClass | None = None,
     estimate: Estimate | None = None,
     composite: bool = False,
+    raw: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``; for a
     ``composite`` tool it is ``async (input_model, Registry, StepCall) -> output_model`` and it
@@ -177,6 +180,8 @@ def tool(
             raise TypeError(f"{func.__qualname__}: first parameter must be a ToolInput model")
         if not (isinstance(output_model, type) and issubclass(output_model, ToolOutput)):
             raise TypeError(f"{func.__qualname__}: return type must be a ToolOutput model")
+        if raw is not None and raw not in output_model.model_fields:
+            raise TypeError(f"{func.__qualname__}: raw={raw!r} is not a field of its output")
         _CATALOGUE.append(
             ToolSpec(
                 path=path,
@@ -198,6 +203,7 @@ def tool(
                 cost="inline" if composite else cost,
                 estimate=estimate,
                 composite=func if composite else None,
+                raw=raw,
             )
         )
         return func

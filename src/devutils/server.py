@@ -79,11 +79,23 @@ def is_loopback(host: str) -> bool:
 
 
 def _announce(settings: Settings, host: str, port: int, count: int) -> None:
+    """One start-up line: the address, the worker count, the auth mode and who can reach it.
+
+    WARNING when the address is reachable beyond loopback and authentication is off.
+    """
     shown = f"[{host}]" if ":" in host else host
     plural = "worker" if count == 1 else "workers"
-    log.info(f"listening on http://{shown}:{port} ({count} {plural})")
-    if settings.auth_method == "none" and not is_loopback(host):
+    url = f"http://{shown}:{port}"
+    auth = settings.auth_method
+    head = f"listening on {url} ({count} {plural}); AUTH_METHOD={auth}"
+    extra = {"listen": url, "exposed": not is_loopback(host)}
+    if is_loopback(host):
+        log.info(f"{head}; loopback only", extra=extra)
+    elif auth == "none":
         log.warning(
-            f"authentication is off (AUTH_METHOD=none) and the server listens on {host}: "
-            "anyone who can reach this port can call every tool"
+            f"{head}; reachable beyond loopback WITHOUT authentication: anyone who can reach "
+            "this port can call every tool (set AUTH_METHOD, or bind --host 127.0.0.1)",
+            extra=extra,
         )
+    else:
+        log.info(f"{head}; reachable beyond loopback, authentication required", extra=extra)

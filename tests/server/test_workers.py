@@ -176,19 +176,44 @@ def test_web_concurrency_sets_the_worker_count() -> None:
     assert load_settings({}).server_workers is None
 
 
-def test_the_start_line_warns_when_open_to_the_network_without_auth(
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize(
+    ("host", "env", "level", "message"),
+    [
+        (
+            "0.0.0.0",
+            {},
+            logging.WARNING,
+            "listening on http://0.0.0.0:8080 (2 workers); AUTH_METHOD=none; reachable beyond "
+            "loopback WITHOUT authentication: anyone who can reach this port can call every tool "
+            "(set AUTH_METHOD, or bind --host 127.0.0.1)",
+        ),
+        (
+            "127.0.0.1",
+            {},
+            logging.INFO,
+            "listening on http://127.0.0.1:8080 (2 workers); AUTH_METHOD=none; loopback only",
+        ),
+        (
+            "::",
+            {"AUTH_METHOD": "api_key", "AUTH_API_KEYS": "k" * 32},
+            logging.INFO,
+            "listening on http://[::]:8080 (2 workers); AUTH_METHOD=api_key; reachable beyond "
+            "loopback, authentication required",
+        ),
+    ],
+    ids=["open-without-auth-warns", "loopback", "open-with-api-key"],
+)
+def test_the_start_line_names_address_auth_and_exposure(
+    caplog: pytest.LogCaptureFixture, host: str, env: dict[str, str], level: int, message: str
 ) -> None:
     caplog.set_level(logging.INFO, logger="devutils.server")
-    _announce(load_settings({}), "0.0.0.0", 8080, 2)
-    messages = [record.getMessage() for record in caplog.records]
-    assert messages[0] == "listening on http://0.0.0.0:8080 (2 workers)"
-    assert "authentication is off" in messages[1]
-    caplog.clear()
-    _announce(load_settings({}), "127.0.0.1", 8080, 1)
-    assert [record.getMessage() for record in caplog.records] == [
-        "listening on http://127.0.0.1:8080 (1 worker)"
+    _announce(load_settings(env), host, 8080, 2)
+    assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
+        (level, message)
     ]
+
+
+def test_loopback_names() -> None:
     assert is_loopback("::1")
     assert is_loopback("localhost")
     assert not is_loopback("10.0.0.1")

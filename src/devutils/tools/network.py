@@ -49,6 +49,7 @@ def canonical_header(name: str) -> str:
 
 @tool(
     "/api/v1/network/headers",
+    raw="headers",  # the CLI's --raw prints this field
     title="Inspect HTTP response headers",
     description="GET a public http(s) URL and return its status and response headers; redirects "
     "are reported, not followed, the body is never read, internal targets are refused.",
@@ -103,6 +104,7 @@ class DnsOutput(ToolOutput):
 
 @tool(
     "/api/v1/network/dns",
+    raw="records",  # the CLI's --raw prints this field
     title="DNS lookup",
     description="Look up A, AAAA, MX, TXT, NS, CNAME, SOA, SRV, CAA or PTR records of a public "
     "name, with TTLs; internal names and answers in internal ranges are refused.",

@@ -187,6 +187,7 @@ def _readable_times(payload: dict[str, Any] | None) -> dict[str, str]:
 
 @tool(
     "/api/v1/transform/jwt/decode",
+    raw="payload",  # the CLI's --raw prints this field
     title="Decode a JWT (unverified)",
     description=(
         "Decode a JWT's header and payload without verifying the signature; numeric exp, iat "

@@ -1,0 +1,98 @@
+"""What the CLI prints: JSON results, ``--raw`` results and errors, and help examples.
+
+``--raw`` prints a tool's main output field alone (the declaration's ``raw``, else its first
+field): a string as is with a line break added when it has none, numbers and booleans as JSON
+literals, a list one item per line (objects as one-line JSON), an object as indented JSON.  A tool
+whose output carries ``isBinary``/``resultBase64`` (decoders, decompression) gets its exact bytes
+written, with nothing added.
+"""
+
+from __future__ import annotations
+
+import binascii
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from devutils.errors import ToolError
+from devutils.frontends.cli_input import flag
+from devutils.registry import ToolSpec
+
+
+def raw_field(spec: ToolSpec) -> str:
+    return spec.raw or next(iter(spec.output_model.model_fields))
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def render_raw(spec: ToolSpec, dumped: Mapping[str, Any]) -> bytes:
+    """The bytes ``--raw`` writes for a dumped (wire-named) output."""
+    field = spec.output_model.model_fields[raw_field(spec)]
+    key = field.serialization_alias or field.alias or raw_field(spec)
+    value = dumped.get(key)
+    if "isBinary" in dumped and isinstance(value, str):
+        encoded = dumped.get("resultBase64")
+        if dumped["isBinary"] and isinstance(encoded, str):
+            return binascii.a2b_base64(encoded)
+        return value.encode()
+    if value is None:
+        return b""
+    if isinstance(value, list):
+        return b"".join(_scalar(item).encode() + b"\n" for item in value)
+    if isinstance(value, dict):
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+    text = _scalar(value)
+    return (text if text.endswith("\n") else text + "\n").encode()
+
+
+def render_json(dumped: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(dumped, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def render_error(error: ToolError, raw: bool) -> str:
+    """One JSON object on one line, or with ``--raw`` a one-line message."""
+    if raw:
+        return "devutils: " + " ".join(error.mcp_text().split()) + "\n"
+    return orjson.dumps(error.envelope()).decode() + "\n"
+
+
+def _argument(name: str, value: Any) -> list[str]:
+    option = flag(name)
+    if value is True:
+        return [option]
+    if isinstance(value, str):
+        if value == "-":
+            raise ValueError("a literal '-' only goes through --json")
+        text = "@" + value if value.startswith("@") else value
+    else:
+        text = orjson.dumps(value).decode()
+    if text.startswith("-"):
+        return [f"{option}={shlex.quote(text)}"]
+    return [option, shlex.quote(text)]
+
+
+def example_command(spec: ToolSpec, args: Mapping[str, Any]) -> str:
+    """An example's arguments as a ``devutils`` command line (``--json`` when flags cannot say it)."""
+    by_wire = {}
+    for name, field in spec.input_model.model_fields.items():
+        by_wire[name] = name
+        if field.validation_alias is not None:
+            for choice in getattr(field.validation_alias, "choices", ()):
+                by_wire[str(choice)] = name
+    words = ["devutils", *spec.words]
+    try:
+        for key, value in args.items():
+            if value is None:
+                continue
+            words.extend(_argument(by_wire[key], value))
+    except (KeyError, ValueError):
+        return " ".join(
+            ["devutils", *spec.words, "--json", shlex.quote(orjson.dumps(dict(args)).decode())]
+        )
+    return " ".join(words)

@@ -1,0 +1,494 @@
+"""The CLI as a Unix tool: stdin, ``-``, ``@file``, secrets from the environment, ``--raw``, errors,
+help and shell completion."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shlex
+import subprocess
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from pydantic import Field
+
+from devutils.cli import main
+from devutils.errors import ValidationError
+from devutils.frontends.cli_input import decode, encoding_field, subject_field
+from devutils.frontends.cli_output import example_command
+from devutils.models import ToolInput
+from devutils.registry import catalogue
+from tests.support import DEVUTILS
+from tests.test_contract import RANDOM_OUTPUT, REAL_CLOCK_IN_CLI, shape
+
+SPECS = {spec.name: spec for spec in catalogue()}
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+
+
+class Result(typing.NamedTuple):
+    code: int
+    out: bytes
+    err: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def error(self) -> Any:
+        assert self.err.count(b"\n") == 1, self.err  # one line
+        return json.loads(self.err)["error"]
+
+
+class _Terminal(io.BytesIO):
+    def isatty(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise AssertionError("a terminal is never read implicitly")
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]) -> Run:
+    """``main`` in this process with the given bytes as a piped stdin (None: a terminal)."""
+    monkeypatch.setenv("SECRETS_MOUNT_PATH", "/nonexistent")
+
+    def run(*argv: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Result:
+        stream: Any = _Terminal() if stdin is None else io.BytesIO(stdin)
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(stream))
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsysbinary.readouterr()
+        code = main(list(argv))
+        captured = capsysbinary.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+# -- input: stdin, '-', @file ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "expected"),
+    [
+        (["crypto", "hash", "--algorithm", "sha256"], b"abc", {"hash": "ba7816bf8f01cfea4141"}),
+        # Like sha256sum: the bytes piped in, trailing newline included.
+        (["crypto", "hash", "--algorithm", "sha256"], b"hi\n", {"hash": "98ea6e4f216f2fb4b69f"}),
+        (["crypto", "hash", "--algorithm", "md5", "--content", "-"], b"", {"hash": "d41d8cd98f"}),
+        (["text", "info"], b"a b c\nd\n", {"characterCount": 8, "wordCount": 4}),
+        (["text", "case", "--case-type", "UPPERCASE"], "héllo\n".encode(), {"result": "HÉLLO\n"}),
+        # A one-value field drops the newline echo adds.
+        (["network", "ip"], b"10.0.0.1\n", {"ip": "10.0.0.1", "isPrivate": True}),
+        (["transform", "jwt", "decode"], JWT.encode() + b"\r\n", {"header": {"alg": "HS256"}}),
+        (
+            ["crypto", "hmac", "--content", "Hello World", "--algorithm", "sha256", "--key", "-"],
+            b"my-secret-key\n",
+            {"hmac": "2cd7c25025198d4458002ceb064ad37c"},
+        ),
+    ],
+    ids=[
+        "hash-abc",
+        "hash-keeps-newline",
+        "dash-empty",
+        "text-info",
+        "utf8",
+        "ip-trims-newline",
+        "jwt-trims-crlf",
+        "hmac-key-dash",
+    ],
+)
+def test_piped_stdin_fills_the_subject(
+    cli: Run, argv: list[str], stdin: bytes, expected: dict[str, Any]
+) -> None:
+    result = cli(*argv, stdin=stdin)
+    assert result.code == 0, result.err
+    output = result.json()
+    for key, value in expected.items():
+        if isinstance(value, str) and key in ("hash", "hmac"):
+            assert output[key].startswith(value)
+        elif isinstance(value, dict):
+            assert value.items() <= output[key].items()
+        else:
+            assert output[key] == value
+
+
+def test_a_terminal_is_not_read(cli: Run) -> None:
+    result = cli("crypto", "hash", "--algorithm", "md5")
+    assert result.code == 65
+    assert result.error()["message"] == 'field "content" is required'
+
+
+def test_a_given_field_is_not_replaced_by_stdin(cli: Run) -> None:
+    result = cli("crypto", "hash", "--content", "abc", "--algorithm", "md5", stdin=b"other")
+    assert result.json()["hash"] == "900150983cd24fb0d6963f7d28e17f72"
+    result = cli("crypto", "hash", "--json", '{"content": "abc", "algorithm": "md5"}', stdin=b"x")
+    assert result.json()["hash"] == "900150983cd24fb0d6963f7d28e17f72"
+
+
+def test_json_arguments_from_stdin_and_files(cli: Run, tmp_path: Path) -> None:
+    args = tmp_path / "args.json"
+    args.write_text('{"content": "abc", "algorithm": "md5"}')
+    result = cli("crypto", "hash", "--json", f"@{args}", "--raw")
+    assert result.out == b"900150983cd24fb0d6963f7d28e17f72\n"
+    result = cli("crypto", "hash", "--json", "-", "--raw", stdin=args.read_bytes())
+    assert result.out == b"900150983cd24fb0d6963f7d28e17f72\n"
+
+
+def test_at_file_and_the_at_escape(cli: Run, tmp_path: Path) -> None:
+    message = tmp_path / "message.txt"
+    message.write_bytes("héllo\n".encode())
+    result = cli("crypto", "hash", "--algorithm", "md5", "--content", f"@{message}", "--raw")
+    # md5 of the file's exact bytes (printf 'h\xc3\xa9llo\n' | md5sum)
+    assert result.out == b"1082e4bdaee22cfa4057c4f6a5e4c3da\n"
+    literal = cli("crypto", "hash", "--algorithm", "md5", "--content", "@@abc", "--raw")
+    expected = cli("crypto", "hash", "--algorithm", "md5", "--json", '{"content": "@abc"}', "--raw")
+    assert literal.out == expected.out
+    assert literal.code == 0
+
+
+def test_a_missing_file_is_exit_66(cli: Run, tmp_path: Path) -> None:
+    result = cli("crypto", "hash", "--algorithm", "md5", "--content", f"@{tmp_path}/nope")
+    assert result.code == 66
+    error = result.error()
+    assert error["code"] == "NOT_FOUND"
+    assert error["details"] == f"--content: {tmp_path}/nope: No such file or directory"
+
+
+def test_binary_stdin_reaches_a_byte_tool_as_base64(cli: Run) -> None:
+    # crypto/hash has inputEncoding: bytes that are not UTF-8 are sent base64 with it set.
+    result = cli("crypto", "hash", "--algorithm", "sha256", "--raw", stdin=b"ok\xff\xfe")
+    assert result.code == 0
+    assert result.out == b"8340ff27d79df370081b9e3187740c97f17a52a9626bf4448aa61a558bd0aaee\n"
+
+
+def test_bytes_that_are_not_utf8_are_refused_clearly(cli: Run) -> None:
+    result = cli("text", "case", "--case-type", "UPPERCASE", stdin=b"ok\xff\xfe")
+    assert result.code == 65
+    assert result.error() == {
+        "code": "VALIDATION_ERROR",
+        "message": "Input is not UTF-8 text",
+        "details": "stdin: invalid UTF-8 at byte 2; this tool takes text "
+        "(base64-encode binary data first)",
+    }
+
+
+def test_stdin_is_read_once(cli: Run) -> None:
+    result = cli("crypto", "hash", "--json", "-", "--content", "-", stdin=b"{}")
+    assert result.code == 65
+    assert result.error()["details"] == "--content: standard input is already read by --json"
+
+
+def test_input_is_capped_by_max_body_bytes(cli: Run) -> None:
+    result = cli("text", "info", stdin=b"x" * 2000, env={"MAX_BODY_BYTES": "1024"})
+    assert result.code == 65
+    assert result.error() == {
+        "code": "REQUEST_TOO_LARGE",
+        "message": "Request too large",
+        "details": "stdin: input exceeds 1024 bytes (MAX_BODY_BYTES)",
+    }
+
+
+class _WithEncoding(ToolInput):
+    content: str = Field(description="data")
+    content_encoding: Literal["utf8", "base64"] = "utf8"
+
+
+class _Plain(ToolInput):
+    algorithm: Literal["a", "b"]
+    token: str
+
+
+def test_byte_encoding_field_and_subject_are_derived_from_the_model() -> None:
+    assert encoding_field(_WithEncoding, "content") == "content_encoding"
+    assert encoding_field(_Plain, "token") is None
+    assert subject_field(_Plain) == "token"
+    assert subject_field(SPECS["web_url"].input_model) is None
+    assert decode(b"\xff\x00", "stdin", can_base64=True).text == "/wA="
+    with pytest.raises(ValidationError):
+        decode(b"\xff\x00", "stdin", can_base64=False)
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_secrets_from_environment_file_and_stdin(cli: Run, tmp_path: Path) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("my-secret-key\n")
+    expected = b"2cd7c25025198d4458002ceb064ad37ccfbbe46650876d693f5e080bd954e449\n"
+    base = ("crypto", "hmac", "--content", "Hello World", "--algorithm", "sha256", "--raw")
+    assert cli(*base, "--key-env", "HMAC_KEY", env={"HMAC_KEY": "my-secret-key"}).out == expected
+    assert cli(*base, "--key", f"@{key_file}").out == expected
+    hashed = cli("crypto", "password", "hash", "--raw", stdin=b"hunter2-CANARY\n")
+    assert hashed.code == 0
+    assert hashed.out.startswith(b"$argon2id$")
+    verified = cli(
+        "crypto",
+        "password",
+        "verify",
+        "--password-env",
+        "PW",
+        "--hash",
+        hashed.out.decode().strip(),
+        "--raw",
+        env={"PW": "hunter2-CANARY"},
+    )
+    assert verified.out == b"true\n"
+
+
+def test_an_unset_secret_variable_is_named(cli: Run) -> None:
+    result = cli("crypto", "password", "hash", "--password-env", "DEVUTILS_NOT_SET_ANYWHERE")
+    assert result.code == 65
+    assert result.error()["details"] == (
+        "--password-env: environment variable DEVUTILS_NOT_SET_ANYWHERE is not set"
+    )
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["crypto", "hash", "--content", "abc", "--algorithm", "md5"],
+            b"900150983cd24fb0d6963f7d28e17f72\n",
+        ),
+        (
+            ["data", "json", "format", "--content", '{"a":[1,"x"]}', "--action", "format"],
+            b'{\n  "a": [\n    1,\n    "x"\n  ]\n}\n',
+        ),
+        (["transform", "base64", "--content", "/w==", "--action", "decode"], b"\xff"),
+        (["transform", "base64", "--content", "aGk=", "--action", "decode"], b"hi"),
+        (
+            ["transform", "jwt", "decode", "--token", JWT],
+            b'{\n  "sub": "1234567890",\n  "name": "John Doe",\n  "iat": 1516239022\n}\n',
+        ),
+        (["text", "regex", "--content", "a1 b22 c333", "--pattern", "[0-9]+"], b"1\n22\n333\n"),
+        (["text", "info", "--content", "two words"], b"9\n"),
+    ],
+    ids=[
+        "string",
+        "json-text-unescaped",
+        "binary-exact",
+        "decoded-text-exact",
+        "object",
+        "list",
+        "number",
+    ],
+)
+def test_raw_prints_the_main_field(cli: Run, argv: list[str], expected: bytes) -> None:
+    result = cli(*argv, "--raw")
+    assert (result.code, result.out, result.err) == (0, expected, b"")
+
+
+def test_raw_lists_one_item_per_line(cli: Run) -> None:
+    result = cli("id", "uuid", "--version", "4", "--count", "3", "--raw")
+    lines = result.out.decode().splitlines()
+    assert len(lines) == 3
+    assert all(len(line) == 36 for line in lines)
+
+
+def test_errors_are_one_json_line_or_one_raw_line(cli: Run) -> None:
+    result = cli("crypto", "hash", "--content", "x", "--algorithm", "sha3")
+    assert (result.code, result.out) == (65, b"")
+    assert result.error()["code"] == "VALIDATION_ERROR"
+    result = cli("crypto", "hash", "--content", "x", "--algorithm", "sha3", "--raw")
+    assert result.code == 65
+    assert result.err.startswith(b"devutils: VALIDATION_ERROR: ")
+    assert result.err.count(b"\n") == 1
+
+
+def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
+    result = cli("crypto", "hash", "--no-such-option")
+    assert result.code == 64
+    assert result.error() == {
+        "code": "VALIDATION_ERROR",
+        "message": "Invalid command line",
+        "details": "devutils: unrecognized arguments: --no-such-option",
+    }
+    result = cli("id", "uuid", "--version", "4", "--count", "many")
+    assert result.code == 64
+    assert "invalid int value" in result.error()["details"]
+
+
+def test_a_family_word_alone_prints_its_tools_to_stderr(cli: Run) -> None:
+    result = cli("text")
+    assert result.code == 64
+    assert result.out == b""
+    assert b"case" in result.err
+    assert b"regex" in result.err
+
+
+def test_blocked_destination_prints_only_the_error() -> None:
+    """No stray plain log line before the JSON error (logging stays off unless --verbose)."""
+    argv = [*DEVUTILS, "network", "headers", "--url", "http://127.0.0.1:9/"]
+    env = {**os.environ, "SECRETS_MOUNT_PATH": "/nonexistent", "LOG_LEVEL": "info"}
+    quiet = subprocess.run(argv, capture_output=True, env=env, check=False, timeout=60)
+    assert quiet.returncode == 77
+    assert quiet.stdout == b""
+    assert [json.loads(line)["error"]["code"] for line in quiet.stderr.splitlines()] == [
+        "SSRF_BLOCKED"
+    ]
+    verbose = subprocess.run(
+        [*argv, "--verbose"], capture_output=True, env=env, check=False, timeout=60
+    )
+    lines = [json.loads(line) for line in verbose.stderr.splitlines()]
+    assert any(str(line.get("msg")).startswith("ssrf blocked: ") for line in lines), lines
+    assert lines[-1]["error"]["code"] == "SSRF_BLOCKED"
+
+
+def test_a_real_pipe() -> None:
+    done = subprocess.run(
+        [*DEVUTILS, "crypto", "hash", "--algorithm", "sha256", "--raw"],
+        input=b"abc",
+        capture_output=True,
+        env={**os.environ, "SECRETS_MOUNT_PATH": "/nonexistent"},
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n",
+        b"",
+    )
+
+
+# -- help -------------------------------------------------------------------------------------
+
+
+def test_help_shows_required_fields_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["crypto", "hash", "--help"])
+    text = capsys.readouterr().out
+    usage = " ".join(text.split("\n\n")[0].split())
+    assert "--content CONTENT --algorithm {md5,sha1,sha224,sha256," in usage
+    assert "[--content" not in usage
+    assert "devutils crypto hash --content 'hello world' --algorithm sha256" in text
+    with pytest.raises(SystemExit):
+        main(["crypto", "password", "hash", "--help"])
+    assert "--password-env VAR" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [(name, i) for name, spec in SPECS.items() for i in range(len(spec.examples))],
+)
+def test_help_example_lines_run_like_the_json_examples(
+    cli: Run, monkeypatch: pytest.MonkeyPatch, name: str, index: int
+) -> None:
+    """Each command line shown in --help gives what the registry example gives."""
+    spec = SPECS[name]
+    for key in ("DNS_RESOLVERS", "DNS_TIMEOUT", "NETWORK_TIMEOUT"):
+        monkeypatch.setenv(key, {"DNS_RESOLVERS": "127.0.0.1:9"}.get(key, "0.1"))
+    line = example_command(spec, spec.examples[index].args)
+    words = shlex.split(line)
+    assert words[: len(spec.words) + 1] == ["devutils", *spec.words]
+    shown = cli(*words[1:], stdin=b"")
+    reference = cli(*spec.words, "--json", json.dumps(dict(spec.examples[index].args)), stdin=b"")
+    assert shown.code == reference.code, (line, shown.err)
+    if shown.code == 0:
+        if name in RANDOM_OUTPUT or name in REAL_CLOCK_IN_CLI:
+            assert shape(shown.json()) == shape(reference.json())
+        else:
+            assert shown.json() == reference.json(), line
+    else:
+        assert shown.error() == reference.error()
+
+
+# -- completion -------------------------------------------------------------------------------
+
+
+def _complete(script: str, *words: str) -> list[str]:
+    """What bash's completion function offers for ``devutils <words>`` (last word: the prefix)."""
+    program = "\n".join(
+        [
+            script,
+            "complete -p devutils",
+            f"COMP_WORDS=(devutils {' '.join(shlex.quote(w) for w in words)})",
+            f"COMP_CWORD={len(words)}",
+            "_devutils",
+            'printf "%s\\n" "${COMPREPLY[@]}"',
+        ]
+    )
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile"],
+        input=program.encode(),
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    lines = done.stdout.decode().splitlines()
+    assert lines[0] == "complete -F _devutils devutils"
+    return [line for line in lines[1:] if line]
+
+
+def test_bash_completion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    top = _complete(script, "")
+    assert {"serve", "mcp", "completion", "crypto", "text", "transform"} <= set(top)
+    assert _complete(script, "cr") == ["crypto"]
+    assert _complete(script, "crypto", "password", "") == ["hash", "verify", "--help"]
+    assert _complete(script, "crypto", "hash", "--algorithm", "sha5") == ["sha512", "sha512_256"]
+    assert "--content" in _complete(script, "crypto", "hash", "--c")
+    # compgen on the word list the function offers, as bash itself does.
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", f'{script}\ncompgen -W "$(_devutils_next text)" r'],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    assert done.stdout.decode().split() == ["regex"]
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_scripts_name_every_tool(
+    capsys: pytest.CaptureFixture[str], shell: str
+) -> None:
+    assert main(["completion", shell]) == 0
+    script = capsys.readouterr().out
+    for spec in SPECS.values():
+        assert f"{' '.join(spec.words[:-1])}|{spec.words[-1]}" in script or (
+            f'"{" ".join(spec.words)}")' in script
+        )
+    if shell == "fish":
+        assert "complete -c devutils -n '__devutils_at \\'crypto hash\\'' -l algorithm" in script
+    else:
+        assert script.startswith("#compdef devutils\n")
+        assert "bashcompinit" in script
+
+
+def test_a_field_named_like_a_cli_option_stays_reachable_through_json() -> None:
+    from devutils.cli import build_parser
+    from devutils.models import ToolOutput
+    from devutils.registry import ToolSpec
+
+    class _Clash(ToolInput):
+        raw: str
+        json_text: str = ""
+
+    class _Out(ToolOutput):
+        value: str
+
+    spec = ToolSpec(
+        path="/api/v1/zz/clash",
+        title="clash",
+        description="A field called raw.",
+        func=lambda inp, ctx: _Out(value=inp.raw),
+        input_model=_Clash,
+        output_model=_Out,
+    )
+    parser = build_parser([*SPECS.values(), spec])
+    namespace = parser.parse_args(["zz", "clash", "--raw", "--json-text", "x"])
+    assert namespace.raw is True
+    assert getattr(namespace, "field:json_text") == "x"
