@@ -116,7 +116,8 @@ def tools_loaded(driver: WebDriver) -> None:
 def run_and_wait(driver: WebDriver) -> WebElement:
     driver.execute_script("document.getElementById('result').textContent = ''")
     by_id(driver, "run").click()
-    return wait_until(driver, lambda d: (css(d, "#outcome") or [None])[0])  # type: ignore[no-any-return]
+    found: list[WebElement] = wait_until(driver, lambda d: css(d, "#outcome"))
+    return found[0]
 
 
 def rest_call(server: ServerProcess, path: str, args: dict[str, Any]) -> httpx.Response:
@@ -154,7 +155,7 @@ def test_every_tool_is_listed_by_family(driver: WebDriver, server: ServerProcess
     ).json()["data"]["tools"]
     shown = {a.get_attribute("data-tool") for a in css(driver, "#tool-list a[data-tool]")}
     assert shown == {tool["name"] for tool in tools}
-    families = [d.get_attribute("data-family") for d in css(driver, "#tool-list details")]
+    families = [str(d.get_attribute("data-family")) for d in css(driver, "#tool-list details")]
     assert sorted(families) == sorted({tool["family"] for tool in tools})
 
 
@@ -218,7 +219,9 @@ def test_an_error_shows_its_code_and_message(driver: WebDriver, server: ServerPr
     outcome = run_and_wait(driver)
     assert outcome.get_attribute("data-status") == "400"
     expected = rest_call(
-        server, "/api/v1/text/regex", {"content": "Contact: john@example.com", "pattern": "(unclosed"}
+        server,
+        "/api/v1/text/regex",
+        {"content": "Contact: john@example.com", "pattern": "(unclosed"},
     ).json()["error"]
     assert by_id(driver, "error-code").text == expected["code"] == "VALIDATION_ERROR"
     assert by_id(driver, "error-message").text == expected["message"]
@@ -274,7 +277,8 @@ def test_the_call_is_shared_through_the_url(driver: WebDriver, server: ServerPro
     size.clear()
     size.send_keys("12")
     shared = driver.current_url
-    assert "tool=id_nanoid" in shared and "12" in shared
+    assert "tool=id_nanoid" in shared
+    assert "12" in shared
     # Someone else opens the link: the same tool and arguments.
     driver.get(server.base + "/")
     driver.get(shared)
@@ -285,7 +289,8 @@ def test_the_call_is_shared_through_the_url(driver: WebDriver, server: ServerPro
     ids = [n.text for n in css(driver, "#human-view li code")] or [
         n.text for n in css(driver, "#human-view td code")
     ]
-    assert ids and all(len(value) == 12 for value in ids)
+    assert ids
+    assert all(len(value) == 12 for value in ids)
     assert css(driver, "#human-view button.copy")  # generated IDs come with copy buttons
 
 
@@ -361,7 +366,10 @@ def test_the_api_reference_lists_operations_and_tries_them(
         server.base + "/openapi.json", headers={"X-API-Key": API_KEY}, timeout=10
     ).json()
     operation_ids = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
-    shown = {node.get_attribute("id").removeprefix("op-") for node in css(driver, "#operations details.op")}
+    shown = {
+        str(node.get_attribute("id")).removeprefix("op-")
+        for node in css(driver, "#operations details.op")
+    }
     assert shown == operation_ids
     search = by_id(driver, "search")
     search.send_keys("crypto/hash")
@@ -371,7 +379,10 @@ def test_the_api_reference_lists_operations_and_tries_them(
     operation.find_element("css selector", "summary").click()
     assert "algorithm" in operation.text  # the request schema's fields
     area = operation.find_element("css selector", ".try textarea")
-    assert json.loads(area.get_attribute("value")) == {"content": "hello world", "algorithm": "sha256"}
+    assert json.loads(str(area.get_attribute("value"))) == {
+        "content": "hello world",
+        "algorithm": "sha256",
+    }
     operation.find_element("css selector", ".try button.primary").click()
     wait_until(driver, lambda d: operation.find_elements("css selector", "#outcome"))
     assert "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9" in operation.text

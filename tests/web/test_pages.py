@@ -6,7 +6,7 @@ from __future__ import annotations
 import fnmatch
 import socket
 import tomllib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,8 @@ async def test_page_files_are_served_with_type_etag_and_page_csp(
     assert response.headers["content-type"] == CONTENT_TYPES[path]
     name = PAGES.get(path) or path.removeprefix(STATIC_PREFIX)
     assert response.content == (WEB / name).read_bytes()
-    assert response.headers["etag"].startswith('"') and len(response.headers["etag"]) == 34
+    assert response.headers["etag"].startswith('"')
+    assert len(response.headers["etag"]) == 34
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
@@ -76,7 +77,8 @@ async def test_page_files_are_served_with_type_etag_and_page_csp(
     directives = dict(part.strip().split(" ", 1) for part in csp[0].split(";"))
     assert directives["default-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
-    assert "unsafe-inline" not in csp[0] and "unsafe-eval" not in csp[0]
+    assert "unsafe-inline" not in csp[0]
+    assert "unsafe-eval" not in csp[0]
     assert "script-src" not in directives  # scripts fall back to default-src 'self'
 
 
@@ -99,7 +101,9 @@ async def test_api_responses_keep_the_strict_api_policy(client: httpx.AsyncClien
         pytest.param("", False, id="empty"),
     ],
 )
-async def test_conditional_get(client: httpx.AsyncClient, if_none_match: str, expect_304: bool) -> None:
+async def test_conditional_get(
+    client: httpx.AsyncClient, if_none_match: str, expect_304: bool
+) -> None:
     first = await client.get("/static/app.css")
     etag = first.headers["etag"]
     response = await client.get(
@@ -151,12 +155,12 @@ async def test_no_path_reaches_another_file_in_process(
 ) -> None:
     """The path exactly as the ASGI scope carries it (clients would normalise the dots)."""
     app = make_app()
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {
@@ -233,7 +237,8 @@ async def test_playground_can_be_switched_off(app_client: Callable[..., Any]) ->
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "NOT_FOUND"
     links = (await client.get("/api/v1")).json()["data"]["links"]
-    assert "docs" not in links and "playground" not in links
+    assert "docs" not in links
+    assert "playground" not in links
 
 
 async def test_api_index_points_at_live_routes(client: httpx.AsyncClient) -> None:
@@ -282,7 +287,8 @@ async def test_pages_reference_only_their_own_files(client: httpx.AsyncClient, p
     for url in parser.urls:
         if url.startswith("#"):
             continue
-        assert url.startswith("/") and not url.startswith("//"), url
+        assert url.startswith("/"), url
+        assert not url.startswith("//"), url
         assert (await client.get(url)).status_code == 200, url
 
 
@@ -302,4 +308,5 @@ def test_the_pages_load_nothing_from_another_origin() -> None:
         text = path.read_text()
         if path.suffix == ".svg":
             text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")
-        assert "http://" not in text and "https://" not in text, path.name
+        assert "http://" not in text, path.name
+        assert "https://" not in text, path.name

@@ -198,7 +198,9 @@ class RequestContextMiddleware:
                         message["headers"] = [*message.get("headers", ()), *extra]
                     return trusted_send(message)
                 headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
-                headers += SECURITY_HEADERS if PAGE_RESPONSE not in message else PAGE_SECURITY_HEADERS
+                headers += (
+                    SECURITY_HEADERS if PAGE_RESPONSE not in message else PAGE_SECURITY_HEADERS
+                )
                 if extra:
                     headers += extra
                 message["headers"] = headers
