@@ -386,3 +386,62 @@ def test_the_api_reference_lists_operations_and_tries_them(
     operation.find_element("css selector", ".try button.primary").click()
     wait_until(driver, lambda d: operation.find_elements("css selector", "#outcome"))
     assert "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9" in operation.text
+
+
+def test_jwts_and_certificates_read_as_tables(driver: WebDriver, server: ServerProcess) -> None:
+    open_page(driver, server.base + "/#tool=transform_jwt_decode")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-token"))
+    run_and_wait(driver)
+    rows = {
+        row.find_element("css selector", "th").text: row
+        for row in css(driver, "#human-view table.kv table.kv tr")
+    }
+    assert rows["alg"].find_element("css selector", "td code").text == "HS256"
+    assert "John Doe" in rows["name"].text
+    # Claims that are times are shown as dates too (iat 1516239022).
+    payload = next(
+        row
+        for row in css(driver, "#human-view table.kv tr")
+        if row.find_element("css selector", "th").text == "payload"
+    )
+    iat = [
+        row.text
+        for row in payload.find_elements("css selector", "tr")
+        if row.find_element("css selector", "th").text == "iat"
+    ]
+    assert "2018-01-18T01:30:22.000Z" in iat[0]
+
+    open_page(driver, server.base + "/#tool=crypto_cert_decode")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-certificate"))
+    run_and_wait(driver)
+    headings = [th.text for th in css(driver, "#human-view th")]
+    for field in ("subject", "issuer", "notBefore", "notAfter", "serialNumber"):
+        assert field in headings
+    assert "example.com" in by_id(driver, "human-view").text
+
+
+def test_diffs_are_coloured_by_line(driver: WebDriver, server: ServerProcess) -> None:
+    """Any text result in unified-diff form is shown line by line, added and removed coloured."""
+    open_page(driver, server.base + "/")
+    tools_loaded(driver)
+    kinds = driver.execute_script(
+        """
+        const node = window.DU.renderHuman({diff: "--- a\\n+++ b\\n@@ -1 +1 @@\\n-old\\n+new\\n same"});
+        document.body.append(node);
+        return Array.from(node.querySelectorAll('pre.diff span')).map(s => [s.className, s.textContent]);
+        """
+    )
+    assert kinds == [
+        ["", "--- a"],
+        ["", "+++ b"],
+        ["hunk", "@@ -1 +1 @@"],
+        ["del", "-old"],
+        ["add", "+new"],
+        ["", " same"],
+    ]
+    colours = driver.execute_script(
+        "return ['add', 'del'].map(k => getComputedStyle(document.querySelector('pre.diff .' + k)).backgroundColor)"
+    )
+    assert colours[0] != colours[1]
