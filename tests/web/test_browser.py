@@ -445,3 +445,22 @@ def test_diffs_are_coloured_by_line(driver: WebDriver, server: ServerProcess) ->
         "return ['add', 'del'].map(k => getComputedStyle(document.querySelector('pre.diff .' + k)).backgroundColor)"
     )
     assert colours[0] != colours[1]
+
+
+def test_the_page_calls_its_own_server_under_a_configured_host(driver: WebDriver) -> None:
+    """With ALLOWED_HOSTS set, loopback origins are no longer allowed as such: the page's calls
+    pass because their Origin is the (allowed) Host itself."""
+    _require_browser()
+    with run_server({"ALLOWED_HOSTS": "127.0.0.1", "RATE_LIMIT_ENABLED": "false"}) as own:
+        open_page(driver, own.base + "/#tool=crypto_hash", key=None)
+        tools_loaded(driver)
+        wait_until(driver, lambda d: css(d, "#f-content"))
+        outcome = run_and_wait(driver)
+        assert outcome.get_attribute("data-status") == "200"
+        foreign = httpx.post(
+            own.base + "/api/v1/crypto/hash",
+            json={"content": "abc", "algorithm": "sha256"},
+            headers={"Origin": "http://localhost:" + str(own.port)},
+            timeout=10,
+        )
+        assert foreign.status_code == 403
