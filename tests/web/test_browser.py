@@ -226,6 +226,10 @@ def test_an_error_shows_its_code_and_message(driver: WebDriver, server: ServerPr
     assert by_id(driver, "error-code").text == expected["code"] == "VALIDATION_ERROR"
     assert by_id(driver, "error-message").text == expected["message"]
     assert by_id(driver, "error-details").text.strip() == str(expected["details"]).strip()
+    # From the tool to its entry in the API reference.
+    by_id(driver, "tool-docs").click()
+    opened = wait_until(driver, lambda d: css(d, "details#op-text_regex[open]"))
+    assert "pattern" in opened[0].text
 
 
 def test_copied_curl_and_cli_commands_give_the_page_result(
@@ -464,3 +468,19 @@ def test_the_page_calls_its_own_server_under_a_configured_host(driver: WebDriver
             timeout=10,
         )
         assert foreign.status_code == 403
+
+
+def test_a_very_large_result_is_shown_as_text(driver: WebDriver, server: ServerProcess) -> None:
+    open_page(driver, server.base + "/")
+    tools_loaded(driver)
+    shown = driver.execute_script(
+        """
+        const big = {items: Array.from({length: 30000}, (_, i) => 'id-' + i)};
+        const node = window.DU.renderOutcome({ok: true, status: 200, ms: 1, body: {data: big}});
+        document.body.append(node);
+        return [node.querySelector('#too-large') !== null,
+                node.querySelectorAll('li').length,
+                node.querySelector('#human-view pre').textContent.length];
+        """
+    )
+    assert shown == [True, 0, 200000]

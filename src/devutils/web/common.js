@@ -159,6 +159,7 @@
   }
 
   const TIME_FIELDS = new Set(["exp", "iat", "nbf", "auth_time"]);
+  const RENDER_LIMIT = 200000; // characters of JSON rendered as tables and trees
 
   function renderScalar(value, key) {
     if (value === null) return el("span", { class: "muted" }, "null");
@@ -248,8 +249,20 @@
       return box;
     }
     const data = outcome.body ? outcome.body.data : null;
-    const human = el("div", { id: "human-view" }, renderHuman(data, null, 0));
-    const tree = el("div", { id: "json-view", hidden: true }, renderTree(data));
+    const text = JSON.stringify(data, null, 2) || "null";
+    let human;
+    let tree;
+    if (text.length > RENDER_LIMIT) {
+      // A very large result (up to MAX_OUTPUT_BYTES) as plain text: thousands of nodes would
+      // freeze the tab.  The whole JSON is one click away.
+      const note = el("p", { class: "muted", id: "too-large" }, "Large result (" + text.length +
+        " characters): showing the first " + RENDER_LIMIT + " as text. ", copyButton(text, "Copy JSON"));
+      human = el("div", { id: "human-view" }, note, el("pre", {}, text.slice(0, RENDER_LIMIT)));
+      tree = el("div", { id: "json-view", hidden: true }, el("pre", {}, text.slice(0, RENDER_LIMIT)));
+    } else {
+      human = el("div", { id: "human-view" }, renderHuman(data, null, 0));
+      tree = el("div", { id: "json-view", hidden: true }, renderTree(data));
+    }
     const tabHuman = el("button", { type: "button", "aria-selected": "true", text: "Result" });
     const tabJson = el("button", { type: "button", "aria-selected": "false", text: "JSON" });
     const select = (showHuman) => {

@@ -251,6 +251,7 @@
     $("tool-method").textContent = tool.method;
     $("tool-path").textContent = tool.path;
     $("tool-name").textContent = tool.name;
+    $("tool-docs").setAttribute("href", "/docs#op-" + encodeURIComponent(tool.name));
     document.title = tool.title + " · dev-utilities playground";
     const examples = $("examples");
     examples.textContent = "";
