@@ -7,7 +7,7 @@
 #   3. (the Dockerfile installs the same lock with --require-hashes, then the project --no-deps);
 #   4. make the install read-only, then run `devutils serve` as that user with a read-only working
 #      directory and no HOME, so only /tmp is writable;
-#   5. call /health/live, `devutils healthcheck` and a tool; SIGTERM; expect exit status 0.
+#   5. call /health/live, `devutils healthcheck`, a tool and the playground; SIGTERM; expect exit 0.
 # Prints key=value lines (tests/ops/test_install.py reads them).  Run as root.
 # Usage: scripts/install_check.sh WORKDIR   (env: RUN_AS=nobody PORT=18080 BUILD_PYTHON BASE_PYTHON)
 set -euo pipefail
@@ -103,6 +103,8 @@ echo "live=$(http GET /health/live)"
 if run devutils healthcheck >/dev/null 2>&1; then echo "healthcheck=0"; else echo "healthcheck=$?"; fi
 echo "tool=$(http POST /api/v1/crypto/hash '{"content":"abc","algorithm":"sha256"}')"
 echo "status=$(http GET /api/v1/status)"
+# The playground's files are package data: served by the installed wheel (status only).
+echo "playground=$(http GET / | cut -d' ' -f1)"
 
 # 5. graceful stop
 kill -TERM "$PID"

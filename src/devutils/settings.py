@@ -497,6 +497,11 @@ class Settings(BaseModel):
 
     # --- MCP ----------------------------------------------------------------------------------
     mcp_enabled: bool = Field(True, alias="MCP_ENABLED", description="Serve MCP at /mcp.")
+    playground_enabled: bool = Field(
+        True,
+        alias="PLAYGROUND_ENABLED",
+        description="Serve the web playground at / and the API reference at /docs.",
+    )
     mcp_allowed_hosts: CommaList = Field(
         (),
         alias="MCP_ALLOWED_HOSTS",

@@ -280,3 +280,53 @@ async def test_empty_body_without_content_type_is_validated_not_415(
     response = await _post(app, HASH, content=b"")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+# --- same-origin pages (the playground calling its own server) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "allowed"),
+    [
+        ("api.example.com", "https://api.example.com", True),
+        ("api.example.com", "http://api.example.com", True),
+        ("api.example.com:8443", "https://api.example.com:8443", True),
+        ("API.example.com", "https://api.example.com", True),
+        ("api.example.com", "https://api.example.com:8443", False),
+        ("api.example.com:8443", "https://api.example.com", False),
+        ("api.example.com", "https://api.example.com.evil.io", False),
+        ("api.example.com", "https://evil.io", False),
+        ("api.example.com", "null", False),
+        ("api.example.com", "api.example.com", False),
+        ("api.example.com", "ftp://api.example.com", False),
+        ("evil.io", "https://evil.io", False),  # the Host itself must be allowed first
+    ],
+    ids=lambda value: str(value),
+)
+def test_an_origin_naming_the_allowed_host_itself_is_same_origin(
+    host: str, origin: str, allowed: bool
+) -> None:
+    """A page served by this host calling it (the playground) is not cross-site; the Host was
+    already checked against ALLOWED_HOSTS, so a rebinding or foreign page cannot pass this way."""
+    guard = HostOriginGuard(("api.example.com", "api.example.com:8443"), ())
+    verdict = guard.verdict(host.encode(), origin.encode())
+    assert (verdict is None) is allowed
+
+
+async def test_rest_serves_its_own_pages_with_a_configured_host(
+    make_app: Callable[..., Application],
+) -> None:
+    app = make_app(allowed_hosts="api.example.com")
+    async with app.lifespan(), in_process(app) as http:
+        own = await http.post(
+            HASH,
+            json=HASH_ARGS,
+            headers={"Host": "api.example.com", "Origin": "https://api.example.com"},
+        )
+        other = await http.post(
+            HASH,
+            json=HASH_ARGS,
+            headers={"Host": "api.example.com", "Origin": "https://app.example.com"},
+        )
+    assert own.status_code == 200, own.text
+    assert other.status_code == 403

@@ -85,5 +85,10 @@ def test_probe_healthcheck_and_a_tool_answer(report: dict[str, str]) -> None:
 
 
 @pytest.mark.slow
+def test_the_wheel_ships_the_playground(report: dict[str, str]) -> None:
+    assert report["playground"] == "200"
+
+
+@pytest.mark.slow
 def test_sigterm_exits_zero(report: dict[str, str]) -> None:
     assert report["exit"] == "0"

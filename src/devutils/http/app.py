@@ -44,6 +44,8 @@ class Application:
         self.lifespan_hooks: list[LifespanHook] = []
         # Told every request's outcome (metrics, access log); complete once create_app returns.
         self.recorders: list[Recorder] = []
+        # Routes served to anyone (no credential, no HTTP rate limit): the playground's pages.
+        self.public_routes: frozenset[str] = frozenset()
         add_rest_routes(self.router, registry, self.health, settings.max_body_bytes)
         openapi_body = orjson.dumps(build_openapi(registry))
 

@@ -49,6 +49,11 @@ STATE_KEY = "devutils"
 # Under any other ASGI server the extension is absent and the plain headers list is used.
 # Endpoints put their framing lines there; the request-context layer adds its own and sends.
 TRUSTED_HEADERS = "devutils.trusted_headers"
+# Key an endpoint sets in its ``http.response.start`` message when the response is a page for a
+# browser (the playground, /docs, their files): the request-context layer then sends the page
+# security headers (a same-origin CSP) instead of the JSON API's ``default-src 'none'`` set, and
+# leaves Cache-Control to the endpoint.
+PAGE_RESPONSE = "devutils.page"
 
 
 @dataclass(slots=True)  # created on every request: slots make it and its reads cheaper

@@ -14,6 +14,12 @@ if TYPE_CHECKING:
 
 def install(app: Application) -> None:
     """Attach endpoints and middleware; called once by create_app."""
+    from devutils.http.playground import install_api_index, install_playground
+
+    install_api_index(app)
+    if app.settings.playground_enabled:
+        install_playground(app)  # before the guards, which read app.public_routes
+
     mcp = None
     if app.settings.mcp_enabled:
         from devutils.frontends.mcp_http import install_mcp

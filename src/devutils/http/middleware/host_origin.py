@@ -9,7 +9,8 @@ any work:
   ``Host`` or several ``Host`` headers is refused; several are 400, since proxies and the app
   could each read a different one.
 * ``Origin``, when present, must match ALLOWED_ORIGINS or CORS_ALLOW_ORIGINS (origins the operator
-  already lets browsers read from).  While ALLOWED_HOSTS is the loopback default, loopback origins
+  already lets browsers read from), or name the request's own (allowed) Host: a page this server
+  served, such as the playground, calling it.  While ALLOWED_HOSTS is the loopback default, loopback origins
   (``http(s)://localhost|127.0.0.1|[::1]`` on any port) are allowed too: a browser client on the
   developer's own machine.  Requests without ``Origin`` (not a browser) pass.
 
@@ -91,7 +92,9 @@ class HostOriginGuard:
         verdict: str | None = None
         if not self.host_allowed(host.decode("latin-1") if host is not None else None):
             verdict = HOST_REFUSED
-        elif not self.origin_allowed(origin.decode("latin-1") if origin is not None else None):
+        elif not self.origin_allowed(
+            origin.decode("latin-1") if origin is not None else None
+        ) and not same_origin(host, origin):
             verdict = ORIGIN_REFUSED
         if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
             self._verdicts.clear()  # bounded: a client cycling through values gains nothing
@@ -115,6 +118,16 @@ class HostOriginGuard:
             )
         reason = self.verdict(host, origin)
         return None if reason is None else ForbiddenError(reason)
+
+
+def same_origin(host: bytes | None, origin: bytes | None) -> bool:
+    """An ``http(s)://`` Origin naming exactly the request's own Host: a page this server served
+    (the playground) calling it.  Not cross-site, and the Host has already passed ALLOWED_HOSTS,
+    so a foreign or DNS-rebinding page cannot pass this way (Django's CSRF check does the same)."""
+    if host is None or origin is None:
+        return False
+    scheme, sep, authority = origin.lower().partition(b"://")
+    return bool(sep) and scheme in (b"http", b"https") and authority == host.lower()
 
 
 class HostOriginMiddleware:

@@ -45,7 +45,8 @@ def install_production_layers(
 
     authenticator = build_authenticator(settings)
     if authenticator is not None:
-        routes = open_routes(settings.metrics_require_auth)
+        # The playground's pages and files are public; the API calls they make carry the key.
+        routes = open_routes(settings.metrics_require_auth) | app.public_routes
         # Before the rate-limit guard: limits are per principal.
         app.router.guards.insert(0, auth_guard(authenticator, routes, failure_throttle))
     # Every reason exists from the start at 0, so rate() in the runbook's alert has a series.

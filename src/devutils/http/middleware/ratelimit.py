@@ -54,12 +54,14 @@ def tool_call_limiter(limiter: RateLimiter) -> Admission:
     return admit
 
 
-def http_rate_limit_guard(limiter: RateLimiter) -> Guard:
-    """Limits the routes that are not tools (tools are limited per call, by class)."""
+def http_rate_limit_guard(limiter: RateLimiter, exempt: frozenset[str] = EXEMPT_ROUTES) -> Guard:
+    """Limits the routes that are not tools (tools are limited per call, by class), except
+    ``exempt``: EXEMPT_ROUTES plus the public page files (the playground's, fixed bytes served
+    from memory, cheaper than a health check; the API calls the page makes are limited)."""
     if limiter.local:
 
         def guard_now(scope: Scope, state: RequestState) -> None:
-            if state.tool is not None or state.route in EXEMPT_ROUTES:
+            if state.tool is not None or state.route in exempt:
                 return
             state.extra_headers += limiter.admit_local(
                 "default", state.authenticated, state.principal, state.client_ip
@@ -68,7 +70,7 @@ def http_rate_limit_guard(limiter: RateLimiter) -> Guard:
         return guard_now
 
     async def guard(scope: Scope, state: RequestState) -> None:
-        if state.tool is not None or state.route in EXEMPT_ROUTES:
+        if state.tool is not None or state.route in exempt:
             return
         limit = limiter.limit_for("default", state.authenticated)
         decision = await limiter.check(limit, limiter.identity(state.principal, state.client_ip))
@@ -142,7 +144,7 @@ def install_rate_limiting(
     if redis_store is not None:
         RATE_LIMIT_STORE_ERRORS.labels(store="redis")
     app.registry.admission.append(tool_call_limiter(limiter))
-    app.router.guards.append(http_rate_limit_guard(limiter))
+    app.router.guards.append(http_rate_limit_guard(limiter, EXEMPT_ROUTES | app.public_routes))
     if mcp is not None:
         mcp.protocol_limit = mcp_protocol_limiter(limiter)
     if redis_store is not None:

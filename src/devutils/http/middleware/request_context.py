@@ -16,6 +16,7 @@ from random import getrandbits
 from devutils.errors import InternalError, RequestTooLargeError, ToolError
 from devutils.http.asgi import (
     CURRENT_REQUEST,
+    PAGE_RESPONSE,
     STATE_KEY,
     TRUSTED_HEADERS,
     ASGIApp,
@@ -45,6 +46,22 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 # The same, rendered once for servers that take pre-rendered header lines (our own server).
 SECURITY_LINES = b"".join(b"%s: %s\r\n" % pair for pair in SECURITY_HEADERS)
+# Pages for people (the playground, /docs; responses marked PAGE_RESPONSE): scripts, styles,
+# fetches and images from this origin only (data: images for the favicon), no inline script, no
+# plugins, never framed.  Cache-Control comes from the endpoint (ETag revalidation).
+PAGE_CSP = (
+    b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    b"form-action 'none'; frame-ancestors 'none'"
+)
+PAGE_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", PAGE_CSP),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+)
+PAGE_SECURITY_LINES = b"".join(b"%s: %s\r\n" % pair for pair in PAGE_SECURITY_HEADERS)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -175,13 +192,15 @@ class RequestContextMiddleware:
                     message[TRUSTED_HEADERS] = b"%sx-request-id: %s\r\n%s" % (
                         message.get(TRUSTED_HEADERS, b""),
                         request_id.encode(),
-                        SECURITY_LINES,
+                        SECURITY_LINES if PAGE_RESPONSE not in message else PAGE_SECURITY_LINES,
                     )
                     if extra:
                         message["headers"] = [*message.get("headers", ()), *extra]
                     return trusted_send(message)
                 headers = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
-                headers += SECURITY_HEADERS
+                headers += (
+                    SECURITY_HEADERS if PAGE_RESPONSE not in message else PAGE_SECURITY_HEADERS
+                )
                 if extra:
                     headers += extra
                 message["headers"] = headers
