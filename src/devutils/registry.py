@@ -45,6 +45,7 @@ FAMILY_MODULES = (
     "devutils.tools.regex",
     "devutils.tools.data",
     "devutils.tools.transform",
+    "devutils.tools.tokens",
     "devutils.tools.compress",
     "devutils.tools.ids",
     "devutils.tools.timeconv",
