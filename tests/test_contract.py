@@ -215,7 +215,7 @@ def chatty_server() -> Iterator[ServerProcess]:
         yield server
 
 
-SECRET_CALLS = [
+SECRET_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("crypto_password_hash", {"password": CANARY}),
     ("crypto_password_verify", {"password": CANARY, "hash": f"$argon2id${CANARY}"}),
     ("crypto_hmac", {"content": CANARY, "key": CANARY, "algorithm": "sha256"}),
@@ -224,6 +224,13 @@ SECRET_CALLS = [
     ("transform_jwt_decode", {"token": f"{CANARY}.{CANARY}.{CANARY}"}),
     ("crypto_cert_decode", {"certificate": CANARY}),
     ("crypto_hash", {"content": CANARY, "algorithm": "sha256"}),
+    ("crypto_password_hash", {"password": CANARY, "algorithm": "bcrypt"}),
+    ("crypto_password_verify", {"password": CANARY, "hash": f"pbkdf2_sha256$1${CANARY}$AA=="}),
+    ("crypto_password_inspect", {"hash": f"$scrypt${CANARY}"}),
+    ("transform_jwt_sign", {"claims": {"c": CANARY}, "algorithm": "HS256", "key": CANARY}),
+    ("transform_jwt_sign", {"claims": {}, "algorithm": "RS256", "key": f"-----BEGIN {CANARY}"}),
+    ("transform_jwt_verify", {"token": CANARY, "key": CANARY, "algorithms": ["HS256"]}),
+    ("transform_jwt_verify", {"token": f"{CANARY}.{CANARY}.{CANARY}", "key": f"{{{CANARY}"}),
 ]
 
 

@@ -131,6 +131,7 @@ def _from_jwk(jwk: dict[str, Any], algorithm: str | None) -> Any:
     except jwt.PyJWTError as exc:
         if algorithm is None:
             raise _bad_key(f"the JWK could not be read: {exc}") from None
+        _from_jwk(jwk, None)  # unreadable on its own: the caller's input error (400)
         raise KeyUnusable("invalid_key", f"the JWK cannot be used for {algorithm}: {exc}") from None
 
 
