@@ -442,6 +442,7 @@ MALFORMED = [
     "$2b$5$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
     "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe",
     "$2b$05$CCCCCCCCCCCCCCCCCCCCC+E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+    "$2b$05$CCCCCCCCCCCCCCCCCCCCCCE5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",  # salt's spare bits set
     "$scrypt$ln=14,r=8$U29kaXVtQ2hsb3JpZGU$" + _phc(_b64(RFC7914_SCRYPT_3)),
     "$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU=$" + _phc(_b64(RFC7914_SCRYPT_3)),
     "scrypt$16383$SodiumChloride$8$1$" + _b64(RFC7914_SCRYPT_3),
@@ -458,6 +459,7 @@ MALFORMED_IDS = [
     "bcrypt-one-digit-cost",
     "bcrypt-short",
     "bcrypt-foreign-alphabet",
+    "bcrypt-salt-padding-bits",
     "scrypt-missing-p",
     "scrypt-padded-salt",
     "scrypt-django-n-not-power-of-two",

@@ -67,6 +67,9 @@ _DJANGO_SALT_ALPHABET = string.ascii_letters + string.digits
 
 # ASCII digits and explicit alphabets only: \d and \w would take other scripts' characters.
 _BCRYPT = re.compile(r"\$(2[aby])\$([0-9]{2})\$([./A-Za-z0-9]{22})([./A-Za-z0-9]{31})")
+# 22 characters carry 132 bits for a 16-byte salt: the last one's low 4 bits must be zero, else
+# the library refuses the salt (an error, not a mismatch).
+_BCRYPT_SALT_ENDS = frozenset(".Oeu")
 _SCRYPT_PHC = re.compile(
     r"\$scrypt\$ln=([0-9]{1,3}),r=([0-9]{1,10}),p=([0-9]{1,10})\$([A-Za-z0-9+/]*)\$([A-Za-z0-9+/]+)"
 )
@@ -127,6 +130,8 @@ def _bcrypt(text: str, layout: Literal["mcf", "django"]) -> Parsed | None:
     if match is None:
         return None
     variant, cost, salt, key = match.groups()
+    if salt[-1] not in _BCRYPT_SALT_ENDS:
+        return None
     return Parsed(
         "bcrypt",
         layout,

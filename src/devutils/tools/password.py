@@ -143,11 +143,14 @@ def crypto_password_verify(inp: PasswordVerifyInput, ctx: ToolContext) -> Passwo
     settings = ctx.settings
     password = inp.password.encode()
     parsed = parse(inp.hash)
-    if parsed is None or malformed(parsed):
-        # Same cost as a real check, so timing does not tell a malformed hash from a wrong password.
-        argon2id(password, bytes(settings.argon_salt_length), default_params(settings))
-        return PasswordVerifyOutput(valid=False)
-    return PasswordVerifyOutput(valid=verify_password(parsed, password))
+    if parsed is not None and not malformed(parsed):
+        try:
+            return PasswordVerifyOutput(valid=verify_password(parsed, password))
+        except ValueError:
+            pass  # a parameter combination the library refuses: malformed, below
+    # Same cost as a real check, so timing does not tell a malformed hash from a wrong password.
+    argon2id(password, bytes(settings.argon_salt_length), default_params(settings))
+    return PasswordVerifyOutput(valid=False)
 
 
 class PasswordInspectInput(ToolInput):
