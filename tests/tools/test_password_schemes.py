@@ -364,8 +364,8 @@ async def test_bcrypt_refuses_nul_bytes(cheap: Registry, tool: str) -> None:
 # --- server maxima ---------------------------------------------------------------------------
 
 OVER_LIMITS = [
-    ("$2b$16$" + KNOWN[19][1][7:], "cost=16 exceeds the maximum 15"),
-    ("$2b$31$" + KNOWN[19][1][7:], "cost=31 exceeds the maximum 15"),
+    ("$2b$15$" + KNOWN[19][1][7:], "cost=15 exceeds the maximum 14"),
+    ("$2b$31$" + KNOWN[19][1][7:], "cost=31 exceeds the maximum 14"),
     (
         KNOWN[4][1].replace("ln=16", "ln=17"),
         "memory KiB (128*r*N)=131072 exceeds the maximum 65536",
@@ -377,7 +377,16 @@ OVER_LIMITS = [
         "scrypt$1073741824$salt$8$1$" + _b64(RFC7914_SCRYPT_3),
         "ln=30 exceeds the maximum 20",
     ),
-    (KNOWN[8][1].replace("i=4096", "i=5000001"), "i=5000001 exceeds the maximum 5000000"),
+    (KNOWN[8][1].replace("i=4096", "i=3000001"), "i=3000001 exceeds the maximum 3000000"),
+    (KNOWN[11][1].replace("i=1,", "i=1000001,"), "i=1000001 exceeds the maximum 1000000"),
+    (
+        KNOWN[7][1].replace("i=80000", "i=1500001"),
+        "i*2 blocks=3000002 exceeds the maximum 3000000",
+    ),
+    (
+        KNOWN[1][1].replace("ln=10", "ln=15"),
+        "work KiB (128*r*N*p)=524288 exceeds the maximum 262144",
+    ),
     (
         f"pbkdf2_sha256$99999999999999999999$salt${_b64(PBKDF2_SHA256_4096)}",
         "i=99999999999999999999 exceeds",
@@ -388,7 +397,7 @@ OVER_LIMITS = [
     ),
 ]
 OVER_LIMIT_IDS = [
-    "bcrypt-cost-16",
+    "bcrypt-cost-15",
     "bcrypt-cost-31",
     "scrypt-128mib",
     "scrypt-ln-21",
@@ -396,6 +405,9 @@ OVER_LIMIT_IDS = [
     "scrypt-p-17",
     "scrypt-django-n-2^30",
     "pbkdf2-one-over",
+    "pbkdf2-sha512-one-over",
+    "pbkdf2-two-blocks",
+    "scrypt-work",
     "pbkdf2-20-digits",
     "pbkdf2-key-65-bytes",
 ]

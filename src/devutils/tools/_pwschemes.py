@@ -50,14 +50,17 @@ HashFormat = Literal["phc", "django"]
 # bcrypt: cost is log2 of the rounds; 12 is ~0.25 s here, each step doubles it.
 BCRYPT_COST = 12
 BCRYPT_MIN_COST = 4
-BCRYPT_MAX_COST = 15
+BCRYPT_MAX_COST = 14
 BCRYPT_MAX_PASSWORD_BYTES = 72  # the algorithm reads no further: longer passwords are refused
 # scrypt (RFC 7914): N = 2**ln, memory 128 * r * N bytes (32 MiB by default).
 SCRYPT_LN, SCRYPT_R, SCRYPT_P = 15, 8, 1
 SCRYPT_MAX_LN, SCRYPT_MAX_R, SCRYPT_MAX_P = 20, 32, 16
+# p lanes each mix the whole 128*r*N buffer: at most this many buffers' worth of work in all.
+SCRYPT_MAX_PASSES = 4
 # PBKDF2: OWASP Password Storage Cheat Sheet iteration counts.
 PBKDF2_ITERATIONS = {"pbkdf2_sha256": 600_000, "pbkdf2_sha512": 210_000}
-PBKDF2_MAX_ITERATIONS = 5_000_000
+# Work is iterations x blocks (one block per digest size of key); SHA-512 costs more per block.
+PBKDF2_MAX_WORK = {"pbkdf2_sha256": 3_000_000, "pbkdf2_sha512": 1_000_000}
 MAX_KEY_BYTES = 128  # derived key of scrypt; PBKDF2 is held to 64 (each block costs a full run)
 PBKDF2_MAX_KEY_BYTES = 64
 SALT_BYTES = 16
@@ -217,11 +220,19 @@ def over_limits(parsed: Parsed, settings: Settings) -> list[str]:
             ("r", params["r"], SCRYPT_MAX_R),
             ("p", params["p"], SCRYPT_MAX_P),
             ("memory KiB (128*r*N)", memory_kib, settings.argon_verify_memory_limit),
+            (
+                "work KiB (128*r*N*p)",
+                memory_kib * params["p"],
+                settings.argon_verify_memory_limit * SCRYPT_MAX_PASSES,
+            ),
             ("key length", len(parsed.key), MAX_KEY_BYTES),
         ]
     else:
+        digest_size = 32 if parsed.scheme == "pbkdf2_sha256" else 64
+        blocks = max(1, -(-len(parsed.key) // digest_size))
+        work = "i" if blocks == 1 else f"i*{blocks} blocks"
         limits = [
-            ("i", params["i"], PBKDF2_MAX_ITERATIONS),
+            (work, params["i"] * blocks, PBKDF2_MAX_WORK[parsed.scheme]),
             ("key length", len(parsed.key), PBKDF2_MAX_KEY_BYTES),
         ]
     return [
