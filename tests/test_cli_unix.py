@@ -438,7 +438,7 @@ def test_bash_completion(capsys: pytest.CaptureFixture[str]) -> None:
     top = _complete(script, "")
     assert {"serve", "mcp", "completion", "crypto", "text", "transform"} <= set(top)
     assert _complete(script, "cr") == ["crypto"]
-    assert _complete(script, "crypto", "password", "") == ["hash", "verify", "--help"]
+    assert _complete(script, "crypto", "password", "") == ["hash", "inspect", "verify", "--help"]
     assert _complete(script, "crypto", "hash", "--algorithm", "sha5") == ["sha512", "sha512_256"]
     assert "--content" in _complete(script, "crypto", "hash", "--c")
     # compgen on the word list the function offers, as bash itself does.

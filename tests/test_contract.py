@@ -225,7 +225,7 @@ def chatty_server() -> Iterator[ServerProcess]:
         yield server
 
 
-SECRET_CALLS = [
+SECRET_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("crypto_password_hash", {"password": CANARY}),
     ("crypto_password_verify", {"password": CANARY, "hash": f"$argon2id${CANARY}"}),
     ("crypto_hmac", {"content": CANARY, "key": CANARY, "algorithm": "sha256"}),
@@ -251,6 +251,13 @@ SECRET_CALLS = [
         {"content": CANARY, "key": CANARY, "algorithm": "sha3_256", "expected": CANARY},
     ),
     ("transform_encode", {"content": CANARY, "codec": "base58", "direction": "decode"}),
+    ("crypto_password_hash", {"password": CANARY, "algorithm": "bcrypt"}),
+    ("crypto_password_verify", {"password": CANARY, "hash": f"pbkdf2_sha256$1${CANARY}$AA=="}),
+    ("crypto_password_inspect", {"hash": f"$scrypt${CANARY}"}),
+    ("transform_jwt_sign", {"claims": {"c": CANARY}, "algorithm": "HS256", "key": CANARY}),
+    ("transform_jwt_sign", {"claims": {}, "algorithm": "RS256", "key": f"-----BEGIN {CANARY}"}),
+    ("transform_jwt_verify", {"token": CANARY, "key": CANARY, "algorithms": ["HS256"]}),
+    ("transform_jwt_verify", {"token": f"{CANARY}.{CANARY}.{CANARY}", "key": f"{{{CANARY}"}),
 ]
 
 

@@ -53,6 +53,7 @@ FAMILY_MODULES = (
     "devutils.tools.diffpatch",
     "devutils.tools.transform",
     "devutils.tools.textcodec",
+    "devutils.tools.tokens",
     "devutils.tools.compress",
     "devutils.tools.ids",
     "devutils.tools.timeconv",

@@ -1,168 +1,74 @@
-"""crypto password tools: Argon2id hashing and verification of PHC strings.
+"""crypto password tools: hash, verify and inspect password hashes.
 
-The PHC string is the reference's: ``$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<key>``
-with unpadded standard base64.  Verification refuses hashes that ask for more than the server's
-maxima (API-DELTAS D4) before computing anything, and spends one default-parameter computation on
-malformed hashes so that a bad hash answers as slowly as a wrong password.
+Argon2id (the default, the reference's PHC string), bcrypt, scrypt and PBKDF2-SHA256/512, in PHC,
+bcrypt's modular crypt or Django's formats (see :mod:`devutils.tools._pwschemes`).  Verification
+detects the scheme and refuses hashes that ask for more than the server's maxima (API-DELTAS D4)
+before computing anything, and spends one default-parameter Argon2id computation on malformed
+hashes so that a bad hash answers as slowly as a wrong password.  Hashing and verification run
+behind the Argon2 gate in the ``argon2`` pool; inspection only parses, on the event loop.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import os
-import re
-from dataclasses import dataclass
+from typing import Literal
 
-from argon2.low_level import ARGON2_VERSION, Type, hash_secret_raw
 from pydantic import Field
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
-from devutils.observability.metrics import ARGON2_IN_FLIGHT
 from devutils.registry import Example, ToolContext, tool
-from devutils.settings import Settings
+from devutils.tools._pwargon2 import (
+    Argon2Params,
+    ParsedHash,
+    argon2id,
+    default_params,
+    format_phc,
+    parse_phc,
+    password_bytes,
+)
+from devutils.tools._pwschemes import (
+    HashFormat,
+    Scheme,
+    check_password_for,
+    hash_password,
+    malformed,
+    over_limits,
+    parse,
+    verify_password,
+)
 
-# libargon2's own floors; a hash below them cannot be recomputed, so it counts as malformed.
-_MIN_SALT_BYTES = 8
-_MIN_KEY_BYTES = 4
-# ASCII digits only: \d would also take other scripts' digits, which int() accepts.
-_PARAMS = re.compile(r"m=([0-9]{1,20}),t=([0-9]{1,20}),p=([0-9]{1,20})")
-_B64_UNPADDED = re.compile(r"[A-Za-z0-9+/]*")
 # A well-formed hash within the maxima is a few hundred characters; the cap keeps parsing cheap.
 _MAX_HASH_CHARS = 1024
 _EXAMPLE_PASSWORD = "correct horse battery staple"  # noqa: S105 - documentation example
 _EXAMPLE_HASH = "$argon2id$v=19$m=65536,t=3,p=4$+/v8Ev5O/wV0sqgbO9T+6g$rJC9rG01hIF/M6lZkhGfQC25aLfu9xLxUv1fRTAQ5c4"
-
-
-@dataclass(frozen=True)
-class Argon2Params:
-    memory: int  # KiB
-    iterations: int
-    parallelism: int
-    key_length: int
-
-
-@dataclass(frozen=True)
-class ParsedHash:
-    params: Argon2Params
-    salt: bytes
-    key: bytes
-
-
-def default_params(settings: Settings) -> Argon2Params:
-    return Argon2Params(
-        memory=settings.argon_memory,
-        iterations=settings.argon_iterations,
-        parallelism=settings.argon_parallelism,
-        key_length=settings.argon_key_length,
-    )
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _b64decode_unpadded(text: str) -> bytes | None:
-    """Standard-alphabet base64 without padding (Go's RawStdEncoding), or None."""
-    if not _B64_UNPADDED.fullmatch(text) or len(text) % 4 == 1:
-        return None
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except binascii.Error:
-        return None
-
-
-def format_phc(params: Argon2Params, salt: bytes, key: bytes) -> str:
-    return (
-        f"$argon2id$v={ARGON2_VERSION}$m={params.memory},t={params.iterations},"
-        f"p={params.parallelism}${_b64encode(salt)}${_b64encode(key)}"
-    )
-
-
-def parse_phc(encoded: str) -> ParsedHash | None:
-    """Parse an Argon2id PHC string strictly; None when it is malformed in any way."""
-    parts = encoded.split("$")
-    if len(parts) != 6 or parts[0] or parts[1] != "argon2id" or parts[2] != f"v={ARGON2_VERSION}":
-        return None
-    numbers = _PARAMS.fullmatch(parts[3])
-    salt = _b64decode_unpadded(parts[4])
-    key = _b64decode_unpadded(parts[5])
-    if numbers is None or salt is None or key is None:
-        return None
-    memory, iterations, parallelism = (int(value) for value in numbers.groups())
-    return ParsedHash(Argon2Params(memory, iterations, parallelism, len(key)), salt, key)
-
-
-def _over_maxima(params: Argon2Params, settings: Settings) -> list[str]:
-    limits = (
-        ("m", params.memory, settings.argon_verify_memory_limit),
-        ("t", params.iterations, settings.argon_verify_max_iterations),
-        ("p", params.parallelism, settings.argon_verify_max_parallelism),
-        ("key length", params.key_length, settings.argon_verify_max_key_length),
-    )
-    return [
-        f"{name}={value} exceeds the maximum {limit}"
-        for name, value, limit in limits
-        if value > limit
-    ]
-
-
-def _computable(parsed: ParsedHash) -> bool:
-    params = parsed.params
-    return (
-        min(params.memory, params.iterations, params.parallelism) > 0
-        and params.memory >= 8 * params.parallelism
-        and len(parsed.salt) >= _MIN_SALT_BYTES
-        and params.key_length >= _MIN_KEY_BYTES
-    )
-
-
-def argon2id(password: bytes, salt: bytes, params: Argon2Params) -> bytes:
-    """One Argon2id run, counted in the in-flight gauge while its memory is held."""
-    ARGON2_IN_FLIGHT.inc()
-    try:
-        return hash_secret_raw(
-            secret=password,
-            salt=salt,
-            time_cost=params.iterations,
-            memory_cost=params.memory,
-            parallelism=params.parallelism,
-            hash_len=params.key_length,
-            type=Type.ID,
-            version=ARGON2_VERSION,
-        )
-    finally:
-        ARGON2_IN_FLIGHT.dec()
-
-
-def _password_bytes(password: str, settings: Settings) -> bytes:
-    raw = password.encode()
-    if len(raw) > settings.argon_max_password_bytes:
-        raise ValidationError(
-            "Password too long",
-            f"password is {len(raw)} bytes; the maximum is {settings.argon_max_password_bytes}",
-        )
-    return raw
+_EXAMPLE_BCRYPT = "$2b$12$qLhd1/SNrrZgHpUVqiDHVOy7eyujfvwm/EYKrvjhnz5jBpvPGixmy"
+_EXAMPLE_PBKDF2 = (
+    "pbkdf2_sha256$600000$NKIG8OWLk0Ig3OD2xq8S7T$TPXKs8P9N9ffLrmOU/ncvHLxc0E6Emm3nJ8enj8u8tM="
+)
+_HASH_CHARS = f"Hash string (at most {_MAX_HASH_CHARS} characters)."
 
 
 class PasswordHashInput(ToolInput):
     password: str = Field(description="Password to hash (its UTF-8 bytes).")
+    algorithm: Scheme = Field("argon2id", description="Hash scheme.")
+    format: HashFormat = Field("phc", description="phc (bcrypt: $2b$) or django string.")
 
 
 class PasswordHashOutput(ToolOutput):
-    hash: str = Field(description="Argon2id PHC string: $argon2id$v=19$m=..,t=..,p=..$salt$key.")
+    hash: str = Field(description="The hash string, e.g. $argon2id$v=19$m=..,t=..,p=..$salt$key.")
 
 
 def _hash_precheck(inp: PasswordHashInput, ctx: ToolContext) -> None:
-    _password_bytes(inp.password, ctx.settings)
+    check_password_for(inp.algorithm, password_bytes(inp.password, ctx.settings))
 
 
 @tool(
     "/api/v1/crypto/password/hash",
-    title="Hash a password (Argon2id)",
-    description="Argon2id hash of a password as a PHC string, with a fresh random salt.",
+    title="Hash a password",
+    description=(
+        "Hash a password with a fresh random salt: argon2id (default), bcrypt, scrypt or "
+        "pbkdf2_sha256/512, as a PHC/bcrypt or Django string."
+    ),
     bind_error_message="Invalid request format",
     read_only=True,
     idempotent=False,
@@ -170,15 +76,19 @@ def _hash_precheck(inp: PasswordHashInput, ctx: ToolContext) -> None:
     gate="argon2",
     precheck=_hash_precheck,
     rate_class="crypto",
-    examples=(Example({"password": _EXAMPLE_PASSWORD}),),
+    examples=(
+        Example({"password": _EXAMPLE_PASSWORD}),
+        Example({"password": _EXAMPLE_PASSWORD, "algorithm": "bcrypt"}, "bcrypt"),
+        Example(
+            {"password": _EXAMPLE_PASSWORD, "algorithm": "pbkdf2_sha256", "format": "django"},
+            "Django PBKDF2",
+        ),
+    ),
 )
 def crypto_password_hash(inp: PasswordHashInput, ctx: ToolContext) -> PasswordHashOutput:
     _hash_precheck(inp, ctx)  # also run by the registry before the gate; cheap, so kept here
-    settings = ctx.settings
     password = inp.password.encode()
-    params = default_params(settings)
-    salt = os.urandom(settings.argon_salt_length)
-    return PasswordHashOutput(hash=format_phc(params, salt, argon2id(password, salt, params)))
+    return PasswordHashOutput(hash=hash_password(inp.algorithm, inp.format, password, ctx.settings))
 
 
 class PasswordVerifyInput(ToolInput):
@@ -186,7 +96,7 @@ class PasswordVerifyInput(ToolInput):
     hash: str = Field(
         min_length=1,
         max_length=_MAX_HASH_CHARS,
-        description="Argon2id PHC string from crypto/password/hash (at most 1024 characters).",
+        description="Hash from crypto/password/hash or elsewhere; the scheme is detected.",
     )
 
 
@@ -195,21 +105,22 @@ class PasswordVerifyOutput(ToolOutput):
 
 
 def _verify_precheck(inp: PasswordVerifyInput, ctx: ToolContext) -> None:
-    """Refuse over-long passwords and over-limit hashes before waiting for an Argon2 slot."""
-    _password_bytes(inp.password, ctx.settings)
-    parsed = parse_phc(inp.hash)
+    """Refuse over-long passwords and over-limit hashes before waiting for a slot."""
+    password = password_bytes(inp.password, ctx.settings)
+    parsed = parse(inp.hash)
     if parsed is not None:
-        refused = _over_maxima(parsed.params, ctx.settings)
+        refused = over_limits(parsed, ctx.settings)
         if refused:
             raise ValidationError("Hash parameters exceed server limits", "; ".join(refused))
+        check_password_for(parsed.scheme, password)
 
 
 @tool(
     "/api/v1/crypto/password/verify",
-    title="Verify a password (Argon2id)",
+    title="Verify a password",
     description=(
-        "Check a password against an Argon2id PHC string in constant time. Malformed hashes are "
-        "not valid; hashes asking for more memory or work than the server allows are refused."
+        "Check a password against an argon2id, bcrypt, scrypt or PBKDF2 hash in constant time. "
+        "Malformed hashes are not valid; hashes over the server's cost limits are refused."
     ),
     bind_error_message="Invalid request format",
     read_only=True,
@@ -221,18 +132,91 @@ def _verify_precheck(inp: PasswordVerifyInput, ctx: ToolContext) -> None:
     examples=(
         Example({"password": _EXAMPLE_PASSWORD, "hash": _EXAMPLE_HASH}, "matching password"),
         Example({"password": "Tr0ub4dor&3", "hash": _EXAMPLE_HASH}, "wrong password"),
+        Example({"password": _EXAMPLE_PASSWORD, "hash": _EXAMPLE_BCRYPT}, "bcrypt"),
+        Example({"password": _EXAMPLE_PASSWORD, "hash": _EXAMPLE_PBKDF2}, "Django PBKDF2"),
     ),
 )
 def crypto_password_verify(inp: PasswordVerifyInput, ctx: ToolContext) -> PasswordVerifyOutput:
     # The registry already ran this before the gate; again here because it is microseconds next
-    # to the Argon2 run it guards, and no caller can then skip it.
+    # to the hash run it guards, and no caller can then skip it.
     _verify_precheck(inp, ctx)
     settings = ctx.settings
     password = inp.password.encode()
-    parsed = parse_phc(inp.hash)
-    if parsed is None or not _computable(parsed):
-        # Same cost as a real check, so timing does not tell a malformed hash from a wrong password.
-        argon2id(password, bytes(settings.argon_salt_length), default_params(settings))
-        return PasswordVerifyOutput(valid=False)
-    computed = argon2id(password, parsed.salt, parsed.params)
-    return PasswordVerifyOutput(valid=hmac.compare_digest(computed, parsed.key))
+    parsed = parse(inp.hash)
+    if parsed is not None and not malformed(parsed):
+        try:
+            return PasswordVerifyOutput(valid=verify_password(parsed, password))
+        except ValueError:
+            pass  # a parameter combination the library refuses: malformed, below
+    # Same cost as a real check, so timing does not tell a malformed hash from a wrong password.
+    argon2id(password, bytes(settings.argon_salt_length), default_params(settings))
+    return PasswordVerifyOutput(valid=False)
+
+
+class PasswordInspectInput(ToolInput):
+    hash: str = Field(min_length=1, max_length=_MAX_HASH_CHARS, description=_HASH_CHARS)
+
+
+class PasswordInspectOutput(ToolOutput):
+    scheme: Scheme = Field(description="The hash scheme.")
+    format: Literal["phc", "passlib", "mcf", "django"] = Field(description="The string format.")
+    variant: str | None = Field(None, description="bcrypt's 2a, 2b or 2y.")
+    params: dict[str, int] = Field(
+        description="Cost parameters as written (m,t,p; cost; ln,r,p; i)."
+    )
+    salt_bytes: int = Field(description="Salt length in bytes.")
+    hash_bytes: int = Field(description="Derived key length in bytes.")
+    verifiable: bool = Field(description="True when verify would compute this hash.")
+    problems: list[str] = Field(
+        description="Why it is not verifiable (limits exceeded, malformed)."
+    )
+
+
+# bcrypt's 22 + 31 characters of its own base64 are 16 salt bytes and 23 key bytes.
+_BCRYPT_SIZES = (16, 23)
+
+
+@tool(
+    "/api/v1/crypto/password/inspect",
+    title="Inspect a password hash",
+    description="Scheme, format and cost parameters of a password hash, without verifying it.",
+    bind_error_message="Invalid request format",
+    rate_class="crypto",
+    examples=(
+        Example({"hash": _EXAMPLE_HASH}),
+        Example({"hash": _EXAMPLE_BCRYPT}, "bcrypt"),
+    ),
+)
+def crypto_password_inspect(inp: PasswordInspectInput, ctx: ToolContext) -> PasswordInspectOutput:
+    parsed = parse(inp.hash)
+    if parsed is None:
+        raise ValidationError(
+            "Unrecognised password hash",
+            "expected an argon2id, bcrypt, scrypt or PBKDF2 hash in PHC, modular crypt, passlib "
+            "or Django format",
+        )
+    problems = over_limits(parsed, ctx.settings) + malformed(parsed)
+    salt_bytes, hash_bytes = (
+        _BCRYPT_SIZES if parsed.scheme == "bcrypt" else (len(parsed.salt), len(parsed.key))
+    )
+    return PasswordInspectOutput(
+        scheme=parsed.scheme,
+        format=parsed.layout,
+        variant=parsed.variant,
+        params=parsed.params,
+        salt_bytes=salt_bytes,
+        hash_bytes=hash_bytes,
+        verifiable=not problems,
+        problems=problems,
+    )
+
+
+__all__ = [
+    "Argon2Params",
+    "ParsedHash",
+    "PasswordHashOutput",
+    "PasswordInspectOutput",
+    "PasswordVerifyOutput",
+    "format_phc",
+    "parse_phc",
+]

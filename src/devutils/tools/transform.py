@@ -145,7 +145,7 @@ def _json_kind(value: Any) -> str:
     return "number"
 
 
-def _decode_part(part: str, name: str, max_depth: int) -> dict[str, Any] | None:
+def decode_part(part: str, name: str, max_depth: int) -> dict[str, Any] | None:
     try:
         raw = _gobase64.RAW_URL.decode(part.encode())
     except _gobase64.Base64Error as exc:
@@ -214,8 +214,8 @@ def transform_jwt_decode(inp: JwtDecodeInput, ctx: ToolContext) -> JwtDecodeOutp
     if len(parts) != 3:
         raise _jwt_error(f"invalid JWT format: expected 3 parts, got {len(parts)}")
     max_depth = min(ctx.settings.max_json_depth, SERIALIZABLE_DEPTH)
-    header = _decode_part(parts[0], "header", max_depth)
-    payload = _decode_part(parts[1], "payload", max_depth)
+    header = decode_part(parts[0], "header", max_depth)
+    payload = decode_part(parts[1], "payload", max_depth)
     return JwtDecodeOutput(
         header=header, payload=payload, signature_verified=False, times=_readable_times(payload)
     )
