@@ -40,15 +40,14 @@ ROUTES = {
 ROUTES = {name: route for name, route in ROUTES.items() if not name.startswith("argon2")}
 
 
-STACKS = ("core", "default", "full", "tracing0")  # bench/load.py's stacks, same settings
+# bench/load.py's stacks, same settings; noauth is full without the API key (401s, then 429s).
+STACKS = ("core", "default", "full", "full429", "noauth", "tracing0")
 
 
-def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
-    headers = [
-        (b"host", b"127.0.0.1:8080"),
-        (b"user-agent", b"wrk"),
-        (b"x-api-key", API_KEY.encode()),
-    ]
+def scope_for(method: str, path: str, body: bytes, key: bool = True) -> dict[str, Any]:
+    headers = [(b"host", b"127.0.0.1:8080"), (b"user-agent", b"wrk")]
+    if key:
+        headers.append((b"x-api-key", API_KEY.encode()))
     if body:
         headers += [
             (b"content-type", b"application/json"),
@@ -76,7 +75,7 @@ def scope_for(method: str, path: str, body: bytes) -> dict[str, Any]:
     }
 
 
-async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
+async def run(app: Callable[..., Awaitable[None]], route: str, n: int, key: bool = True) -> float:
     method, path, body = ROUTES[route]
 
     async def send(message: Message) -> None:
@@ -93,7 +92,7 @@ async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        scope = scope_for(method, path, body)
+        scope = scope_for(method, path, body, key)
         scope["extensions"] = {
             TRUSTED_HEADERS: {"send": send}
         }  # as our server (devutils.http.server) offers
@@ -102,7 +101,10 @@ async def run(app: Callable[..., Awaitable[None]], route: str, n: int) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    app = create_app(load_settings(stack_env(args.stack, None)))
+    app = create_app(
+        load_settings(stack_env("full" if args.stack == "noauth" else args.stack, None))
+    )
+    key = args.stack != "noauth"
     if args.mcp_via_sdk:
         mcp = app.router.resolve("/mcp")
         assert mcp is not None
@@ -111,7 +113,7 @@ async def main_async(args: argparse.Namespace) -> None:
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-            await run(app, args.profile, args.n)
+            await run(app, args.profile, args.n, key)
             profiler.disable()
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
             return
@@ -119,7 +121,7 @@ async def main_async(args: argparse.Namespace) -> None:
             bare = await run(bare_app, "bare", args.n)
             print(f"bare app      {bare:6.2f} µs/request", file=sys.stderr)
             for route in ("health", "hash_sha256", "base64_1k", "case_camel", "uuid", "mcp_hash"):
-                cost = await run(app, route, args.n)
+                cost = await run(app, route, args.n, key)
                 print(f"{route:<13} {cost:6.2f} µs/request (+{cost - bare:.2f})", file=sys.stderr)
 
 

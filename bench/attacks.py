@@ -60,7 +60,8 @@ def _request(base: str, path: str, body: Any, headers: dict[str, str] | None = N
     except OSError:
         return 0  # no answer at all
     if path == "/mcp" and payload.get("result", {}).get("isError"):
-        code = str(payload["result"]["structuredContent"]["code"])
+        # MCP tool errors are text, "<CODE>: <message>" (docs/api-deltas.md D10).
+        code = str(payload["result"]["content"][0]["text"]).partition(":")[0]
         return {"REQUEST_TOO_LARGE": 413, "TIMEOUT": 504, "SERVICE_UNAVAILABLE": 503}.get(code, 400)
     return int(status)
 

@@ -12,7 +12,8 @@ connections, so neither steals the other's CPU; the server's user+system CPU tim
 divided by the requests answered is what one request costs it.  Stacks and their settings are
 bench/load.py's (all but ``redis``); rounds alternate the stacks (bare app first), and the median of the rounds is
 printed with the ratio against the bare app.  Complements bench/load.py (unpinned, the issues'
-own method), whose ratios move by ±0.05 between runs.
+own method), whose ratios move by ±0.05 between runs.  ``--compare SRC`` alternates each stack
+between another tree's ``src`` (via PYTHONPATH) and this checkout: an A/B within one run.
 """
 
 from __future__ import annotations
@@ -53,39 +54,64 @@ def _measure(
     return rps, spent / (rps * DURATION) * 1e6
 
 
+def measure_stack(
+    stack: str, scenario: Scenario, pythonpath: str | None = None
+) -> tuple[float, float]:
+    """One run of ``stack`` (``bare`` for the bare app); ``pythonpath``: another tree's src."""
+    port = free_port()
+    extra = {} if pythonpath is None else {"PYTHONPATH": pythonpath}
+    if stack == "bare":
+        cmd = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
+        bare = Scenario("bare", scenario.method, "/", scenario.body)
+        base = f"http://127.0.0.1:{port}/"
+        return _measure(cmd, {**os.environ, **extra}, base, base, bare, False)
+    env = stack_env("full" if stack == "noauth" else stack, None)
+    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": "1"})
+    env.update(extra)
+    cmd = [sys.executable, "-m", "devutils", "serve"]
+    key = stack not in ("core", "default", "noauth")
+    ready = f"http://127.0.0.1:{port}/health/live"
+    url = f"http://127.0.0.1:{port}{scenario.path}"
+    return _measure(cmd, env, ready, url, scenario, key)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stacks", default="core,default,full,tracing0")
     parser.add_argument("--scenario", default="hash_sha256", choices=[s.name for s in SCENARIOS])
+    parser.add_argument(
+        "--compare",
+        metavar="SRC",
+        help="another tree's src directory (git archive REV src | tar -x -C DIR): each stack "
+        "is run from it and from this checkout in turn, and the CPU figures are compared",
+    )
     args = parser.parse_args()
     scenario = next(s for s in SCENARIOS if s.name == args.scenario)
     stacks = ["bare", *args.stacks.split(",")]
     if "redis" in stacks:
         parser.error("the redis stack needs bench/load.py (it starts a redis-server)")
-    results: dict[str, list[tuple[float, float]]] = {stack: [] for stack in stacks}
+    trees: dict[str, str | None] = {"new": None}
+    if args.compare:
+        trees = {"old": args.compare, "new": None}
+    results: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(args.rounds):
         for stack in stacks:
-            port = free_port()
-            if stack == "bare":
-                cmd = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
-                bare = Scenario("bare", scenario.method, "/", scenario.body)
-                base = f"http://127.0.0.1:{port}/"
-                results[stack].append(_measure(cmd, dict(os.environ), base, base, bare, False))
-                continue
-            env = stack_env("full" if stack == "noauth" else stack, None)
-            env.update(
-                {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": "1"}
-            )
-            cmd = [sys.executable, "-m", "devutils", "serve"]
-            key = stack not in ("core", "default", "noauth")
-            ready = f"http://127.0.0.1:{port}/health/live"
-            url = f"http://127.0.0.1:{port}{scenario.path}"
-            results[stack].append(_measure(cmd, env, ready, url, scenario, key))
-    bare_rps = statistics.median(rps for rps, _ in results["bare"])
+            for tree, pythonpath in trees.items():
+                run = measure_stack(stack, scenario, pythonpath)
+                results.setdefault((stack, tree), []).append(run)
     print(f"{scenario.name}, server on core 0, wrk -t1 -c64 on core 1, median of {args.rounds}")
+    if args.compare:
+        print(f"{'stack':<10} {'old µs/req':>11} {'new µs/req':>11} {'change':>7}")
+        for stack in stacks:
+            old = statistics.median(c for _, c in results[(stack, "old")])
+            new = statistics.median(c for _, c in results[(stack, "new")])
+            print(f"{stack:<10} {old:>11.1f} {new:>11.1f} {new - old:>+7.1f}")
+        return 0
+    bare_rps = statistics.median(rps for rps, _ in results[("bare", "new")])
     print(f"{'stack':<10} {'req/s':>8} {'ratio':>6} {'CPU µs/req':>11}")
-    for stack, runs in results.items():
+    for stack in stacks:
+        runs = results[(stack, "new")]
         rps = statistics.median(r for r, _ in runs)
         cpu = statistics.median(c for _, c in runs)
         print(f"{stack:<10} {rps:>8,.0f} {rps / bare_rps:>6.2f} {cpu:>11.1f}")

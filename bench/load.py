@@ -1,10 +1,13 @@
 """HTTP load benchmark: dev-utilities against a bare ASGI app, as ratios measured in one run.
 
-Starts each server as a real process on 127.0.0.1 (our server: uvloop, httptools; one process, as
-``devutils serve --workers 1``), loads it with wrk and prints requests/s, p50, p99 and the server's peak RSS.
+Starts each server as a real process on 127.0.0.1 (our server: uvloop, httptools), loads it with
+wrk and prints requests/s, p50, p99, the ratio against the bare app run the same way in the same
+run, and the server's peak RSS.  Modes (issue 13, item 5): ``machine`` = the whole machine, both
+servers with two workers, wrk -t2 -c64, nothing pinned; ``core`` = one worker pinned to core 0,
+wrk -t1 pinned to core 1; ``single`` = one worker unpinned (the method up to the sixth session).
 
-    .venv/bin/python bench/load.py                       # core stack (issue 2 targets)
-    .venv/bin/python bench/load.py --stacks core,full,tracing0,tracing100,redis
+    .venv/bin/python -m bench.load --stacks default,full     # machine and core modes
+    .venv/bin/python -m bench.load --modes single --stacks core,full,tracing0,tracing100,redis
 
 Stacks: ``core`` = the core issue's layers only (request id, security headers, body limit, error
 envelope; metrics, access log and rate limits off); ``default`` = out-of-the-box settings with rate
@@ -48,6 +51,31 @@ class Scenario:
     path: str
     body: bytes | None = None
     connections: int = 64
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How the machine is shared: both servers (bare app and service) run the same way."""
+
+    name: str
+    workers: int
+    server_cpus: str | None  # taskset list for the server, None: unpinned
+    wrk_cpus: str | None
+    wrk_threads: int
+
+
+MODES = {
+    # Issue 13's "whole machine": two workers, wrk -t2 -c64, nothing pinned.
+    "machine": Mode("machine", 2, None, None, 2),
+    # Per core: one worker pinned to core 0, wrk (one thread) pinned to core 1.
+    "core": Mode("core", 1, "0", "1", 1),
+    # Up to the sixth session: one worker, wrk -t2 -c64, nothing pinned.
+    "single": Mode("single", 1, None, None, 2),
+}
+
+
+def pinned(cpus: str | None, cmd: list[str]) -> list[str]:
+    return cmd if cpus is None else ["taskset", "-c", cpus, *cmd]
 
 
 SCENARIOS = (
@@ -174,10 +202,16 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, scenario: Scenario, headers: dict[str, str], duration: float) -> dict[str, float]:
+def wrk(
+    url: str,
+    scenario: Scenario,
+    headers: dict[str, str],
+    duration: float,
+    mode: Mode = MODES["single"],
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_lua(scenario, headers))
-    threads = min(2, scenario.connections)
+    threads = min(mode.wrk_threads, scenario.connections)
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -190,7 +224,9 @@ def wrk(url: str, scenario: Scenario, headers: dict[str, str], duration: float) 
         script.name,
         url,
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        pinned(mode.wrk_cpus, cmd), capture_output=True, text=True, check=True
+    ).stdout
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -257,31 +293,36 @@ def stack_env(stack: str, redis_url: str | None) -> dict[str, str]:
 
 
 def run_stack(
-    stack: str, scenarios: list[Scenario], duration: float, redis_url: str | None
+    stack: str, scenarios: list[Scenario], duration: float, redis_url: str | None, mode: Mode
 ) -> dict[str, dict[str, float]]:
     port = free_port()
     env = stack_env(stack, redis_url)
-    # One worker, like the bare app: the ratio compares request paths, not process counts.
-    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": "1"})
+    # The bare app's worker count: the ratio compares request paths, not process counts.
+    env.update(
+        {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": str(mode.workers)}
+    )
     headers = {} if stack in ("core", "default") else {"X-API-Key": API_KEY}
     results: dict[str, dict[str, float]] = {}
-    cmd = [sys.executable, "-m", "devutils", "serve"]
+    cmd = pinned(mode.server_cpus, [sys.executable, "-m", "devutils", "serve"])
     with start(cmd, env, f"http://127.0.0.1:{port}/health/live") as proc:
         for scenario in scenarios:
             url = f"http://127.0.0.1:{port}{scenario.path}"
-            wrk(url, scenario, headers, 1)  # warm-up
+            wrk(url, scenario, headers, 1, mode)  # warm-up
             with PeakRss(proc) as rss:
-                result = wrk(url, scenario, headers, duration)
+                result = wrk(url, scenario, headers, duration, mode)
             result["rss_mib"] = rss.peak / 2**20
             results[scenario.name] = result
     return results
 
 
-def run_bare(duration: float, scenarios: list[Scenario]) -> dict[str, dict[str, float]]:
+def run_bare(
+    duration: float, scenarios: list[Scenario], mode: Mode = MODES["single"]
+) -> dict[str, dict[str, float]]:
     """The bare app under the same requests: a GET, and each POST scenario's own body (so a
     1 KiB request is compared with reading a 1 KiB request)."""
     port = free_port()
     cmd = [sys.executable, "-m", "bench.bare_app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = pinned(mode.server_cpus, [*cmd, "--workers", str(mode.workers)])
     results = {}
     with start(cmd, dict(os.environ), f"http://127.0.0.1:{port}/") as proc:
         plan = [("bare_get", Scenario("bare_get", "GET", "/"))]
@@ -291,12 +332,54 @@ def run_bare(duration: float, scenarios: list[Scenario]) -> dict[str, dict[str, 
             if s.method == "POST"
         ]
         for name, scenario in plan:
-            wrk(f"http://127.0.0.1:{port}/", scenario, {}, 1)
+            wrk(f"http://127.0.0.1:{port}/", scenario, {}, 1, mode)
             with PeakRss(proc) as rss:
-                result = wrk(f"http://127.0.0.1:{port}/", scenario, {}, duration)
+                result = wrk(f"http://127.0.0.1:{port}/", scenario, {}, duration, mode)
             result["rss_mib"] = rss.peak / 2**20
             results[name] = result
     return results
+
+
+def run_mode(
+    mode: Mode, stacks: list[str], scenarios: list[Scenario], duration: float
+) -> dict[str, object]:
+    """The bare app, then each stack, run the same way; prints the table of ratios."""
+    bare = run_bare(duration, scenarios, mode)
+    base_rps = bare["bare_get"]["rps"]
+    post = bare.get("bare_hash_sha256") or next(
+        (value for key, value in bare.items() if key != "bare_get"), bare["bare_get"]
+    )
+    print(
+        f"\n{mode.name}: {mode.workers} worker(s), server CPUs {mode.server_cpus or 'any'}, "
+        f"wrk -t{mode.wrk_threads} on CPUs {mode.wrk_cpus or 'any'}"
+    )
+    print(
+        f"bare ASGI app: GET {base_rps:,.0f} req/s (p99 {bare['bare_get']['p99']:.2f} ms), "
+        f"POST (hash body) {post['rps']:,.0f} req/s (p99 {post['p99']:.2f} ms)"
+    )
+    print()
+    print(
+        "| stack | scenario | conns | req/s | ratio vs bare | p50 ms | p99 ms | non-2xx | peak RSS MiB |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    raw: dict[str, object] = {"bare": bare}
+    for stack in stacks:
+        redis_ctx = redis_server() if stack == "redis" else contextlib.nullcontext(None)
+        with redis_ctx as redis_url:
+            results = run_stack(stack, scenarios, duration, redis_url, mode)
+        raw[stack] = results
+        for scenario in scenarios:
+            r = results[scenario.name]
+            # Compare like with like: GET against the bare GET, each POST against the bare app
+            # reading the same request body.
+            baseline = bare["bare_get" if scenario.method == "GET" else f"bare_{scenario.name}"]
+            ratio = r["rps"] / baseline["rps"]
+            print(
+                f"| {stack} | {scenario.name} | {scenario.connections} | {r['rps']:,.0f} | {ratio:.2f} | "
+                f"{r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']:.0f} | {r['rss_mib']:.0f} |",
+                flush=True,
+            )
+    return raw
 
 
 def main() -> int:
@@ -310,6 +393,11 @@ def main() -> int:
         help="comma list: core,default,full,tracing0,tracing100,redis",
     )
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
+    parser.add_argument(
+        "--modes",
+        default="machine,core",
+        help="comma list: machine (2 workers, wrk -t2, unpinned), core (1 worker on core 0, wrk -t1 on core 1)",
+    )
     parser.add_argument("--json", action="store_true", help="also print raw results as JSON")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -317,36 +405,11 @@ def main() -> int:
         return 2
     wanted = set(args.scenarios.split(","))
     scenarios = [s for s in SCENARIOS if s.name in wanted]
-    bare = run_bare(args.duration, scenarios)
-    base_rps = bare["bare_get"]["rps"]
-    post = bare.get("bare_hash_sha256") or next(
-        (value for key, value in bare.items() if key != "bare_get"), bare["bare_get"]
-    )
-    print(
-        f"bare ASGI app: GET {base_rps:,.0f} req/s (p99 {bare['bare_get']['p99']:.2f} ms), "
-        f"POST (hash body) {post['rps']:,.0f} req/s (p99 {post['p99']:.2f} ms)"
-    )
-    print()
-    print(
-        "| stack | scenario | conns | req/s | ratio vs bare | p50 ms | p99 ms | non-2xx | peak RSS MiB |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    raw: dict[str, object] = {"bare": bare}
-    for stack in args.stacks.split(","):
-        redis_ctx = redis_server() if stack == "redis" else contextlib.nullcontext(None)
-        with redis_ctx as redis_url:
-            results = run_stack(stack, scenarios, args.duration, redis_url)
-        raw[stack] = results
-        for scenario in scenarios:
-            r = results[scenario.name]
-            # Compare like with like: GET against the bare GET, each POST against the bare app
-            # reading the same request body.
-            baseline = bare["bare_get" if scenario.method == "GET" else f"bare_{scenario.name}"]
-            ratio = r["rps"] / baseline["rps"]
-            print(
-                f"| {stack} | {scenario.name} | {scenario.connections} | {r['rps']:,.0f} | {ratio:.2f} | "
-                f"{r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']:.0f} | {r['rss_mib']:.0f} |"
-            )
+    raw: dict[str, object] = {}
+    for mode_name in args.modes.split(","):
+        raw[mode_name] = run_mode(
+            MODES[mode_name], args.stacks.split(","), scenarios, args.duration
+        )
     if args.json:
         print(orjson.dumps(raw, option=orjson.OPT_INDENT_2).decode())
     return 0

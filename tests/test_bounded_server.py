@@ -161,6 +161,33 @@ def test_regex_attack_answers_504_while_the_server_stays_live(
     assert max(probe.latencies) < 2.0  # seconds: the loop never froze (was 12.5 s per request)
 
 
+def scrape(server: ServerProcess) -> dict[str, float]:
+    """The sample lines of /metrics, by series (name and labels as written)."""
+    with urllib.request.urlopen(server.base + "/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, _, value = line.rpartition(" ")
+            samples[series] = float(value)
+    return samples
+
+
+def test_pool_metrics_count_timeouts_kills_and_busy_workers(attack_server: ServerProcess) -> None:
+    before = scrape(attack_server)
+    timeouts = 'pool_timeouts_total{class="regex"}'
+    killed = 'pool_kills_total{class="regex",reason="timeout"}'
+    answers = concurrently(*[lambda: tool(attack_server, "text/regex", REGEX_ATTACK)] * 2)
+    assert [status for status, _ in answers] == [504, 504]
+    after = scrape(attack_server)
+    # Two calls ran to their deadline in two processes, and both processes were killed.
+    assert after[timeouts] - before.get(timeouts, 0) == 2
+    assert after[killed] - before.get(killed, 0) == 2
+    assert after['pool_busy_workers{class="regex"}'] == 0
+    assert after['pool_queued_calls{class="regex"}'] == 0
+    assert after['pool_kills_total{class="regex",reason="died"}'] == 0
+
+
 def test_timed_out_work_stops_and_the_pool_recovers(attack_server: ServerProcess) -> None:
     server_pid = attack_server.proc.pid
     # Warm the pool: a call over the inline budget runs in a pool process.

@@ -450,18 +450,26 @@ class Registry:
         return result
 
     async def invoke(
-        self, spec: ToolSpec, args: Any, call: CallInfo, *, _inner: bool = False
+        self,
+        spec: ToolSpec,
+        args: Any,
+        call: CallInfo,
+        *,
+        load: Callable[[], Any] | None = None,
+        _inner: bool = False,
     ) -> ToolOutput:
         """Validate, gate, run and return the output model; raises :class:`ToolError`.
 
         Middleware (if any) wraps everything; observers (metrics, span end) see every outcome,
         refusals and validation errors included; admission checks (span start, rate limits) run
-        before validation, so a refused call costs no parsing.
+        before validation, so a refused call costs no parsing.  With ``load`` the arguments are
+        what it returns, called after the admission checks (REST decodes the request body
+        there), so a refused call costs no decoding either; ``args`` is ignored then.
         """
         if self.middleware and not _inner:
 
             async def run() -> ToolOutput:
-                return await self.invoke(spec, args, call, _inner=True)
+                return await self.invoke(spec, args, call, load=load, _inner=True)
 
             proceed: Proceed = run
             for middleware in reversed(self.middleware):
@@ -475,6 +483,8 @@ class Registry:
                 pending = admit(spec, call)
                 if pending is not None:
                     await pending
+            if load is not None:
+                args = load()
             parsed = self.parse(spec, args)
             call.parsed = parsed
             if spec.precheck is not None:

@@ -120,6 +120,14 @@ class Settings(BaseModel):
         description="Seconds from connection open, or from a request's first byte, to the end of "
         "its headers; then the connection is closed (408 if part of a request arrived).",
     )
+    server_body_timeout: float = Field(
+        30.0,
+        alias="SERVER_BODY_TIMEOUT",
+        gt=0,
+        le=3600,
+        description="Seconds from the end of a request's headers to the end of its body; a body "
+        "that trickles or stalls past it gets 408 and the connection is closed.",
+    )
     server_keepalive_timeout: float = Field(
         5.0,
         alias="SERVER_KEEPALIVE_TIMEOUT",

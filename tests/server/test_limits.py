@@ -33,6 +33,7 @@ LIMITS = ServerLimits(
     max_url_bytes=1024,
     header_timeout=0.6,
     keepalive_timeout=0.6,
+    body_timeout=0.6,
 )
 
 
@@ -124,6 +125,63 @@ def test_a_slow_header_block_is_408_and_closed(server: Served) -> None:
     assert status == b"HTTP/1.1 408 Request Timeout"
     assert code == "REQUEST_TIMEOUT"
     assert elapsed < 2.5
+
+
+def post_head(length: int) -> bytes:
+    return (f"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\n\r\n").encode()
+
+
+def test_a_stalled_body_is_408_and_closed(server: Served) -> None:
+    """Headers, part of the body, then nothing: the body deadline answers for the server."""
+    with server.connect() as sock:
+        sock.sendall(post_head(100) + b"x" * 10)
+        status, code = error_of(read_until_closed(sock))
+    assert status == b"HTTP/1.1 408 Request Timeout"
+    assert code == "REQUEST_TIMEOUT"
+
+
+def test_a_trickling_body_is_408_and_closed(server: Served) -> None:
+    """A byte at a time keeps the connection busy but never finishes within the deadline."""
+    with server.connect() as sock:
+        sock.sendall(post_head(1000))
+        data = b""
+        with contextlib.suppress(ConnectionError):
+            for _ in range(200):
+                sock.sendall(b"x")
+                data += read_for(sock, 0.05)
+                if data:
+                    break
+        data += read_until_closed(sock)
+    status, code = error_of(data)
+    assert status == b"HTTP/1.1 408 Request Timeout"
+    assert code == "REQUEST_TIMEOUT"
+
+
+def test_a_body_in_pieces_within_the_deadline_is_served(server: Served) -> None:
+    with server.connect() as sock:
+        sock.sendall(post_head(6) + b"abc")
+        time.sleep(0.2)
+        sock.sendall(b"def")
+        lines, body = split(read_until_closed(sock))
+    assert lines[0] == b"HTTP/1.1 200 OK"
+    assert orjson.loads(body)["body"] == "abcdef"
+
+
+def test_the_body_deadline_applies_per_request_on_a_kept_connection(server: Served) -> None:
+    """Bodies that each arrive in time, on one connection for longer than the deadline."""
+    with server.connect() as sock:
+        for _ in range(3):
+            sock.sendall(post_head(4) + b"ab")
+            time.sleep(0.25)
+            sock.sendall(b"cd")
+            assert orjson.loads(read_response(sock)[2])["body"] == "abcd"
+
+
+def test_the_body_timeout_comes_from_the_settings() -> None:
+    from devutils.settings import load_settings
+
+    settings = load_settings({"SERVER_BODY_TIMEOUT": "12.5", "SECRETS_MOUNT_PATH": "/nonexistent"})
+    assert ServerLimits.from_settings(settings).body_timeout == 12.5
 
 
 def test_an_idle_keep_alive_connection_is_closed(server: Served) -> None:

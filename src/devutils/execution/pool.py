@@ -38,6 +38,13 @@ from devutils.errors import (
 from devutils.execution import framing
 from devutils.execution import worker as worker_module
 from devutils.models import ToolOutput
+from devutils.observability.metrics import (
+    POOL_BUSY,
+    POOL_KILL_REASONS,
+    POOL_KILLS,
+    POOL_QUEUED,
+    POOL_TIMEOUTS,
+)
 
 _ERRORS: dict[str, type[ToolError]] = {cls.__name__: cls for cls in errors.ALL_ERRORS}
 _WORKER_COMMAND = (sys.executable, "-c", "from devutils.execution.worker import main; main()")
@@ -148,6 +155,13 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._reaper: asyncio.TimerHandle | None = None
         self.closed = False
+        # Metrics of the server path (docs/operations.md), series resolved once; they exist at 0
+        # from the pool's first use.
+        labels = {"class": name}
+        self._busy_gauge = POOL_BUSY.labels(**labels)
+        self._queued_gauge = POOL_QUEUED.labels(**labels)
+        self._timeouts = POOL_TIMEOUTS.labels(**labels)
+        self._kills = {reason: POOL_KILLS.labels(name, reason) for reason in POOL_KILL_REASONS}
 
     # --- introspection (tests, metrics) ---------------------------------------------------------
     def pids(self) -> list[int]:
@@ -230,17 +244,22 @@ class WorkerPool:
             if self._waiting >= self.queue:
                 raise self._busy_error()
             self._waiting += 1
+            self._queued_gauge.inc()
             try:
                 await asyncio.wait_for(semaphore.acquire(), max(0.0, deadline - time.monotonic()))
             except TimeoutError:
+                self._timeouts.inc()
                 raise self._timeout_error(spec.name) from None
             finally:
                 self._waiting -= 1
+                self._queued_gauge.dec()
         else:
             await semaphore.acquire()
+        self._busy_gauge.inc()
         try:
             return await self._run_acquired(spec, parsed, deadline)
         finally:
+            self._busy_gauge.dec()
             semaphore.release()
 
     async def _run_acquired(self, spec: Any, parsed: Any, deadline: float) -> ToolOutput:
@@ -277,14 +296,20 @@ class WorkerPool:
                 loop.remove_reader(fd)
         except TimeoutError:
             self._discard(proc)  # kill: the work stops with the answer
+            self._timeouts.inc()
+            self._kills["timeout"].inc()
             raise self._timeout_error(spec.name) from None
         except asyncio.CancelledError:
             self._discard(proc)  # the client went away: nobody wants the result
+            self._kills["cancelled"].inc()
             raise
         except (EOFError, OSError):
             self._discard(proc)
+            self._kills["died"].inc()
             raise self._died_error() from None
         outcome = self._finish(proc, reply)
+        if outcome[0] == worker_module.OUT_OF_MEMORY:
+            self._kills["out_of_memory"].inc()
         self._schedule_reaper()
         return _outcome(outcome, spec.name, self.memory_limit_mb)
 

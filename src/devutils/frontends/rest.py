@@ -68,15 +68,6 @@ def check_media_type(content_type: bytes | None, body: bytes) -> None:
 
 def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> ASGIApp:
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        # GET tools take no input: query parameters are ignored, as in the reference.
-        args: Any
-        if spec.method == "GET":
-            raw = b""
-            args = {}
-        else:
-            raw = await read_body(receive, max_body_bytes)
-            check_media_type(header(scope, b"content-type"), raw)
-            args = decode_body(raw, spec)
         state = state_of(scope)
         if state is not None:
             call = CallInfo(
@@ -84,8 +75,23 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
             )
         else:
             call = CallInfo("rest")
-        call.input_bytes = len(raw)
-        result = await registry.invoke(spec, args, call)
+
+        if spec.method == "GET":
+            # GET tools take no input: query parameters are ignored, as in the reference.
+            call.input_bytes = 0
+            result = await registry.invoke(spec, {}, call)
+        else:
+            # The body is read first (it is usually in the same packet as the head, and a
+            # refusal before it arrived would cost the client its connection), but checked and
+            # decoded only once the call is admitted: a rate-limited call costs no decoding.
+            raw = await read_body(receive, max_body_bytes)
+            call.input_bytes = len(raw)
+
+            def load() -> Any:
+                check_media_type(header(scope, b"content-type"), raw)
+                return decode_body(raw, spec)
+
+            result = await registry.invoke(spec, None, call, load=load)
         body = b'{"success":true,"data":' + dump_output_json(result) + b"}"
         # send_bytes inlined: this is the hot path, and a helper coroutine costs more than it saves.
         await send(response_start(scope, 200, len(body), headers=call.response_headers))

@@ -164,7 +164,10 @@ async def send_error(send: Send, error: ToolError, scope: Scope | None = None) -
     if scope is not None and (state := state_of(scope)) is not None:
         state.error_code = error.code
     headers = [(key.lower().encode(), value.encode()) for key, value in error.headers.items()]
-    await send_json(send, error.status, error.envelope(), headers, scope)
+    body = orjson.dumps(error.envelope())
+    # send_bytes inlined: refusals (401, 429) take this path and should cost little.
+    await send(response_start(scope, error.status, len(body), headers=headers))
+    await send({"type": "http.response.body", "body": body})
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:

@@ -113,6 +113,31 @@ ARGON2_IN_FLIGHT = Gauge(
 ARGON2_REJECTED = Counter(
     "argon2_rejected_total", "Argon2 requests refused because the queue was full."
 )
+# Worker-process pools (devutils.execution.pool), by cost class.
+POOL_BUSY = Gauge(
+    "pool_busy_workers",
+    "Pool processes running a call now, by cost class.",
+    ["class"],
+    multiprocess_mode="livesum",
+)
+POOL_QUEUED = Gauge(
+    "pool_queued_calls",
+    "Calls waiting for a pool process now, by cost class.",
+    ["class"],
+    multiprocess_mode="livesum",
+)
+POOL_TIMEOUTS = Counter(
+    "pool_timeouts_total",
+    "Pool calls that passed their deadline (504), waiting or running, by cost class.",
+    ["class"],
+)
+POOL_KILLS = Counter(
+    "pool_kills_total",
+    "Pool processes killed or lost, by cost class and reason (timeout, cancelled, died, "
+    "out_of_memory).",
+    ["class", "reason"],
+)
+POOL_KILL_REASONS = ("timeout", "cancelled", "died", "out_of_memory")
 
 BUILD_INFO = Gauge(
     "devutils_build_info",

@@ -118,6 +118,9 @@ class RateLimiter:
         self.fail_mode = settings.rate_limit_fail_mode
         self.wall_clock = wall_clock
         self.ipv6_prefix = settings.rate_limit_ipv6_prefix
+        # Each class's refusal counter, looked up once: labels() per refusal cost a 429 ~1 µs.
+        # Created here, the series also exist from start-up at 0, so rate() works at once.
+        self.hits = {name: RATE_LIMIT_HITS.labels(**{"class": name}) for name in configured}
 
     def identity(self, principal: str | None, client_ip: str | None) -> str:
         """:func:`identity_of` with IPv6 client addresses grouped by network."""
@@ -197,7 +200,7 @@ class RateLimiter:
     def _admitted(self, decision: Decision) -> Decision:
         if not decision.allowed:
             limit = decision.limit
-            RATE_LIMIT_HITS.labels(**{"class": limit.name}).inc()
+            self.hits[limit.name].inc()
             headers = self.headers(decision)
             headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
             raise RateLimitError(

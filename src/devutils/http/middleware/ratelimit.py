@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from devutils.auth import CredentialError
 from devutils.http.asgi import Guard, RequestState, Scope
-from devutils.observability.metrics import RATE_LIMIT_HITS, RATE_LIMIT_STORE_ERRORS
+from devutils.observability.metrics import RATE_LIMIT_STORE_ERRORS
 from devutils.ratelimit.limiter import RateLimiter
 from devutils.ratelimit.redis_store import RedisStore, make_client
 from devutils.registry import Admission, CallInfo, ToolSpec
@@ -137,10 +137,7 @@ def install_rate_limiting(
     if settings.rate_limit_store == "redis" and settings.rate_limit_redis_url:
         timeout = settings.rate_limit_redis_timeout
         redis_store = RedisStore(make_client(settings.rate_limit_redis_url, timeout), timeout)
-    limiter = RateLimiter(settings, redis_store)
-    # Series exist from start-up at 0, so rate() over them works before the first refusal.
-    for name in limiter.limits:
-        RATE_LIMIT_HITS.labels(**{"class": name})
+    limiter = RateLimiter(settings, redis_store)  # rate_limit_hits_total series exist at 0
     if redis_store is not None:
         RATE_LIMIT_STORE_ERRORS.labels(store="redis")
     app.registry.admission.append(tool_call_limiter(limiter))

@@ -25,6 +25,9 @@ CONTENT_LENGTH_LINE = b"content-length: "
 NEWLINE = ord("\n")
 DISCONNECT: Message = {"type": "http.disconnect"}
 NO_BODY_STATUSES = frozenset((204, 304))
+# Bodies up to this size are copied behind the response head so both leave in one write; a
+# larger one is written after the head (the copy would cost more than the system call saved).
+COALESCE_MAX_BYTES = 64 * 1024
 
 
 class RequestCycle:
@@ -37,6 +40,7 @@ class RequestCycle:
         "conn",
         "disconnected",
         "expect_continue",
+        "head",
         "head_only",
         "keep_alive",
         "remaining",
@@ -63,6 +67,9 @@ class RequestCycle:
         self.response_complete = False
         self.chunked = False
         self.remaining: int | None = None  # Content-Length bytes still to send
+        # The response head, held back until the first body message when a body of known length
+        # follows: head and body then leave in one write (one send() system call, not two).
+        self.head = b""
         self.waiter: asyncio.Future[None] | None = None
 
     # --- from the connection -------------------------------------------------------------------
@@ -97,12 +104,14 @@ class RequestCycle:
             log.error("the application raised", extra={"error": type(exc).__name__})
             if not self.response_started and not self.disconnected:
                 self.conn.write(error_response(InternalError("Internal server error")))
+            self._flush_head()
             self.conn.close()
         else:
             if not self.response_complete and not self.disconnected:
                 if not self.response_started:
                     log.error("the application returned without a response")
                     self.conn.write(error_response(InternalError("Internal server error")))
+                self._flush_head()
                 self.conn.close()  # a response cut short cannot be framed: end it
         finally:
             self.conn.cycle_done(self)
@@ -199,7 +208,10 @@ class RequestCycle:
         elif self.scope["http_version"] == "1.0":
             parts.append(b"connection: keep-alive\r\n")
         parts.append(b"\r\n")
-        self.conn.write(b"".join(parts))
+        if self.remaining:
+            self.head = b"".join(parts)  # written with the first body message
+        else:
+            self.conn.write(b"".join(parts))
 
     def _body(self, body: bytes, more: bool) -> None:
         if body and not self.head_only:
@@ -210,7 +222,12 @@ class RequestCycle:
                     self.remaining -= len(body)
                     if self.remaining < 0:
                         raise RuntimeError("response body longer than its Content-Length")
+                if self.head and len(body) <= COALESCE_MAX_BYTES:
+                    body = self.head + body
+                    self.head = b""
+                self._flush_head()
                 self.conn.write(body)
+        self._flush_head()  # an empty first body message: the head goes now
         if not more:
             if self.chunked and not self.head_only:
                 self.conn.write(b"0\r\n\r\n")
@@ -218,6 +235,11 @@ class RequestCycle:
                 self.keep_alive = False
             self.response_complete = True
             self.wake()
+
+    def _flush_head(self) -> None:
+        if self.head:
+            self.conn.write(self.head)
+            self.head = b""
 
 
 def _trusted_length(trusted: bytes) -> int | None:

@@ -14,6 +14,7 @@ class ServerLimits:
     max_header_count: int = 100
     max_url_bytes: int = 8 * 1024
     header_timeout: float = 10.0
+    body_timeout: float = 30.0
     keepalive_timeout: float = 5.0
     drain_delay: float = 0.0
     shutdown_timeout: float = 30.0
@@ -28,6 +29,7 @@ class ServerLimits:
             max_header_count=settings.server_max_header_count,
             max_url_bytes=settings.server_max_url_bytes,
             header_timeout=settings.server_header_timeout,
+            body_timeout=settings.server_body_timeout,
             keepalive_timeout=settings.server_keepalive_timeout,
             drain_delay=settings.shutdown_drain_delay,
             shutdown_timeout=settings.shutdown_timeout,

@@ -10,7 +10,8 @@ Limits are enforced while the request head arrives, before any of it reaches the
   uvloop) beyond the limit is ever held.  Past the limit: 431 and close.
 - time: a connection must complete a request head within ``header_timeout`` of opening or of
   that request's first byte (408 when part of it came, else a silent close); an idle keep-alive
-  connection is closed after ``keepalive_timeout``.
+  connection is closed after ``keepalive_timeout``; a request body must be complete within
+  ``body_timeout`` of the end of its head (408 and close, whether it trickles or stalls).
 - connections: past ``max_connections`` open ones, a new connection gets a 503 and is closed.
 
 Pipelined requests run one after another; while one is waiting its turn the socket is not read.
@@ -79,6 +80,9 @@ class HttpProtocol(asyncio.Protocol):
         self.reading_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        # The body deadline of the request being parsed, set only when a read ends with its body
+        # still incomplete (most bodies arrive with their head: no timer for them).
+        self.body_timer: asyncio.TimerHandle | None = None
         self.client: tuple[str, int] | None = None
         self.server: tuple[str, int] | None = None
         self.active: RequestCycle | None = None  # the request whose application is running
@@ -118,6 +122,7 @@ class HttpProtocol(asyncio.Protocol):
         self.closed = True
         self.state.connections.discard(self)
         self._cancel_timer()
+        self._cancel_body_timer()
         for cycle in (self.active, self.parsing, *self.waiting):
             if cycle is not None:
                 cycle.lost()
@@ -148,6 +153,8 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self.in_head and self.head_bytes > self.limits.max_header_bytes:
             self.fail(error_response(RequestHeaderTooLargeError()))
+        elif self.in_body:
+            self._watch_body()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -232,6 +239,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self.in_body = False
+        self._cancel_body_timer()
         self.head_bytes = 0
         if self.parsing is not None:
             self.parsing.end_body()
@@ -279,6 +287,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.waiting:
             self._start(self.waiting.popleft())
             self.resume_reading()
+            self._watch_body()
             return
         self.resume_reading()
         if self.in_head:
@@ -298,6 +307,7 @@ class HttpProtocol(asyncio.Protocol):
         if not self.closed:
             self.closed = True
             self._cancel_timer()
+            self._cancel_body_timer()
             if self.transport is not None:
                 self.transport.close()
 
@@ -322,6 +332,27 @@ class HttpProtocol(asyncio.Protocol):
         if self.active is not None:
             return  # the running request has no deadline of the server's
         self.fail(error_response(RequestTimeoutError()) if self.in_head else b"")
+
+    def _watch_body(self) -> None:
+        """Start the body deadline of the running request if its body is still arriving (not of
+        a pipelined one waiting its turn: the socket is not read for it yet)."""
+        if self.body_timer is None and self.parsing is not None and self.parsing is self.active:
+            self.body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timed_out)
+
+    def _body_timed_out(self) -> None:
+        self.body_timer = None
+        cycle = self.parsing
+        if cycle is None or self.closed:
+            return
+        if not cycle.response_started:
+            self.write(error_response(RequestTimeoutError("Request body not received in time")))
+        self.close()
+        cycle.lost()  # the application reading the body learns it at once (http.disconnect)
+
+    def _cancel_body_timer(self) -> None:
+        if self.body_timer is not None:
+            self.body_timer.cancel()
+            self.body_timer = None
 
     def _set_timer(self, delay: float, callback: Any) -> None:
         self._cancel_timer()
