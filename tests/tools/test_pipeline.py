@@ -97,6 +97,34 @@ def test_references_resolve_inside_lists_and_objects() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    ["$.store.book[0]", "$..price", "$[0]", "$HOME", "$", "$ 5", "$1.50"],
+    ids=["jsonpath", "descendants", "index", "shell-variable", "dollar", "spaced", "money"],
+)
+def test_strings_that_are_not_references_pass_through(text: str) -> None:
+    assert resolve(text, {"prev": {"a": 1}}, frozenset({"h"})) == text
+
+
+def test_a_dotted_name_that_is_no_step_is_a_mistake() -> None:
+    with pytest.raises(KeyError):
+        resolve("$jtw.payload.exp", {"prev": {}}, frozenset({"jwt"}))
+    # A step id that has not run yet is not an earlier output.
+    with pytest.raises(KeyError):
+        resolve("$later", {"prev": {}}, frozenset({"later"}))
+
+
+def test_a_jsonpath_argument_reaches_its_step_untouched(registry: Registry) -> None:
+    out = run(
+        registry,
+        steps=[
+            step("data_convert", content="a: [1, 2, 3]\n", **{"from": "yaml", "to": "json"}),
+            step("data_query", content="$prev.result", language="jsonpath", query="$.a[1:]"),
+        ],
+    )
+    assert out["result"]["result"] == [2, 3]
+
+
+@pytest.mark.parametrize(
     ("steps", "details"),
     [
         ([step("nope_tool")], "step 1: unknown tool: nope_tool"),

@@ -2,7 +2,7 @@
 
 A step's argument that is a string of the form ``$prev.field.path`` or ``$<id>.field.path`` is
 replaced by that value of the previous (or the named) step's output; ``$$`` starts a literal
-string that begins with ``$``.  Every step is an ordinary call through the registry, as the same
+string that begins with ``$``, and strings such as a JSONPath (``$.items[0]``) pass untouched.  Every step is an ordinary call through the registry, as the same
 caller: the same validation, rate-limit class, placement, deadline and output cap as a direct
 call, so a pipeline costs the sum of its steps.  The whole pipeline has one TOOL_TIMEOUT, at most
 ``MAX_STEPS`` steps and ``MAX_OUTPUT_BYTES`` of step outputs in all.
@@ -10,6 +10,7 @@ call, so a pipeline costs the sum of its steps.  The whole pipeline has one TOOL
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,20 +88,36 @@ def _follow(value: Any, path: list[str], reference: str) -> Any:
     return value
 
 
-def resolve(value: Any, outputs: dict[str, dict[str, Any]]) -> Any:
-    """``value`` with every ``$reference`` string replaced by the output value it names."""
+# "$prev.a.0" or "$<id>.a": a step's output value.  Other strings that start with "$" (a JSONPath
+# such as "$.items[0]", a "$HOME") are left alone, so expressions pass through untouched.
+_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[^.]+)*)")
+
+
+def resolve(
+    value: Any, outputs: dict[str, dict[str, Any]], ids: frozenset[str] = frozenset()
+) -> Any:
+    """``value`` with every reference string replaced by the output value it names.
+
+    ``ids`` are the pipeline's step ids: a reference to one that has not run yet, or a dotted
+    reference to a name that is no step (a typo such as "$jtw.exp"), raises KeyError.
+    """
     if isinstance(value, dict):
-        return {key: resolve(item, outputs) for key, item in value.items()}
+        return {key: resolve(item, outputs, ids) for key, item in value.items()}
     if isinstance(value, list):
-        return [resolve(item, outputs) for item in value]
+        return [resolve(item, outputs, ids) for item in value]
     if not isinstance(value, str) or not value.startswith("$"):
         return value
     if value.startswith("$$"):
         return value[1:]
-    source, *path = value[1:].split(".")
+    found = _REFERENCE.fullmatch(value)
+    if found is None:
+        return value
+    source, path = found.group(1), found.group(2)
+    if source != "prev" and source not in ids and not path:
+        return value  # "$HOME": not a reference
     if source not in outputs:
         raise KeyError(value)
-    return _follow(outputs[source], path, value)
+    return _follow(outputs[source], path.split(".")[1:], value)
 
 
 def _step_error(index: int, step: PipelineStep, exc: ToolError) -> ToolError:
@@ -169,6 +186,30 @@ def _step_error(index: int, step: PipelineStep, exc: ToolError) -> ToolError:
         Example(
             {
                 "steps": [
+                    {
+                        "tool": "data_convert",
+                        "args": {
+                            "content": "services:\n  - name: api\n    port: 8080\n"
+                            "  - name: web\n    port: 80\n",
+                            "from": "yaml",
+                            "to": "json",
+                        },
+                    },
+                    {
+                        "tool": "data_query",
+                        "args": {
+                            "content": "$prev.result",
+                            "language": "jsonpath",
+                            "query": "$.services[?@.port > 100].name",
+                        },
+                    },
+                ]
+            },
+            title="YAML to JSON, then a JSONPath query",
+        ),
+        Example(
+            {
+                "steps": [
                     {"tool": "crypto_hash", "args": {"content": "hello", "algorithm": "sha256"}},
                     {
                         "tool": "text_case",
@@ -186,6 +227,7 @@ async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> Pi
     ids = [step.id for step in inp.steps if step.id is not None]
     if "prev" in ids or len(ids) != len(set(ids)):
         raise ValidationError(_FAILED, 'step ids must be unique and not "prev"')
+    known_ids = frozenset(ids)
     outputs: dict[str, dict[str, Any]] = {}
     results: list[StepResult] = []
     used = 0
@@ -201,7 +243,7 @@ async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> Pi
                 "PIPELINE_NETWORK_TOOLS is true",
             )
         try:
-            args = resolve(step.args, outputs)
+            args = resolve(step.args, outputs, known_ids)
         except KeyError as missing:
             raise ValidationError(
                 _FAILED,
