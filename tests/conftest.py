@@ -67,6 +67,18 @@ async def client(make_app: Callable[..., Application]) -> AsyncIterator[httpx.As
 
 
 @pytest.fixture
+async def big_body_client(
+    make_app: Callable[..., Application],
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Like ``client``, with a 2 MiB body limit for inputs past the default 1 MiB."""
+    app = make_app(max_body_bytes=2 * 1024 * 1024)
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            yield http
+
+
+@pytest.fixture
 def forbid_ipaddress_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every ``ipaddress`` is_* flag raise: they changed in patch releases (CVE-2024-4032),
     so the IP tables must decide from their own rows alone (security-notes §0)."""

@@ -49,3 +49,8 @@ class ToolOutput(BaseModel):
         serialize_by_alias=True,
         frozen=True,
     )
+
+
+def omit_none(value: object) -> bool:
+    """``exclude_if`` for optional output fields: left out of the JSON when they are None."""
+    return value is None

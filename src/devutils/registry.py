@@ -74,6 +74,13 @@ Blocking = bool | Literal["large"]
 # A tool's work estimate for one input (about bytes touched); compared with INLINE_MAX_WORK to
 # decide whether it runs on the event loop.  Default: the characters of text in the input.
 Estimate = Callable[[Any], int]
+# A work estimate past any INLINE_MAX_WORK: the call always leaves the event loop.
+OFF_LOOP_WORK = 1 << 30
+
+
+def always_off_loop(inp: Any) -> int:
+    """The estimate of a tool whose every call belongs in its pool (RSA, a scan of all zones)."""
+    return OFF_LOOP_WORK
 
 
 # How a composite tool (the pipeline) calls another tool: through the registry, with the same

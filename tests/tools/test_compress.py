@@ -72,17 +72,6 @@ async def small_client(make_app: Callable[..., Application]) -> AsyncIterator[ht
             yield http
 
 
-@pytest.fixture
-async def big_body_client(
-    make_app: Callable[..., Application],
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(max_body_bytes=2 * MIB)
-    async with app.lifespan():
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
-
-
 TEXTS = [
     ("short", "Hello, World!"),
     ("unicode", "Grüße, 世界 🎉" * 50),

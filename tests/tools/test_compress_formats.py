@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import brotli
@@ -19,7 +19,6 @@ import httpx
 import pytest
 import zstandard
 
-from devutils.http.app import Application
 from devutils.tools._inflate import OutputTooLarge
 from devutils.tools.compress import _unpack
 
@@ -51,17 +50,6 @@ async def _call(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Respon
 
 def _decompress(data: bytes, algorithm: str) -> dict[str, Any]:
     return {"content": _b64(data), "action": "decompress", "algorithm": algorithm}
-
-
-@pytest.fixture
-async def big_body_client(
-    make_app: Callable[..., Application],
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app(max_body_bytes=2 * MIB)
-    async with app.lifespan():
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
-            yield http
 
 
 TEXTS = [

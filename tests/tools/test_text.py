@@ -190,13 +190,14 @@ INFO_EXTRA_VECTORS = [
     ("\U0001f1eb\U0001f1f7\U0001f1e9\U0001f1ea", 1, 2, (16, 16, 16)),  # two flags
     ("\r\n", 0, 1, (2, 4, 8)),  # CR LF is one grapheme (GB3)
     ("Straße STRASSE", 1, 14, (15, 28, 56)),  # casefold: ß equals ss
+    ("\u201cHello\u201d \u00abhello\u00bb", 1, 15, (21, 30, 60)),  # any Unicode punctuation
 ]
 
 
 @pytest.mark.parametrize(
     ("content", "distinct", "graphemes", "sizes"),
     INFO_EXTRA_VECTORS,
-    ids=["empty", "case", "apostrophe", "combining", "zwj", "flags", "crlf", "casefold"],
+    ids=["empty", "case", "apostrophe", "combining", "zwj", "flags", "crlf", "casefold", "quotes"],
 )
 def test_info_distinct_words_graphemes_and_encodings(
     registry: Registry, content: str, distinct: int, graphemes: int, sizes: tuple[int, int, int]

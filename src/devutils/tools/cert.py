@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from pydantic import Field
 
 from devutils.errors import ValidationError
-from devutils.models import ToolInput, ToolOutput
-from devutils.registry import Example, ToolContext, tool
+from devutils.models import ToolInput, ToolOutput, omit_none
+from devutils.registry import OFF_LOOP_WORK, Example, ToolContext, tool
 from devutils.tools._pem import bare_base64, has_armour, pem_blocks
 from devutils.tools._x509 import (
     MAX_KEY_CHARS,
@@ -223,10 +223,6 @@ def _excluded_when_empty(value: list[str]) -> bool:
     return not value
 
 
-def _is_none(value: object) -> bool:
-    return value is None
-
-
 # A list of SANs, left out of the output when empty (Go's omitempty on dnsNames).
 SanList = Annotated[list[str], Field(default_factory=list, exclude_if=_excluded_when_empty)]
 
@@ -278,17 +274,17 @@ class CsrInfo(ToolOutput):
 
 class CertDecodeOutput(ToolOutput):
     certificate: CertificateInfo | None = Field(
-        None, exclude_if=_is_none, description="The first certificate (absent for a CSR)."
+        None, exclude_if=omit_none, description="The first certificate (absent for a CSR)."
     )
     certificates: list[CertificateInfo] = Field(
         default_factory=list, description="Every certificate, in input order."
     )
     chain_order_valid: bool | None = Field(
-        None, exclude_if=_is_none, description="Chains: each one is issued by the next."
+        None, exclude_if=omit_none, description="Chains: each one is issued by the next."
     )
-    csr: CsrInfo | None = Field(None, exclude_if=_is_none)
+    csr: CsrInfo | None = Field(None, exclude_if=omit_none)
     key_matches: bool | None = Field(
-        None, exclude_if=_is_none, description="privateKey belongs to the first cert or CSR."
+        None, exclude_if=omit_none, description="privateKey belongs to the first cert or CSR."
     )
 
 
@@ -377,10 +373,7 @@ KoZIzj0DAQcDQgAEGx+gDlEoDuWUrbwmAocNLqvOwzeH5C62ZhCxrIcAAcTh3DvD
 
 def _work_estimate(inp: CertDecodeInput) -> int:
     """Text to scan and parse; loading (validating) a private key always leaves the loop."""
-    return len(inp.certificate) + (_KEY_WORK if inp.private_key is not None else 0)
-
-
-_KEY_WORK = 1 << 30
+    return len(inp.certificate) + (OFF_LOOP_WORK if inp.private_key is not None else 0)
 
 
 @tool(

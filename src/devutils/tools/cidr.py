@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field
 
 from devutils.errors import ValidationError
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 
 Network = IPv4Network | IPv6Network
@@ -35,10 +35,6 @@ MAX_SPLIT = 4096  # subnets listed by one split (the total is always reported)
 DEFAULT_SPLIT = 256
 _FAILED = "CIDR calculation failed"
 _ECHO_LIMIT = 100
-
-
-def _omit_none(value: object) -> bool:
-    return value is None
 
 
 class CidrInput(ToolInput):
@@ -67,25 +63,23 @@ class CidrInput(ToolInput):
 
 class CidrOutput(ToolOutput):
     action: str
-    network: str | None = Field(None, exclude_if=_omit_none, description="Canonical network.")
-    version: int | None = Field(None, exclude_if=_omit_none)
-    prefix_length: int | None = Field(None, exclude_if=_omit_none)
-    netmask: str | None = Field(None, exclude_if=_omit_none)
-    wildcard: str | None = Field(None, exclude_if=_omit_none, description="Host mask.")
-    broadcast: str | None = Field(None, exclude_if=_omit_none, description="IPv4 only.")
-    first_host: str | None = Field(None, exclude_if=_omit_none)
-    last_host: str | None = Field(None, exclude_if=_omit_none)
-    address_count: str | None = Field(None, exclude_if=_omit_none, description="Decimal.")
-    host_count: str | None = Field(None, exclude_if=_omit_none, description="Decimal.")
-    subnets: list[str] | None = Field(None, exclude_if=_omit_none)
-    subnet_count: str | None = Field(None, exclude_if=_omit_none, description="Decimal.")
-    truncated: bool | None = Field(None, exclude_if=_omit_none)
-    contains: bool | None = Field(None, exclude_if=_omit_none)
-    overlaps: bool | None = Field(None, exclude_if=_omit_none)
-    cidrs: list[str] | None = Field(None, exclude_if=_omit_none)
-    note: str | None = Field(
-        None, exclude_if=_omit_none, description="Host bits that were cleared."
-    )
+    network: str | None = Field(None, exclude_if=omit_none, description="Canonical network.")
+    version: int | None = Field(None, exclude_if=omit_none)
+    prefix_length: int | None = Field(None, exclude_if=omit_none)
+    netmask: str | None = Field(None, exclude_if=omit_none)
+    wildcard: str | None = Field(None, exclude_if=omit_none, description="Host mask.")
+    broadcast: str | None = Field(None, exclude_if=omit_none, description="IPv4 only.")
+    first_host: str | None = Field(None, exclude_if=omit_none)
+    last_host: str | None = Field(None, exclude_if=omit_none)
+    address_count: str | None = Field(None, exclude_if=omit_none, description="Decimal.")
+    host_count: str | None = Field(None, exclude_if=omit_none, description="Decimal.")
+    subnets: list[str] | None = Field(None, exclude_if=omit_none)
+    subnet_count: str | None = Field(None, exclude_if=omit_none, description="Decimal.")
+    truncated: bool | None = Field(None, exclude_if=omit_none)
+    contains: bool | None = Field(None, exclude_if=omit_none)
+    overlaps: bool | None = Field(None, exclude_if=omit_none)
+    cidrs: list[str] | None = Field(None, exclude_if=omit_none)
+    note: str | None = Field(None, exclude_if=omit_none, description="Host bits that were cleared.")
 
 
 def _echo(text: str) -> str:

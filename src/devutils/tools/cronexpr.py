@@ -16,7 +16,7 @@ from pydantic import Field
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
-from devutils.registry import Example, ToolContext, tool
+from devutils.registry import Example, ToolContext, always_off_loop, tool
 from devutils.tools._timefmt import rfc3339
 from devutils.tools._zones import resolve_zone, zone_name
 from devutils.tools.timeconv import parse_time
@@ -76,7 +76,7 @@ def _describe(fields: str) -> str:
     description="Validate a cron expression (5 fields, 6 with seconds, @daily-style aliases), "
     "explain it in words and list its next runs in a time zone.",
     blocking="large",  # a rare schedule may search years of dates
-    estimate=lambda inp: 1 << 30,
+    estimate=always_off_loop,
     examples=(
         Example({"expression": "*/15 9-17 * * MON-FRI", "after": "2024-03-08T16:50:00Z"}),
         Example(

@@ -7,7 +7,7 @@ from ipaddress import IPv6Address, ip_address
 from pydantic import Field
 
 from devutils.errors import ValidationError
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools import _iprange as ranges
 
@@ -16,10 +16,6 @@ _ECHO_LIMIT = 100  # longest input echoed back in an error (a valid address is a
 
 class IpInput(ToolInput):
     ip: str = Field(min_length=1, description="IPv4 (dotted, no leading zeros) or IPv6 address.")
-
-
-def _omit_none(value: object) -> bool:
-    return value is None
 
 
 class IpOutput(ToolOutput):
@@ -41,7 +37,7 @@ class IpOutput(ToolOutput):
     )
     embedded_ipv4: str | None = Field(
         None,
-        exclude_if=_omit_none,
+        exclude_if=omit_none,
         description="For NAT64, 6to4 and Teredo: the IPv4 address that decided the flags.",
     )
 

@@ -22,8 +22,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import Field
 
 from devutils.errors import ValidationError
-from devutils.models import ToolInput, ToolOutput
-from devutils.registry import Example, ToolContext, tool
+from devutils.models import ToolInput, ToolOutput, omit_none
+from devutils.registry import OFF_LOOP_WORK, Example, ToolContext, tool
 from devutils.tools._jwk import GeneratedKey, private_jwk, public_jwk, thumbprint
 from devutils.tools._x509 import MAX_KEY_CHARS, load_private_key, random_serial
 from devutils.tools.cert import rfc3339
@@ -41,7 +41,6 @@ _CURVES: Final[dict[str, ec.EllipticCurve]] = {
     "EC-P521": ec.SECP521R1(),
 }
 _SELFSIGNED_ERROR = "Certificate creation failed"
-_EXPENSIVE = 1 << 30  # a work estimate that always leaves the event loop
 MAX_SANS: Final = 100
 MAX_DAYS: Final = 3650
 
@@ -79,7 +78,7 @@ class KeypairOutput(ToolOutput):
 
 
 def _keypair_work(inp: KeypairInput) -> int:
-    return _EXPENSIVE if inp.algorithm.startswith("RSA-") else 0
+    return OFF_LOOP_WORK if inp.algorithm.startswith("RSA-") else 0
 
 
 @tool(
@@ -130,7 +129,7 @@ class SelfSignedInput(ToolInput):
 class SelfSignedOutput(ToolOutput):
     certificate_pem: str
     private_key_pem: str | None = Field(
-        None, exclude_if=lambda value: value is None, description="Generated key (PKCS#8)."
+        None, exclude_if=omit_none, description="Generated key (PKCS#8)."
     )
     serial_number: str
     not_before: str
@@ -140,7 +139,7 @@ class SelfSignedOutput(ToolOutput):
 
 def _selfsigned_work(inp: SelfSignedInput) -> int:
     if inp.private_key is not None or (inp.algorithm or "").startswith("RSA-"):
-        return _EXPENSIVE
+        return OFF_LOOP_WORK
     return 0
 
 

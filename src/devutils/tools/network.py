@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import Field
 
 from devutils.errors import UpstreamError
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.netpolicy.dnsquery import dns_lookup
 from devutils.netpolicy.fetch import HeaderFetcher, socket_connector, tls_context
 from devutils.netpolicy.policy import network_policy
@@ -159,7 +159,7 @@ class TlsOutput(ToolOutput):
     truncated: bool
     chain_order_valid: bool
     trusted: bool = Field(description="Verifies to a Mozilla root for this host.")
-    verification_error: str | None = Field(None, exclude_if=lambda value: value is None)
+    verification_error: str | None = Field(None, exclude_if=omit_none)
 
 
 def _entry(cert: x509.Certificate, now: datetime) -> ChainCertificate:

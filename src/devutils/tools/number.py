@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from devutils.errors import ValidationError
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 
 MAX_DIGITS = 4096
@@ -26,10 +26,6 @@ _FAILED = "Number conversion failed"
 _PREFIXES = {"0x": 16, "0o": 8, "0b": 2}
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _ECHO_LIMIT = 80
-
-
-def _omit_none(value: object) -> bool:
-    return value is None
 
 
 class NumberInput(ToolInput):
@@ -58,23 +54,23 @@ class NumberInput(ToolInput):
 
 class NumberOutput(ToolOutput):
     action: str
-    decimal: str | None = Field(None, exclude_if=_omit_none)
-    hex: str | None = Field(None, exclude_if=_omit_none)
-    octal: str | None = Field(None, exclude_if=_omit_none)
-    binary: str | None = Field(None, exclude_if=_omit_none)
-    base: int | None = Field(None, exclude_if=_omit_none, description="The extra toBase.")
-    in_base: str | None = Field(None, exclude_if=_omit_none, description="value in toBase.")
-    signed: str | None = Field(None, exclude_if=_omit_none, description="Signed reading, decimal.")
-    unsigned: str | None = Field(None, exclude_if=_omit_none, description="Unsigned, decimal.")
-    bits: int | None = Field(None, exclude_if=_omit_none)
+    decimal: str | None = Field(None, exclude_if=omit_none)
+    hex: str | None = Field(None, exclude_if=omit_none)
+    octal: str | None = Field(None, exclude_if=omit_none)
+    binary: str | None = Field(None, exclude_if=omit_none)
+    base: int | None = Field(None, exclude_if=omit_none, description="The extra toBase.")
+    in_base: str | None = Field(None, exclude_if=omit_none, description="value in toBase.")
+    signed: str | None = Field(None, exclude_if=omit_none, description="Signed reading, decimal.")
+    unsigned: str | None = Field(None, exclude_if=omit_none, description="Unsigned, decimal.")
+    bits: int | None = Field(None, exclude_if=omit_none)
     float_value: str | None = Field(
         None,
-        exclude_if=_omit_none,
+        exclude_if=omit_none,
         description="Shortest decimal that reads back to the same value in floatFormat.",
     )
     exact: bool | None = Field(
         None,
-        exclude_if=_omit_none,
+        exclude_if=omit_none,
         description="float_to_hex: the decimal is exactly representable.",
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from devutils.errors import RequestTooLargeError, ToolError, ValidationError
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import (
     API_PREFIX,
     Example,
@@ -32,10 +32,6 @@ from devutils.registry import (
 MAX_STEPS = 16
 _FAILED = "Pipeline failed"
 _ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,31}$"
-
-
-def _omit_none(value: object) -> bool:
-    return value is None
 
 
 class PipelineStep(ToolInput):
@@ -60,14 +56,14 @@ class PipelineInput(ToolInput):
 
 class StepResult(ToolOutput):
     tool: str
-    id: str | None = Field(None, exclude_if=_omit_none)
+    id: str | None = Field(None, exclude_if=omit_none)
     output: dict[str, Any]
 
 
 class PipelineOutput(ToolOutput):
     result: dict[str, Any] = Field(description="The last step's output.")
     steps: list[StepResult] | None = Field(
-        None, exclude_if=_omit_none, description="Every step's output (includeSteps)."
+        None, exclude_if=omit_none, description="Every step's output (includeSteps)."
     )
 
 

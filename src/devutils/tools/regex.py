@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from devutils.errors import ValidationError
 from devutils.execution.budget import OutputBudget
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._repeatcount import MAX_REPEAT, oversized_repeat
 
@@ -84,14 +84,10 @@ class MatchDetail(ToolOutput):
     named_groups: dict[str, str | None]
 
 
-def _omit_none(value: object) -> bool:
-    return value is None
-
-
 class RegexOutput(ToolOutput):
     matches: list[str] | None = Field(
         None,
-        exclude_if=_omit_none,
+        exclude_if=omit_none,
         description="match: whole-match texts, in order (Go FindAllString).",
     )
     pattern: str
@@ -101,9 +97,9 @@ class RegexOutput(ToolOutput):
         f"default), fewer for patterns with many groups (at most {MAX_GROUP_CELLS} "
         "match-and-group values)."
     )
-    details: list[MatchDetail] | None = Field(None, exclude_if=_omit_none)
-    result: str | None = Field(None, exclude_if=_omit_none, description="replace: the new text.")
-    parts: list[str] | None = Field(None, exclude_if=_omit_none, description="split: the pieces.")
+    details: list[MatchDetail] | None = Field(None, exclude_if=omit_none)
+    result: str | None = Field(None, exclude_if=omit_none, description="replace: the new text.")
+    parts: list[str] | None = Field(None, exclude_if=omit_none, description="split: the pieces.")
 
 
 def _go_error(pattern: str, compiled_from: str, exc: re2.error) -> ValidationError:

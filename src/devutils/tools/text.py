@@ -154,9 +154,7 @@ class InfoOutput(ToolOutput):
 _WORD_GAPS = re.compile(f"[{ASCII_SPACE}]+")
 _GRAPHEME = regex.compile(r"\X")
 # Punctuation around a word ("Hello," "(world)") is not part of it; inner punctuation is (it's).
-_PUNCTUATION = "".join(
-    chr(c) for c in range(0x2000) if unicodedata.category(chr(c)).startswith("P")
-)
+_EDGE_PUNCTUATION = regex.compile(r"^\p{P}+|\p{P}+$")
 _SENTENCE_ENDS = re.compile(f"[.!?](?:[{ASCII_SPACE}]|\\Z)")
 
 
@@ -174,7 +172,7 @@ def text_info(inp: InfoInput, ctx: ToolContext) -> InfoOutput:
     pieces = (
         [piece for piece in _WORD_GAPS.split(trimmed) if go_trim_space(piece)] if trimmed else []
     )
-    distinct = {piece.strip(_PUNCTUATION).casefold() for piece in pieces}
+    distinct = {_EDGE_PUNCTUATION.sub("", piece).casefold() for piece in pieces}
     distinct.discard("")
     sentences = 0
     if trimmed:

@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
 from devutils.errors import ValidationError
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._timefmt import rfc3339_fraction, unix_seconds
 from devutils.tools._zones import format_offset, resolve_zone, zone_name
@@ -74,19 +74,19 @@ class DurationParts(ToolOutput):
 
 
 class TimeCalcOutput(ToolOutput):
-    result: str | None = Field(None, exclude_if=lambda v: v is None, description="add/subtract.")
-    unix: int | None = Field(None, exclude_if=lambda v: v is None, description="result in unix s.")
+    result: str | None = Field(None, exclude_if=omit_none, description="add/subtract.")
+    unix: int | None = Field(None, exclude_if=omit_none, description="result in unix s.")
     timezone: str
-    offset: str | None = Field(None, exclude_if=lambda v: v is None, description="At result.")
-    total_seconds: float | None = Field(None, exclude_if=lambda v: v is None, description="diff.")
-    total_minutes: float | None = Field(None, exclude_if=lambda v: v is None)
-    total_hours: float | None = Field(None, exclude_if=lambda v: v is None)
-    total_days: float | None = Field(None, exclude_if=lambda v: v is None)
+    offset: str | None = Field(None, exclude_if=omit_none, description="At result.")
+    total_seconds: float | None = Field(None, exclude_if=omit_none, description="diff.")
+    total_minutes: float | None = Field(None, exclude_if=omit_none)
+    total_hours: float | None = Field(None, exclude_if=omit_none)
+    total_days: float | None = Field(None, exclude_if=omit_none)
     calendar: DurationParts | None = Field(
-        None, exclude_if=lambda v: v is None, description="diff on the zone's calendar."
+        None, exclude_if=omit_none, description="diff on the zone's calendar."
     )
     iso_duration: str | None = Field(
-        None, exclude_if=lambda v: v is None, description="diff as ISO 8601 (calendar parts)."
+        None, exclude_if=omit_none, description="diff as ISO 8601 (calendar parts)."
     )
 
 

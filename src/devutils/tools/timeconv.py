@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, StringConstraints
 
 from devutils.errors import ValidationError
-from devutils.models import NoInput, ToolInput, ToolOutput
+from devutils.models import NoInput, ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._golayout import GoParseError, Layout, Parsed, go_parse
 from devutils.tools._gotext import strconv_quote
@@ -118,26 +118,22 @@ class TimeConvertInput(ToolInput):
     )
 
 
-def _omit_none(value: object) -> bool:
-    return value is None
-
-
 class TimeConvertOutput(ToolOutput):
     """The reference's ``{"result"}``; the zone fields join it when the request names a zone
     (``timezone`` or ``fromTimezone``) or TIME_DEFAULT_TIMEZONE is not UTC."""
 
     result: str = Field(description="The converted time.")
     timezone: str | None = Field(
-        None, exclude_if=_omit_none, description="Output zone: IANA name, UTC or an offset."
+        None, exclude_if=omit_none, description="Output zone: IANA name, UTC or an offset."
     )
     offset: str | None = Field(
-        None, exclude_if=_omit_none, description="Its UTC offset at that time (+05:30)."
+        None, exclude_if=omit_none, description="Its UTC offset at that time (+05:30)."
     )
     is_dst: bool | None = Field(
-        None, exclude_if=_omit_none, description="Daylight saving time is in effect there and then."
+        None, exclude_if=omit_none, description="Daylight saving time is in effect there and then."
     )
     abbreviation: str | None = Field(
-        None, exclude_if=_omit_none, description="Zone abbreviation (CET, EDT)."
+        None, exclude_if=omit_none, description="Zone abbreviation (CET, EDT)."
     )
 
 

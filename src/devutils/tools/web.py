@@ -7,14 +7,10 @@ from typing import Literal
 from pydantic import Field
 
 from devutils.errors import ValidationError
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools import _gourl
 from devutils.tools._casing import go_trim_space
-
-
-def _omit_none(value: object) -> bool:
-    return value is None
 
 
 class UrlInput(ToolInput):
@@ -35,30 +31,30 @@ class UrlInput(ToolInput):
 class UrlOutput(ToolOutput):
     """parse fills the parts (plus the additive fields); build fills only ``url``."""
 
-    url: str | None = Field(None, exclude_if=_omit_none, description="build: the URL.")
-    scheme: str | None = Field(None, exclude_if=_omit_none, description="Lower-cased scheme.")
+    url: str | None = Field(None, exclude_if=omit_none, description="build: the URL.")
+    scheme: str | None = Field(None, exclude_if=omit_none, description="Lower-cased scheme.")
     host: str | None = Field(
-        None, exclude_if=_omit_none, description="host[:port] as written, never the userinfo."
+        None, exclude_if=omit_none, description="host[:port] as written, never the userinfo."
     )
-    path: str | None = Field(None, exclude_if=_omit_none, description="Percent-decoded path.")
+    path: str | None = Field(None, exclude_if=omit_none, description="Percent-decoded path.")
     query: dict[str, str] | None = Field(
-        None, exclude_if=_omit_none, description="First value of each query key."
+        None, exclude_if=omit_none, description="First value of each query key."
     )
-    fragment: str | None = Field(None, exclude_if=_omit_none, description="Decoded fragment.")
+    fragment: str | None = Field(None, exclude_if=omit_none, description="Decoded fragment.")
     query_all: dict[str, list[str]] | None = Field(
-        None, exclude_if=_omit_none, description="Every value of each query key."
+        None, exclude_if=omit_none, description="Every value of each query key."
     )
     hostname: str | None = Field(
-        None, exclude_if=_omit_none, description="Host without port or IPv6 brackets."
+        None, exclude_if=omit_none, description="Host without port or IPv6 brackets."
     )
     port: int | None = Field(
-        None, exclude_if=_omit_none, description="Explicit port, when given and 0-65535."
+        None, exclude_if=omit_none, description="Explicit port, when given and 0-65535."
     )
     username: str | None = Field(
-        None, exclude_if=_omit_none, description="Decoded user name, when the URL has userinfo."
+        None, exclude_if=omit_none, description="Decoded user name, when the URL has userinfo."
     )
     has_password: bool | None = Field(
-        None, exclude_if=_omit_none, description="Whether userinfo has a password (never shown)."
+        None, exclude_if=omit_none, description="Whether userinfo has a password (never shown)."
     )
 
 
