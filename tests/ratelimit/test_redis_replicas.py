@@ -44,6 +44,12 @@ class Result:
     latency: float
     body: bytes
     headers: httpx.Headers
+    sent: float = 0.0  # time.monotonic() when the request left
+
+    @property
+    def arrived(self) -> float:
+        """When the server most likely saw it: half-way through the round trip."""
+        return self.sent + self.latency / 2
 
 
 async def load(bases: Sequence[str], seconds: float, workers_per_base: int) -> list[Result]:
@@ -63,6 +69,7 @@ async def load(bases: Sequence[str], seconds: float, workers_per_base: int) -> l
                     time.monotonic() - started,
                     response.content,
                     response.headers,
+                    started,
                 )
             )
 
@@ -105,9 +112,12 @@ async def test_three_replicas_admit_within_5_percent_of_the_global_limit() -> No
     with run_redis() as redis, contextlib.ExitStack() as stack:
         env = redis_env(redis.url, per_minute=per_second * 60, burst=burst)
         servers = [stack.enter_context(run_server(env)) for _ in range(3)]
-        started = time.monotonic()
         results = await load([s.base for s in servers], seconds, workers_per_base=4)
-        window = time.monotonic() - started
+    # The limiter sees arrivals: its window runs from the first request to reach a server to the
+    # last, not from before the clients connected to after the last answer came back (on a busy
+    # machine those ends add a tenth of a second or more that admitted nothing).
+    arrivals = [r.arrived for r in results]
+    window = max(arrivals) - min(arrivals)
     statuses = {r.status for r in results}
     assert statuses <= {200, 429}
     admitted = [r for r in results if r.status == 200]

@@ -41,6 +41,7 @@ from devutils.http.server.limits import ServerLimits
 from devutils.http.server.wire import error_response
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+LINGER_SECONDS = 2.0  # after an error answer: how long a client still sending is read and ignored
 # RFC 9110 §5.5: whitespace around a field value is not part of it.
 OWS = b" \t"
 
@@ -301,7 +302,28 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self.active is None:
             self.write(response)
-        self.close()
+        self._close_lingering()
+
+    def _close_lingering(self) -> None:
+        """Close after an error answer without losing it.
+
+        A client still sending (a slow header block, a body nobody will read) would have its
+        next bytes meet a closed socket; the kernel answers them with a reset, and a reset makes
+        the client's kernel drop the answer it had not read yet.  So, as web servers do (Apache's
+        and nginx's lingering close): end our side (FIN after the answer), ignore what still
+        arrives, and close for good when the client does or after ``LINGER_SECONDS``.  The
+        connection stops counting as open at once, and shutdown does not wait for it.
+        """
+        transport = self.transport
+        if transport is None or not transport.can_write_eof():
+            self.close()
+            return
+        self.closed = True  # data_received ignores the rest
+        self._cancel_timer()
+        self._cancel_body_timer()
+        self.state.connections.discard(self)
+        transport.write_eof()
+        self.timer = self.loop.call_later(LINGER_SECONDS, transport.close)
 
     def close(self) -> None:
         if not self.closed:
