@@ -49,6 +49,17 @@ class Receiver:
         with self.lock:
             raise AssertionError(f"expected {count} spans, got {[s.name for s in self.spans]}")
 
+    def wait_for_names(self, *names: str, timeout: float = 15.0) -> dict[str, ReceivedSpan]:
+        """The spans named, once all have arrived; others (the start-up probe's) are ignored."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                by_name = {span.name: span for span in self.spans}
+            if all(name in by_name for name in names):
+                return by_name
+            time.sleep(0.05)
+        raise AssertionError(f"expected spans {names}, got {sorted(by_name)}")
+
 
 def _value(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")
