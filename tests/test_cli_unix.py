@@ -182,6 +182,41 @@ def test_bytes_that_are_not_utf8_are_refused_clearly(cli: Run) -> None:
     }
 
 
+# Python hands a command-line argument's or a variable's undecodable bytes over as lone
+# surrogates (PEP 383): "\udcff" is the byte 0xff.
+def test_argument_bytes_follow_the_rules_of_stdin(cli: Run) -> None:
+    hashed = cli("crypto", "hash", "--algorithm", "sha256", "--raw", "--content", "ok\udcff\udcfe")
+    assert hashed.code == 0
+    assert hashed.out == b"8340ff27d79df370081b9e3187740c97f17a52a9626bf4448aa61a558bd0aaee\n"
+    for argv, env, origin in [
+        (["text", "diff", "--original", "a\udcff", "--modified", "b"], None, "--original"),
+        (["text", "case", "--content", "a", "--case-type", "\udcff"], None, "--case-type"),
+        (["crypto", "hash", "--json", '{"content":"\udcff"}'], None, "--json"),
+        (
+            ["crypto", "password", "hash", "--password-env", "PW"],
+            {"PW": "\udcff"},
+            "--password-env",
+        ),
+    ]:
+        result = cli(*argv, env=env)
+        assert result.code == 65, argv
+        assert result.error()["message"] == "Input is not UTF-8 text"
+        assert result.error()["details"].startswith(f"{origin}: invalid UTF-8 at byte ")
+
+
+def test_argument_bytes_in_a_real_process() -> None:
+    done = subprocess.run(
+        [*map(os.fsencode, DEVUTILS), b"web", b"url", b"--action", b"build", b"--scheme", b"\xff"],
+        capture_output=True,
+        env={**os.environ, "SECRETS_MOUNT_PATH": "/nonexistent"},
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 65
+    assert json.loads(done.stderr)["error"]["details"].startswith("--scheme: invalid UTF-8")
+    assert done.stdout == b""
+
+
 def test_stdin_is_read_once(cli: Run) -> None:
     result = cli("crypto", "hash", "--json", "-", "--content", "-", stdin=b"{}")
     assert result.code == 65

@@ -23,6 +23,7 @@ from devutils.registry import (
     ToolContext,
     ToolSpec,
     catalogue,
+    dump_output_json,
 )
 from devutils.settings import Settings
 from tests.support import HASH_FIELDS
@@ -220,3 +221,28 @@ def test_null_for_a_required_field_is_missing(registry: Registry) -> None:
     assert "algorithm" in refused.value.details
     with pytest.raises(ValidationError):
         Registry.parse(spec, ["content", "x"])
+
+
+# A lone surrogate is text UTF-8 cannot hold: JSON's "\ud800" where a decoder lets it through, or
+# a CLI argument's undecodable byte.  Wherever it meets an encoder (a precheck, the tool, the
+# output's serializer) the call is a 400, on both paths.
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("crypto_password_hash", {"password": "\ud800"}),  # the precheck encodes it
+        ("text_diff", {"original": "\ud800", "modified": "b"}),  # echoed into the output
+        ("web_url", {"action": "build", "scheme": "\udcff", "host": "example.com"}),
+    ],
+    ids=["precheck", "diff-output", "url-output"],
+)
+async def test_lone_surrogates_are_a_validation_error(
+    registry: Registry, tool: str, args: dict[str, object]
+) -> None:
+    spec = registry.get(tool)
+    assert spec is not None
+    with pytest.raises(ValidationError) as sync_error:
+        dump_output_json(registry.invoke_sync(spec, args))
+    with pytest.raises(ValidationError) as async_error:
+        dump_output_json(await registry.invoke(spec, args, CallInfo("rest")))  # as REST writes it
+    for error in (sync_error.value, async_error.value):
+        assert error.details == "text contains unpaired surrogate code points"

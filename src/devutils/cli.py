@@ -40,6 +40,8 @@ from devutils.frontends.cli_input import (
     stdin_is_piped,
     subject_field,
     trim,
+    undecoded_bytes,
+    utf8_text,
 )
 from devutils.frontends.cli_output import example_command, render_error, render_json, render_raw
 from devutils.registry import Registry, ToolContext, ToolSpec, catalogue, dump_output
@@ -294,7 +296,10 @@ def _tool_args(namespace: argparse.Namespace, spec: ToolSpec, sources: Sources) 
     raw = getattr(namespace, "_json", None)
     if raw is not None:
         data = sources.value_bytes(raw, "--json")
-        text = literal(raw) if data is None else decode(data, "--json", can_base64=False).text
+        if data is None:
+            text = utf8_text(literal(raw), "--json")
+        else:
+            text = decode(data, "--json", can_base64=False).text
         try:
             loaded = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
@@ -315,7 +320,7 @@ def _tool_args(namespace: argparse.Namespace, spec: ToolSpec, sources: Sources) 
             continue
         kind = field_kind(field.annotation)
         if kind == "other":
-            args[_wire(model, name)] = value
+            args[_wire(model, name)] = utf8_text(value, origin) if isinstance(value, str) else value
             continue
         args[_wire(model, name)] = _resolve(namespace, spec, sources, args, name, value)
         if kind == "json":
@@ -348,7 +353,11 @@ def _resolve(
     origin = flag(name)
     data = sources.value_bytes(value, origin)
     if data is None:
-        return literal(value)
+        text = literal(value)
+        data = undecoded_bytes(text)
+        if data is None:
+            return text
+        # Bytes that are not UTF-8 given on the command line: the same rules as in a file.
     encoding = encoding_field(spec.input_model, name)
     loaded = decode(
         data,

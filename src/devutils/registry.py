@@ -444,14 +444,21 @@ class Registry:
         except pydantic.ValidationError as exc:
             raise input_error(spec.input_model, exc, spec.bind_error_message, set(given)) from None
 
+    def _precheck(self, spec: ToolSpec, parsed: ToolInput) -> None:
+        if spec.precheck is None:
+            return
+        try:
+            spec.precheck(parsed, self.context)
+        except UnicodeEncodeError:
+            raise surrogate_error(spec.bind_error_message) from None
+
     def _call(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
         try:
             result = spec.func(parsed, self.context)
         except UnicodeEncodeError:
-            # Only reachable through text that JSON allowed but UTF-8 cannot hold (lone surrogates).
-            raise ValidationError(
-                spec.bind_error_message, "text contains unpaired surrogate code points"
-            ) from None
+            # Only reachable through text that UTF-8 cannot hold (lone surrogates): JSON's
+            # "\ud800" where a decoder lets it through, or undecodable bytes in a CLI argument.
+            raise surrogate_error(spec.bind_error_message) from None
         if not isinstance(result, spec.output_model):
             raise TypeError(f"{spec.name} returned {type(result).__name__}")
         return result
@@ -494,8 +501,7 @@ class Registry:
                 args = load()
             parsed = self.parse(spec, args)
             call.parsed = parsed
-            if spec.precheck is not None:
-                spec.precheck(parsed, self.context)
+            self._precheck(spec, parsed)
             cost = spec.cost_class
             if spec.composite is not None:
                 result = await self._composite(spec.composite, parsed, call)
@@ -589,8 +595,7 @@ class Registry:
         """The CLI path: no event loop, admission checks, observers or middleware; the same
         placement, deadline and output cap as :meth:`invoke`."""
         parsed = self.parse(spec, args)
-        if spec.precheck is not None:
-            spec.precheck(parsed, self.context)
+        self._precheck(spec, parsed)
         cost = spec.cost_class
         if spec.composite is not None:
             return self._composite_sync(spec.composite, parsed)
@@ -716,9 +721,19 @@ def dump_output_json(result: ToolOutput) -> bytes:
         values = result.__dict__
         try:
             return orjson.dumps({key: values[name] for name, key in fields})
-        except orjson.JSONEncodeError:  # e.g. a lone surrogate: let pydantic report it
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate: let pydantic say what it is
             pass
-    return cls.__pydantic_serializer__.to_json(result, by_alias=True)
+    try:
+        return cls.__pydantic_serializer__.to_json(result, by_alias=True)
+    except ValueError as exc:  # pydantic_core's PydanticSerializationError is a ValueError
+        # A tool that echoes its input echoes a lone surrogate too: the input's fault, a 400.
+        if "surrogates not allowed" in str(exc):
+            raise surrogate_error("Invalid request") from None
+        raise
+
+
+def surrogate_error(message: str) -> ValidationError:
+    return ValidationError(message, "text contains unpaired surrogate code points")
 
 
 # Field types that orjson writes exactly as pydantic does (no floats: the two format some

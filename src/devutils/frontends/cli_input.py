@@ -168,13 +168,37 @@ class Sources:
             raise ValidationError(
                 "Invalid request", f"{origin}: environment variable {variable} is not set"
             )
-        self._count(value.encode(errors="surrogateescape"), origin)
-        return value
+        text = utf8_text(value, origin)
+        self._count(text.encode(), origin)
+        return text
 
 
 def literal(value: str) -> str:
     """A command-line value as typed, with the ``@@`` escape undone."""
     return value[1:] if value.startswith("@@") else value
+
+
+def undecoded_bytes(value: str) -> bytes | None:
+    """The bytes of a command-line or environment value that is not UTF-8, else None.
+
+    Python carries such bytes as lone surrogates (PEP 383); they must meet the same strict
+    decoding as a file's bytes rather than reach a tool that cannot encode them.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape" if _escaped_only(value) else "surrogatepass")
+    return None
+
+
+def _escaped_only(value: str) -> bool:
+    return all(not 0xD800 <= ord(char) <= 0xDFFF or 0xDC80 <= ord(char) <= 0xDCFF for char in value)
+
+
+def utf8_text(value: str, origin: str) -> str:
+    """``value`` unchanged when it is UTF-8 text; a 400-class error naming ``origin`` otherwise."""
+    data = undecoded_bytes(value)
+    return value if data is None else decode(data, origin, can_base64=False).text
 
 
 def decode(data: bytes, origin: str, *, can_base64: bool) -> Loaded:
