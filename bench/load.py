@@ -315,14 +315,24 @@ def run_stack(
     return results
 
 
+def bare_command(server: str, port: int, workers: int) -> list[str]:
+    """The bare app on our server, or on uvicorn (uvloop + httptools, its fastest documented
+    setting): the baseline issue 13 was measured against, kept as a second reference."""
+    if server == "ours":
+        return [sys.executable, "-m", "bench.bare_app", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers)]  # fmt: skip
+    return [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host", "127.0.0.1",
+            "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http",
+            "httptools", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+
+
 def run_bare(
-    duration: float, scenarios: list[Scenario], mode: Mode = MODES["single"]
+    duration: float, scenarios: list[Scenario], mode: Mode = MODES["single"], server: str = "ours"
 ) -> dict[str, dict[str, float]]:
     """The bare app under the same requests: a GET, and each POST scenario's own body (so a
     1 KiB request is compared with reading a 1 KiB request)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "bench.bare_app", "--host", "127.0.0.1", "--port", str(port)]
-    cmd = pinned(mode.server_cpus, [*cmd, "--workers", str(mode.workers)])
+    cmd = pinned(mode.server_cpus, bare_command(server, port, mode.workers))
     results = {}
     with start(cmd, dict(os.environ), f"http://127.0.0.1:{port}/") as proc:
         plan = [("bare_get", Scenario("bare_get", "GET", "/"))]
@@ -341,10 +351,11 @@ def run_bare(
 
 
 def run_mode(
-    mode: Mode, stacks: list[str], scenarios: list[Scenario], duration: float
+    mode: Mode, stacks: list[str], scenarios: list[Scenario], duration: float, uvicorn: bool = False
 ) -> dict[str, object]:
     """The bare app, then each stack, run the same way; prints the table of ratios."""
     bare = run_bare(duration, scenarios, mode)
+    on_uvicorn = run_bare(duration, scenarios, mode, "uvicorn") if uvicorn else None
     base_rps = bare["bare_get"]["rps"]
     post = bare.get("bare_hash_sha256") or next(
         (value for key, value in bare.items() if key != "bare_get"), bare["bare_get"]
@@ -357,12 +368,16 @@ def run_mode(
         f"bare ASGI app: GET {base_rps:,.0f} req/s (p99 {bare['bare_get']['p99']:.2f} ms), "
         f"POST (hash body) {post['rps']:,.0f} req/s (p99 {post['p99']:.2f} ms)"
     )
+    if on_uvicorn is not None:
+        print(f"bare ASGI app on uvicorn: GET {on_uvicorn['bare_get']['rps']:,.0f} req/s")
     print()
+    extra = " vs bare on uvicorn |" if on_uvicorn is not None else ""
     print(
-        "| stack | scenario | conns | req/s | ratio vs bare | p50 ms | p99 ms | non-2xx | peak RSS MiB |"
+        "| stack | scenario | conns | req/s | ratio vs bare | p50 ms | p99 ms | non-2xx | "
+        f"peak RSS MiB |{extra}"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    raw: dict[str, object] = {"bare": bare}
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|" if extra else ""))
+    raw: dict[str, object] = {"bare": bare, "bare_uvicorn": on_uvicorn}
     for stack in stacks:
         redis_ctx = redis_server() if stack == "redis" else contextlib.nullcontext(None)
         with redis_ctx as redis_url:
@@ -372,11 +387,12 @@ def run_mode(
             r = results[scenario.name]
             # Compare like with like: GET against the bare GET, each POST against the bare app
             # reading the same request body.
-            baseline = bare["bare_get" if scenario.method == "GET" else f"bare_{scenario.name}"]
-            ratio = r["rps"] / baseline["rps"]
+            key = "bare_get" if scenario.method == "GET" else f"bare_{scenario.name}"
+            ratio = r["rps"] / bare[key]["rps"]
+            also = f" {r['rps'] / on_uvicorn[key]['rps']:.2f} |" if on_uvicorn is not None else ""
             print(
                 f"| {stack} | {scenario.name} | {scenario.connections} | {r['rps']:,.0f} | {ratio:.2f} | "
-                f"{r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']:.0f} | {r['rss_mib']:.0f} |",
+                f"{r['p50']:.2f} | {r['p99']:.2f} | {r['non2xx']:.0f} | {r['rss_mib']:.0f} |{also}",
                 flush=True,
             )
     return raw
@@ -399,6 +415,11 @@ def main() -> int:
         help="comma list: machine (2 workers, wrk -t2, unpinned), core (1 worker on core 0, wrk -t1 on core 1)",
     )
     parser.add_argument("--json", action="store_true", help="also print raw results as JSON")
+    parser.add_argument(
+        "--also-uvicorn",
+        action="store_true",
+        help="also measure the bare app on uvicorn (the server issue 13 was measured on)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is required (apt-get install wrk)", file=sys.stderr)
@@ -408,7 +429,7 @@ def main() -> int:
     raw: dict[str, object] = {}
     for mode_name in args.modes.split(","):
         raw[mode_name] = run_mode(
-            MODES[mode_name], args.stacks.split(","), scenarios, args.duration
+            MODES[mode_name], args.stacks.split(","), scenarios, args.duration, args.also_uvicorn
         )
     if args.json:
         print(orjson.dumps(raw, option=orjson.OPT_INDENT_2).decode())
