@@ -1,9 +1,10 @@
 """The attacks of issue #13 against a server started as the pod runs it; prints what they did.
 
-    .venv/bin/python -m bench.attacks [--only regex-freeze,json-nesting,...]
+    .venv/bin/python -m bench.attacks [--only regex-freeze,json-nesting,...] [--set NAME=VALUE]
 
 The server gets the shipped ConfigMap's settings (deploy/k8s/base/configmap.yaml: API keys, rate
-limits on, Argon2 2 x 64 MiB) and is run like the container (``devutils serve``).  For each
+limits on, Argon2 2 x 64 MiB) and the deployment's worker count (one, from its 500m CPU limit),
+and is run like the container (``devutils serve``); ``--set NAME=VALUE`` changes a setting.  For each
 attack: the status codes the attacker got, ``/health/live`` latency percentiles while it ran (a
 probe every 50 ms), the peak RSS of the server and its pool processes (sampled every 50 ms) and
 the RSS after it, and for the starvation attack how long the other tool classes took to answer.
@@ -16,14 +17,16 @@ import argparse
 import collections
 import contextlib
 import json
+import os
 import statistics
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -40,7 +43,46 @@ SHIPPED = {
     "ARGON_MEMORY": "65536",
     "ARGON_MAX_CONCURRENCY": "2",
     "MCP_ALLOWED_HOSTS": "127.0.0.1:*",
+    # What `serve` derives from the deployment's CPU limit (500m): one worker, and one process per
+    # pool class.  On this host it would derive them from the host's CPUs instead.
+    # `--set SERVER_WORKERS=2 --set POOL_CPU_WORKERS=1 ...` shows another pod size.
+    "SERVER_WORKERS": "1",
+    "POOL_CPU_WORKERS": "1",
+    "POOL_REGEX_WORKERS": "1",
 }
+CGROUP_V1 = Path("/sys/fs/cgroup/cpu")
+CGROUP_V2 = Path("/sys/fs/cgroup")
+
+
+@contextlib.contextmanager
+def cpu_quota(cpus: float | None) -> Iterator[list[str]]:
+    """A command prefix that runs the server in a fresh cgroup with a CFS quota of ``cpus``, as
+    the pod's CPU limit throttles it (root only); an empty prefix for None."""
+    if cpus is None:
+        yield []
+        return
+    period = 100_000
+    quota = int(cpus * period)
+    if (CGROUP_V1 / "cpu.cfs_quota_us").exists():
+        group = CGROUP_V1 / f"devutils-bench-{os.getpid()}"
+        group.mkdir()
+        (group / "cpu.cfs_period_us").write_text(str(period))
+        (group / "cpu.cfs_quota_us").write_text(str(quota))
+    else:
+        group = CGROUP_V2 / f"devutils-bench-{os.getpid()}"
+        group.mkdir()
+        (group / "cpu.max").write_text(f"{quota} {period}")
+    try:
+        yield ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh"]
+    finally:
+        for _ in range(50):  # the server's processes leave the group as they exit
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
 MIB = 1024 * 1024
 
 
@@ -201,12 +243,15 @@ ATTACKS: dict[str, tuple[Attack, dict[str, str]]] = {
 }
 
 
-def run(name: str, attack: Attack, extra: dict[str, str]) -> None:
+def run(
+    name: str, attack: Attack, extra: dict[str, str], override: dict[str, str], prefix: list[str]
+) -> None:
     port = free_port()
     env = {**SHIPPED, **extra, "SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)}
+    env.update(override)
     env["PATH"] = "/usr/bin:/bin"
     base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "devutils", "serve"]
+    cmd = [*prefix, sys.executable, "-m", "devutils", "serve"]
     with start(cmd, env, base + "/health/live") as process:
         idle = _rss_mib(process)
         idle_server = _rss_mib(process, children=False)
@@ -234,10 +279,21 @@ def run(name: str, attack: Attack, extra: dict[str, str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(ATTACKS))
-    names = parser.parse_args().only.split(",")
-    for name in names:
-        attack, extra = ATTACKS[name]
-        run(name, attack, extra)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--cpu-quota",
+        type=float,
+        metavar="CPUS",
+        help="run the server in a cgroup with this CPU quota, like the pod's limit (root; 0.5)",
+    )
+    args = parser.parse_args()
+    override = dict(item.split("=", 1) for item in args.set)
+    if args.cpu_quota is not None:
+        print(f"server throttled to {args.cpu_quota:g} CPU (cgroup CFS quota)")
+    with cpu_quota(args.cpu_quota) as prefix:
+        for name in args.only.split(","):
+            attack, extra = ATTACKS[name]
+            run(name, attack, extra, override, prefix)
 
 
 if __name__ == "__main__":

@@ -173,11 +173,20 @@ class Settings(BaseModel):
         description="Largest work estimate (about bytes touched) a cpu or regex tool may run on "
         "the event loop; larger calls go to a worker process.",
     )
-    pool_cpu_workers: int = Field(
-        2, alias="POOL_CPU_WORKERS", ge=1, le=64, description="Processes of the cpu pool."
+    pool_cpu_workers: int | None = Field(
+        None,
+        alias="POOL_CPU_WORKERS",
+        ge=1,
+        le=64,
+        description="Processes of the cpu pool, per server worker; default: the CPUs the container "
+        "may use divided among the server workers, at least 1.",
     )
-    pool_regex_workers: int = Field(
-        2, alias="POOL_REGEX_WORKERS", ge=1, le=64, description="Processes of the regex pool."
+    pool_regex_workers: int | None = Field(
+        None,
+        alias="POOL_REGEX_WORKERS",
+        ge=1,
+        le=64,
+        description="Processes of the regex pool, per server worker; default as POOL_CPU_WORKERS.",
     )
     pool_queue_size: int = Field(
         16,

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 from devutils.errors import ServiceUnavailableError, ToolTimeoutError
 from devutils.execution.pool import WorkerPool
 from devutils.settings import Settings
+from devutils.workers import cpu_limit, current
 
 T = TypeVar("T")
 CostClass = Literal["inline", "cpu", "regex", "argon2", "network"]
@@ -69,6 +70,15 @@ class NetworkExecutor:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+def _cpus_per_worker() -> int:
+    """The default size of the cpu and regex pools: this server worker's share of the CPUs.
+
+    A pool process more than the CPUs can run adds memory (up to POOL_MEMORY_LIMIT_MB each
+    under load), not throughput: with one worker per CPU, one process per class per worker.
+    """
+    return max(1, cpu_limit() // current().workers)
+
+
 class Executors:
     """The pools of one registry, built lazily from the settings; :meth:`close` stops them."""
 
@@ -91,9 +101,9 @@ class Executors:
             size, queue = settings.argon_concurrency, 0
             memory += settings.argon_verify_memory_limit // 1024 + _ARGON2_THREAD_HEADROOM_MB
         elif cost == "regex":
-            size, queue = settings.pool_regex_workers, settings.pool_queue_size
+            size, queue = settings.pool_regex_workers or _cpus_per_worker(), settings.pool_queue_size
         else:
-            size, queue = settings.pool_cpu_workers, settings.pool_queue_size
+            size, queue = settings.pool_cpu_workers or _cpus_per_worker(), settings.pool_queue_size
         return WorkerPool(
             cost,
             size=size,
