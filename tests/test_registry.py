@@ -9,9 +9,8 @@ import orjson
 import pytest
 from openapi_spec_validator import validate
 from pydantic import Field
-from pydantic_core import PydanticSerializationError
 
-from devutils.errors import ToolError
+from devutils.errors import ToolError, ValidationError
 from devutils.frontends.openapi import build_openapi
 from devutils.frontends.schema import input_schema, output_schema
 from devutils.models import ToolOutput
@@ -213,11 +212,21 @@ def test_plain_models_go_through_orjson_with_pydantic_bytes(text: str) -> None:
         assert dump_output_json(result) == expected
 
 
-def test_plain_models_leave_unencodable_text_to_pydantic() -> None:
-    """orjson refuses a lone surrogate; pydantic then decides, as it did before."""
-    result = BytesOutput(result="\ud800")
-    with pytest.raises(PydanticSerializationError, match="surrogates not allowed"):
-        dump_output_json(result)
+def test_unencodable_text_in_an_output_is_the_input_s_fault() -> None:
+    """orjson refuses a lone surrogate, pydantic's serializer too: a 400, whichever path."""
+    for result in (
+        BytesOutput(result="\ud800"),
+        TimeNowOutput(
+            unix_seconds=1,
+            unix_milliseconds=1000,
+            iso8601="\ud800",
+            rfc3339="",
+            human_readable="",
+        ),
+    ):
+        with pytest.raises(ValidationError) as error:
+            dump_output_json(result)
+        assert error.value.details == "text contains unpaired surrogate code points"
 
 
 def test_models_with_other_fields_are_not_plain() -> None:
