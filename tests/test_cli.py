@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -121,6 +122,30 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_healthcheck_fails_without_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["healthcheck", "--url", "http://127.0.0.1:1/health/live", "--timeout", "0.5"]) == 1
     assert "failed" in capsys.readouterr().err
+
+
+def test_service_commands_load_no_tool_module() -> None:
+    """The supervisor of several workers and the container's health check run `devutils serve`
+    and `devutils healthcheck`: neither uses a tool, so neither pays for importing them all."""
+    probe = (
+        "import sys\n"
+        "from devutils.cli import main\n"
+        "main(sys.argv[1:])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('devutils.tools.')), file=sys.stderr)"
+    )
+
+    def tool_modules(*argv: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        return done.stderr.strip().splitlines()[-1]
+
+    assert tool_modules("healthcheck", "--url", "http://127.0.0.1:1/", "--timeout", "0.2") == "[]"
+    assert "'devutils.tools.crypto'" in tool_modules("tools")  # the probe sees a tool command's
 
 
 @pytest.mark.parametrize(

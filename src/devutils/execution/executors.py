@@ -101,7 +101,10 @@ class Executors:
             size, queue = settings.argon_concurrency, 0
             memory += settings.argon_verify_memory_limit // 1024 + _ARGON2_THREAD_HEADROOM_MB
         elif cost == "regex":
-            size, queue = settings.pool_regex_workers or _cpus_per_worker(), settings.pool_queue_size
+            size, queue = (
+                settings.pool_regex_workers or _cpus_per_worker(),
+                settings.pool_queue_size,
+            )
         else:
             size, queue = settings.pool_cpu_workers or _cpus_per_worker(), settings.pool_queue_size
         return WorkerPool(
