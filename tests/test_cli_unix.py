@@ -217,6 +217,26 @@ def test_argument_bytes_in_a_real_process() -> None:
     assert done.stdout == b""
 
 
+def test_a_binary_secret_in_a_variable_follows_the_rules_of_stdin(cli: Run) -> None:
+    # HMAC has keyEncoding: the bytes ff fe go base64 with it set, as from a file or stdin.
+    argv = ("crypto", "hmac", "--content", "a", "--algorithm", "sha256", "--raw")
+    from_env = cli(*argv, "--key-env", "K", env={"K": "\udcff\udcfe"})
+    from_stdin = cli(*argv, "--key", "-", stdin=b"\xff\xfe")
+    assert from_env.code == from_stdin.code == 0
+    assert (
+        from_env.out
+        == from_stdin.out
+        == (b"962fa1b831da147f75ed5aadf36010df6549c94e4a0ea2f036a37ee535946c4b\n")
+    )
+
+
+def test_an_option_wins_over_json_in_either_spelling(cli: Run) -> None:
+    for key in ("case_type", "caseType"):
+        given = json.dumps({"content": "a", key: "lowercase"})
+        result = cli("text", "case", "--json", given, "--case-type", "UPPERCASE", "--raw")
+        assert (result.code, result.out) == (0, b"A\n"), key
+
+
 def test_stdin_is_read_once(cli: Run) -> None:
     result = cli("crypto", "hash", "--json", "-", "--content", "-", stdin=b"{}")
     assert result.code == 65
@@ -324,6 +344,36 @@ def test_an_unset_secret_variable_is_named(cli: Run) -> None:
 def test_raw_prints_the_main_field(cli: Run, argv: list[str], expected: bytes) -> None:
     result = cli(*argv, "--raw")
     assert (result.code, result.out, result.err) == (0, expected, b"")
+
+
+TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's "12345678901234567890"
+TOTP_VERIFY = ["crypto", "totp", "--action", "verify", "--secret", TOTP_SECRET, "--counter", "0"]
+REGEX_REPLACE = ["text", "regex", "--content", "2024-01-31", "--pattern", r"(\d+)-(\d+)-(\d+)"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # A tool with actions prints each action's own main field.
+        (["crypto", "totp", "--secret", TOTP_SECRET, "--counter", "0"], b"755224\n"),
+        ([*TOTP_VERIFY, "--code", "755224"], b"true\n"),
+        ([*TOTP_VERIFY, "--code", "000000"], b"false\n"),
+        ([*REGEX_REPLACE, "--action", "replace", "--replacement", "$3/$2/$1"], b"31/01/2024\n"),
+        (["id", "inspect", "--id", "01ARYZ6S41TSV4RRFFQ69G5FAV"], b"01ARYZ6S41TSV4RRFFQ69G5FAV\n"),
+    ],
+    ids=["totp-code", "totp-valid", "totp-invalid", "regex-replace", "id-inspect"],
+)
+def test_raw_prints_the_field_of_the_action(cli: Run, argv: list[str], expected: bytes) -> None:
+    result = cli(*argv, "--raw")
+    assert (result.code, result.out) == (0, expected)
+
+
+def test_raw_prints_the_whole_output_when_the_action_has_no_main_field(cli: Run) -> None:
+    result = cli("web", "url", "--action", "parse", "--url", "https://a.b/c?x=1", "--raw")
+    assert result.code == 0
+    assert json.loads(result.out)["host"] == "a.b"
+    random = cli("crypto", "random", "--length", "12", "--count", "2", "--raw")
+    assert [len(line) for line in random.out.splitlines()] == [12, 12]
 
 
 def test_raw_lists_one_item_per_line(cli: Run) -> None:
@@ -476,6 +526,10 @@ def test_bash_completion(capsys: pytest.CaptureFixture[str]) -> None:
     assert _complete(script, "crypto", "password", "") == ["hash", "inspect", "verify", "--help"]
     assert _complete(script, "crypto", "hash", "--algorithm", "sha5") == ["sha512", "sha512_256"]
     assert "--content" in _complete(script, "crypto", "hash", "--c")
+    # Values with spaces stay one candidate, quoted for the command line.
+    assert _complete(script, "text", "case", "--case-type", "Ti") == ["Title\\ Case"]
+    assert _complete(script, "text", "case", "--case-type", "Title\\ C") == ["Title\\ Case"]
+    assert len(_complete(script, "text", "case", "--case-type", "")) == 13
     # compgen on the word list the function offers, as bash itself does.
     done = subprocess.run(
         ["bash", "--norc", "--noprofile", "-c", f'{script}\ncompgen -W "$(_devutils_next text)" r'],
@@ -498,6 +552,7 @@ def test_zsh_and_fish_scripts_name_every_tool(
         )
     if shell == "fish":
         assert "complete -c devutils -n '__devutils_at \\'crypto hash\\'' -l algorithm" in script
+        assert " Title\\\\ Case " in script  # \\ in single quotes: fish reads "Title\ Case"
     else:
         assert script.startswith("#compdef devutils\n")
         assert "bashcompinit" in script

@@ -311,10 +311,15 @@ def _tool_args(namespace: argparse.Namespace, spec: ToolSpec, sources: Sources) 
         origin = flag(name)
         value = getattr(namespace, f"field:{name}", None)
         variable = getattr(namespace, f"env:{name}", None)
+        if (value is not None or variable is not None) and name != _wire(model, name):
+            args.pop(name, None)  # the option wins over --json, under either spelling
         if variable is not None:
             if value is not None:
                 raise ValidationError("Invalid request", f"give {origin} or {origin}-env, not both")
-            args[_wire(model, name)] = trim(name, sources.env_text(variable, f"{origin}-env"))
+            text = sources.env_text(variable, f"{origin}-env")
+            args[_wire(model, name)] = trim(
+                name, _typed_text(spec, args, name, text, f"{origin}-env")
+            )
             continue
         if value is None:
             continue
@@ -353,15 +358,22 @@ def _resolve(
     origin = flag(name)
     data = sources.value_bytes(value, origin)
     if data is None:
-        text = literal(value)
-        data = undecoded_bytes(text)
-        if data is None:
-            return text
-        # Bytes that are not UTF-8 given on the command line: the same rules as in a file.
+        return _typed_text(spec, args, name, literal(value), origin)
+    return _loaded_text(spec, args, name, data, "stdin" if value == "-" else origin)
+
+
+def _typed_text(spec: ToolSpec, args: dict[str, Any], name: str, text: str, origin: str) -> str:
+    """Text from the command line or a variable; bytes in it that are not UTF-8 (carried as
+    lone surrogates) follow the rules of bytes read from a file."""
+    data = undecoded_bytes(text)
+    return text if data is None else _loaded_text(spec, args, name, data, origin)
+
+
+def _loaded_text(spec: ToolSpec, args: dict[str, Any], name: str, data: bytes, origin: str) -> str:
     encoding = encoding_field(spec.input_model, name)
     loaded = decode(
         data,
-        "stdin" if value == "-" else origin,
+        origin,
         can_base64=encoding is not None and not _given(args, spec.input_model, encoding),
     )
     if loaded.base64 and encoding is not None:

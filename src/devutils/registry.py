@@ -124,8 +124,9 @@ class ToolSpec:
     cost: CostClass | None = None
     estimate: Estimate | None = None
     composite: Composite | None = None
-    # The output field ``--raw`` prints on the CLI (snake_case name); default: the first field.
-    raw: str | None = None
+    # The output field(s) ``--raw`` prints on the CLI (snake_case names): the first of them the
+    # output has (a tool with actions names one per action); default: the first field.
+    raw: str | tuple[str, ...] | None = None
 
     @functools.cached_property
     def cost_class(self) -> CostClass:
@@ -173,7 +174,7 @@ def tool(
     cost: CostClass | None = None,
     estimate: Estimate | None = None,
     composite: bool = False,
-    raw: str | None = None,
+    raw: str | tuple[str, ...] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a tool.  The function is ``(input_model, ToolContext) -> output_model``; for a
     ``composite`` tool it is ``async (input_model, Registry, StepCall) -> output_model`` and it
@@ -188,7 +189,8 @@ def tool(
             raise TypeError(f"{func.__qualname__}: first parameter must be a ToolInput model")
         if not (isinstance(output_model, type) and issubclass(output_model, ToolOutput)):
             raise TypeError(f"{func.__qualname__}: return type must be a ToolOutput model")
-        if raw is not None and raw not in output_model.model_fields:
+        raw_names = (raw,) if isinstance(raw, str) else raw or ()
+        if any(name not in output_model.model_fields for name in raw_names):
             raise TypeError(f"{func.__qualname__}: raw={raw!r} is not a field of its output")
         _CATALOGUE.append(
             ToolSpec(

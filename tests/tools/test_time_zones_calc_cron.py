@@ -305,7 +305,7 @@ def test_cron_day_of_month_or_weekday(registry: Registry) -> None:
         ("* * *", "expected 5 fields (or 6 with seconds first), got 3"),
         ("* * * * * * *", "expected 5 fields (or 6 with seconds first), got 7"),
         ("61 * * * *", "61 * * * *: is not acceptable, out of range"),
-        ("0 0 30 2 *", "0 0 30 2 * never runs (no date matches within 28 years)"),
+        ("0 0 30 2 *", "0 0 30 2 * never runs (no date matches within 48 years)"),
         ("@reboot", "unknown alias @reboot; known: @yearly, @annually, @monthly, @weekly, "
                     "@daily, @midnight, @hourly (@reboot is not a schedule)"),
     ],

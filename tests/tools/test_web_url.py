@@ -109,6 +109,26 @@ async def test_parse_errors(client: httpx.AsyncClient, url: str, reason: str) ->
 
 
 @pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:s3cretpw@host.example:bad/p", '"https://user:xxxxx@host.example:bad/p"'),
+        ("ftp://bob:hunter2pw@h:x/", '"ftp://bob:xxxxx@h:x/"'),
+        ("https://u:hunter2pw@h/%zz", '"https://u:xxxxx@h/%zz"'),
+        ("https://u:hunter2pw@h/#%zz", '"https://u:xxxxx@h/#%zz"'),
+    ],
+    ids=["bad-port", "ftp", "bad-escape", "bad-fragment"],
+)
+async def test_a_url_that_fails_to_parse_never_echoes_its_password(
+    client: httpx.AsyncClient, url: str, shown: str
+) -> None:
+    response = await client.post("/api/v1/web/url", json={"action": "parse", "url": url})
+    assert response.status_code == 400
+    details = response.json()["error"]["details"]
+    assert details.startswith(f"failed to parse URL: parse {shown}: ")
+    assert "pw" not in details
+
+
+@pytest.mark.parametrize(
     ("url", "message", "details"),
     [
         ("", "URL is required for parse operation", None),

@@ -9,6 +9,7 @@ values.  Bash gets a
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 
 SHELLS = ("bash", "zsh", "fish")
@@ -27,7 +28,9 @@ def _bash(tree: dict[str, Node]) -> str:
     for path, node in tree.items():
         nexts.append(f'    "{path}") echo "{" ".join(node.words + node.options)}" ;;')
         for option, choices in node.values.items():
-            values.append(f'    "{path} {option}") echo "{" ".join(choices)}" ;;')
+            # One value per line: some hold spaces ("Title Case").
+            quoted = " ".join(shlex.quote(choice) for choice in choices)
+            values.append(f'    "{path} {option}") printf "%s\\n" {quoted} ;;')
     return "\n".join(
         [
             "# devutils completion for bash (and zsh through bashcompinit).",
@@ -54,7 +57,13 @@ def _bash(tree: dict[str, Node]) -> str:
             "  done",
             '  choices="$(_devutils_values "$key $prev")"',
             '  if [ -n "$choices" ]; then',
-            '    COMPREPLY=($(compgen -W "$choices" -- "$cur"))',
+            "    # Values may hold spaces: matched line by line against the typed prefix with its",
+            "    # backslashes removed, offered shell-quoted.",
+            "    local IFS=$'\\n' typed=\"${cur//\\\\/}\" c",
+            "    COMPREPLY=()",
+            "    for c in $choices; do",
+            '      [[ "$c" == "$typed"* ]] && COMPREPLY+=("$(printf \'%q\' "$c")")',
+            "    done",
             "  else",
             '    COMPREPLY=($(compgen -W "$(_devutils_next "$key")" -- "$cur"))',
             "  fi",
@@ -105,7 +114,9 @@ def _fish(tree: dict[str, Node]) -> str:
             )
         for option in node.options:
             choices = node.values.get(option)
-            extra = f" -r -a {_fish_quote(' '.join(choices))}" if choices else ""
+            # fish splits -a on spaces: a value's own spaces are escaped.
+            listed = " ".join(choice.replace(" ", "\\ ") for choice in choices or ())
+            extra = f" -r -a {_fish_quote(listed)}" if choices else ""
             lines.append(f"complete -c devutils -n {condition} -l {option[2:]}{extra}")
     return "\n".join(lines) + "\n"
 

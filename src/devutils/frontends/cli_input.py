@@ -168,9 +168,8 @@ class Sources:
             raise ValidationError(
                 "Invalid request", f"{origin}: environment variable {variable} is not set"
             )
-        text = utf8_text(value, origin)
-        self._count(text.encode(), origin)
-        return text
+        self._count(value.encode(errors="surrogateescape"), origin)
+        return value  # undecodable bytes stay surrogates: the caller applies the bytes rules
 
 
 def literal(value: str) -> str:

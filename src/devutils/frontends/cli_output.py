@@ -1,10 +1,11 @@
 """What the CLI prints: JSON results, ``--raw`` results and errors, and help examples.
 
-``--raw`` prints a tool's main output field alone (the declaration's ``raw``, else its first
-field): a string as is with a line break added when it has none, numbers and booleans as JSON
-literals, a list one item per line (objects as one-line JSON), an object as indented JSON.  A tool
-whose output carries ``isBinary``/``resultBase64`` (decoders, decompression) gets its exact bytes
-written, with nothing added.
+``--raw`` prints a tool's main output field alone (the first of the declaration's ``raw`` fields
+the output has, else its first field; the whole output as JSON when none is there): a string as is
+with a line break added when it has none, numbers and booleans as JSON literals, a list one item
+per line (objects as one-line JSON), an object as indented JSON.  A tool whose output carries
+``isBinary``/``resultBase64`` (base64, url, encode, compress: encoding and decoding alike) gets its
+exact bytes written, with nothing added, so a round trip through pipes is lossless.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from devutils.frontends.cli_input import flag
 from devutils.registry import ToolSpec
 
 
-def raw_field(spec: ToolSpec) -> str:
-    return spec.raw or next(iter(spec.output_model.model_fields))
+def raw_fields(spec: ToolSpec) -> tuple[str, ...]:
+    if spec.raw is None:
+        return (next(iter(spec.output_model.model_fields)),)
+    return (spec.raw,) if isinstance(spec.raw, str) else spec.raw
 
 
 def _scalar(value: Any) -> str:
@@ -33,16 +36,19 @@ def _scalar(value: Any) -> str:
 
 def render_raw(spec: ToolSpec, dumped: Mapping[str, Any]) -> bytes:
     """The bytes ``--raw`` writes for a dumped (wire-named) output."""
-    field = spec.output_model.model_fields[raw_field(spec)]
-    key = field.serialization_alias or field.alias or raw_field(spec)
-    value = dumped.get(key)
+    value = None
+    for name in raw_fields(spec):
+        field = spec.output_model.model_fields[name]
+        value = dumped.get(field.serialization_alias or field.alias or name)
+        if value is not None:
+            break
     if "isBinary" in dumped and isinstance(value, str):
         encoded = dumped.get("resultBase64")
         if dumped["isBinary"] and isinstance(encoded, str):
             return binascii.a2b_base64(encoded)
         return value.encode()
-    if value is None:
-        return b""
+    if value is None:  # not for this action: the whole output rather than nothing
+        return render_json(dumped)
     if isinstance(value, list):
         return b"".join(_scalar(item).encode() + b"\n" for item in value)
     if isinstance(value, dict):

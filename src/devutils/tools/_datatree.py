@@ -35,6 +35,12 @@ _OPEN_EVENTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _CLOSE_EVENTS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
+# Python refuses to convert integers of more than 4300 decimal digits to or from text
+# (sys.get_int_max_str_digits); 14,000 bits is about 4,214 digits.
+MAX_INT_DIGITS = 4200
+_MAX_INT_BITS = 14_000
+
+
 class DataError(ValueError):
     """Input that cannot be read as the format says, or that passes a limit."""
 
@@ -131,6 +137,8 @@ def load_yaml(text: str, max_depth: int, max_nodes: int = MAX_NODES) -> Any:
         return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader, see above
     except yaml.YAMLError as exc:
         raise DataError(_yaml_problem(exc)) from None
+    except ValueError:  # int() of a decimal integer past Python's 4300-digit limit
+        raise DataError(f"an integer has more than {MAX_INT_DIGITS} digits") from None
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise DataError("nesting too deep") from None
 
@@ -171,6 +179,9 @@ def _key_text(key: Any) -> str:
 
 
 def _scalar(value: Any, where: str, warnings: Warnings) -> Any:
+    if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+        # A hex or octal literal can be any length; every writer would fail on it later.
+        raise DataError(f"an integer has more than {MAX_INT_DIGITS} digits at {where or '/'}")
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):

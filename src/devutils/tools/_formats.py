@@ -78,9 +78,11 @@ class BinarySink(io.BytesIO):
 def _element(node: ET.Element, opts: Options, depth: int, warnings: Warnings, where: str) -> Any:
     if depth > opts.max_depth:
         raise DataError(f"nesting depth exceeds the limit of {opts.max_depth}")
-    out: dict[str, Any] = {
-        opts.attribute_prefix + name: value for name, value in node.attrib.items()
-    }
+    out: dict[str, Any] = {}
+    if opts.attribute_prefix:
+        out.update((opts.attribute_prefix + name, value) for name, value in node.attrib.items())
+    elif node.attrib:  # an empty prefix means no attributes, in either direction
+        warnings.add("attributes left out (attributePrefix is empty)", where)
     lists: set[str] = set()
     for child in node:
         path = f"{where}/{escape_pointer(child.tag)}"
@@ -245,9 +247,18 @@ def write_toml(value: Any, opts: Options, out: BinarySink, warnings: Warnings) -
 
 _XML_NAME = re.compile(r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*")
 _XML_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# A carriage return is written as a reference: XML parsers turn a literal one into a line feed.
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _XML_ATTR_ESCAPES = str.maketrans(
-    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\t": "&#9;",
+        "\r": "&#13;",
+    }
 )
 
 
@@ -304,6 +315,7 @@ class _XmlWriter:
             return
         prefix = self.opts.attribute_prefix
         attrs = []
+        attr_names: set[str] = set()
         children = []
         body = None
         for key, item in value.items():
@@ -313,6 +325,9 @@ class _XmlWriter:
                     self.warnings.add("structured attribute value written as JSON text", path)
                     item = compact(item)
                 name = self.name(key[len(prefix) :], path)
+                if name in attr_names:  # two keys that became one name: XML allows one
+                    raise DataError(f"two attributes would both be named {name!r} at {path}")
+                attr_names.add(name)
                 attrs.append(f' {name}="{self.text(item, path).translate(_XML_ATTR_ESCAPES)}"')
             elif key == TEXT_KEY:
                 body = self.text(item if not isinstance(item, dict | list) else compact(item), path)

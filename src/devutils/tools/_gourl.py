@@ -249,18 +249,34 @@ def _parse(raw: str) -> GoURL:
     return url
 
 
+def redacted(raw: str) -> str:
+    """``raw`` with the password of its userinfo replaced by ``xxxxx`` (Go's URL.Redacted), for
+    error messages: a URL that fails to parse must not echo its password."""
+    scheme_end = raw.find("://")
+    start = scheme_end + 3 if scheme_end >= 0 else (2 if raw.startswith("//") else -1)
+    if start < 0:
+        return raw
+    end = min((i for i in (raw.find(c, start) for c in "/?#") if i >= 0), default=len(raw))
+    at = raw.rfind("@", start, end)
+    colon = raw.find(":", start, at)
+    if at < 0 or colon < 0:
+        return raw
+    return raw[: colon + 1] + "xxxxx" + raw[at:]
+
+
 def parse(raw: str) -> GoURL:
-    """Go ``url.Parse`` (plus ``Query()``); errors read ``parse "<url>": <reason>``."""
+    """Go ``url.Parse`` (plus ``Query()``); errors read ``parse "<url>": <reason>``, with the
+    password redacted."""
     head, _, fragment = raw.partition("#")
     try:
         url = _parse(head)
     except URLError as exc:
-        raise URLError(f"parse {strconv_quote(head.encode())}: {exc}") from None
+        raise URLError(f"parse {strconv_quote(redacted(head).encode())}: {exc}") from None
     if fragment:
         try:
             url.fragment = unescape(fragment, Mode.FRAGMENT)
         except URLError as exc:
-            raise URLError(f"parse {strconv_quote(raw.encode())}: {exc}") from None
+            raise URLError(f"parse {strconv_quote(redacted(raw).encode())}: {exc}") from None
     url.query = parse_query(url.raw_query)
     return url
 

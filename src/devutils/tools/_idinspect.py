@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from datetime import timedelta
 from typing import Literal
@@ -43,6 +44,24 @@ class IdInspectOutput(ToolOutput):
     base64: str
 
 
+_HEX32 = r"[0-9a-fA-F]{32}"
+_DASHED = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# The written forms of a UUID (RFC 9562 §4, Microsoft's braces, the URN).  uuid.UUID alone is
+# looser: it drops braces, "urn:uuid:" and hyphens anywhere, then takes int(x, 16), which
+# accepts "+", "_" and non-ASCII digits.
+_UUID_FORMS = re.compile(
+    rf"(?:[uU][rR][nN]:[uU][uU][iI][dD]:)?(?:{_DASHED}|{_HEX32})|\{{(?:{_DASHED}|{_HEX32})\}}"
+)
+
+
+def parse_uuid(text: str) -> uuid.UUID | None:
+    """The UUID ``text`` writes in one of its standard forms, else None."""
+    if _UUID_FORMS.fullmatch(text) is None:
+        return None
+    digits = text[9:] if text[:1] in "uU" else text.strip("{}")  # past "urn:uuid:" or braces
+    return uuid.UUID(hex=digits.replace("-", ""))
+
+
 def _parse(text: str) -> tuple[Literal["uuid", "ulid"], int]:
     text = text.strip()
     if len(text) <= MAX_ID_LENGTH:
@@ -51,10 +70,9 @@ def _parse(text: str) -> tuple[Literal["uuid", "ulid"], int]:
             if value is not None:
                 return "ulid", value
         else:
-            try:
-                return "uuid", uuid.UUID(text).int
-            except ValueError:
-                pass
+            parsed = parse_uuid(text)
+            if parsed is not None:
+                return "uuid", parsed.int
     raise ValidationError(
         _ERROR,
         "not a UUID (32 hex digits, as 8-4-4-4-12, {...} or urn:uuid:...) or a ULID "

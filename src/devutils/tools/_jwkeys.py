@@ -125,14 +125,36 @@ def parse_key(text: str) -> KeyMaterial:
     return KeyMaterial(text)
 
 
+# RFC 7518 §6.3.2: a private RSA JWK should carry its CRT parameters.  Without p and q the
+# library recovers them from n, e and d (cryptography's rsa_recover_prime_factors), which a crafted
+# key (n prime) turns into seconds of modular exponentiation per call: refused instead.
+_RSA_CRT_MEMBERS = ("p", "q", "dp", "dq", "qi")
+
+
+def _check_jwk_cost(jwk: dict[str, Any]) -> None:
+    if jwk.get("kty") != "RSA":
+        return
+    modulus = jwk.get("n")
+    if isinstance(modulus, str) and len(modulus.rstrip("=")) * 6 > MAX_RSA_BITS + 6:
+        raise _bad_key(f"RSA key of more than {MAX_RSA_BITS} bits")
+    if "d" in jwk and not all(name in jwk for name in _RSA_CRT_MEMBERS):
+        raise _bad_key("a private RSA JWK needs its CRT members p, q, dp, dq and qi")
+
+
 def _from_jwk(jwk: dict[str, Any], algorithm: str | None) -> Any:
+    _check_jwk_cost(jwk)
     try:
         return _check_size(jwt.PyJWK(jwk, algorithm=algorithm).key)
-    except jwt.PyJWTError as exc:
+    # PyJWK raises KeyError or TypeError for some malformed members ({"kty": "oct"} without k,
+    # an "alg" that is a list), ValueError from cryptography for inconsistent numbers.
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
+        problem = f"missing member {exc}" if isinstance(exc, KeyError) else str(exc)
         if algorithm is None:
-            raise _bad_key(f"the JWK could not be read: {exc}") from None
+            raise _bad_key(f"the JWK could not be read: {problem}") from None
         _from_jwk(jwk, None)  # unreadable on its own: the caller's input error (400)
-        raise KeyUnusable("invalid_key", f"the JWK cannot be used for {algorithm}: {exc}") from None
+        raise KeyUnusable(
+            "invalid_key", f"the JWK cannot be used for {algorithm}: {problem}"
+        ) from None
 
 
 def _select(material: KeyMaterial, kid: Any) -> dict[str, Any]:

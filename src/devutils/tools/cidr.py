@@ -196,6 +196,7 @@ def _work(inp: CidrInput) -> int:
 
 @tool(
     "/api/v1/network/cidr",
+    raw=("subnets", "cidrs", "contains", "overlaps"),
     title="Subnet calculator",
     description="IPv4/IPv6 subnet maths: network, masks, hosts and counts; split into smaller "
     "prefixes; contains and overlap checks; address range to CIDRs; aggregate a list.",

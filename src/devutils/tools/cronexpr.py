@@ -23,8 +23,9 @@ from devutils.tools.timeconv import parse_time
 
 _FAILED = "Invalid cron expression"
 MAX_RUNS = 100
-# Feb 29 on a given weekday recurs within 28 years: no valid schedule is rarer than that.
-_SEARCH_YEARS = 28
+# Feb 29 on a given weekday recurs within 28 years, except across a century year that is not a
+# leap year (2100, 2200, 2300), where the gap reaches 40 years: no valid schedule is rarer.
+_SEARCH_YEARS = 48
 ALIASES = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -72,6 +73,7 @@ def _describe(fields: str) -> str:
 
 @tool(
     "/api/v1/time/cron",
+    raw=("next_runs", "description"),
     title="Explain a cron schedule",
     description="Validate a cron expression (5 fields, 6 with seconds, @daily-style aliases), "
     "explain it in words and list its next runs in a time zone.",
@@ -119,7 +121,14 @@ def time_cron(inp: CronInput, ctx: ToolContext) -> CronOutput:
             second_at_beginning=len(fields) == 6,
             max_years_between_matches=_SEARCH_YEARS,
         )
-        runs = [schedule.get_next(datetime) for _ in range(inp.count)]
+        runs: list[datetime] = []
+        while len(runs) < inp.count:
+            try:
+                runs.append(schedule.get_next(datetime))
+            except CroniterBadDateError:
+                if runs:  # the runs found stand; the next would be after the year 9999
+                    break
+                raise
     except CroniterBadDateError:
         raise ValidationError(
             _FAILED, f"{text} never runs (no date matches within {_SEARCH_YEARS} years)"

@@ -11,7 +11,7 @@ from pydantic import Field, JsonValue
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
-from devutils.registry import Example, ToolContext, tool
+from devutils.registry import Example, ToolContext, always_off_loop, tool
 from devutils.tools._datatree import DataError, TextFormat, compact, load_text
 
 MAX_QUERY = 4096
@@ -56,6 +56,10 @@ def _jsonpath(query: str, document: Any, charge: Any) -> QueryOutput:
                 _ERROR, f"invalid JSONPath: {message} at {_position(query, exc.token.index)}"
             ) from None
         raise ValidationError(_ERROR, f"invalid JSONPath: {message}") from None
+    except (OverflowError, ValueError):  # the library's int(float(...)) of a literal like 1e999
+        raise ValidationError(
+            _ERROR, "invalid JSONPath: a number literal is out of range"
+        ) from None
     values: list[Any] = []
     paths: list[str] = []
     try:
@@ -87,15 +91,13 @@ def _jmespath(query: str, document: Any, charge: Any) -> QueryOutput:
     return QueryOutput(result=result)
 
 
-def query_estimate(inp: QueryInput) -> int:
-    # Descendant segments and projections visit every node and can return a value many times.
-    return len(inp.content) * 8 if inp.format == "json" else len(inp.content) * 32
-
-
 @tool(
     "/api/v1/data/query",
     blocking="large",
-    estimate=query_estimate,
+    # Never on the event loop: the cost follows the expression, not the text (nested filters are
+    # O(n^k), JMESPath multi-selects double per pipe, YAML aliases expand), so no size estimate
+    # bounds it; in the pool the deadline stops it.
+    estimate=always_off_loop,
     title="Query JSON or YAML",
     description="Run a JSONPath (RFC 9535) or JMESPath expression over a JSON or YAML document; "
     "syntax errors give the expression position.",

@@ -18,7 +18,7 @@ from pydantic import Field, JsonValue
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
-from devutils.registry import Example, ToolContext, tool
+from devutils.registry import Example, ToolContext, always_off_loop, tool
 from devutils.tools._datatree import DataError, TextFormat, escape_pointer, load_text
 
 MAX_ERRORS = 100
@@ -90,6 +90,9 @@ def _load(text: str, fmt: TextFormat, what: str, max_depth: int, message: str) -
 @tool(
     "/api/v1/data/schema/validate",
     blocking="large",
+    # Never on the event loop: anyOf chains are exponential in the schema's size and "pattern"
+    # is a backtracking regex, so the cost does not follow the text's size.
+    estimate=always_off_loop,
     title="Validate against a JSON Schema",
     description="Validate a JSON or YAML document against a JSON Schema (draft 7, 2019-09 or "
     "2020-12); each error has its JSON pointer. Remote $refs are never fetched.",

@@ -11,7 +11,7 @@ from pydantic import Field, JsonValue
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
-from devutils.registry import Example, ToolContext, tool
+from devutils.registry import Example, ToolContext, always_off_loop, tool
 from devutils.tools._datatree import MAX_NODES, DataError, TextFormat, load_text
 from devutils.tools._jsonpatch import PatchError, apply_patch, diff, merge_patch
 
@@ -207,6 +207,8 @@ def _load(
 @tool(
     "/api/v1/data/diff",
     blocking="large",
+    # Off the loop: a few hundred bytes of YAML aliases expand to a million nodes.
+    estimate=always_off_loop,
     title="Diff two JSON documents",
     description="Structural diff of two JSON or YAML documents as an RFC 6902 patch and a "
     "readable list of changes.",
@@ -251,6 +253,8 @@ class DataPatchOutput(ToolOutput):
 @tool(
     "/api/v1/data/patch",
     blocking="large",
+    # Off the loop: a few hundred bytes of YAML aliases expand to a million nodes.
+    estimate=always_off_loop,
     title="Apply a JSON patch",
     description="Apply an RFC 6902 JSON Patch or an RFC 7386 merge patch to a JSON or YAML "
     "document; a failure names the operation.",

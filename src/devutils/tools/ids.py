@@ -13,7 +13,7 @@ from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools import _ulid, _uuidtime
-from devutils.tools._idinspect import IdInspectOutput, inspect_id
+from devutils.tools._idinspect import IdInspectOutput, inspect_id, parse_uuid
 from devutils.tools._timefmt import unix_millis
 
 MAX_COUNT = 1000
@@ -88,12 +88,10 @@ def _namespace(text: str) -> uuid.UUID:
     known = NAMESPACES.get(text.lower())
     if known is not None:
         return known
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise ValidationError(
-            _UUID_ERROR, "namespace must be dns, url, oid, x500 or a UUID"
-        ) from None
+    parsed = parse_uuid(text)
+    if parsed is None:
+        raise ValidationError(_UUID_ERROR, "namespace must be dns, url, oid, x500 or a UUID")
+    return parsed
 
 
 def _name_based(inp: UuidInput, count: int) -> str:
@@ -264,6 +262,7 @@ class IdInspectInput(ToolInput):
 
 @tool(
     "/api/v1/id/inspect",
+    raw="canonical",
     title="Inspect a UUID or ULID",
     description=(
         "Version, variant, embedded time, clock sequence and node of a UUID or ULID, and its "

@@ -83,6 +83,7 @@ def _keypair_work(inp: KeypairInput) -> int:
 
 @tool(
     "/api/v1/crypto/keypair",
+    raw="private_key_pem",
     title="Generate a key pair",
     description="A fresh RSA, EC, Ed25519 or X25519 key pair as PEM and JWK.",
     bind_error_message="Invalid request format",
@@ -165,7 +166,10 @@ def _san(text: str) -> x509.GeneralName:
     if "://" in value:
         return x509.UniformResourceIdentifier(value)
     if "@" in value:
-        return x509.RFC822Name(value)
+        try:
+            return x509.RFC822Name(value)
+        except ValueError:
+            raise ValidationError(_SELFSIGNED_ERROR, "an e-mail SAN must be local@domain") from None
     if " " in value:
         raise ValidationError(_SELFSIGNED_ERROR, "a DNS name SAN cannot contain spaces")
     return x509.DNSName(value.lower())

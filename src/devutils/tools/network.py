@@ -178,6 +178,7 @@ def _entry(cert: x509.Certificate, now: datetime) -> ChainCertificate:
 
 @tool(
     "/api/v1/network/tls",
+    raw="certificates",
     title="Inspect a TLS certificate chain",
     description="The certificate chain a public host presents (SNI, port) and whether it "
     "verifies; internal targets are refused.",

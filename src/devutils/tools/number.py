@@ -236,6 +236,7 @@ _ACTIONS = {
 
 @tool(
     "/api/v1/data/number",
+    raw="in_base",
     title="Convert numbers",
     description="Integers between bases 2-36 (arbitrary precision, 0x/0o/0b detected), two's "
     "complement at a bit width, IEEE-754 float32/64 to and from hex, byte-order swap.",

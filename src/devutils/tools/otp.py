@@ -110,6 +110,9 @@ def _check(inp: TotpInput) -> None:
         value = getattr(inp, name)
         if len(value) > MAX_LABEL:
             raise ValidationError(_ERROR, f"{name} exceeds maximum length of {MAX_LABEL}")
+        if ":" in value:
+            # The Key URI format's label is issuer:account; neither may hold a colon.
+            raise ValidationError(_ERROR, f"{name} cannot contain ':'")
 
 
 def _uri(inp: TotpInput, key: bytes) -> str:
@@ -153,6 +156,7 @@ def _verify(inp: TotpInput, key: bytes, current: int) -> TotpOutput:
 
 @tool(
     "/api/v1/crypto/totp",
+    raw=("uri", "valid", "code"),
     title="TOTP / HOTP one-time codes",
     description=(
         "Generate or verify RFC 6238 TOTP (or RFC 4226 HOTP with a counter) codes from a base32 "

@@ -164,6 +164,7 @@ def _go_find_all(regexp: Any, text: str) -> Iterator[Any]:
 
 @tool(
     "/api/v1/text/regex",
+    raw=("result", "parts", "matches"),
     blocking="large",
     cost="regex",  # its own pool: a hostile pattern saturates it, never the other classes
     estimate=work_estimate,

@@ -191,6 +191,7 @@ def _work(inp: RandomInput) -> int:
 
 @tool(
     "/api/v1/crypto/random",
+    raw="values",
     title="Random passwords, passphrases, tokens, PINs",
     description=(
         "Passwords (classes, exclusions), EFF-wordlist passphrases, tokens (hex, base64url, "

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
+import pydantic
 from dateutil.relativedelta import relativedelta
 from pydantic import Field
 
@@ -108,7 +109,11 @@ def parse_duration(text: str) -> Duration:
     seconds = float((found.group("seconds") or "0").replace(",", ".")) * sign
     if any(abs(value) > MAX_PART * 1440 for value in parts.values()):
         raise ValidationError(_FAILED, "duration: a part is too large")
-    return Duration.model_validate({**parts, "seconds": seconds})
+    try:
+        return Duration.model_validate({**parts, "seconds": seconds})
+    except pydantic.ValidationError as exc:  # a part past the units' own bounds
+        field = ".".join(str(item) for item in exc.errors()[0]["loc"])
+        raise ValidationError(_FAILED, f"duration: the {field} part is too large") from None
 
 
 def _instant(text: str, zone: tzinfo, ctx: ToolContext, field: str) -> datetime:
@@ -160,6 +165,7 @@ def _iso(parts: relativedelta, seconds: float) -> str:
 
 @tool(
     "/api/v1/time/calc",
+    raw=("result", "iso_duration"),
     title="Date arithmetic",
     description="Add or subtract an ISO 8601 duration or units (calendar-aware months, DST-aware "
     "days) in a time zone, or the difference between two times in units and as a duration.",
@@ -192,7 +198,13 @@ def time_calc(inp: TimeCalcInput, ctx: ToolContext) -> TimeCalcOutput:
     if inp.action == "diff":
         if inp.end is None:
             raise ValidationError(_FAILED, "end is required for diff")
-        return _diff(start, _instant(inp.end, zone, ctx, "end"), zone)
+        end = _instant(inp.end, zone, ctx, "end")
+        try:
+            return _diff(start, end, zone)
+        except (OverflowError, ValueError):  # the zone's wall clock leaves years 1-9999
+            raise ValidationError(
+                _FAILED, "an instant is outside the years 1-9999 in the zone"
+            ) from None
     if inp.duration is not None and inp.units is None:
         parts = parse_duration(inp.duration)
     elif inp.units is not None and inp.duration is None:

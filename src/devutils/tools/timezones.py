@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, always_off_loop, tool
 from devutils.tools._timefmt import rfc3339
@@ -47,6 +48,7 @@ class ZonesOutput(ToolOutput):
 
 @tool(
     "/api/v1/time/zones",
+    raw="zones",
     title="Find time zones",
     description="IANA time zones matching a name fragment or a UTC offset, with their offset, "
     "abbreviation and DST at a moment (default now).",
@@ -60,6 +62,11 @@ class ZonesOutput(ToolOutput):
 )
 def time_zones(inp: ZonesInput, ctx: ToolContext) -> ZonesOutput:
     moment = ctx.clock().astimezone(UTC) if inp.at is None else parse_time(inp.at, "iso8601")
+    if not datetime(1, 1, 2, tzinfo=UTC) <= moment <= datetime(9999, 12, 31, tzinfo=UTC):
+        # Within a day of the ends, some zone's wall clock would leave years 1-9999.
+        raise ValidationError(
+            "Failed to list time zones", "at must be between 0001-01-02 and 9999-12-31 (UTC)"
+        )
     wanted = None
     if inp.offset is not None:
         fixed = resolve_zone(inp.offset, moment.year, "offset")

@@ -15,6 +15,7 @@ import warnings
 from typing import Any, Literal
 
 import jwt
+import orjson
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from pydantic import Field
 
@@ -104,8 +105,29 @@ class JwtSignOutput(ToolOutput):
     warnings: list[str] = Field(description="Weak choices, such as a short HMAC secret.")
 
 
+def _key_load_may_be_slow(key: str) -> bool:
+    """Loading a private key checks it (RSA: the primality of p and q, seconds for 8192 bits):
+    a private PEM, or a JWK(S) holding a private RSA key, loads in the pool whatever the
+    algorithm.  The JWK text is parsed to know (escapes such as "\u0064" hide a member name)."""
+    if "PRIVATE KEY" in key:
+        return True
+    text = key.lstrip()
+    if not text.startswith("{"):
+        return False
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False  # refused as malformed when the key is read
+    keys = value.get("keys") if isinstance(value, dict) and "keys" in value else [value]
+    return isinstance(keys, list) and any(
+        isinstance(jwk, dict) and jwk.get("kty") == "RSA" and "d" in jwk for jwk in keys
+    )
+
+
 def _sign_work(inp: JwtSignInput) -> int:
-    return _POOLED_WORK if _rsa_family(inp.algorithm) else len(inp.key)
+    if _rsa_family(inp.algorithm) or _key_load_may_be_slow(inp.key):
+        return _POOLED_WORK
+    return len(inp.key)
 
 
 def _quiet_encode(claims: dict[str, Any], key: Any, algorithm: str, headers: dict[str, Any]) -> str:
@@ -131,6 +153,10 @@ def transform_jwt_sign(inp: JwtSignInput, ctx: ToolContext) -> JwtSignOutput:
     header = dict(inp.header or {})
     if "alg" in header:
         raise ValidationError("Invalid header", "set the algorithm with algorithm, not header.alg")
+    if "b64" in header or "crit" in header:
+        # b64=false detaches the payload (RFC 7797), crit names extensions a verifier must know:
+        # neither gives the compact JWT with its claims that this tool promises.
+        raise ValidationError("Invalid header", "b64 and crit are not supported")
     kid = inp.kid if inp.kid is not None else header.get("kid")
     if inp.kid is not None and header.get("kid", inp.kid) != inp.kid:
         raise ValidationError("Invalid header", "kid and header.kid differ")
@@ -198,8 +224,7 @@ class JwtVerifyOutput(ToolOutput):
 
 
 def _verify_work(inp: JwtVerifyInput) -> int:
-    private = "PRIVATE KEY" in inp.key or '"d"' in inp.key
-    if private and any(_rsa_family(name) for name in inp.algorithms):
+    if _key_load_may_be_slow(inp.key):
         return _POOLED_WORK
     return len(inp.token) + len(inp.key)
 
@@ -245,6 +270,16 @@ def _display(token: str, ctx: ToolContext) -> tuple[dict[str, Any] | None, ...]:
     return tuple(shown)
 
 
+def _unshowable(token: str, ctx: ToolContext) -> str:
+    """Why claims the signature covers cannot be shown as JSON (too deep, NaN, Infinity ...)."""
+    depth = min(ctx.settings.max_json_depth, SERIALIZABLE_DEPTH)
+    try:
+        decode_part(token.split(".")[1], "payload", depth)
+    except ValidationError as exc:
+        return str(exc.details or exc.message)
+    return "the claims are not a JSON object"
+
+
 @tool(
     "/api/v1/transform/jwt/verify",
     cost="cpu",
@@ -261,7 +296,7 @@ def _display(token: str, ctx: ToolContext) -> tuple[dict[str, Any] | None, ...]:
             "valid",
         ),
         Example(
-            {"token": _EXAMPLE_JWT, "key": _EXAMPLE_SECRET, "algorithms": ["RS256", "ES256"]},
+            {"token": _EXAMPLE_JWT, "key": _EXAMPLE_SECRET, "algorithms": ["HS384"]},
             "algorithm not accepted",
         ),
     ),
@@ -289,6 +324,8 @@ def transform_jwt_verify(inp: JwtVerifyInput, ctx: ToolContext) -> JwtVerifyOutp
         key, _ = key_for(material, str(algorithm), header.get("kid"))
     except KeyUnusable as exc:
         return invalid(exc.reason, exc.message)
+    if isinstance(key, _PRIVATE_KEYS):
+        key = key.public_key()  # a private key verifies through its public half
     options: Any = {
         "verify_exp": False,  # checked below against the tool's clock
         "verify_nbf": False,
@@ -310,7 +347,7 @@ def transform_jwt_verify(inp: JwtVerifyInput, ctx: ToolContext) -> JwtVerifyOutp
         reason = next(reason for cls, reason in _REASONS if isinstance(exc, cls))
         return invalid(reason, str(exc) or reason)
     if shown is None:
-        return invalid("malformed", f"claims nested deeper than {SERIALIZABLE_DEPTH} levels")
+        return invalid("malformed", _unshowable(inp.token, ctx))
     problem = _time_problem(claims, ctx.clock().timestamp(), inp.leeway)
     if problem is not None:
         return invalid(*problem)

@@ -111,6 +111,7 @@ def _build(inp: UrlInput) -> UrlOutput:
 
 @tool(
     "/api/v1/web/url",
+    raw="url",
     blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
     title="Parse or build a URL",
     description="parse: split a URL into scheme, host, port, path, query and fragment (Go net/url "
