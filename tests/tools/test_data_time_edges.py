@@ -149,3 +149,30 @@ def test_an_empty_attribute_prefix_means_no_attributes_when_reading(registry: Re
     )
     assert json.loads(out["result"]) == {"a": {"id": "2"}}
     assert out["warnings"] == ["attributes left out (attributePrefix is empty) (at /a)"]
+
+
+def test_a_fixed_time_job_runs_once_when_the_clocks_go_back(registry: Registry) -> None:
+    def runs(expression: str, after: str) -> list[str]:
+        return list(
+            run(
+                registry,
+                "time_cron",
+                expression=expression,
+                timezone="America/New_York",
+                after=after,
+                count=3,
+            )["nextRuns"]
+        )
+
+    # 2024-11-03 01:00-02:00 happens twice in New York; cron runs a fixed-time job once.
+    assert runs("30 1 * * *", "2024-11-02T12:00:00Z") == [
+        "2024-11-03T01:30:00-04:00",
+        "2024-11-04T01:30:00-05:00",
+        "2024-11-05T01:30:00-05:00",
+    ]
+    # A wildcard job runs in both copies of the hour.
+    assert runs("30 * * * *", "2024-11-03T05:00:00Z") == [
+        "2024-11-03T01:30:00-04:00",
+        "2024-11-03T01:30:00-05:00",
+        "2024-11-03T02:30:00-05:00",
+    ]

@@ -2,13 +2,14 @@
 
 croniter computes the runs (Vixie cron semantics: when both day-of-month and day-of-week are
 restricted, a day matching either runs; a wall time that a DST change skips runs at the first
-time after the gap), cron-descriptor writes the words.  Five fields, or six with seconds first
+time after the gap; a fixed-time job, one without ``*`` in its minute and hour fields, runs once
+in the hour a DST change repeats), cron-descriptor writes the words.  Five fields, or six with seconds first
 (Quartz, Spring, node-cron), and the ``@hourly``-style aliases.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
@@ -59,6 +60,10 @@ class CronOutput(ToolOutput):
     has_seconds: bool
     timezone: str
     next_runs: list[str] = Field(description="RFC 3339 times in the zone.")
+
+
+def _wall(moment: datetime, zone: tzinfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None)
 
 
 def _describe(fields: str) -> str:
@@ -121,14 +126,19 @@ def time_cron(inp: CronInput, ctx: ToolContext) -> CronOutput:
             second_at_beginning=len(fields) == 6,
             max_years_between_matches=_SEARCH_YEARS,
         )
+        minute, hour = fields[-5], fields[-4]
+        fixed_time = "*" not in minute and "*" not in hour
         runs: list[datetime] = []
         while len(runs) < inp.count:
             try:
-                runs.append(schedule.get_next(datetime))
+                run = schedule.get_next(datetime)
             except CroniterBadDateError:
                 if runs:  # the runs found stand; the next would be after the year 9999
                     break
                 raise
+            if fixed_time and runs and _wall(runs[-1], zone) == _wall(run, zone):
+                continue  # the repeated hour when clocks go back: once, as cron does
+            runs.append(run)
     except CroniterBadDateError:
         raise ValidationError(
             _FAILED, f"{text} never runs (no date matches within {_SEARCH_YEARS} years)"
