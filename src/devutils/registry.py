@@ -407,6 +407,9 @@ class Registry:
         self.executors = Executors(settings)
         self._inline_max_work = settings.inline_max_work
         self._max_output = settings.max_output_bytes
+        # Tools a front end does not offer (MCP_TOOLSETS, MCP_DISABLED_TOOLS), by front end: a
+        # composite's steps may not reach them either.
+        self.hidden: dict[str, frozenset[str]] = {}
 
     @classmethod
     def default(cls, settings: Settings, clock: Callable[[], datetime] = utc_now) -> Registry:
@@ -530,7 +533,11 @@ class Registry:
         timeout = self.context.settings.tool_timeout
         running: list[str] = []
 
+        hidden = self.hidden.get(call.frontend, frozenset())
+
         def step(spec: ToolSpec, args: Mapping[str, Any]) -> Awaitable[ToolOutput]:
+            if spec.name in hidden:
+                raise ValidationError(f"Unknown tool: {spec.name}")
             running.append(spec.name)
             return self.invoke(spec, args, _step_call(call))
 

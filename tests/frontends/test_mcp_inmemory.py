@@ -268,3 +268,36 @@ def test_unknown_toolset_names_stop_start_up(
 ) -> None:
     with pytest.raises(SettingsError, match=variable):
         McpFrontend(registry, make_settings(**overrides))
+
+
+@pytest.mark.parametrize("tool", ["text_info", "text_case"])
+async def test_a_lone_surrogate_is_a_validation_error_not_a_protocol_error(
+    registry: Registry, tool: str
+) -> None:
+    # The SDK's parser accepts "\ud800" (REST's and the direct path's refuse it): text_info
+    # counted it as 3 bytes and text_case raised past the tool's error handling.
+    frontend = McpFrontend(registry, make_settings())
+    spec = registry.get(tool)
+    assert spec is not None
+    args = {"content": "a\ud800b"} | ({"caseType": "UPPERCASE"} if tool == "text_case" else {})
+    result = await frontend.call(spec, args, None, protocol_version="2026-07-28")
+    assert result["isError"] is True
+    assert "structuredContent" not in result
+    assert result["content"][0]["text"] == (
+        "VALIDATION_ERROR: Invalid request (text contains unpaired surrogate code points)"
+    )
+
+
+async def test_a_pipeline_over_mcp_cannot_reach_a_tool_mcp_hides(registry: Registry) -> None:
+    frontend = McpFrontend(registry, make_settings(mcp_disabled_tools="crypto_hash"))
+    assert "crypto_hash" not in frontend.tools
+    pipeline = registry.get("pipeline")
+    assert pipeline is not None
+    steps = {"steps": [{"tool": "crypto_hash", "args": {"content": "a", "algorithm": "sha256"}}]}
+    refused = await frontend.call(pipeline, steps, None, protocol_version="2025-06-18")
+    assert refused["isError"] is True
+    assert "Unknown tool: crypto_hash" in refused["content"][0]["text"]
+    # Tools MCP offers still work in a pipeline, and REST is not affected.
+    steps["steps"][0] = {"tool": "text_case", "args": {"content": "a", "caseType": "UPPERCASE"}}
+    allowed = await frontend.call(pipeline, steps, None, protocol_version="2025-06-18")
+    assert allowed["structuredContent"]["result"] == {"result": "A", "caseType": "UPPERCASE"}

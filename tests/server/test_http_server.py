@@ -235,3 +235,28 @@ def test_an_answer_before_the_body_arrived_says_the_connection_closes(server: Se
         assert (status, body) == (b"HTTP/1.1 200 OK", b"done")
         assert header_value(lines, b"connection") == b"close"
         assert read_until_closed(sock) == b""
+
+
+def test_the_server_s_own_errors_are_dated_now_with_an_id_and_security_headers(
+    server: Served,
+) -> None:
+    answers = []
+    for attempt in range(2):
+        if attempt:
+            time.sleep(1.1)  # the Date header has whole seconds
+        lines, body = split(exchange(server, b"GARBAGE\r\n\r\n"))
+        assert lines[0] == b"HTTP/1.1 400 Bad Request"
+        assert orjson.loads(body)["error"]["message"] == "Malformed HTTP request"
+        answers.append(lines)
+    for lines in answers:
+        date = header_value(lines, b"date")
+        assert date is not None
+        sent = time.mktime(time.strptime(date.decode(), "%a, %d %b %Y %H:%M:%S GMT"))
+        assert abs(sent - time.mktime(time.gmtime())) < 5  # rendered now, not at import
+        for name in (b"x-frame-options", b"content-security-policy", b"x-content-type-options"):
+            assert header_value(lines, name) is not None, name
+    dates = [header_value(lines, b"date") for lines in answers]
+    assert dates[0] != dates[1]
+    ids = [header_value(lines, b"x-request-id") for lines in answers]
+    assert None not in ids
+    assert ids[0] != ids[1]

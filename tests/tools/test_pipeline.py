@@ -266,3 +266,23 @@ async def test_a_step_past_the_deadline_is_stopped_and_named() -> None:
     # The step's own deadline and the pipeline's fall together; whichever fires, step 2 is named.
     named = f"{error.message} {error.details}"
     assert "step 2 (text_regex)" in named
+
+
+def test_references_cannot_multiply_a_small_request(registry: Registry) -> None:
+    # 100 KB referenced 300 times would be a 30 MB call built from a 105 KB body.
+    big = step("text_case", content="a" * 100_000, caseType="UPPERCASE")
+    sign = step("transform_jwt_sign", claims={"x": ["$prev.result"] * 300}, algorithm="HS256")
+    sign["args"]["key"] = "k" * 40
+    spec = registry.get("pipeline")
+    assert spec is not None
+    with pytest.raises(ToolError) as caught:
+        registry.invoke_sync(spec, {"steps": [big, sign]})
+    assert (caught.value.status, caught.value.details) == (
+        413,
+        "step 2: the outputs its arguments reference exceed MAX_BODY_BYTES (1048576 bytes), "
+        "the limit of a direct call",
+    )
+    # Within the limit the same references work.
+    sign["args"]["claims"] = {"x": ["$prev.result"] * 5}
+    token = run(registry, steps=[big, sign])["result"]["token"]
+    assert token.count(".") == 2

@@ -34,7 +34,7 @@ from devutils.errors import InternalError, ToolError
 from devutils.frontends.schema import compact_input_schema, compact_output_schema
 from devutils.frontends.toolsets import expand_toolsets
 from devutils.http.asgi import CURRENT_REQUEST, RequestState, state_of
-from devutils.registry import CallInfo, Registry, ToolSpec, dump_output
+from devutils.registry import CallInfo, Registry, ToolSpec, dump_output, surrogate_error
 from devutils.settings import Settings, SettingsError
 
 log = logging.getLogger("devutils.mcp")
@@ -152,6 +152,7 @@ class McpFrontend:
         self.tools: dict[str, ToolSpec] = {
             spec.name: spec for spec in exposed_tools(registry, settings)
         }
+        registry.hidden["mcp"] = frozenset(spec.name for spec in registry) - set(self.tools)
         self._listing = ListToolsResult(
             tools=[
                 tool_definition(spec, settings.mcp_output_schemas) for spec in self.tools.values()
@@ -216,7 +217,12 @@ class McpFrontend:
             call.client_ip = state.client_ip
             call.request_id = state.request_id
         try:
+            if arguments and _has_lone_surrogate(arguments):
+                # The SDK's JSON parser lets "\ud800" through (REST's and the direct path's do
+                # not): refused here, before a tool counts or echoes what UTF-8 cannot hold.
+                raise surrogate_error("Invalid request")
             output = await self.registry.invoke(spec, {} if arguments is None else arguments, call)
+            return success_result(dump_output(output))
         except ToolError as exc:
             # Retry-After, as REST sends it
             call.response_headers += [
@@ -233,7 +239,14 @@ class McpFrontend:
             if state is not None and call.response_headers:
                 # Rate-limit headers reach the HTTP response (status 200) as they do for REST.
                 state.extra_headers.extend(call.response_headers)
-        return success_result(dump_output(output))
+
+
+def _has_lone_surrogate(arguments: dict[str, Any]) -> bool:
+    try:
+        orjson.dumps(arguments)
+    except TypeError as exc:  # orjson writes only valid UTF-8 (and refuses huge integers)
+        return "surrogates" in str(exc)
+    return False
 
 
 def _no_header_schema(name: str) -> None:

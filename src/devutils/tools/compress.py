@@ -24,7 +24,7 @@ from pydantic import Field
 from devutils.errors import RequestTooLargeError, ValidationError
 from devutils.execution.budget import output_too_large
 from devutils.models import ToolInput
-from devutils.registry import Example, ToolContext, tool
+from devutils.registry import OFF_LOOP_WORK, Example, ToolContext, tool
 from devutils.tools import _gobase64
 from devutils.tools._bytesout import BytesOutput, bytes_output, text_output
 from devutils.tools._inflate import InflateError, OutputTooLarge, inflate
@@ -100,6 +100,8 @@ def _too_large(what: str, size: int, limit: int) -> RequestTooLargeError:
         "MAX_OUTPUT_BYTES (413); binary output sets isBinary and resultBase64."
     ),
     blocking="large",  # level-6 deflate of 1 MiB is ~22 ms: off the event loop
+    # A 48-byte bzip2 input decompresses to 8 MiB: decompression never runs on the event loop.
+    estimate=lambda inp: OFF_LOOP_WORK if inp.action == "decompress" else len(inp.content),
     examples=(
         Example({"content": "Hello, World!", "action": "compress", "algorithm": "gzip"}),
         Example(

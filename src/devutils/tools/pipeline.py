@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from pydantic import Field
 
 from devutils.errors import RequestTooLargeError, ToolError, ValidationError
@@ -89,18 +90,44 @@ def _follow(value: Any, path: list[str], reference: str) -> Any:
 _REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[^.]+)*)")
 
 
+class ArgumentsTooLarge(Exception):
+    """The references of one step's arguments add up to more than the limit."""
+
+
 def resolve(
-    value: Any, outputs: dict[str, dict[str, Any]], ids: frozenset[str] = frozenset()
+    value: Any,
+    outputs: dict[str, dict[str, Any]],
+    ids: frozenset[str] = frozenset(),
+    limit: int | None = None,
 ) -> Any:
     """``value`` with every reference string replaced by the output value it names.
 
     ``ids`` are the pipeline's step ids: a reference to one that has not run yet, or a dotted
-    reference to a name that is no step (a typo such as "$jtw.exp"), raises KeyError.
+    reference to a name that is no step (a typo such as "$jtw.exp"), raises KeyError.  With
+    ``limit``, the values referenced may add up to at most that many characters (of text, or of
+    JSON for other values): one reference to a large output repeated many times would otherwise
+    turn a small request into a huge call.  Past it, :class:`ArgumentsTooLarge`.
     """
+    remaining = [limit]
+
+    def charged(found: Any) -> Any:
+        if remaining[0] is not None:
+            size = len(found) if isinstance(found, str) else len(orjson.dumps(found))
+            remaining[0] -= size
+            if remaining[0] < 0:
+                raise ArgumentsTooLarge
+        return found
+
+    return _resolve(value, outputs, ids, charged)
+
+
+def _resolve(
+    value: Any, outputs: dict[str, dict[str, Any]], ids: frozenset[str], charged: Any
+) -> Any:
     if isinstance(value, dict):
-        return {key: resolve(item, outputs, ids) for key, item in value.items()}
+        return {key: _resolve(item, outputs, ids, charged) for key, item in value.items()}
     if isinstance(value, list):
-        return [resolve(item, outputs, ids) for item in value]
+        return [_resolve(item, outputs, ids, charged) for item in value]
     if not isinstance(value, str) or not value.startswith("$"):
         return value
     if value.startswith("$$"):
@@ -113,7 +140,7 @@ def resolve(
         return value  # "$HOME": not a reference
     if source not in outputs:
         raise KeyError(value)
-    return _follow(outputs[source], path.split(".")[1:], value)
+    return charged(_follow(outputs[source], path.split(".")[1:], value))
 
 
 def _step_error(index: int, step: PipelineStep, exc: ToolError) -> ToolError:
@@ -220,6 +247,7 @@ def _step_error(index: int, step: PipelineStep, exc: ToolError) -> ToolError:
 async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> PipelineOutput:
     allow_network = registry.context.settings.pipeline_network_tools
     budget = registry.context.settings.max_output_bytes
+    body_limit = registry.context.settings.max_body_bytes
     ids = [step.id for step in inp.steps if step.id is not None]
     if "prev" in ids or len(ids) != len(set(ids)):
         raise ValidationError(_FAILED, 'step ids must be unique and not "prev"')
@@ -239,7 +267,13 @@ async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> Pi
                 "PIPELINE_NETWORK_TOOLS is true",
             )
         try:
-            args = resolve(step.args, outputs, known_ids)
+            args = resolve(step.args, outputs, known_ids, limit=body_limit)
+        except ArgumentsTooLarge:
+            raise RequestTooLargeError(
+                "Request too large",
+                f"step {index}: the outputs its arguments reference exceed MAX_BODY_BYTES "
+                f"({body_limit} bytes), the limit of a direct call",
+            ) from None
         except KeyError as missing:
             raise ValidationError(
                 _FAILED,

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
-from devutils.registry import Example, ToolContext, tool
+from devutils.registry import OFF_LOOP_WORK, Example, ToolContext, tool
 from devutils.tools._casing import (
     ASCII_SPACE,
     capitalise,
@@ -153,6 +153,9 @@ class InfoOutput(ToolOutput):
 
 _WORD_GAPS = re.compile(f"[{ASCII_SPACE}]+")
 _GRAPHEME = regex.compile(r"\X")
+# Runs of regional indicators (flags) make \X rescan the run at every boundary: quadratic, so a
+# text holding them is counted in a pool process.
+_REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]")
 # Punctuation around a word ("Hello," "(world)") is not part of it; inner punctuation is (it's).
 _EDGE_PUNCTUATION = regex.compile(r"^\p{P}+|\p{P}+$")
 _SENTENCE_ENDS = re.compile(f"[.!?](?:[{ASCII_SPACE}]|\\Z)")
@@ -161,6 +164,7 @@ _SENTENCE_ENDS = re.compile(f"[.!?](?:[{ASCII_SPACE}]|\\Z)")
 @tool(
     "/api/v1/text/info",
     blocking="large",  # up to ~1 s of CPU for a 1 MiB body: off the event loop
+    estimate=lambda inp: OFF_LOOP_WORK if _REGIONAL.search(inp.content) else len(inp.content),
     title="Text statistics",
     description="Count characters (code points), graphemes, words (and distinct words), lines, "
     "sentences and bytes per encoding of a text.",

@@ -26,7 +26,7 @@ from pydantic import Field
 
 from devutils.errors import RequestTooLargeError, ValidationError
 from devutils.models import ToolInput
-from devutils.registry import Example, ToolContext, tool
+from devutils.registry import OFF_LOOP_WORK, Example, ToolContext, tool
 from devutils.tools._bytesout import BytesOutput, check_output_size, text_output
 from devutils.tools._escapes import EscapeError, escape, unescape
 
@@ -204,9 +204,18 @@ def _from_bytes(data: bytes, charset: str) -> BytesOutput:
         )
 
 
+def _encode_work(inp: EncodeInput) -> int:
+    # Punycode (length x distinct code points) and base58 are quadratic: 8,000 CJK characters
+    # took 6 s of punycode, so neither runs on the event loop.
+    if inp.codec in ("punycode", "base58"):
+        return OFF_LOOP_WORK
+    return len(inp.content)
+
+
 @tool(
     "/api/v1/transform/encode",
     blocking="large",  # input-proportional; base58 is quadratic and capped
+    estimate=_encode_work,
     title="Encode or decode with a codec",
     description=(
         "Encode or decode text with a codec; byte codecs use charset (default utf-8) between "

@@ -45,9 +45,10 @@ LINGER_SECONDS = 2.0  # after an error answer: how long a client still sending i
 # RFC 9110 §5.5: whitespace around a field value is not part of it.
 OWS = b" \t"
 
-MALFORMED = error_response(ValidationError("Malformed HTTP request"))
-TOO_MANY_CONNECTIONS = error_response(
-    ServiceUnavailableError("Too many connections", "Retry on another connection later")
+# Rendered per answer (error_response): each carries the current Date and its own request id.
+MALFORMED = ValidationError("Malformed HTTP request")
+TOO_MANY_CONNECTIONS = ServiceUnavailableError(
+    "Too many connections", "Retry on another connection later"
 )
 
 
@@ -111,7 +112,7 @@ class HttpProtocol(asyncio.Protocol):
         if len(self.state.connections) >= self.limits.max_connections:
             # Answer rather than hold it: at the cap, the file descriptors are kept for the rest.
             self.closed = True
-            transport.write(TOO_MANY_CONNECTIONS)
+            transport.write(error_response(TOO_MANY_CONNECTIONS))
             transport.close()
             return
         self.state.connections.add(self)
@@ -139,7 +140,7 @@ class HttpProtocol(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             refused = exc.__context__
-            self.fail(error_response(refused.error) if isinstance(refused, _Refused) else MALFORMED)
+            self.fail(error_response(refused.error if isinstance(refused, _Refused) else MALFORMED))
             return
         except httptools.HttpParserUpgrade:
             # No protocol upgrades here: answer the request as plain HTTP, then close.
@@ -150,7 +151,7 @@ class HttpProtocol(asyncio.Protocol):
             self.pause_reading()
             return
         except httptools.HttpParserError:
-            self.fail(MALFORMED)
+            self.fail(error_response(MALFORMED))
             return
         if self.in_head and self.head_bytes > self.limits.max_header_bytes:
             self.fail(error_response(RequestHeaderTooLargeError()))
@@ -277,12 +278,12 @@ class HttpProtocol(asyncio.Protocol):
         self.task = None
         if self.closed:
             return
-        if (
-            not cycle.keep_alive
-            or not cycle.response_complete
-            or cycle is self.parsing  # body not all read: the next request cannot be found
-            or self.stopping
-        ):
+        if cycle is self.parsing and cycle.response_complete:
+            # Answered before its body was read (413, 401, 429): the next request cannot be
+            # found, and a client still sending the body must not get a reset in place of it.
+            self._close_lingering()
+            return
+        if not cycle.keep_alive or not cycle.response_complete or self.stopping:
             self.close()
             return
         if self.waiting:
@@ -322,6 +323,9 @@ class HttpProtocol(asyncio.Protocol):
         self._cancel_timer()
         self._cancel_body_timer()
         self.state.connections.discard(self)
+        if self.reading_paused:  # what still arrives is read and dropped, not left to reset
+            self.reading_paused = False
+            transport.resume_reading()
         transport.write_eof()
         self.timer = self.loop.call_later(LINGER_SECONDS, transport.close)
 

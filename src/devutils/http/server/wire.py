@@ -7,6 +7,7 @@ import re
 import time
 from email.utils import formatdate
 from http import HTTPStatus
+from random import getrandbits
 
 import orjson
 
@@ -64,17 +65,19 @@ DATE = DateHeader()
 
 
 def error_response(error: ToolError) -> bytes:
-    """A complete response for ``error`` that ends the connection."""
+    """A complete response for ``error`` that ends the connection: the server's own answers
+    (malformed request, limits, timeouts) carry a request id and the security headers too."""
+    from devutils.http.middleware.request_context import SECURITY_LINES
+
     body = orjson.dumps(error.envelope())
     return b"".join(
         (
             status_line(error.status),
             DATE.line(),
-            b"content-type: application/json; charset=utf-8\r\n"
-            b"content-length: %d\r\n"
-            b"x-content-type-options: nosniff\r\n"
-            b"cache-control: no-store\r\n"
-            b"connection: close\r\n\r\n" % len(body),
+            b"content-type: application/json; charset=utf-8\r\ncontent-length: %d\r\n" % len(body),
+            b"x-request-id: %s\r\n" % getrandbits(128).to_bytes(16).hex().encode(),
+            SECURITY_LINES,
+            b"connection: close\r\n\r\n",
             body,
         )
     )
