@@ -246,3 +246,41 @@ async def test_lone_surrogates_are_a_validation_error(
         dump_output_json(await registry.invoke(spec, args, CallInfo("rest")))  # as REST writes it
     for error in (sync_error.value, async_error.value):
         assert error.details == "text contains unpaired surrogate code points"
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "pooled"),
+    [
+        # Quadratic codecs: 8,000 CJK characters took 6 s of punycode on the loop.
+        (
+            "transform_encode",
+            {"content": "\u4e00" * 10, "codec": "punycode", "direction": "encode"},
+            True,
+        ),
+        ("transform_encode", {"content": "abc", "codec": "base58", "direction": "encode"}, True),
+        ("transform_encode", {"content": "abc", "codec": "hex", "direction": "encode"}, False),
+        # 48 bytes of bzip2 are 8 MiB of output.
+        (
+            "transform_compress",
+            {"content": "QlpoOQ==", "action": "decompress", "algorithm": "bzip2"},
+            True,
+        ),
+        (
+            "transform_compress",
+            {"content": "abc", "action": "compress", "algorithm": "gzip"},
+            False,
+        ),
+        # Runs of flags make grapheme counting quadratic.
+        ("text_info", {"content": "\U0001f1e6" * 4}, True),
+        ("text_info", {"content": "plain words"}, False),
+    ],
+    ids=["punycode", "base58", "hex", "decompress", "compress", "flags", "plain"],
+)
+def test_work_that_outgrows_its_text_leaves_the_loop(
+    registry: Registry, tool: str, args: dict[str, object], pooled: bool
+) -> None:
+    spec = registry.get(tool)
+    assert spec is not None
+    assert spec.estimate is not None
+    work = spec.estimate(spec.input_model.model_validate(args))
+    assert (work > registry.context.settings.inline_max_work) is pooled
