@@ -72,6 +72,7 @@ CLASSIFY_VECTORS = [
     ("fd00:ec2::254", "fd00:ec2::254", 6, "unique-local", {"isPrivate"}),
     ("fec0::1", "fec0::1", 6, "site-local", {"isReserved"}),
     ("ff02::1", "ff02::1", 6, "multicast", {"isMulticast"}),
+    ("2001:2::1", "2001:2::1", 6, "benchmark", {"isBenchmark"}),  # RFC 5180
     ("2001:db8::1", "2001:db8::1", 6, "documentation", {"isDocumentation"}),
     ("3fff::1", "3fff::1", 6, "documentation", {"isDocumentation"}),
     ("100::1", "100::1", 6, "discard", {"isReserved"}),

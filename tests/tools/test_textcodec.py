@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devutils.tools._escapes import EscapeError, unescape
 from devutils.tools.textcodec import MAX_BASE58_BYTES, MAX_BASE58_CHARS
 
 
@@ -292,3 +293,12 @@ async def test_odd_input_never_fails_the_server(
     for content in NASTY:
         response = await _encode(client, content, codec, direction)
         assert response.status_code in (200, 400), (content, response.text)
+
+
+@pytest.mark.parametrize(
+    ("content", "offset"),
+    [("\\ud800x", 0), ("\\ud800abcdef", 0), ("\\ud800abc\\u0041", 0), ("ab\\ud800", 2)],
+)
+def test_a_lone_high_surrogate_is_named_where_its_escape_starts(content: str, offset: int) -> None:
+    with pytest.raises(EscapeError, match=f"^lone surrogate at offset {offset}$"):
+        unescape(content)

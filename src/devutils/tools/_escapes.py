@@ -55,10 +55,11 @@ def unescape(text: str) -> str:
     parts: list[str] = []
     pos = 0
     pending_high: int | None = None
+    pending_at = 0  # where the pending high surrogate's escape starts
     for match in _ESCAPE.finditer(text):
         if match.start() > pos:
             if pending_high is not None:
-                raise EscapeError(f"lone surrogate at offset {match.start() - 6}")
+                raise EscapeError(f"lone surrogate at offset {pending_at}")
             parts.append(text[pos : match.start()])
         pos = match.end()
         simple = match.group(5)
@@ -68,22 +69,22 @@ def unescape(text: str) -> str:
             if simple not in _SIMPLE:
                 raise EscapeError(f"unknown escape \\{simple} at offset {match.start()}")
             if pending_high is not None:
-                raise EscapeError(f"lone surrogate at offset {match.start() - 6}")
+                raise EscapeError(f"lone surrogate at offset {pending_at}")
             parts.append(_SIMPLE[simple])
             continue
         code = _code_point(match)
         if pending_high is not None:
             if not 0xDC00 <= code <= 0xDFFF or match.group(1) is None:
-                raise EscapeError(f"lone surrogate at offset {match.start() - 6}")
+                raise EscapeError(f"lone surrogate at offset {pending_at}")
             code = 0x10000 + (pending_high - 0xD800 << 10) + (code - 0xDC00)
             pending_high = None
         elif 0xD800 <= code <= 0xDBFF and match.group(1) is not None:
-            pending_high = code
+            pending_high, pending_at = code, match.start()
             continue
         elif 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
             raise EscapeError(f"invalid code point U+{code:04X} at offset {match.start()}")
         parts.append(chr(code))
     if pending_high is not None:
-        raise EscapeError(f"lone surrogate at offset {len(text) - 6}")
+        raise EscapeError(f"lone surrogate at offset {pending_at}")
     parts.append(text[pos:])
     return "".join(parts)

@@ -73,6 +73,7 @@ BLOCKS: tuple[Block, ...] = (
     _block("100::/64", "discard", RESERVED),
     _block("2001::/23", "ietf-protocol", RESERVED),
     _block("2001::/32", "teredo", EMBEDDED),
+    _block("2001:2::/48", "benchmark", BENCHMARK),  # RFC 5180
     _block("2001:db8::/32", "documentation", DOCUMENTATION),
     _block("2002::/16", "6to4", EMBEDDED),
     _block("3fff::/20", "documentation", DOCUMENTATION),
