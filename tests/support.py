@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,21 @@ def run_redis(port: int | None = None, password: str | None = None) -> Iterator[
 HASH_FIELDS = (
     "content, algorithm, inputEncoding, length, digestSize, key, keyEncoding, outputFormat"
 )
+
+
+def run_tool(registry: Any, tool: str, /, **args: Any) -> dict[str, Any]:
+    """A tool's dumped output through the registry's synchronous path (the CLI's)."""
+    from devutils.registry import dump_output
+
+    spec = registry.get(tool)
+    assert spec is not None, tool
+    return dump_output(registry.invoke_sync(spec, args))
+
+
+def refused_by(registry: Any, tool: str, /, **args: Any) -> tuple[str, str]:
+    """(message, details) of the ValidationError a tool call raises."""
+    from devutils.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        run_tool(registry, tool, **args)
+    return caught.value.message, str(caught.value.details)

@@ -8,23 +8,14 @@ from typing import Any
 
 import pytest
 
-from devutils.errors import ValidationError
-from devutils.registry import Registry, dump_output
+from devutils.registry import Registry
+from tests.support import refused_by, run_tool
 
 HUGE_HEX = "0x" + "f" * 5000  # any length in hex; 20,000 bits
 HUGE_DECIMAL = "1" * 5000  # past Python's 4300-digit limit for text to int
 
 
-def run(registry: Registry, tool: str, /, **args: Any) -> dict[str, Any]:
-    spec = registry.get(tool)
-    assert spec is not None
-    return dump_output(registry.invoke_sync(spec, args))
-
-
-def refused(registry: Registry, tool: str, /, **args: Any) -> tuple[str, str]:
-    with pytest.raises(ValidationError) as caught:
-        run(registry, tool, **args)
-    return caught.value.message, str(caught.value.details)
+run, refused = run_tool, refused_by
 
 
 @pytest.mark.parametrize(

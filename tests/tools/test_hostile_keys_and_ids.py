@@ -13,22 +13,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from devutils.errors import ValidationError
-from devutils.registry import Registry, dump_output
+from devutils.registry import Registry
+from tests.support import refused_by, run_tool
 
 SECRET = "a-test-secret-" + "0123456789abcdef" * 4
 
 
-def run(registry: Registry, tool: str, /, **args: Any) -> dict[str, Any]:
-    spec = registry.get(tool)
-    assert spec is not None
-    return dump_output(registry.invoke_sync(spec, args))
-
-
-def refused(registry: Registry, tool: str, /, **args: Any) -> tuple[str, str]:
-    with pytest.raises(ValidationError) as caught:
-        run(registry, tool, **args)
-    return caught.value.message, str(caught.value.details)
+run, refused = run_tool, refused_by
 
 
 def off_loop(registry: Registry, tool: str, /, **args: Any) -> bool:
@@ -44,16 +35,20 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(65537, 2048)
 
 
-def test_a_private_rsa_key_verifies_through_its_public_half(
-    registry: Registry, rsa_key: rsa.RSAPrivateKey
-) -> None:
-    pem = rsa_key.private_bytes(
+@pytest.fixture(scope="module")
+def rsa_pem(rsa_key: rsa.RSAPrivateKey) -> str:
+    return rsa_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+
+
+def test_a_private_rsa_key_verifies_through_its_public_half(
+    registry: Registry, rsa_key: rsa.RSAPrivateKey, rsa_pem: str
+) -> None:
     private_jwk = jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key)
-    for algorithm, key in (("RS256", pem), ("PS256", private_jwk), ("RS512", private_jwk)):
+    for algorithm, key in (("RS256", rsa_pem), ("PS256", private_jwk), ("RS512", private_jwk)):
         token = jwt.encode({"a": 1}, rsa_key, algorithm)
         result = run(registry, "transform_jwt_verify", token=token, key=key, algorithms=[algorithm])
         assert (result["valid"], result["claims"]) == (True, {"a": 1}), algorithm
@@ -101,18 +96,15 @@ def test_a_private_rsa_jwk_without_crt_members_is_refused_before_any_work(
 
 
 def test_private_keys_load_off_the_event_loop_whatever_the_algorithm(
-    registry: Registry, rsa_key: rsa.RSAPrivateKey
+    registry: Registry, rsa_key: rsa.RSAPrivateKey, rsa_pem: str
 ) -> None:
-    pem = rsa_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
     hidden = jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key).replace('"d"', '"\\u0064"')
     token = "eyJhbGciOiJFUzI1NiJ9.e30.AAAA"
-    assert off_loop(registry, "transform_jwt_verify", token=token, key=pem, algorithms=["ES256"])
+    assert off_loop(
+        registry, "transform_jwt_verify", token=token, key=rsa_pem, algorithms=["ES256"]
+    )
     assert off_loop(registry, "transform_jwt_verify", token=token, key=hidden, algorithms=["HS256"])
-    assert off_loop(registry, "transform_jwt_sign", claims={}, key=pem, algorithm="HS256")
+    assert off_loop(registry, "transform_jwt_sign", claims={}, key=rsa_pem, algorithm="HS256")
     # A secret, or a public or symmetric JWK, stays on the loop.
     assert not off_loop(
         registry, "transform_jwt_verify", token=token, key=SECRET, algorithms=["HS256"]
