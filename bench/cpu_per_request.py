@@ -8,7 +8,7 @@ answer 429); ``noauth`` is the full stack called without an API key (10 x 401, t
 failed-authentication class answers 429), what a key-guessing client costs.
 
 The server runs on core 0 (``taskset -c 0``) and wrk on core 1 with one thread and 64
-connections, so neither steals the other's CPU; the server's user+system CPU time over the run
+connections (``--connections``), so neither steals the other's CPU; the server's user+system CPU time over the run
 divided by the requests answered is what one request costs it.  Stacks and their settings are
 bench/load.py's (all but ``redis``); rounds alternate the stacks (bare app first), and the median of the rounds is
 printed with the ratio against the bare app.  Complements bench/load.py (unpinned, the issues'
@@ -32,12 +32,18 @@ DURATION = 4
 
 
 def _measure(
-    cmd: list[str], env: dict[str, str], ready: str, url: str, scenario: Scenario, key: bool
+    cmd: list[str],
+    env: dict[str, str],
+    ready: str,
+    url: str,
+    scenario: Scenario,
+    key: bool,
+    connections: int,
 ) -> tuple[float, float]:
     """(requests/s, server CPU µs per request)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_lua(scenario, {"X-API-Key": API_KEY} if key else {}))
-    wrk = ["taskset", "-c", "1", "wrk", "-t1", "-c64", "-s", script.name]
+    wrk = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "-s", script.name]
     try:
         with start(["taskset", "-c", "0", *cmd], env, ready) as proc:
             subprocess.run([*wrk, "-d1s", url], capture_output=True, check=True)  # warm-up
@@ -55,7 +61,7 @@ def _measure(
 
 
 def measure_stack(
-    stack: str, scenario: Scenario, pythonpath: str | None = None
+    stack: str, scenario: Scenario, pythonpath: str | None = None, connections: int = 64
 ) -> tuple[float, float]:
     """One run of ``stack`` (``bare`` for the bare app); ``pythonpath``: another tree's src."""
     port = free_port()
@@ -64,7 +70,7 @@ def measure_stack(
         cmd = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
         bare = Scenario("bare", scenario.method, "/", scenario.body)
         base = f"http://127.0.0.1:{port}/"
-        return _measure(cmd, {**os.environ, **extra}, base, base, bare, False)
+        return _measure(cmd, {**os.environ, **extra}, base, base, bare, False, connections)
     env = stack_env("full" if stack == "noauth" else stack, None)
     env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_WORKERS": "1"})
     env.update(extra)
@@ -72,7 +78,7 @@ def measure_stack(
     key = stack not in ("core", "default", "noauth")
     ready = f"http://127.0.0.1:{port}/health/live"
     url = f"http://127.0.0.1:{port}{scenario.path}"
-    return _measure(cmd, env, ready, url, scenario, key)
+    return _measure(cmd, env, ready, url, scenario, key, connections)
 
 
 def main() -> int:
@@ -86,6 +92,12 @@ def main() -> int:
         help="another tree's src directory (git archive REV src | tar -x -C DIR): each stack "
         "is run from it and from this checkout in turn, and the CPU figures are compared",
     )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=64,
+        help="wrk's connection count (1: one request in flight, every request its own loop turn)",
+    )
     args = parser.parse_args()
     scenario = next(s for s in SCENARIOS if s.name == args.scenario)
     stacks = ["bare", *args.stacks.split(",")]
@@ -98,9 +110,12 @@ def main() -> int:
     for _ in range(args.rounds):
         for stack in stacks:
             for tree, pythonpath in trees.items():
-                run = measure_stack(stack, scenario, pythonpath)
+                run = measure_stack(stack, scenario, pythonpath, args.connections)
                 results.setdefault((stack, tree), []).append(run)
-    print(f"{scenario.name}, server on core 0, wrk -t1 -c64 on core 1, median of {args.rounds}")
+    print(
+        f"{scenario.name}, server on core 0, wrk -t1 -c{args.connections} on core 1, "
+        f"median of {args.rounds}"
+    )
     if args.compare:
         print(f"{'stack':<10} {'old µs/req':>11} {'new µs/req':>11} {'change':>7}")
         for stack in stacks:
