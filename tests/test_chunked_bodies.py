@@ -43,3 +43,27 @@ def test_chunked_body_is_read_whole_and_over_limit_is_refused() -> None:
         )
         assert status == 413
         assert orjson.loads(payload)["error"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_a_malformed_chunked_body_is_a_400_envelope_and_no_application_error() -> None:
+    head = (
+        b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    with run_server() as server:
+        for bad in (b"ZZ\r\nabc\r\n0\r\n\r\n", b"3\r\nabcdef\r\n0\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(head + bad)
+                data = b""
+                while part := sock.recv(65536):
+                    data += part
+            status_line, _, rest = data.partition(b"\r\n")
+            assert status_line == b"HTTP/1.1 400 Bad Request", data
+            envelope = orjson.loads(rest.partition(b"\r\n\r\n")[2])
+            assert envelope == {
+                "success": False,
+                "error": {"code": "VALIDATION_ERROR", "message": "Malformed HTTP request"},
+            }
+        logs = server.logs()
+    assert '"level":"ERROR"' not in logs
+    assert "the application raised" not in logs
