@@ -383,7 +383,9 @@ class HttpProtocol(asyncio.Protocol):
         # The application is reading this body: receive() tells it the client is gone
         # (http.disconnect), and what it sends from now on is dropped.
         cycle.lost()
-        if cycle.response_started:
+        if cycle.response_complete:
+            self._close_lingering()  # answered before its body (401, 429): that answer stands
+        elif cycle.response_started:
             self.close()  # a response under way cannot be replaced by an error answer
         else:
             self.write(error_response(MALFORMED))
