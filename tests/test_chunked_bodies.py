@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import time
 
 import orjson
 
@@ -43,3 +44,59 @@ def test_chunked_body_is_read_whole_and_over_limit_is_refused() -> None:
         )
         assert status == 413
         assert orjson.loads(payload)["error"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_a_malformed_chunked_body_is_a_400_envelope_and_no_application_error() -> None:
+    head = (
+        b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    with run_server() as server:
+        for bad in (b"ZZ\r\nabc\r\n0\r\n\r\n", b"3\r\nabcdef\r\n0\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(head + bad)
+                data = b""
+                while part := sock.recv(65536):
+                    data += part
+            status_line, _, rest = data.partition(b"\r\n")
+            assert status_line == b"HTTP/1.1 400 Bad Request", data
+            envelope = orjson.loads(rest.partition(b"\r\n\r\n")[2])
+            assert envelope == {
+                "success": False,
+                "error": {"code": "VALIDATION_ERROR", "message": "Malformed HTTP request"},
+            }
+        logs = server.logs()
+    assert '"level":"ERROR"' not in logs
+    assert "the application raised" not in logs
+
+
+def test_a_body_cut_short_by_a_malformed_chunk_is_never_acted_on() -> None:
+    # A whole JSON object arrives as the first chunk, then a chunk the parser refuses: the tool
+    # must not run on the part that came (the client got the server's 400, not its answer).
+    head = (
+        b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    first = orjson.dumps({"content": "x", "algorithm": "sha256"})
+    with run_server() as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head + b"%x\r\n%s\r\n" % (len(first), first))
+            time.sleep(0.3)  # the application is now waiting for the rest of the body
+            sock.sendall(b"ZZ\r\nabc\r\n0\r\n\r\n")
+            data = b""
+            while part := sock.recv(65536):
+                data += part
+        assert data.startswith(b"HTTP/1.1 400 Bad Request"), data
+        deadline = time.monotonic() + 10
+        lines: list[dict[str, object]] = []
+        while not lines and time.monotonic() < deadline:
+            time.sleep(0.1)
+            lines = [
+                entry
+                for line in server.logs().splitlines()
+                if line.startswith("{")
+                and (entry := orjson.loads(line)).get("route") == "/api/v1/crypto/hash"
+            ]
+    # Recorded as a request the client left (499), not as a hash computed (200) or a 400 of
+    # the tool's own about truncated JSON.
+    assert [(entry["status"], entry["error_code"]) for entry in lines] == [(499, None)]

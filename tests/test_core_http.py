@@ -128,7 +128,7 @@ async def test_unknown_path_is_404_with_envelope(client: httpx.AsyncClient) -> N
 async def test_wrong_method_is_405_with_allow(client: httpx.AsyncClient) -> None:
     response = await client.put("/health")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
     response = await client.get("/api/v1/crypto/hash")
     assert response.status_code == 405

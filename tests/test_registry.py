@@ -101,6 +101,66 @@ def test_openapi_document_is_valid(registry: Registry) -> None:
         assert operation["operationId"] == spec.name
 
 
+ENVELOPE_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+
+
+def error_schema(operation: dict[str, object], status: str) -> object:
+    responses = operation["responses"]
+    assert isinstance(responses, dict)
+    assert status in responses, (operation["operationId"], status)
+    return responses[status]["content"]["application/json"]["schema"]
+
+
+def test_openapi_documents_the_errors_each_tool_operation_can_answer(
+    registry: Registry,
+) -> None:
+    document = build_openapi(registry)
+    for spec in SPECS:
+        operation = document["paths"][spec.path][spec.method.lower()]
+        responses = operation["responses"]
+        # Everyone can be refused by the Host/Origin check and sent 405 for another method.
+        for status in ("403", "405"):
+            assert error_schema(operation, status) == ENVELOPE_REF
+        assert "Allow" in responses["405"]["headers"]
+        # 415 only where a body is read.
+        assert ("415" in responses) == (spec.method == "POST"), spec.name
+        if spec.method == "POST":
+            assert error_schema(operation, "415") == ENVELOPE_REF
+        # 504 only where a deadline applies: not on tools run inline (no pool, no deadline).
+        can_time_out = spec.composite is not None or spec.open_world
+        assert ("504" in responses) == (can_time_out or spec.cost_class != "inline"), spec.name
+        if "504" in responses:
+            assert error_schema(operation, "504") == ENVELOPE_REF
+        if spec.open_world:
+            assert "SSRF_BLOCKED" in responses["403"]["description"]
+    timed = [
+        spec.name
+        for spec in SPECS
+        if "504" in document["paths"][spec.path][spec.method.lower()]["responses"]
+    ]
+    assert {"text_regex", "crypto_password_hash", "network_headers", "pipeline"} <= set(timed)
+    assert "id_uuid" not in timed  # inline: no deadline
+    # The envelope is one component, referenced, never repeated inline.
+    text = orjson.dumps(document).decode()
+    assert text.count('"required":["success","error"]') == 1
+
+
+def test_openapi_documents_the_service_routes_answers(registry: Registry) -> None:
+    paths = build_openapi(registry)["paths"]
+    ready = paths["/health/ready"]["get"]["responses"]
+    assert set(ready) == {"200", "405", "503"}
+    readiness = {"$ref": "#/components/schemas/Readiness"}
+    assert ready["503"]["content"]["application/json"]["schema"] == readiness  # its own body
+    assert ready["200"]["content"]["application/json"]["schema"] == readiness
+    for probe in ("/health", "/health/live"):  # exempt from credentials, Host/Origin, limits
+        assert set(paths[probe]["get"]["responses"]) == {"200", "405"}
+    for path in ("/api/v1/status", "/api/v1/tools"):
+        operation = paths[path]["get"]
+        assert set(operation["responses"]) == {"200", "401", "403", "405", "429"}
+        for status in ("401", "403", "405", "429"):
+            assert error_schema(operation, status) == ENVELOPE_REF
+
+
 async def test_openapi_and_tools_are_served(client: httpx.AsyncClient, registry: Registry) -> None:
     document = (await client.get("/openapi.json")).json()
     assert document["openapi"] == "3.1.0"

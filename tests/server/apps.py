@@ -64,6 +64,24 @@ def make_app(seen: Recorder) -> Any:
             ]
             await send(start)
             await send({"type": "http.response.body", "body": data})
+        elif path == "/body-events":  # what receive() gives, then an answer sent regardless
+            while True:
+                message = await receive()
+                seen.events.append(message["type"])
+                if message["type"] == "http.disconnect" or not message.get("more_body"):
+                    break
+            start["headers"] = [(b"content-length", b"5")]
+            await send(start)
+            await send({"type": "http.response.body", "body": b"later"})
+            seen.events.append("sent")
+        elif path == "/answer-then-read":  # the response starts before the body is read
+            await send(start)
+            await send({"type": "http.response.body", "body": b"early", "more_body": True})
+            while (message := await receive())["type"] != "http.disconnect":
+                if not message.get("more_body"):
+                    break
+            seen.events.append(message["type"])
+            await send({"type": "http.response.body", "body": b""})
         elif path == "/stream":  # no content-length: chunked on HTTP/1.1
             await send(start)
             for part in (b"abc", b"", b"de"):

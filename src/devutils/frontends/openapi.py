@@ -8,7 +8,7 @@ from typing import Any
 from devutils import __version__
 from devutils.errors import ALL_ERRORS
 from devutils.frontends.schema import input_schema, output_schema
-from devutils.registry import Registry
+from devutils.registry import Registry, ToolSpec
 
 _REF_PREFIX = "#/components/schemas/"
 
@@ -42,6 +42,45 @@ def _error_response(description: str) -> dict[str, Any]:
         "description": description,
         "content": {"application/json": {"schema": {"$ref": _REF_PREFIX + "ErrorEnvelope"}}},
     }
+
+
+def _method_not_allowed() -> dict[str, Any]:
+    # Documented on every operation: each path answers the methods it does not serve with 405.
+    response = _error_response(
+        "Another method on this path (METHOD_NOT_ALLOWED); Allow lists the methods it serves"
+    )
+    response["headers"] = {
+        "Allow": {"description": "The methods this path serves", "schema": {"type": "string"}}
+    }
+    return response
+
+
+# What the Host/Origin check answers (devutils.http.middleware.host_origin; the health paths are
+# exempt from it).
+_FORBIDDEN = "Host or Origin not allowed (FORBIDDEN)"
+_SSRF_BLOCKED = "destination refused by the network policy (SSRF_BLOCKED)"
+# Readiness answers with its own body, 200 or 503, never the error envelope.
+_READINESS = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"enum": ["ready", "degraded", "not ready"]},
+        "reason": {"type": "string"},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {"status": {"type": "string"}, "detail": {}},
+            },
+        },
+    },
+}
+
+
+def _can_time_out(spec: ToolSpec) -> bool:
+    """Whether a call can end in 504: inline tools run at once with no deadline; every other
+    placement (pools, executors, gates, composites) and every open-world tool has one."""
+    return spec.composite is not None or spec.open_world or spec.cost_class != "inline"
 
 
 def build_openapi(registry: Registry) -> dict[str, Any]:
@@ -87,6 +126,8 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
                 },
                 "400": _error_response("Invalid input (VALIDATION_ERROR)"),
                 "401": _error_response("Missing or invalid credentials"),
+                "403": _error_response(_FORBIDDEN),
+                "405": _method_not_allowed(),
                 "413": _error_response("Request too large"),
                 "429": _error_response("Rate limit exceeded"),
                 "500": _error_response("Internal error"),
@@ -104,15 +145,22 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
             if examples:
                 media["examples"] = examples
             operation["requestBody"] = {"required": True, "content": {"application/json": media}}
+            operation["responses"]["415"] = _error_response(
+                "Body not sent as Content-Type: application/json (UNSUPPORTED_MEDIA_TYPE)"
+            )
         if spec.open_world:
             operation["responses"].update(
                 {
-                    "403": _error_response("Destination refused by the network policy"),
+                    "403": _error_response(f"{_FORBIDDEN}, or {_SSRF_BLOCKED}"),
                     "502": _error_response("Upstream failed"),
-                    "504": _error_response("Deadline exceeded"),
                 }
             )
+        if _can_time_out(spec):
+            operation["responses"]["504"] = _error_response("Deadline exceeded (TIMEOUT)")
+        operation["responses"] = dict(sorted(operation["responses"].items()))
         paths[spec.path] = {spec.method.lower(): operation}
+    components["Readiness"] = _READINESS
+    readiness = {"application/json": {"schema": {"$ref": _REF_PREFIX + "Readiness"}}}
     for path, summary in (
         ("/health", "Service health"),
         ("/health/live", "Liveness probe"),
@@ -120,19 +168,33 @@ def build_openapi(registry: Registry) -> dict[str, Any]:
         ("/api/v1/status", "Service status and version"),
         ("/api/v1/tools", "Tool catalogue with schemas"),
     ):
-        paths[path] = {
-            "get": {
-                "operationId": path.strip("/").replace("/", "_"),
-                "summary": summary,
-                "tags": ["service"],
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
-            }
+        responses: dict[str, Any] = {
+            "200": {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "405": _method_not_allowed(),
         }
+        service: dict[str, Any] = {
+            "operationId": path.strip("/").replace("/", "_"),
+            "summary": summary,
+            "tags": ["service"],
+            "responses": responses,
+        }
+        if path == "/health/ready":
+            responses["200"] = {"description": "Ready (or degraded)", "content": readiness}
+            responses["503"] = {
+                "description": "Not ready: shutting down, or a required dependency is down",
+                "content": readiness,
+            }
+        elif not path.startswith("/health"):
+            # Probes are exempt from credentials, the Host/Origin check and rate limits.
+            service["security"] = [{}, {"ApiKey": []}, {"Bearer": []}]
+            responses["401"] = _error_response("Missing or invalid credentials")
+            responses["403"] = _error_response(_FORBIDDEN)
+            responses["429"] = _error_response("Rate limit exceeded")
+        service["responses"] = dict(sorted(responses.items()))
+        paths[path] = {"get": service}
     return {
         "openapi": "3.1.0",
         "info": {

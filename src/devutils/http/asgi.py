@@ -170,8 +170,15 @@ async def send_error(send: Send, error: ToolError, scope: Scope | None = None) -
     await send({"type": "http.response.body", "body": body})
 
 
+class ClientDisconnected(Exception):
+    """The request ended before its whole body arrived: the client went away, its body timed
+    out, or the server refused the rest of it (a malformed chunk; the server answered itself).
+    Nothing may act on the part that came, so it is raised rather than returned."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body, refusing more than ``limit`` bytes with 413."""
+    """The whole request body, refusing more than ``limit`` bytes with 413; raises
+    :class:`ClientDisconnected` when the request ends before the body does."""
     message = await receive()
     if not message.get("more_body", False) and message["type"] == "http.request":
         body: bytes = message.get("body", b"")  # the usual case: all of it in one message
@@ -184,7 +191,9 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 async def _read_chunks(message: Message, receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
-    while message["type"] != "http.disconnect":
+    while True:
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -1,4 +1,9 @@
-"""Exact-path routing with 404, 405 + Allow, and Gin-style trailing-slash redirects."""
+"""Exact-path routing with 404, 405 + Allow, and Gin-style trailing-slash redirects.
+
+A route with a GET endpoint answers HEAD with it (RFC 9110 §9.3.2): the same status and headers,
+the body dropped by the server.  It is registered as a method of its own, so dispatch stays one
+lookup and ``Allow`` lists it.
+"""
 
 from __future__ import annotations
 
@@ -46,6 +51,8 @@ class Router:
             if method in route.endpoints:
                 raise ValueError(f"route declared twice: {method} {path}")
             route.endpoints[method] = endpoint
+        if "GET" in methods:
+            route.endpoints.setdefault("HEAD", endpoint)
         if tool is not None:
             route.tool = tool
 

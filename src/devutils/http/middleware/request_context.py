@@ -20,6 +20,7 @@ from devutils.http.asgi import (
     STATE_KEY,
     TRUSTED_HEADERS,
     ASGIApp,
+    ClientDisconnected,
     Message,
     Receive,
     Recorder,
@@ -217,6 +218,9 @@ class RequestContextMiddleware:
                 state.error_code = exc.code
                 raise
             await send_error(send_wrapper, exc, scope)
+        except ClientDisconnected:
+            # Nobody to answer (or the server already did): recorded below as 499.
+            pass
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "route": state.route})
             if state.status:

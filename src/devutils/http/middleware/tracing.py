@@ -32,6 +32,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from devutils.errors import ToolError
 from devutils.http.asgi import (
     ASGIApp,
+    ClientDisconnected,
     Message,
     Receive,
     Scope,
@@ -136,6 +137,10 @@ class TracingMiddleware:
         except ToolError as exc:
             status = status or exc.status
             span.set_attribute("error.type", exc.code)
+            raise
+        except ClientDisconnected:
+            status = status or 499  # as the request context records it: not a server error
+            span.set_attribute("error.type", "ClientDisconnected")
             raise
         except Exception as exc:
             status = status or 500

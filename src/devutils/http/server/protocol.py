@@ -91,6 +91,9 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing: RequestCycle | None = None  # the request whose body is arriving
         self.waiting: deque[RequestCycle] = deque()  # pipelined requests, not started yet
         self.task: asyncio.Task[None] | None = None
+        # The error answer to a pipelined request the parser refused while an earlier one was
+        # running: written, and the connection closed, once the responses before it are out.
+        self.failure: bytes | None = None
         # The request head being parsed.
         self.in_head = False
         self.in_body = False
@@ -132,8 +135,8 @@ class HttpProtocol(asyncio.Protocol):
         self._release_writers()
 
     def data_received(self, data: bytes) -> None:
-        if self.closed:
-            return
+        if self.closed or self.failure is not None:
+            return  # after a parse error the parser is unusable: the rest is not read
         if not self.in_body:
             self.head_bytes += len(data)
         try:
@@ -151,7 +154,7 @@ class HttpProtocol(asyncio.Protocol):
             self.pause_reading()
             return
         except httptools.HttpParserError:
-            self.fail(error_response(MALFORMED))
+            self._malformed()
             return
         if self.in_head and self.head_bytes > self.limits.max_header_bytes:
             self.fail(error_response(RequestHeaderTooLargeError()))
@@ -263,7 +266,7 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self.reading_paused and not self.waiting and not self.closed:
+        if self.reading_paused and not self.waiting and not self.closed and self.failure is None:
             self.reading_paused = False
             if self.transport is not None:
                 self.transport.resume_reading()
@@ -291,6 +294,10 @@ class HttpProtocol(asyncio.Protocol):
             self.resume_reading()
             self._watch_body()
             return
+        if self.failure is not None:
+            self.write(self.failure)
+            self._close_lingering()
+            return
         self.resume_reading()
         if self.in_head:
             self._set_timer(self.limits.header_timeout, self._head_timed_out)
@@ -298,11 +305,18 @@ class HttpProtocol(asyncio.Protocol):
             self._set_timer(self.limits.keepalive_timeout, self.close)
 
     def fail(self, response: bytes) -> None:
-        """Answer ``response`` (unless a response is under way) and close."""
-        if self.closed:
+        """Answer ``response`` to the request being parsed and close.
+
+        The request running (and those pipelined before this one) are answered first: the
+        refused request's answer must not cut theirs short or land in the middle of one.
+        """
+        if self.closed or self.failure is not None:
             return
-        if self.active is None:
-            self.write(response)
+        if self.active is not None:
+            self.failure = response
+            self.pause_reading()
+            return
+        self.write(response)
         self._close_lingering()
 
     def _close_lingering(self) -> None:
@@ -352,6 +366,30 @@ class HttpProtocol(asyncio.Protocol):
     def _start(self, cycle: RequestCycle) -> None:
         self.active = cycle
         self.task = self.loop.create_task(cycle.run(self.app))
+
+    def _malformed(self) -> None:
+        """The parser refused the request being read: its head, or its chunked body."""
+        cycle = self.parsing
+        if cycle is None:
+            self.fail(error_response(MALFORMED))
+            return
+        self.parsing = None
+        self.in_body = False
+        self._cancel_body_timer()
+        if cycle is not self.active:
+            self.waiting.remove(cycle)  # pipelined: its application never ran
+            self.fail(error_response(MALFORMED))
+            return
+        # The application is reading this body: receive() tells it the client is gone
+        # (http.disconnect), and what it sends from now on is dropped.
+        cycle.lost()
+        if cycle.response_complete:
+            self._close_lingering()  # answered before its body (401, 429): that answer stands
+        elif cycle.response_started:
+            self.close()  # a response under way cannot be replaced by an error answer
+        else:
+            self.write(error_response(MALFORMED))
+            self._close_lingering()
 
     def _head_timed_out(self) -> None:
         self.timer = None
