@@ -16,7 +16,6 @@ from typing import Any
 import anyio
 import orjson
 from mcp.server import Server, ServerRequestContext
-from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -257,13 +256,10 @@ def build_server(registry: Registry, settings: Settings) -> Server[Any]:
     return McpFrontend(registry, settings).server
 
 
-async def serve_stdio(server: Server[Any]) -> None:
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
-
-
 def run_stdio(settings: Settings) -> int:
-    """``devutils mcp``: serve MCP on stdin/stdout until EOF; logs go to stderr only."""
+    """``devutils mcp``: serve MCP on stdin/stdout until EOF and every request read before it is
+    answered; logs go to stderr only."""
+    from devutils.frontends.mcp_stdio import GRACE_MARGIN, serve_stdio
     from devutils.observability.logging import configure_logging
 
     # Before anything can log: stdout carries protocol messages and nothing else.
@@ -276,7 +272,8 @@ def run_stdio(settings: Settings) -> int:
     server = frontend.server
     log.info("serving MCP over stdio", extra={"tools": len(frontend.tools)})
     try:
-        anyio.run(serve_stdio, server, backend_options=_backend_options())
+        grace = settings.tool_timeout + GRACE_MARGIN
+        anyio.run(serve_stdio, server, grace, backend_options=_backend_options())
     except KeyboardInterrupt:
         return 130
     return 0
