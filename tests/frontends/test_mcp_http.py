@@ -141,3 +141,87 @@ async def test_tool_calls_are_counted_per_front_end(server: ServerProcess) -> No
     hash_counts = {labels: n for labels, n in counts.items() if 'tool="crypto_hash"' in labels}
     assert any("VALIDATION_ERROR" in labels and n >= 1 for labels, n in hash_counts.items())
     assert any('status="success"' in labels and n >= 1 for labels, n in hash_counts.items())
+
+
+HANDSHAKE_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json, text/event-stream",
+}
+PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+BATCH = "Batch requests are not supported: send one JSON-RPC message per request"
+BAD_ID = "Invalid request id: it must be a string or an integer"
+NOT_A_MESSAGE = "Body must be a single JSON-RPC request or notification object"
+
+MALFORMED: list[tuple[str, bytes, str]] = [
+    ("batch", b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]', BATCH),
+    ("empty-batch", b"[]", BATCH),
+    ("jsonrpc-1.0", b'{"jsonrpc":"1.0","id":1,"method":"ping"}', NOT_A_MESSAGE),
+    ("jsonrpc-missing", b'{"id":1,"method":"ping"}', NOT_A_MESSAGE),
+    ("method-number", b'{"jsonrpc":"2.0","id":1,"method":5}', NOT_A_MESSAGE),
+    ("params-array", b'{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}', NOT_A_MESSAGE),
+    ("scalar", b"5", NOT_A_MESSAGE),
+    ("id-array", b'{"jsonrpc":"2.0","id":[1],"method":"ping"}', BAD_ID),
+    ("id-object", b'{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}', BAD_ID),
+    ("id-bool", b'{"jsonrpc":"2.0","id":true,"method":"ping"}', BAD_ID),
+    ("id-float", b'{"jsonrpc":"2.0","id":1.5,"method":"ping"}', BAD_ID),
+    ("id-null", b'{"jsonrpc":"2.0","id":null,"method":"ping"}', BAD_ID),
+]
+
+
+@pytest.mark.parametrize("version", [None, "2025-11-25"], ids=["no-header", "2025-11-25"])
+@pytest.mark.parametrize(
+    ("body", "message"), [(c[1], c[2]) for c in MALFORMED], ids=[c[0] for c in MALFORMED]
+)
+def test_malformed_envelopes_are_invalid_requests(
+    server: ServerProcess, version: str | None, body: bytes, message: str
+) -> None:
+    """JSON-RPC 2.0 §5.1: -32600 with a null id, a short message and none of the input, as the
+    SDK answers on its 2026-07-28 transport (its 2025 one sent -32602 with pydantic's report,
+    or took a request with a bad id for a notification and answered 202 with no body)."""
+    headers = dict(HANDSHAKE_HEADERS)
+    if version is not None:
+        headers["MCP-Protocol-Version"] = version
+    response = httpx.post(f"{server.base}/mcp", content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-request-id"]  # our middleware saw it
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": message},
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"jsonrpc":"2.0","id":1,"method":"ping"}', 200),
+        (b'{"jsonrpc":"2.0","id":"a","method":"ping","extra":1}', 200),
+        (b'{"jsonrpc":"2.0","method":"notifications/initialized"}', 202),
+        (b'{"jsonrpc":"2.0","id":1,"result":{}}', 202),  # a response the client may post
+    ],
+    ids=["ping", "extra-member", "notification", "response"],
+)
+def test_valid_handshake_era_messages_still_reach_the_sdk(
+    server: ServerProcess, body: bytes, status: int
+) -> None:
+    response = httpx.post(f"{server.base}/mcp", content=body, headers=HANDSHAKE_HEADERS)
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["result"] == {}
+
+
+def test_unparsable_json_is_a_parse_error_in_both_eras(server: ServerProcess) -> None:
+    modern = {**HANDSHAKE_HEADERS, "MCP-Protocol-Version": "2026-07-28"}
+    for headers in (HANDSHAKE_HEADERS, modern):
+        response = httpx.post(f"{server.base}/mcp", content=b'{"jsonrpc":', headers=headers)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == -32700
+        assert response.json()["id"] is None
+
+
+def test_a_batch_is_an_invalid_request_in_the_2026_era_too(server: ServerProcess) -> None:
+    headers = {**HANDSHAKE_HEADERS, "MCP-Protocol-Version": "2026-07-28"}
+    response = httpx.post(f"{server.base}/mcp", json=[PING], headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": -32600, "message": NOT_A_MESSAGE}

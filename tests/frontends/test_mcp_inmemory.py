@@ -270,20 +270,20 @@ def test_unknown_toolset_names_stop_start_up(
         McpFrontend(registry, make_settings(**overrides))
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("tool", ["text_info", "text_case"])
 async def test_a_lone_surrogate_is_a_validation_error_not_a_protocol_error(
-    registry: Registry, tool: str
+    registry: Registry, tool: str, mode: str
 ) -> None:
     # The SDK's parser accepts "\ud800" (REST's and the direct path's refuse it): text_info
-    # counted it as 3 bytes and text_case raised past the tool's error handling.
-    frontend = McpFrontend(registry, make_settings())
-    spec = registry.get(tool)
-    assert spec is not None
+    # counted it as 3 bytes and text_case raised past the tool's error handling.  The in-memory
+    # transport hands the arguments over unparsed, as the SDK's JSON parser would leave them.
     args = {"content": "a\ud800b"} | ({"caseType": "UPPERCASE"} if tool == "text_case" else {})
-    result = await frontend.call(spec, args, None, protocol_version="2026-07-28")
-    assert result["isError"] is True
-    assert "structuredContent" not in result
-    assert result["content"][0]["text"] == (
+    async with Client(build_server(registry, registry.context.settings), mode=mode) as mcp:
+        result = await mcp.call_tool(tool, args)
+    error = tool_error(result)
+    assert error["code"] == "VALIDATION_ERROR"
+    assert only_text(result) == (
         "VALIDATION_ERROR: Invalid request (text contains unpaired surrogate code points)"
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 from typing import Any
 
+import httpx
 import orjson
 
 from tests.frontends.mcp_support import modern_call
@@ -28,7 +29,7 @@ def list_call(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
 
 
 def post_all(
-    server: ServerProcess, calls: list[tuple[dict[str, str], dict[str, Any]]]
+    server: ServerProcess, calls: list[tuple[dict[str, str], Any]]
 ) -> list[tuple[int, dict[str, str], bytes]]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
@@ -79,3 +80,80 @@ def test_tool_calls_pay_their_own_class_only() -> None:
         assert bad_arguments[0][0] == 429
         # Tool calls still pass: their own class is far from its limit.
         assert post_all(server, [modern_call("crypto_hash", {"content": "b"}, 11)])[0][0] == 200
+
+
+def legacy_call(arguments: Any, request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    """A 2025-era ``tools/call``: no protocol header, no ``_meta`` envelope."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    params = {"name": "crypto_hash", "arguments": arguments}
+    return headers, {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+def _without_meta(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    headers, body = modern_call("crypto_hash", {"content": "a"}, request_id)
+    del body["params"]["_meta"]
+    return headers, body
+
+
+def _name_header_mismatch(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    headers, body = modern_call("crypto_hash", {"content": "a"}, request_id)
+    return {**headers, "Mcp-Name": "crypto_hmac"}, body
+
+
+def _legacy_bad_meta(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    headers, body = legacy_call({"content": "a"}, request_id)
+    body["params"]["_meta"] = "not an object"
+    return headers, body
+
+
+def _not_acceptable(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    headers, body = modern_call("crypto_hash", {"content": "a"}, request_id)
+    return {**headers, "Accept": "text/event-stream"}, body
+
+
+def test_tool_calls_the_sdk_refuses_pay_the_mcp_class() -> None:
+    """A ``tools/call`` of a served tool that the SDK refuses before our handler runs (its
+    envelope, header or per-version params checks) never reaches the tool's class, so it must
+    pay the mcp class: with a burst of 2, the third such call is refused with 429."""
+    env = {**GENEROUS, "RATE_LIMIT_MCP_PER_MINUTE": "1", "RATE_LIMIT_MCP_BURST": "2"}
+    refused = [_without_meta, _name_header_mismatch, _legacy_bad_meta, _not_acceptable]
+    with run_server(env) as server:
+        first = post_all(server, [_without_meta(1), _without_meta(2)])
+        assert [status for status, _, _ in first] == [400, 400]
+        assert all(head["x-ratelimit-limit"] == "1" for _, head, _ in first)
+        assert orjson.loads(first[0][2])["error"]["code"] == -32602  # the SDK's own answer
+        answers = post_all(server, [make(index) for index, make in enumerate(refused, 3)])
+        assert [status for status, _, _ in answers] == [429] * len(refused)
+        # Calls the registry serves still pay only their own class, in both protocol eras.
+        served = post_all(
+            server,
+            [
+                modern_call("crypto_hash", {"content": "b", "algorithm": "md5"}, 20),
+                legacy_call({"content": "b", "algorithm": "md5"}, 21),
+            ],
+        )
+        assert [status for status, _, _ in served] == [200, 200]
+        assert {head["x-ratelimit-limit"] for _, head, _ in served} == {"100000"}
+        for _, _, body in served:
+            assert orjson.loads(body)["result"]["isError"] is False
+
+
+def test_malformed_envelopes_pay_the_mcp_class_and_are_counted() -> None:
+    """Our -32600 answers pass through the middleware like the SDK's: charged to the mcp class,
+    and counted in the HTTP metrics."""
+    env = {**GENEROUS, "RATE_LIMIT_MCP_PER_MINUTE": "1", "RATE_LIMIT_MCP_BURST": "2"}
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    bad_id = {"jsonrpc": "2.0", "id": True, "method": "ping"}
+    batch = [{"jsonrpc": "2.0", "id": 1, "method": "ping"}]
+    with run_server(env) as server:
+        answers = post_all(server, [(headers, batch), (headers, bad_id), (headers, batch)])
+        metrics = httpx.get(f"{server.base}/metrics").text
+    assert [status for status, _, _ in answers] == [400, 400, 429]
+    assert [orjson.loads(body)["error"]["code"] for _, _, body in answers[:2]] == [-32600] * 2
+    assert all(head["x-ratelimit-limit"] == "1" and head["x-request-id"] for _, head, _ in answers)
+    counted = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("http_requests_total{") and 'route="/mcp"' in line
+    ]
+    assert any('status_code="400"' in line and line.endswith(" 2.0") for line in counted), counted

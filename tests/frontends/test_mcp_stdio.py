@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
+import time
 
+import anyio
 import orjson
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.shared.message import SessionMessage
+from mcp_types import JSONRPCNotification, JSONRPCRequest
 
+from devutils.frontends.mcp_stdio import InFlight, relay_inbound
 from devutils.registry import catalogue
-from tests.frontends.mcp_support import MODES, structured, tool_error
+from tests.frontends.mcp_support import MODES, modern_call, structured, tool_error
 from tests.support import DEVUTILS, ROOT
 
 # Only what the server needs: stdio_client merges this over a minimal default environment.
@@ -139,3 +145,101 @@ def test_bad_toolset_configuration_exits_with_a_message() -> None:
     assert done.returncode == 78
     assert done.stdout == b""
     assert b"MCP_TOOLSETS" in done.stderr
+
+
+def _piped_calls(modern: bool) -> tuple[bytes, set[int]]:
+    """A script's worth of requests: slow password hashes (a worker pool) among quick hashes."""
+    lines = [] if modern else [orjson.dumps(message) for message in REQUESTS[:2]]
+    expected = set() if modern else {1}
+    for request_id in range(10, 40):
+        if request_id % 6 == 0:
+            name, arguments = "crypto_password_hash", {"password": f"pw{request_id}"}
+        else:
+            name, arguments = "crypto_hash", {"content": str(request_id), "algorithm": "md5"}
+        if modern:
+            _, body = modern_call(name, arguments, request_id)
+        else:
+            body = {
+                "jsonrpc": "2.0",
+                "id": request_id,
+                "method": "tools/call",
+                "params": {"name": name, "arguments": arguments},
+            }
+        lines.append(orjson.dumps(body))
+        expected.add(request_id)
+    return b"".join(line + b"\n" for line in lines), expected
+
+
+@pytest.mark.parametrize("modern", [False, True], ids=["handshake", "2026-07-28"])
+def test_piped_requests_are_all_answered_after_eof(modern: bool) -> None:
+    """``printf ... | devutils mcp``: stdin closes right after the requests, yet every request
+    gets its answer on stdout before the process exits 0 (the SDK alone cancelled them)."""
+    script, expected = _piped_calls(modern)
+    done = subprocess.run(
+        [*DEVUTILS, "mcp"],
+        input=script,  # written, then stdin is closed at once
+        capture_output=True,
+        env=_env(LOG_LEVEL="warn"),
+        cwd=ROOT,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    replies = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(reply["id"] for reply in replies) == sorted(expected)
+    for reply in replies:
+        assert "error" not in reply, reply
+        if reply["id"] == 1:
+            continue
+        result = reply["result"]
+        assert result["isError"] is False, result
+        if reply["id"] % 6 == 0:
+            assert result["structuredContent"]["hash"].startswith("$argon2id$")
+        else:
+            digest = hashlib.md5(str(reply["id"]).encode()).hexdigest()  # noqa: S324 - known answer
+            assert result["structuredContent"]["hash"] == digest
+
+
+def _request(request_id: int) -> SessionMessage:
+    return SessionMessage(JSONRPCRequest(jsonrpc="2.0", id=request_id, method="tools/call"))
+
+
+async def _relay_until_closed(
+    messages: list[SessionMessage], grace: float, answer: set[int]
+) -> tuple[float, list[int]]:
+    """Run the inbound relay over ``messages`` then EOF, with a server that answers only the
+    ``answer`` ids; the time until it closes the server's read side, and the ids it forwarded."""
+    in_flight = InFlight()
+    source_send, source = anyio.create_memory_object_stream[SessionMessage | Exception](10)
+    server_side, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
+    for message in messages:
+        source_send.send_nowait(message)
+    source_send.close()  # EOF
+    forwarded: list[int] = []
+    started = time.monotonic()
+    with anyio.fail_after(10):  # a relay that never closes fails rather than hangs
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(relay_inbound, source, server_side, in_flight, grace)
+            async for item in server_reads:  # ends when the relay closes the read side
+                assert isinstance(item, SessionMessage)
+                if isinstance(item.message, JSONRPCRequest):
+                    forwarded.append(int(item.message.id))
+                    if item.message.id in answer:
+                        in_flight.discard(item.message.id)
+    return time.monotonic() - started, forwarded
+
+
+async def test_a_request_never_answered_ends_after_the_grace() -> None:
+    elapsed, forwarded = await _relay_until_closed([_request(1), _request(2)], 0.5, {1})
+    assert forwarded == [1, 2]
+    assert 0.5 <= elapsed < 5
+
+
+async def test_a_cancelled_request_is_not_waited_for() -> None:
+    cancel = SessionMessage(
+        JSONRPCNotification(
+            jsonrpc="2.0", method="notifications/cancelled", params={"requestId": "2"}
+        )
+    )
+    elapsed, forwarded = await _relay_until_closed([_request(1), _request(2), cancel], 30, {1})
+    assert forwarded == [1, 2]
+    assert elapsed < 5

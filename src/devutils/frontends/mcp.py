@@ -16,7 +16,6 @@ from typing import Any
 import anyio
 import orjson
 from mcp.server import Server, ServerRequestContext
-from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     INVALID_PARAMS,
@@ -188,6 +187,12 @@ class McpFrontend:
         spec = self.tools.get(params.name)
         if spec is None:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
+        if params.arguments and _has_lone_surrogate(params.arguments):
+            # The SDK's JSON parser lets "\ud800" through (REST's and the direct path's orjson
+            # do not, so only this handler checks): refused before a tool counts or echoes what
+            # UTF-8 cannot hold.
+            refused = error_result(surrogate_error("Invalid request"))
+            return self._stamped(refused, ctx.protocol_version)
         return await self.call(
             spec, params.arguments, _request_state(ctx), protocol_version=ctx.protocol_version
         )
@@ -200,8 +205,11 @@ class McpFrontend:
         *,
         protocol_version: str,
     ) -> dict[str, Any]:
-        """The wire result of one call: the SDK's handler and the direct HTTP path share it."""
-        result = await self._invoke(spec, arguments, state)
+        """The wire result of one call: the SDK's handler and the direct HTTP path share it.
+        ``arguments`` must hold no lone surrogate (the direct path's parser refuses them)."""
+        return self._stamped(await self._invoke(spec, arguments, state), protocol_version)
+
+    def _stamped(self, result: dict[str, Any], protocol_version: str) -> dict[str, Any]:
         if protocol_version in MODERN_PROTOCOL_VERSIONS:
             result["resultType"] = "complete"
             result["_meta"] = {SERVER_INFO_META_KEY: self._server_info}
@@ -217,10 +225,6 @@ class McpFrontend:
             call.client_ip = state.client_ip
             call.request_id = state.request_id
         try:
-            if arguments and _has_lone_surrogate(arguments):
-                # The SDK's JSON parser lets "\ud800" through (REST's and the direct path's do
-                # not): refused here, before a tool counts or echoes what UTF-8 cannot hold.
-                raise surrogate_error("Invalid request")
             output = await self.registry.invoke(spec, {} if arguments is None else arguments, call)
             return success_result(dump_output(output))
         except ToolError as exc:
@@ -257,13 +261,10 @@ def build_server(registry: Registry, settings: Settings) -> Server[Any]:
     return McpFrontend(registry, settings).server
 
 
-async def serve_stdio(server: Server[Any]) -> None:
-    async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
-
-
 def run_stdio(settings: Settings) -> int:
-    """``devutils mcp``: serve MCP on stdin/stdout until EOF; logs go to stderr only."""
+    """``devutils mcp``: serve MCP on stdin/stdout until EOF and every request read before it is
+    answered; logs go to stderr only."""
+    from devutils.frontends.mcp_stdio import GRACE_MARGIN, serve_stdio
     from devutils.observability.logging import configure_logging
 
     # Before anything can log: stdout carries protocol messages and nothing else.
@@ -276,7 +277,8 @@ def run_stdio(settings: Settings) -> int:
     server = frontend.server
     log.info("serving MCP over stdio", extra={"tools": len(frontend.tools)})
     try:
-        anyio.run(serve_stdio, server, backend_options=_backend_options())
+        grace = settings.tool_timeout + GRACE_MARGIN
+        anyio.run(serve_stdio, server, grace, backend_options=_backend_options())
     except KeyboardInterrupt:
         return 130
     return 0

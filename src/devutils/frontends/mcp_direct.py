@@ -11,6 +11,10 @@ classifier and its per-version params validation) and the same handler the SDK w
 protocol eras, and any request that the SDK's checks or our stricter shape checks question
 (those get the SDK's own error answer).  ``tests/frontends/test_mcp_direct.py`` sends the same
 requests through both paths and requires the same answers.
+
+The same checks (:func:`check_call`, for both protocol eras) tell the endpoint which requests
+reach the registry, whose admission check charges the tool's rate-limit class; every other
+request is charged to the ``mcp`` class instead.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -25,7 +30,9 @@ from mcp.shared.inbound import (
     MCP_PROTOCOL_VERSION_HEADER,
     InboundModernRoute,
     classify_inbound_request,
+    find_duplicated_routing_header,
 )
+from mcp_types import DEFAULT_NEGOTIATED_VERSION
 from mcp_types import methods as protocol_methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
@@ -34,6 +41,7 @@ from devutils.http.asgi import Message, Receive, RequestState, Scope
 
 if TYPE_CHECKING:
     from devutils.frontends.mcp import McpFrontend
+    from devutils.registry import ToolSpec
 
 TOOLS_CALL = "tools/call"
 _ENVELOPE_KEYS = frozenset(("jsonrpc", "id", "method", "params"))
@@ -49,30 +57,115 @@ def _has_long_digit_run(body: bytes) -> bool:
     return len(body.translate(None, _NOT_DIGITS)) >= 19 and bool(_LONG_DIGIT_RUN.search(body))
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedCall:
+    """A ``tools/call`` of a served tool that passes every check the SDK makes before calling
+    our handler, so it reaches the registry (and its rate-limit admission check)."""
+
+    message: dict[str, Any]
+    spec: ToolSpec
+    protocol_version: str
+    modern: bool  # the SDK's per-request (2026-07-28) transport, not the handshake one
+
+
+def request_headers(scope: Scope) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The header lines, and the first value of each name (what the SDK's readers see)."""
+    pairs = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in scope["headers"]]
+    first: dict[str, str] = {}
+    for name, value in pairs:
+        first.setdefault(name, value)
+    return pairs, first
+
+
+def is_legacy_route(headers: Mapping[str, str]) -> bool:
+    """Whether the SDK serves this POST with its handshake-era transport: it routes by the
+    first ``MCP-Protocol-Version`` header, a handshake version or none."""
+    version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
+    return version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
+
+
+def sdk_reads_body(headers: Mapping[str, str], legacy: bool) -> bool:
+    """Whether the SDK gets as far as parsing the body: it answers 400 (Content-Type, both
+    eras), 406 (``Accept`` without JSON) or 415 (handshake era, Content-Type) before that."""
+    content_type = headers.get("content-type", "")
+    if not content_type.lower().startswith("application/json"):
+        return False
+    if not _accepts_json(headers.get("accept", "")):
+        return False
+    if legacy:
+        parts = content_type.split(";", 1)[0].split(",")
+        return any(part.strip() == "application/json" for part in parts)
+    return True
+
+
+def check_call(
+    tools: Mapping[str, ToolSpec],
+    pairs: list[tuple[str, str]],
+    headers: Mapping[str, str],
+    message: Any,
+) -> CheckedCall | None:
+    """The call if the SDK would hand it to our ``tools/call`` handler for a served tool.
+
+    The SDK's own checks, in its order: the transport's header checks, the envelope, the
+    era's routing checks (for the per-request era its classifier of envelope and routing
+    headers, which refuses a repeated routing header), then the params validation of the
+    request's protocol version that its server runner applies in both eras.
+    """
+    if type(message) is not dict or not _is_tool_call(message, tools):
+        return None
+    legacy = is_legacy_route(headers)
+    if not sdk_reads_body(headers, legacy):
+        return None
+    if legacy:
+        version = headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
+    else:
+        if find_duplicated_routing_header(pairs) is not None:
+            return None
+        verdict = classify_inbound_request(message, headers=headers)
+        if not isinstance(verdict, InboundModernRoute):
+            return None
+        version = verdict.protocol_version
+    params: dict[str, Any] = message["params"]
+    try:
+        protocol_methods.validate_client_request(TOOLS_CALL, version, params)
+    except (ValidationError, KeyError, ValueError):
+        return None
+    return CheckedCall(message, tools[params["name"]], version, modern=not legacy)
+
+
+def _is_tool_call(message: dict[str, Any], tools: Mapping[str, ToolSpec]) -> bool:
+    """A JSON-RPC 2.0 ``tools/call`` request of a served tool with object (or no) arguments."""
+    params = message.get("params")
+    return (
+        message.get("jsonrpc") == "2.0"
+        and message.get("method") == TOOLS_CALL
+        and type(message.get("id")) in (int, str)
+        and type(params) is dict
+        and type(name := params.get("name")) is str
+        and name in tools
+        and type(params.get("arguments")) in (dict, type(None))
+    )
+
+
 class DirectToolCalls:
     """Serves modern ``tools/call`` requests for one :class:`McpFrontend`."""
 
     def __init__(self, frontend: McpFrontend) -> None:
         self.frontend = frontend
 
-    def candidate(self, scope: Scope) -> dict[str, str] | None:
-        """The request's headers if it may be a direct call (by its headers); None: the SDK's.
+    def candidate(self, pairs: list[tuple[str, str]], headers: Mapping[str, str]) -> bool:
+        """Whether the request may be a direct call, by its headers; else it is the SDK's.
 
         The SDK routes by the ``MCP-Protocol-Version`` header: handshake-era versions (and no
         header) take its legacy transport.  It refuses a non-JSON ``Content-Type`` and, in
         JSON-response mode, an ``Accept`` without JSON.  A repeated header of any name goes to
         the SDK too, which tells a repeated routing header from a harmless one.
         """
-        raw = scope["headers"]
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in raw}
-        if len(headers) != len(raw):
-            return None
-        version = headers.get(MCP_PROTOCOL_VERSION_HEADER)
-        if version is None or version in HANDSHAKE_PROTOCOL_VERSIONS:
-            return None
-        if not headers.get("content-type", "").lower().startswith("application/json"):
-            return None
-        return headers if _accepts_json(headers.get("accept", "")) else None
+        return (
+            len(headers) == len(pairs)
+            and not is_legacy_route(headers)
+            and sdk_reads_body(headers, legacy=False)
+        )
 
     def usable(self) -> bool:
         """False once anything the SDK would add to a call is configured: middleware (the SDK's
@@ -80,34 +173,23 @@ class DirectToolCalls:
         server = self.frontend.server
         return not server.middleware and not server.cache_hints
 
-    async def answer(
-        self, headers: dict[str, str], body: bytes, state: RequestState | None
-    ) -> bytes | None:
-        """The JSON-RPC response body for a well-formed call of a served tool, else None."""
-        try:
-            message = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None  # the SDK's parser and its parse error decide
-        if _has_long_digit_run(body):
-            return None
-        if type(message) is not dict or not _is_call_envelope(message):
-            return None
-        verdict = classify_inbound_request(message, headers=headers)
-        if not isinstance(verdict, InboundModernRoute):
-            return None
+    async def answer(self, call: CheckedCall, body: bytes, state: RequestState | None) -> bytes:
+        """The JSON-RPC response body for a checked modern call (see :meth:`serves`)."""
+        message = call.message
         params: dict[str, Any] = message["params"]
-        try:
-            protocol_methods.validate_client_request(TOOLS_CALL, verdict.protocol_version, params)
-        except (ValidationError, KeyError):
-            return None
-        spec = self.frontend.tools.get(params["name"])
-        if spec is None:
-            return None  # the SDK's INVALID_PARAMS error, raised by our own handler
-        arguments = params.get("arguments")
         result = await self.frontend.call(
-            spec, arguments, state, protocol_version=verdict.protocol_version
+            call.spec, params.get("arguments"), state, protocol_version=call.protocol_version
         )
         return orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result})
+
+    @staticmethod
+    def serves(call: CheckedCall, body: bytes) -> bool:
+        """Whether a checked call may take the direct path: the per-request era, nothing but
+        the envelope's members, and no number our parser might read differently from the
+        SDK's (the SDK answers anything else itself)."""
+        return (
+            call.modern and call.message.keys() <= _ENVELOPE_KEYS and not _has_long_digit_run(body)
+        )
 
 
 @functools.lru_cache(maxsize=256)
@@ -118,17 +200,6 @@ def _accepts_json(accept: str) -> bool:
     API.  Cached: clients send the same value every time."""
     media_types = {part.split(";", 1)[0].strip().lower() for part in accept.split(",")}
     return not media_types.isdisjoint(("application/json", "application/*", "*/*"))
-
-
-def _is_call_envelope(message: Mapping[str, Any]) -> bool:
-    """A single JSON-RPC 2.0 ``tools/call`` request with an integer or string id, nothing else."""
-    return (
-        message.keys() <= _ENVELOPE_KEYS
-        and message.get("jsonrpc") == "2.0"
-        and message.get("method") == TOOLS_CALL
-        and type(message.get("id")) in (int, str)
-        and type(message.get("params")) is dict
-    )
 
 
 def replay(body: bytes, receive: Receive) -> Receive:

@@ -3,11 +3,14 @@
 The endpoint is a plain route of our ASGI app, so request ids, auth, rate limits, metrics, access
 logs, tracing, the body limit and the Host/Origin check (DNS-rebinding protection, in
 :mod:`devutils.http.middleware.host_origin`) apply to MCP exactly as to REST.  Every request is
-rate limited: a ``tools/call`` of a served tool by its tool's class (the registry's admission
-check, as over REST), anything else (initialize, tools/list, ping, notifications, malformed or
-unknown-tool calls) by the ``mcp`` class (:attr:`McpHttpEndpoint.protocol_limit`, set when rate
-limiting is on).  Modern ``tools/call`` requests take the direct path of
-:mod:`devutils.frontends.mcp_direct`; everything else goes to the SDK.
+rate limited once: a ``tools/call`` that passes every check the SDK makes before our handler
+(:func:`~devutils.frontends.mcp_direct.check_call`) by its tool's class (the registry's admission
+check, as over REST), anything else (initialize, tools/list, ping, notifications, malformed
+bodies, unknown-tool calls, calls the SDK refuses) by the ``mcp`` class
+(:attr:`McpHttpEndpoint.protocol_limit`, set when rate limiting is on).  Modern ``tools/call``
+requests take the direct path of :mod:`devutils.frontends.mcp_direct`; handshake-era bodies that
+are not one JSON-RPC message get our ``-32600`` (:mod:`devutils.frontends.mcp_envelope`);
+everything else goes to the SDK.
 """
 
 from __future__ import annotations
@@ -22,7 +25,16 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
 from devutils.frontends.mcp import McpFrontend
-from devutils.frontends.mcp_direct import DirectToolCalls, replay
+from devutils.frontends.mcp_direct import (
+    CheckedCall,
+    DirectToolCalls,
+    check_call,
+    is_legacy_route,
+    replay,
+    request_headers,
+    sdk_reads_body,
+)
+from devutils.frontends.mcp_envelope import envelope_error, invalid_request
 from devutils.http.asgi import (
     Guard,
     Receive,
@@ -46,7 +58,7 @@ class McpHttpEndpoint:
 
     def __init__(self, frontend: McpFrontend, settings: Settings) -> None:
         self.direct: DirectToolCalls | None = DirectToolCalls(frontend)
-        self.tool_names = frozenset(frontend.tools)
+        self.tools = frontend.tools
         # Limits requests that are not a tool call (install_rate_limiting sets it).
         self.protocol_limit: Guard | None = None
         self.max_body_bytes = settings.max_body_bytes
@@ -61,43 +73,50 @@ class McpHttpEndpoint:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.protocol_limit is not None and (state := state_of(scope)) is not None:
-            body = await read_body(receive, self.max_body_bytes)
-            receive = replay(body, receive)
-            if not self._tool_call(body):
-                pending = self.protocol_limit(scope, state)
-                if pending is not None:
-                    await pending
+        state = state_of(scope)
+        limit = self.protocol_limit
+        charged = limit is not None and state is not None
         direct = self.direct
-        if direct is not None and (headers := direct.candidate(scope)) is not None:
-            body = await read_body(receive, self.max_body_bytes)
-            if direct.usable():
-                answer = await direct.answer(headers, body, state_of(scope))
-                if answer is not None:
-                    await send_bytes(send, 200, answer, content_type=JSON, scope=scope)
-                    return
-            receive = replay(body, receive)
-        await self.manager.handle_request(scope, receive, send)
+        pairs, headers = request_headers(scope)
+        legacy = is_legacy_route(headers)
+        candidate = direct is not None and direct.candidate(pairs, headers)
+        if not charged and not legacy and not candidate:
+            await self.manager.handle_request(scope, receive, send)
+            return
+        body = await read_body(receive, self.max_body_bytes)
+        call = self._checked_call(pairs, headers, body)
+        if limit is not None and state is not None and call is None:
+            # Not a call that reaches the registry's admission check (which charges the
+            # tool's class): the mcp class pays, so every request is charged exactly once.
+            pending = limit(scope, state)
+            if pending is not None:
+                await pending
+        if (
+            candidate
+            and call is not None
+            and direct is not None
+            and direct.usable()
+            and direct.serves(call, body)
+        ):
+            answer = await direct.answer(call, body, state)
+            await send_bytes(send, 200, answer, content_type=JSON, scope=scope)
+            return
+        if legacy and call is None and sdk_reads_body(headers, legacy=True):
+            error = envelope_error(body)
+            if error is not None:
+                # As the SDK answers its own parse errors: 400 and a JSON-RPC error object.
+                await send_bytes(send, 400, invalid_request(error), content_type=JSON, scope=scope)
+                return
+        await self.manager.handle_request(scope, replay(body, receive), send)
 
-    def _tool_call(self, body: bytes) -> bool:
-        """True for a single JSON-RPC ``tools/call`` that will reach the registry's admission
-        check: a served tool, object (or absent) arguments.  Anything else the SDK answers
-        without calling a tool, so it pays the ``mcp`` class instead."""
+    def _checked_call(
+        self, pairs: list[tuple[str, str]], headers: dict[str, str], body: bytes
+    ) -> CheckedCall | None:
         try:
             message = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return False
-        if type(message) is not dict or message.get("method") != "tools/call":
-            return False
-        params = message.get("params")
-        return (
-            message.get("jsonrpc") == "2.0"
-            and type(message.get("id")) in (int, str)
-            and type(params) is dict
-            and type(name := params.get("name")) is str
-            and name in self.tool_names
-            and type(params.get("arguments")) in (dict, type(None))
-        )
+            return None  # the SDK's parser and its parse error decide
+        return check_call(self.tools, pairs, headers, message)
 
 
 def install_mcp(app: Application) -> McpHttpEndpoint:

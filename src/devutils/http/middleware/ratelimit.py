@@ -5,8 +5,9 @@ applies and a refused call costs no parsing.  Every other HTTP route is limited 
 anonymous/authenticated class, except health checks (probes must never be refused), ``/metrics``
 (scraped by Prometheus from inside the cluster, protected by METRICS_REQUIRE_AUTH instead) and
 ``/mcp``: the MCP endpoint limits its own requests once it knows the JSON-RPC method, a
-``tools/call`` of a served tool by the tool's class (the admission check) and every other request
-(initialize, tools/list, ping, malformed calls ...) by the ``mcp`` class.  This guard runs in the
+``tools/call`` that reaches a served tool by the tool's class (the admission check) and every
+other request (initialize, tools/list, ping, malformed bodies, calls the SDK refuses ...) by the
+``mcp`` class.  This guard runs in the
 router after the authentication guard, so the principal is known.
 
 Failed authentications are charged to the client address in the ``auth_failure`` class by the

@@ -1,0 +1,144 @@
+"""``devutils mcp``: the SDK server on stdin/stdout, finishing every request it read before EOF.
+
+The SDK's :func:`~mcp.server.stdio.stdio_server` ends the serving loop at EOF on stdin, and the
+loop cancels the requests still running: a script that pipes requests in
+(``printf '%s\\n' "$INIT" "$CALL" | devutils mcp``) lost the replies to its slower calls.  A Unix
+tool stops reading at EOF, finishes what it was given, writes every answer and exits 0, so two
+relays sit between the SDK's stdio streams and :meth:`Server.run`: the inbound one notes each
+request's id and, at EOF, holds the server's read side open until every noted request has been
+answered (or cancelled by the client), within a bound; the outbound one forgets an id once its
+answer has been handed to the stdout writer.
+
+``stdio_server`` stays the transport: it also points fd 0 and fd 1 away from the wire while
+serving, so nothing a tool runs can read the client's input or write into the protocol stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
+from mcp.shared.message import SessionMessage
+from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
+
+log = logging.getLogger("devutils.mcp")
+
+# Past TOOL_TIMEOUT every call has stopped (the registry's deadline includes queueing); the
+# margin covers writing the answers and a pool process that is being killed.
+GRACE_MARGIN = 10.0
+
+
+class Sink(Protocol):
+    """The send side of the SDK's stdout writer (a stream type it does not export)."""
+
+    async def send(self, item: SessionMessage, /) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class InFlight:
+    """Ids of the requests read and not yet answered.
+
+    Keyed by the id's text: the SDK correlates ``7`` and ``"7"`` as one id (a client may echo
+    an id stringified in ``notifications/cancelled``).  A count per key, since nothing stops a
+    client from reusing an id and the SDK answers each request.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._drained: anyio.Event | None = None
+
+    def __len__(self) -> int:
+        return sum(self._counts.values())
+
+    def add(self, request_id: int | str) -> None:
+        key = str(request_id)
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+    def discard(self, request_id: int | str) -> None:
+        key = str(request_id)
+        count = self._counts.get(key, 0)
+        if count > 1:
+            self._counts[key] = count - 1
+        elif count == 1:
+            del self._counts[key]
+        if self._drained is not None and not self._counts:
+            self._drained.set()
+
+    async def wait_drained(self) -> None:
+        """Return once every request has been answered; call after the last :meth:`add`."""
+        if not self._counts:
+            return
+        self._drained = anyio.Event()
+        await self._drained.wait()
+
+
+async def relay_inbound(
+    source: AsyncIterable[SessionMessage | Exception],
+    server_side: ObjectSendStream[SessionMessage | Exception],
+    in_flight: InFlight,
+    grace: float,
+) -> None:
+    """Pass client messages to the server; at EOF close its read side once all are answered."""
+    async with server_side:
+        async for item in source:
+            if isinstance(item, SessionMessage):
+                message = item.message
+                if isinstance(message, JSONRPCRequest):
+                    in_flight.add(message.id)
+                elif (
+                    isinstance(message, JSONRPCNotification)
+                    and message.method == "notifications/cancelled"
+                ):
+                    # The SDK never answers a request the client cancelled.
+                    cancelled = cancelled_request_id_from_params(message.params)
+                    if cancelled is not None:
+                        in_flight.discard(cancelled)
+            await server_side.send(item)
+        with anyio.move_on_after(grace) as waiting:
+            await in_flight.wait_drained()
+        if waiting.cancelled_caught:
+            # Closing now makes the SDK cancel them and answer each with "Connection closed".
+            log.warning(
+                "stdin closed; requests still unanswered after the grace period",
+                extra={"requests": len(in_flight), "grace_s": grace},
+            )
+
+
+async def relay_outbound(
+    server_side: ObjectReceiveStream[SessionMessage],
+    sink: Sink,
+    in_flight: InFlight,
+) -> None:
+    """Pass server messages to stdout's writer, forgetting each answered request."""
+    try:
+        async with server_side:
+            async for item in server_side:
+                await sink.send(item)
+                message = item.message
+                if isinstance(message, JSONRPCResponse | JSONRPCError) and message.id is not None:
+                    in_flight.discard(message.id)
+    finally:
+        # The writer drains what it was handed, and stdio_server waits for it, before exit.
+        await sink.aclose()
+
+
+async def serve_stdio(server: Server[Any], grace: float) -> None:
+    """Serve one client on stdin/stdout until EOF and every answer is written.
+
+    ``grace``: how long after EOF requests may still run before the server gives up on them.
+    """
+    in_flight = InFlight()
+    async with stdio_server() as (stdin, stdout):
+        to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
+        server_writes, from_server = anyio.create_memory_object_stream[SessionMessage]()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(relay_inbound, stdin, to_server, in_flight, grace)
+            tasks.start_soon(relay_outbound, from_server, stdout, in_flight)
+            await server.run(server_reads, server_writes, server.create_initialization_options())
