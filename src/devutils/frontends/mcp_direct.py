@@ -119,7 +119,9 @@ def check_call(
     if legacy:
         version = headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
     else:
-        if find_duplicated_routing_header(pairs) is not None:
+        # ASGI header names are lower case, so a name is repeated only if the first-value map
+        # lost a line; the SDK's scan is needed only then.
+        if len(pairs) != len(headers) and find_duplicated_routing_header(pairs) is not None:
             return None
         verdict = classify_inbound_request(message, headers=headers)
         if not isinstance(verdict, InboundModernRoute):
