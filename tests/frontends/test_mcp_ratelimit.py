@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 from typing import Any
 
 import httpx
@@ -157,3 +158,31 @@ def test_malformed_envelopes_pay_the_mcp_class_and_are_counted() -> None:
         if line.startswith("http_requests_total{") and 'route="/mcp"' in line
     ]
     assert any('status_code="400"' in line and line.endswith(" 2.0") for line in counted), counted
+
+
+def test_a_call_only_the_sdks_parser_reads_is_charged_once() -> None:
+    # orjson refuses integers past 64 bits; the SDK's parsers read them.  Such a call is still
+    # one tool call: its class pays, the mcp class does not, and one set of headers says so.
+    env = {**GENEROUS, "RATE_LIMIT_MCP_PER_MINUTE": "1", "RATE_LIMIT_MCP_BURST": "2"}
+    big = 123456789012345678901234
+    calls = [modern_call("crypto_hash", {"content": "a"}, 1), legacy_call({"content": "a"}, 1)]
+    with run_server(env) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            for headers, body in calls * 2:
+                raw = orjson.dumps(body).replace(b'"id":1,', b'"id":%d,' % big)
+                conn.request("POST", "/mcp", body=raw, headers=headers)
+                response = conn.getresponse()
+                answer = json.loads(response.read())  # orjson would read the id as a float
+                assert response.status == 200, answer
+                assert answer["id"] == big
+                assert "content" in answer["result"]
+                limits = [v for k, v in response.getheaders() if k.lower() == "x-ratelimit-limit"]
+                assert limits == ["100000"]  # the crypto class only
+        finally:
+            conn.close()
+        # The mcp bucket (burst 2) is untouched.
+        assert [status for status, _, _ in post_all(server, [list_call(1), list_call(2)])] == [
+            200,
+            200,
+        ]

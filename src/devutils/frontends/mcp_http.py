@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import TypeAdapter
 
+from devutils.errors import RequestTooLargeError
 from devutils.frontends.mcp import McpFrontend
 from devutils.frontends.mcp_direct import (
     CheckedCall,
     DirectToolCalls,
     check_call,
+    has_long_digit_run,
     is_legacy_route,
     replay,
     request_headers,
@@ -50,6 +54,8 @@ if TYPE_CHECKING:
     from devutils.http.app import Application
 
 MCP_PATH = "/mcp"
+# pydantic's JSON parser, which the SDK's handshake-era transport reads bodies with.
+_PYDANTIC_JSON: TypeAdapter[Any] = TypeAdapter(Any)
 JSON = b"application/json"  # as the SDK labels its JSON responses
 
 
@@ -83,8 +89,17 @@ class McpHttpEndpoint:
         if not charged and not legacy and not candidate:
             await self.manager.handle_request(scope, receive, send)
             return
-        body = await read_body(receive, self.max_body_bytes)
-        call = self._checked_call(pairs, headers, body)
+        try:
+            body = await read_body(receive, self.max_body_bytes)
+        except RequestTooLargeError:
+            # A chunked body past the limit: refused before anything is known of it, so the
+            # mcp class pays for it (a 429 then replaces the 413).
+            if limit is not None and state is not None:
+                pending = limit(scope, state)
+                if pending is not None:
+                    await pending
+            raise
+        call, exact = self._checked_call(pairs, headers, body)
         if limit is not None and state is not None and call is None:
             # Not a call that reaches the registry's admission check (which charges the
             # tool's class): the mcp class pays, so every request is charged exactly once.
@@ -93,6 +108,7 @@ class McpHttpEndpoint:
                 await pending
         if (
             candidate
+            and exact
             and call is not None
             and direct is not None
             and direct.usable()
@@ -111,12 +127,28 @@ class McpHttpEndpoint:
 
     def _checked_call(
         self, pairs: list[tuple[str, str]], headers: dict[str, str], body: bytes
-    ) -> CheckedCall | None:
+    ) -> tuple[CheckedCall | None, bool]:
+        """The call the SDK would hand to our handler, if any, and whether orjson read the body.
+
+        orjson reads some JSON differently from the SDK's parsers (integers past 64 bits become
+        floats) or refuses it (lone surrogates, NaN), so such a body is read with the parser the
+        SDK will use, or a tool call in it would be charged twice (mcp here, its class at
+        admission).  Only an orjson-read call may take the direct path: its handler relies on
+        orjson's refusals.
+        """
+        if not has_long_digit_run(body):
+            try:
+                return check_call(self.tools, pairs, headers, orjson.loads(body)), True
+            except orjson.JSONDecodeError:
+                pass
         try:
-            message = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None  # the SDK's parser and its parse error decide
-        return check_call(self.tools, pairs, headers, message)
+            # The handshake-era transport parses with pydantic, the 2026-07-28 one with json.
+            message = (
+                _PYDANTIC_JSON.validate_json(body) if is_legacy_route(headers) else json.loads(body)
+            )
+        except (ValueError, RecursionError):
+            return None, False  # the SDK's parser and its parse error decide
+        return check_call(self.tools, pairs, headers, message), False
 
 
 def install_mcp(app: Application) -> McpHttpEndpoint:
