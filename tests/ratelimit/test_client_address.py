@@ -116,6 +116,9 @@ def test_untrusted_peer_ignores_the_header() -> None:
         ("fd00::1", 48, "fd00::/48"),
         ("fd00::1", 128, "fd00::1"),
         ("::ffff:192.0.2.1", 64, "192.0.2.1"),  # mapped IPv4 counts as IPv4
+        ("64:ff9b::198.51.100.1", 64, "198.51.100.1"),  # so does NAT64's well-known prefix
+        ("64:ff9b::203.0.113.9", 64, "203.0.113.9"),
+        ("64:ff9b:1::c633:6401", 64, "64:ff9b:1::/64"),  # a local-use prefix: an IPv6 network
         ("not:an:address:", 64, "not:an:address:"),
     ],
 )

@@ -206,6 +206,8 @@ async def test_fail_modes_with_redis_down(fail_mode: str, expect: str) -> None:
         rate_limit_fail_mode=fail_mode,
         rate_limit_anonymous_per_minute=1,
         rate_limit_anonymous_burst=2,
+        rate_limit_auth_failures_per_minute=1,
+        rate_limit_auth_failures_burst=2,
     )
     store = RedisStore(make_client(url, 0.05), 0.05)
     limiter = RateLimiter(settings, store)
@@ -227,6 +229,16 @@ async def test_fail_modes_with_redis_down(fail_mode: str, expect: str) -> None:
             await limiter.check(limit, "ip:192.0.2.1")
             with pytest.raises(RateLimitError):
                 await limiter.check(limit, "ip:192.0.2.1")
+        # Failed authentications are counted in this replica's memory in either mode (a 503
+        # would tell a client with a wrong key nothing): two pass on to their 401, then 429.
+        for _ in range(2):
+            pending = limiter.auth_failure("192.0.2.7")
+            assert pending is not None
+            await pending
+        pending = limiter.auth_failure("192.0.2.7")
+        assert pending is not None
+        with pytest.raises(RateLimitError):
+            await pending
     finally:
         await store.close()
 

@@ -100,6 +100,11 @@ class JwtVerifier:
         except (TypeError, ValueError):
             # A key of the wrong type for the algorithm (e.g. an EC JWK under RS256).
             raise CredentialError("bad_algorithm", "token algorithm does not fit the key") from None
+        for claim in _TIME_CLAIMS:
+            value = claims.get(claim)
+            if value is not None and (type(value) is bool or not isinstance(value, int | float)):
+                # RFC 7519 §2: a NumericDate is a JSON number; PyJWT would read "1796543000".
+                raise CredentialError("invalid_token", f"token {claim} claim is not a number")
         return "jwt:" + _subject(claims.get("sub"))
 
     def _key_for(self, alg: str, kid: Any) -> Any:
@@ -112,6 +117,9 @@ class JwtVerifier:
                 return next(iter(self._jwks.values()))
             raise CredentialError("invalid_token", "token key id (kid) not known")
         return self._public_key
+
+
+_TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 def _classify(exc: jwt.PyJWTError) -> tuple[Reason, str]:

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from devutils import __version__
-from devutils.errors import UnsupportedMediaTypeError, ValidationError
+from devutils.errors import RequestTooLargeError, UnsupportedMediaTypeError, ValidationError
 from devutils.http.asgi import (
     ASGIApp,
     Receive,
@@ -84,10 +84,20 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
             # The body is read first (it is usually in the same packet as the head, and a
             # refusal before it arrived would cost the client its connection), but checked and
             # decoded only once the call is admitted: a rate-limited call costs no decoding.
-            raw = await read_body(receive, max_body_bytes)
+            try:
+                raw = await read_body(receive, max_body_bytes)
+            except RequestTooLargeError as exc:
+                # A chunked body past the limit: refused once admitted, so the refusal is
+                # charged to the caller's rate limit like any other call.
+                too_large: RequestTooLargeError | None = exc
+                raw = b""
+            else:
+                too_large = None
             call.input_bytes = len(raw)
 
             def load() -> Any:
+                if too_large is not None:
+                    raise too_large
                 check_media_type(header(scope, b"content-type"), raw)
                 return decode_body(raw, spec)
 

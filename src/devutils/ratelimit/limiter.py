@@ -22,7 +22,7 @@ import hashlib
 import math
 import time
 from collections.abc import Awaitable, Callable
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 from devutils.errors import RateLimitError, ServiceUnavailableError
 from devutils.observability.metrics import RATE_LIMIT_HITS
@@ -35,6 +35,9 @@ from devutils.workers import WorkerContext, current
 
 # The class of failed authentications (keyed by client address only).
 AUTH_FAILURE = "auth_failure"
+
+# RFC 6052: IPv4 addresses embedded in the last 32 bits.
+_NAT64_PREFIX = IPv6Network("64:ff9b::/96")
 
 # Identities longer than this are hashed so the memory store's keys stay small.
 _MAX_IDENTITY = 64
@@ -71,7 +74,8 @@ def limits_from(settings: Settings) -> dict[str, Limit]:
 def client_network(address: str, ipv6_prefix: int) -> str:
     """The part of a client address that owns a bucket: IPv4 whole, IPv6 its /``ipv6_prefix``.
 
-    An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) counts as its IPv4 address.  Text that is
+    An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) and an address of the NAT64 well-known
+    prefix (``64:ff9b::192.0.2.1``) count as their IPv4 address.  Text that is
     no address is returned as it is (it still gets a bucket of its own).
     """
     if ":" not in address:
@@ -82,6 +86,10 @@ def client_network(address: str, ipv6_prefix: int) -> str:
         return address
     if ip.ipv4_mapped is not None:
         return str(ip.ipv4_mapped)
+    if ip in _NAT64_PREFIX:
+        # An IPv4 client seen through NAT64 or SIIT (RFC 6052's well-known prefix): each IPv4
+        # address is its own client, as it would be unwrapped.
+        return str(IPv4Address(int(ip) & 0xFFFFFFFF))
     if ipv6_prefix >= 128:
         return str(ip)
     return str(IPv6Network((ip, ipv6_prefix), strict=False))
@@ -171,7 +179,17 @@ class RateLimiter:
         if self.redis is None:
             self.check_local(limit, identity)
             return None
-        return self.check(limit, identity)
+        return self._charge_failure(limit, identity)
+
+    async def _charge_failure(self, limit: Limit, identity: str) -> Decision:
+        """:meth:`check` for failed authentications: with Redis unreachable they are counted in
+        this replica's memory store whatever the fail mode.  The request is refused either way,
+        and ``deny``'s 503 would hide from a misconfigured client that its credential is wrong."""
+        assert self.redis is not None
+        shared = await self.redis.check(identity, limit)
+        if shared is None:
+            shared = self.memory.check(identity, self.local_limits[limit.name])
+        return self._admitted(shared)
 
     def check_local(self, limit: Limit, identity: str) -> Decision:
         """Admit or refuse in the memory store; raises :class:`RateLimitError` when refused."""

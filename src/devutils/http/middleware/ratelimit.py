@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from devutils.frontends.mcp_http import McpHttpEndpoint
     from devutils.http.app import Application
     from devutils.http.middleware.auth import FailureThrottle
+    from devutils.http.router import Router
 
-EXEMPT_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics", "/mcp"})
+EXEMPT_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
+MCP_PATH = "/mcp"
 
 
 def tool_call_limiter(limiter: RateLimiter) -> Admission:
@@ -55,14 +57,35 @@ def tool_call_limiter(limiter: RateLimiter) -> Admission:
     return admit
 
 
-def http_rate_limit_guard(limiter: RateLimiter, exempt: frozenset[str] = EXEMPT_ROUTES) -> Guard:
+def http_rate_limit_guard(
+    limiter: RateLimiter, router: Router, exempt: frozenset[str] = EXEMPT_ROUTES
+) -> Guard:
     """Limits the routes that are not tools (tools are limited per call, by class), except
     ``exempt``: EXEMPT_ROUTES plus the public page files (the playground's, fixed bytes served
-    from memory, cheaper than a health check; the API calls the page makes are limited)."""
+    from memory, cheaper than a health check; the API calls the page makes are limited).
+
+    Tool routes and ``/mcp`` charge a request once it reaches their endpoint (the tool's class,
+    or ``mcp``).  One the router refuses before that, a method the route does not serve (405) or
+    a declared body over the limit (413), is charged here like any other route's request, or
+    such refusals would be free to repeat without end.
+    """
+    max_body = router.max_body_bytes
+    routes = router.routes
+
+    def charged_here(scope: Scope, state: RequestState) -> bool:
+        if state.tool is None and state.route != MCP_PATH:
+            return state.route not in exempt
+        route = routes.get(state.route)
+        return (
+            route is None
+            or scope["method"] not in route.endpoints
+            or state.content_length > max_body
+        )
+
     if limiter.local:
 
         def guard_now(scope: Scope, state: RequestState) -> None:
-            if state.tool is not None or state.route in exempt:
+            if not charged_here(scope, state):
                 return
             state.extra_headers += limiter.admit_local(
                 "default", state.authenticated, state.principal, state.client_ip
@@ -71,7 +94,7 @@ def http_rate_limit_guard(limiter: RateLimiter, exempt: frozenset[str] = EXEMPT_
         return guard_now
 
     async def guard(scope: Scope, state: RequestState) -> None:
-        if state.tool is not None or state.route in exempt:
+        if not charged_here(scope, state):
             return
         limit = limiter.limit_for("default", state.authenticated)
         decision = await limiter.check(limit, limiter.identity(state.principal, state.client_ip))
@@ -142,7 +165,9 @@ def install_rate_limiting(
     if redis_store is not None:
         RATE_LIMIT_STORE_ERRORS.labels(store="redis")
     app.registry.admission.append(tool_call_limiter(limiter))
-    app.router.guards.append(http_rate_limit_guard(limiter, EXEMPT_ROUTES | app.public_routes))
+    app.router.guards.append(
+        http_rate_limit_guard(limiter, app.router, EXEMPT_ROUTES | app.public_routes)
+    )
     if mcp is not None:
         mcp.protocol_limit = mcp_protocol_limiter(limiter)
     if redis_store is not None:
