@@ -52,6 +52,15 @@ _WORKER_COMMAND = (sys.executable, "-c", "from devutils.execution.worker import 
 # Starting a process (~0.2 s of interpreter start-up, off the loop) and killing one go through
 # this one thread.  It lives as long as the server: the kernel's parent-death signal is tied to it.
 _STARTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devutils-pool-start")
+# Pids of this process's pool processes not yet stopped, for the pod's process metrics
+# (devutils.observability.processes).  A pid leaves before its process is reaped, so it can never
+# name a later, unrelated process.
+_live_pids: set[int] = set()
+
+
+def live_pids() -> list[int]:
+    """This process's pool processes (every pool), alive or exited but not yet stopped."""
+    return list(_live_pids)
 
 
 class PoolProcess:
@@ -81,6 +90,7 @@ class PoolProcess:
 
     def stop(self) -> None:
         """Kill at once (a call that passed its deadline must stop now) and reap."""
+        _live_pids.discard(self.process.pid)
         with contextlib.suppress(OSError):
             self.process.kill()
         for stream in (self.process.stdin, self.process.stdout):
@@ -99,9 +109,14 @@ def _start_process(memory_limit: int, settings: Any) -> PoolProcess:
         close_fds=True,
         start_new_session=False,
     )
+    _live_pids.add(process.pid)
     proc = PoolProcess(process)
-    os.set_inheritable(proc.requests, False)
-    proc.send(pickle.dumps((list(sys.path), memory_limit, settings)))
+    try:
+        os.set_inheritable(proc.requests, False)
+        proc.send(pickle.dumps((list(sys.path), memory_limit, settings)))
+    except OSError:
+        proc.stop()  # reaped here, so its pid leaves the live set
+        raise
     return proc
 
 
