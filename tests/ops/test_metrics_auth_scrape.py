@@ -24,7 +24,7 @@ def shipped_authorization() -> dict[str, Any]:
     """The commented example under the dev-utilities job, uncommented."""
     lines = (PROMETHEUS / "prometheus.yml").read_text().splitlines()
     start = lines.index("    # authorization:")
-    block = []
+    block: list[str] = []
     for line in lines[start:]:
         if not line.startswith("    #   ") and block:
             break
@@ -50,7 +50,7 @@ def test_prometheus_scrapes_protected_metrics_with_the_shipped_example(tmp_path:
     }
     with run_server(env) as server:
         target = {"targets": [f"127.0.0.1:{server.port}"]}
-        scrape = [
+        scrape: list[dict[str, Any]] = [
             {"job_name": "with-key", "static_configs": [target], "authorization": authorization},
             {"job_name": "without-key", "static_configs": [target]},
         ]
