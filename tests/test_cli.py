@@ -163,9 +163,21 @@ def test_service_commands_load_no_tool_module() -> None:
             "AUTH_API_KEYS",
         ),
         ("serve", {"AUTH_METHOD": "jwt", "AUTH_JWT_SECRET": "weak-CANARY-2"}, "AUTH_JWT_SECRET"),
+        (
+            "serve",
+            {"AUTH_METHOD": "api_key", "AUTH_API_KEYS": "key-CANARY-3-0123456789 abc"},
+            "AUTH_API_KEYS",
+        ),
         ("mcp", {"MCP_TOOLSETS": "nosuchfamily"}, "MCP_TOOLSETS"),
     ],
-    ids=["jwt-alg-none", "bad-port", "weak-api-key", "weak-jwt-secret", "unknown-toolset"],
+    ids=[
+        "jwt-alg-none",
+        "bad-port",
+        "weak-api-key",
+        "weak-jwt-secret",
+        "api-key-with-space",
+        "unknown-toolset",
+    ],
 )
 def test_bad_configuration_exits_78_naming_the_variable(
     command: str, env: dict[str, str], variable: str
@@ -187,3 +199,17 @@ def test_bad_configuration_exits_78_naming_the_variable(
     assert variable.encode() in result.stderr
     assert b"Traceback" not in result.stderr
     assert b"CANARY" not in result.stderr + result.stdout  # secrets are named, never printed
+    if command == "serve":
+        # The server's log is JSON lines (read with jq): the refusal is one more of them, from
+        # the command itself or (an error found while building the app) from each worker.
+        lines = (result.stdout + result.stderr).decode().splitlines()
+        entries = [json.loads(line) for line in lines]
+        refusals = [e for e in entries if e["msg"] == "invalid configuration, not starting"]
+        assert refusals
+        for entry in refusals:
+            assert entry["level"] == "ERROR"
+            assert variable in entry["error"]
+            assert entry["exit_code"] == 78
+            assert entry["time"]
+    else:  # the MCP stdio server's stdout is the protocol; people read its stderr
+        assert result.stderr.startswith(b"devutils: ")

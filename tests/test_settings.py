@@ -106,6 +106,35 @@ def test_mounted_secrets_fill_empty_values(tmp_path: Path) -> None:
     assert settings.auth_api_keys == ("env-key",)
 
 
+def test_a_secret_file_may_hold_one_key_per_line(tmp_path: Path) -> None:
+    (tmp_path / "api-keys").write_text(f"{A}\r\n  {B}  \n\n")
+    settings = load_settings({"SECRETS_MOUNT_PATH": str(tmp_path), "AUTH_METHOD": "api_key"})
+    assert settings.auth_api_keys == (A, B)
+    # The same from the environment, and commas and newlines mixed.
+    settings = load_settings({"AUTH_METHOD": "api_key", "AUTH_API_KEYS": f"{A}\n{B},{A}x"})
+    assert settings.auth_api_keys == (A, B, A + "x")
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [f"{A},key-CANARY-0123 456789", f"{B}\nkey-CANARY-01234567\t89", "key-CANARY-0123456789\x00"],
+    ids=["space", "tab", "nul"],
+)
+@pytest.mark.parametrize("source", ["environment", "secret-file"])
+def test_keys_with_whitespace_or_control_characters_are_refused(
+    keys: str, source: str, tmp_path: Path
+) -> None:
+    env = {"AUTH_METHOD": "api_key", "SECRETS_MOUNT_PATH": str(tmp_path)}
+    if source == "environment":
+        env["AUTH_API_KEYS"] = keys
+    else:
+        (tmp_path / "api-keys").write_text(keys)
+    with pytest.raises(SettingsError, match=r"AUTH_API_KEYS: .*whitespace or control") as caught:
+        load_settings(env)
+    assert "CANARY" not in str(caught.value)
+    assert "entry 2 of 2" in str(caught.value) or "entry 1 of 1" in str(caught.value)
+
+
 def test_argon_concurrency_follows_the_memory_budget() -> None:
     settings = load_settings({"ARGON_MEMORY": "65536", "ARGON_MEMORY_BUDGET_MIB": "64"})
     assert settings.argon_concurrency == 1

@@ -49,6 +49,7 @@ from devutils.settings import Settings, SettingsError, load_settings
 
 _RESERVED = {"serve", "healthcheck", "tools", "mcp", "completion"}
 EX_USAGE = 64
+EX_CONFIG = 78  # a configuration that cannot work: restarting would only repeat it
 
 
 class UsageError(ValidationError):
@@ -426,6 +427,18 @@ def healthcheck(settings: Settings | None, url: str | None, timeout: float) -> i
     return 0 if ok else 1
 
 
+def _refuse_configuration(exc: SettingsError, command: str) -> int:
+    """Exit 78 (EX_CONFIG) with the reason: the server's as a JSON log line, like its other
+    lines; the tool commands' as plain text for the person at the terminal."""
+    if command == "serve":
+        from devutils.observability.logging import config_error_line
+
+        print(config_error_line(exc, EX_CONFIG), file=sys.stderr)
+    else:
+        print(f"devutils: {exc}", file=sys.stderr)
+    return EX_CONFIG
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     raw = "--raw" in arguments
@@ -446,16 +459,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"devutils: {exc}", file=sys.stderr)
-        return 78  # EX_CONFIG
+        return _refuse_configuration(exc, namespace.command)
     if namespace.command == "serve":
         from devutils.server import serve
 
         try:
             return serve(settings, namespace.host, namespace.port, namespace.workers)
         except SettingsError as exc:  # found while building the app (auth keys, tracing, MCP)
-            print(f"devutils: {exc}", file=sys.stderr)
-            return 78
+            return _refuse_configuration(exc, namespace.command)
     if namespace.command == "healthcheck":
         return healthcheck(settings, namespace.url, namespace.timeout)
     if namespace.command == "mcp":

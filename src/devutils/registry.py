@@ -278,6 +278,7 @@ class CallInfo:
     request_id: str | None = None
     response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # lower-case names
     parsed: ToolInput | None = None  # set once the arguments validate
+    admitted: bool = False  # set once every admission check (rate limits) let the call through
     span: Any = None  # the tool-call span while one is open (tracing)
     # The size of the encoded arguments when the front end knows it (REST: the body).  Text in a
     # JSON body of n bytes is at most n characters, so a small body needs no counting to know the
@@ -502,6 +503,7 @@ class Registry:
                 pending = admit(spec, call)
                 if pending is not None:
                     await pending
+            call.admitted = True
             if load is not None:
                 args = load()
             parsed = self.parse(spec, args)

@@ -31,6 +31,16 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+_KEY_SEPARATORS = re.compile(r"[,\r\n]")
+
+
+def _split_keys(value: Any) -> Any:
+    """Keys separated by commas or line breaks (a secret file often has one key per line)."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in _KEY_SEPARATORS.split(value) if item.strip())
+    return _split_list(value)
+
+
 def _blank_is_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
@@ -40,6 +50,7 @@ def _blank_is_none(value: Any) -> Any:
 _ZONE = re.compile(r"[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?")
 
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
+KeyList = Annotated[tuple[str, ...], BeforeValidator(_split_keys)]
 OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 
 
@@ -238,7 +249,9 @@ class Settings(BaseModel):
     auth_method: Literal["none", "api_key", "jwt"] = Field(
         "none", alias="AUTH_METHOD", description="none | api_key | jwt."
     )
-    auth_api_keys: CommaList = Field((), alias="AUTH_API_KEYS", description="Comma list of keys.")
+    auth_api_keys: KeyList = Field(
+        (), alias="AUTH_API_KEYS", description="Keys separated by commas or newlines."
+    )
     auth_jwt_secret: OptionalText = Field(None, alias="AUTH_JWT_SECRET", description="HMAC secret.")
     auth_jwt_issuer: OptionalText = Field(
         None, alias="AUTH_JWT_ISSUER", description="Required iss."
@@ -714,8 +727,20 @@ MIN_JWT_SECRET_BYTES = 32
 
 def _check_secret_strength(settings: Settings) -> None:
     """Refuse weak secrets for the auth method in use; messages never contain the secret."""
+    keys = settings.auth_api_keys
+    # No client can send such a key in a header: it is a pasting or file-format mistake.
+    garbled = [
+        index
+        for index, key in enumerate(keys, 1)
+        if any(char.isspace() or not char.isprintable() for char in key)
+    ]
+    if garbled:
+        entries = ", ".join(str(index) for index in garbled)
+        raise SettingsError(
+            f"AUTH_API_KEYS: a key must not contain whitespace or control characters "
+            f"(entry {entries} of {len(keys)} does); separate keys with commas or newlines"
+        )
     if settings.auth_method == "api_key":
-        keys = settings.auth_api_keys
         short = [
             index for index, key in enumerate(keys, 1) if len(key.encode()) < MIN_API_KEY_BYTES
         ]

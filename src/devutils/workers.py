@@ -44,6 +44,7 @@ class WorkerContext:
     workers: int = 1
     index: int = 0
     metrics_dir: Path | None = None  # set when metrics are pooled across workers
+    supervisor_pid: int | None = None  # the parent of the workers, when there are several
 
 
 _context = WorkerContext()
@@ -162,4 +163,5 @@ def in_worker(settings: Settings, workers: int, index: int) -> None:
             # Metrics of one worker passed off as the pod's would be silently wrong.
             raise RuntimeError(f"{MULTIPROC_ENV} is not set: call before_workers_start first")
         metrics_dir = Path(exported)
-    _context = WorkerContext(workers, index, metrics_dir)
+    supervisor = os.getppid() if workers > 1 else None
+    _context = WorkerContext(workers, index, metrics_dir, supervisor)

@@ -35,7 +35,7 @@ def test_several_workers_get_a_temporary_metrics_directory() -> None:
         assert directory.is_dir()
         assert directory.name.startswith("devutils-metrics-")
         workers.in_worker(make_settings(), 3, 2)
-        assert workers.current() == workers.WorkerContext(3, 2, directory)
+        assert workers.current() == workers.WorkerContext(3, 2, directory, os.getppid())
     finally:
         directory.rmdir()
 
@@ -72,4 +72,4 @@ def test_in_worker_refuses_a_bad_index_or_a_missing_directory() -> None:
         workers.in_worker(make_settings(), 2, 0)
     # Without metrics there is nothing to pool.
     workers.in_worker(make_settings(metrics_enabled=False), 2, 1)
-    assert workers.current() == workers.WorkerContext(2, 1, None)
+    assert workers.current() == workers.WorkerContext(2, 1, None, os.getppid())

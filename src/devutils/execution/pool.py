@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import pickle
 import subprocess
@@ -46,12 +47,23 @@ from devutils.observability.metrics import (
     POOL_TIMEOUTS,
 )
 
+log = logging.getLogger("devutils.execution")
+
 _ERRORS: dict[str, type[ToolError]] = {cls.__name__: cls for cls in errors.ALL_ERRORS}
 _WORKER_COMMAND = (sys.executable, "-c", "from devutils.execution.worker import main; main()")
 
 # Starting a process (~0.2 s of interpreter start-up, off the loop) and killing one go through
 # this one thread.  It lives as long as the server: the kernel's parent-death signal is tied to it.
 _STARTER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devutils-pool-start")
+# Pids of this process's pool processes not yet stopped, for the pod's process metrics
+# (devutils.observability.processes).  A pid leaves before its process is reaped, so it can never
+# name a later, unrelated process.
+_live_pids: set[int] = set()
+
+
+def live_pids() -> list[int]:
+    """This process's pool processes (every pool), alive or exited but not yet stopped."""
+    return list(_live_pids)
 
 
 class PoolProcess:
@@ -81,6 +93,7 @@ class PoolProcess:
 
     def stop(self) -> None:
         """Kill at once (a call that passed its deadline must stop now) and reap."""
+        _live_pids.discard(self.process.pid)
         with contextlib.suppress(OSError):
             self.process.kill()
         for stream in (self.process.stdin, self.process.stdout):
@@ -99,9 +112,14 @@ def _start_process(memory_limit: int, settings: Any) -> PoolProcess:
         close_fds=True,
         start_new_session=False,
     )
+    _live_pids.add(process.pid)
     proc = PoolProcess(process)
-    os.set_inheritable(proc.requests, False)
-    proc.send(pickle.dumps((list(sys.path), memory_limit, settings)))
+    try:
+        os.set_inheritable(proc.requests, False)
+        proc.send(pickle.dumps((list(sys.path), memory_limit, settings)))
+    except OSError:
+        proc.stop()  # reaped here, so its pid leaves the live set
+        raise
     return proc
 
 
@@ -297,21 +315,38 @@ class WorkerPool:
         except TimeoutError:
             self._discard(proc)  # kill: the work stops with the answer
             self._timeouts.inc()
-            self._kills["timeout"].inc()
+            self._killed("timeout", spec.name, proc)
             raise self._timeout_error(spec.name) from None
         except asyncio.CancelledError:
             self._discard(proc)  # the client went away: nobody wants the result
-            self._kills["cancelled"].inc()
+            self._killed("cancelled", spec.name, proc)
             raise
         except (EOFError, OSError):
             self._discard(proc)
-            self._kills["died"].inc()
+            self._killed("died", spec.name, proc)
             raise self._died_error() from None
         outcome = self._finish(proc, reply)
         if outcome[0] == worker_module.OUT_OF_MEMORY:
-            self._kills["out_of_memory"].inc()
+            self._killed("out_of_memory", spec.name, proc)
         self._schedule_reaper()
         return _outcome(outcome, spec.name, self.memory_limit_mb)
+
+    def _killed(self, reason: str, tool: str, proc: PoolProcess) -> None:
+        """Count and log a pool process stopped mid-call (never the call's input)."""
+        self._kills[reason].inc()
+        extra: dict[str, Any] = {
+            "class": self.name,
+            "reason": reason,
+            "tool": tool,
+            "pid": proc.pid,
+        }
+        if reason == "timeout":
+            extra["limit"] = f"{self.settings.tool_timeout:g} s"
+        elif reason == "out_of_memory":
+            extra["limit"] = f"{self.memory_limit_mb} MiB"
+        # A client that went away is routine; the other reasons are worth an operator's look.
+        level = logging.INFO if reason == "cancelled" else logging.WARNING
+        log.log(level, "pool process killed", extra=extra)
 
     def _finish(self, proc: PoolProcess, reply: bytes) -> tuple[Any, ...]:
         """Decode a reply and return the process to the idle list, unless it is exiting."""

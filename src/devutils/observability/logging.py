@@ -64,6 +64,23 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+def config_error_line(error: Exception, exit_code: int) -> str:
+    """A fatal start-up configuration error as one JSON log line, in the shape of every other
+    line of the server's log, so log pipelines (``kubectl logs | jq``) read it too.  Written
+    before logging is configured: the settings that configure it are what failed."""
+    record = logging.makeLogRecord(
+        {
+            "name": "devutils.server",
+            "levelno": logging.ERROR,
+            "levelname": "ERROR",
+            "msg": "invalid configuration, not starting",
+            "error": str(error),
+            "exit_code": exit_code,
+        }
+    )
+    return JsonFormatter().format(record)
+
+
 def configure_logging(settings: Settings, stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter())

@@ -15,9 +15,11 @@ workers stay, so what they counted stays in the totals (a worker killed without 
 most the last second it had not yet published, counts no scrape had reported).  The token makes
 a replacement worker that happens to get a dead worker's pid start its own file.
 
-The process metrics follow the pod too: CPU seconds are summed over every worker that ever ran
+The process metrics follow the pod too.  Each worker's values include its pool processes
+(:mod:`devutils.observability.processes`); CPU seconds are summed over every worker that ever ran
 (a counter), memory and open descriptors over the live ones (``live_<pid>.json``, removed by the
-parent when it reaps the worker: :func:`mark_worker_dead`).
+parent when it reaps the worker: :func:`mark_worker_dead`); the supervisor's own CPU, memory and
+descriptors, read from ``/proc`` at each scrape, are added once.
 """
 
 from __future__ import annotations
@@ -29,21 +31,31 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
+from prometheus_client import CollectorRegistry, PlatformCollector
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from devutils.observability.batching import drain_all
 from devutils.observability.fastmetrics import FastCounter, FastHistogram, Labels
+from devutils.observability.processes import CPU as _CPU
+from devutils.observability.processes import SUMMED, ProcessTotals, usage
 
 PUBLISH_INTERVAL = 1.0
-_CPU = "process_cpu_seconds_total"
 # Live process gauges and how the pod's value is made from the workers' values.
 _LIVE_GAUGES: dict[str, tuple[str, Callable[[list[float]], float]]] = {
-    "process_resident_memory_bytes": ("Resident memory of all workers, in bytes.", sum),
-    "process_virtual_memory_bytes": ("Virtual memory of all workers, in bytes.", sum),
-    "process_open_fds": ("Open file descriptors of all workers.", sum),
+    "process_resident_memory_bytes": (
+        "Resident memory of the supervisor, the workers and their pool processes, in bytes.",
+        sum,
+    ),
+    "process_virtual_memory_bytes": (
+        "Virtual memory of the supervisor, the workers and their pool processes, in bytes.",
+        sum,
+    ),
+    "process_open_fds": (
+        "Open file descriptors of the supervisor, the workers and their pool processes.",
+        sum,
+    ),
     "process_max_fds": ("Maximum open file descriptors of one worker.", max),
     "process_start_time_seconds": ("Start of the oldest live worker, Unix seconds.", min),
 }
@@ -72,6 +84,8 @@ class WorkerMetrics(Collector):
         directory: Path,
         counters: Sequence[FastCounter],
         histograms: Sequence[FastHistogram],
+        children: Callable[[], Iterable[int]] = tuple,
+        supervisor: int | None = None,
     ) -> None:
         self.directory = directory
         self.counters = {family.name: family for family in counters}
@@ -79,14 +93,15 @@ class WorkerMetrics(Collector):
         pid = os.getpid()
         self.snapshot_path = directory / f"fast_{pid}_{secrets.token_hex(4)}.json"
         self.live_path = live_file(directory, pid)
-        self._process = ProcessCollector(registry=None)
+        self._process = ProcessTotals(children)
+        self.supervisor = supervisor
 
     # --- publishing (this worker) ----------------------------------------------------------
 
     def publish(self) -> None:
         """Write this worker's current values (called every second and by every scrape)."""
         drain_all()  # requests recorded in a pending batch count in this snapshot
-        process = _process_values(self._process)
+        process = self._process.values()
         snapshot = {
             "counters": {
                 name: [[list(labels), value] for labels, value in family.values.copy().items()]
@@ -115,7 +130,9 @@ class WorkerMetrics(Collector):
         self.publish()
         counters: dict[str, dict[Labels, float]] = {name: {} for name in self.counters}
         histograms: dict[str, dict[Labels, list[float]]] = {name: {} for name in self.histograms}
-        cpu_seconds = 0.0
+        supervisor = usage(self.supervisor) if self.supervisor is not None else None
+        # Its own CPU only: what its reaped workers used is in their snapshots.
+        cpu_seconds = supervisor.pop(_CPU, 0.0) if supervisor is not None else 0.0
         for snapshot in self._read_all("fast_*.json"):
             cpu_seconds += float(snapshot.get("cpu_seconds", 0.0))
             for name, rows in snapshot.get("counters", {}).items():
@@ -140,15 +157,17 @@ class WorkerMetrics(Collector):
             self.counters[name].family(values) for name, values in counters.items()
         ]
         families += [self.histograms[name].family(series) for name, series in histograms.items()]
-        families += self._process_families(cpu_seconds)
+        families += self._process_families(cpu_seconds, supervisor or {})
         return families
 
-    def _process_families(self, cpu_seconds: float) -> list[Metric]:
+    def _process_families(self, cpu_seconds: float, supervisor: dict[str, float]) -> list[Metric]:
         live = list(self._read_all("live_*.json"))
+        live.append({name: supervisor[name] for name in SUMMED if name in supervisor})
         families: list[Metric] = []
         cpu = CounterMetricFamily(
             _CPU.removesuffix("_total"),
-            "User and system CPU time of every worker that ran, in seconds.",
+            "User and system CPU time of the supervisor and of every worker that ran, with their "
+            "pool processes, in seconds.",
         )
         cpu.add_metric([], cpu_seconds)
         families.append(cpu)
@@ -178,11 +197,3 @@ def pod_registry(worker_metrics: WorkerMetrics, directory: Path) -> CollectorReg
     # and would jump between workers from scrape to scrape, so they are left out.
     PlatformCollector(registry=registry)
     return registry
-
-
-def _process_values(collector: ProcessCollector) -> dict[str, float]:
-    values: dict[str, float] = {}
-    for family in collector.collect():
-        for sample in family.samples:
-            values[sample.name] = float(sample.value)
-    return values

@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from devutils.auth import AUTH_REASONS, build_authenticator
+from devutils.execution.pool import live_pids
 from devutils.http.asgi import ASGIApp
 from devutils.http.middleware.access_log import AccessLog
 from devutils.http.middleware.auth import FailureThrottle, auth_guard, open_routes
@@ -21,6 +22,7 @@ from devutils.http.middleware.metrics import HttpMetrics, metrics_endpoint, regi
 from devutils.http.middleware.recording import BatchedRecorders, BatchRecorder
 from devutils.http.middleware.tool_metrics import ToolMetrics
 from devutils.http.middleware.tracing import TracingMiddleware
+from devutils.observability import processes
 from devutils.observability.batching import periodically
 from devutils.observability.logging import LineWriter
 from devutils.observability.metrics import AUTH_FAILURES, FAST_COUNTERS, FAST_HISTOGRAMS
@@ -89,11 +91,15 @@ def install_production_layers(
 def _metrics_endpoint(app: Application) -> ASGIApp:
     """This process's registry with one worker; the pod's sum over every worker with several
     (this worker publishes its hot-path families every second while it serves, and at exit)."""
-    directory = current().metrics_dir
+    context = current()
+    directory = context.metrics_dir
     if directory is None:
+        processes.install(live_pids)
         return metrics_endpoint
     from devutils.observability.multiproc import PUBLISH_INTERVAL, WorkerMetrics, pod_registry
 
-    worker_metrics = WorkerMetrics(directory, FAST_COUNTERS, FAST_HISTOGRAMS)
+    worker_metrics = WorkerMetrics(
+        directory, FAST_COUNTERS, FAST_HISTOGRAMS, live_pids, context.supervisor_pid
+    )
     app.lifespan_hooks.append(lambda: periodically(worker_metrics.publish, PUBLISH_INTERVAL))
     return registry_endpoint(pod_registry(worker_metrics, directory))

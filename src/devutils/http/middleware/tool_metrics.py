@@ -3,7 +3,9 @@
 ``tool_calls_total{tool,frontend,status}`` and ``tool_call_duration_seconds{tool}`` for every
 tool, plus the reference's per-family counters (``crypto_operations_total`` and friends) with its
 operation names and ``status`` = success | validation_error | error (| invalid_password for a
-verify that ran but did not match).  Labels taken from the parsed input (``algorithm``,
+verify that ran but did not match).  A call refused by an admission check (429, rate limit)
+never reached its tool: it counts in ``tool_calls_total`` (status ``RATE_LIMIT_ERROR``) and in
+``rate_limit_hits_total``, not as a failed operation of its family.  Labels taken from the parsed input (``algorithm``,
 ``action``) are used only when the input model declares that field as a ``Literal``, so a
 free-text field can never become a label.
 """
@@ -178,10 +180,11 @@ class ToolMetrics:
             status = error.code if isinstance(error, ToolError) else "INTERNAL_ERROR"
         family_status = _family_status(result, error)
         parsed = call.parsed
-        key = (spec.name, call.frontend, status, family_status, _label_inputs(parsed))
+        operation = error is None or call.admitted
+        key = (spec.name, call.frontend, status, family_status, operation, _label_inputs(parsed))
         labels = self._cache.get(key)
         if labels is None:
-            family = family_labels(spec, parsed)
+            family = family_labels(spec, parsed) if operation else None
             labels = self._cache[key] = _CallLabels(
                 (spec.name, call.frontend, status),
                 (spec.name,),

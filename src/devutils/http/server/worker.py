@@ -25,8 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"devutils: {exc}", file=sys.stderr)
-        return 78
+        return _refuse_configuration(exc)
     from devutils.workers import in_worker
 
     in_worker(settings, args.workers, args.index)
@@ -36,8 +35,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_app(settings, sock, parent_pid=os.getppid())
     except SettingsError as exc:
-        print(f"devutils: {exc}", file=sys.stderr)
-        return 78
+        return _refuse_configuration(exc)
+
+
+def _refuse_configuration(exc: SettingsError) -> int:
+    """One JSON log line, as ``devutils serve`` writes it; 78 tells the supervisor not to retry."""
+    from devutils.observability.logging import config_error_line
+
+    print(config_error_line(exc, 78), file=sys.stderr)
+    return 78
 
 
 if __name__ == "__main__":
