@@ -35,8 +35,8 @@ from devutils.frontends.cli_input import (
     encoding_field,
     field_kind,
     flag,
-    is_secret,
     literal,
+    secret_fields,
     stdin_is_piped,
     subject_field,
     trim,
@@ -173,6 +173,7 @@ def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: No
     )
     optional = parser.add_argument_group("optional")
     taken = {"--json", "--raw", "--verbose", "--help"}
+    secrets = set(secret_fields(spec.input_model))
     for name, field in spec.input_model.model_fields.items():
         camel = _wire(spec.input_model, name)
         # A field named like one of the CLI's own options (or its -env twin) is still reachable
@@ -183,7 +184,7 @@ def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: No
         taken.update(flags)
         taken.add(f"{flag(name)}-env")
         kwargs = {"metavar": name.upper(), **_argument_kwargs(field.annotation)}
-        secret = is_secret(name) and field_kind(field.annotation) == "text"
+        secret = name in secrets
         help_text = field.description or ""
         if secret:
             help_text += f" Secret: prefer - (stdin), @PATH or {flag(name)}-env VAR."

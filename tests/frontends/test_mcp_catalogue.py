@@ -11,7 +11,9 @@ import pytest
 from mcp import Client
 
 from devutils.errors import ToolError
+from devutils.frontends.cli_input import secret_fields, wire
 from devutils.frontends.mcp import McpFrontend, build_server
+from devutils.frontends.openapi import build_openapi
 from devutils.frontends.schema import (
     compact_input_schema,
     compact_output_schema,
@@ -172,3 +174,38 @@ def test_presets_and_families_combine(registry: Registry) -> None:
 def test_unknown_toolset_lists_presets_and_families(registry: Registry) -> None:
     with pytest.raises(SettingsError, match=r"MCP_TOOLSETS.*essential.*essentials"):
         McpFrontend(registry, make_settings(mcp_toolsets="essential"))
+
+
+def _secret_properties(schema: dict[str, Any]) -> set[str]:
+    return {name for name, prop in schema["properties"].items() if prop.get("writeOnly") is True}
+
+
+async def test_secret_fields_are_write_only_in_every_schema(registry: Registry) -> None:
+    """One rule (the CLI's --FIELD-env secrets) marks writeOnly in the schema REST lists, OpenAPI
+    documents and MCP announces; the web pages mask those fields and keep them out of URLs."""
+    expected = {
+        spec.name: {
+            spec.input_model.model_fields[name].serialization_alias or wire(name)
+            for name in secret_fields(spec.input_model)
+        }
+        for spec in registry
+    }
+    assert expected["crypto_password_hash"] == {"password"}
+    assert expected["crypto_hmac"] == {"key"}
+    assert expected["crypto_totp"] == {"secret"}
+    assert expected["crypto_cert_selfsigned"] == {"privateKey"}
+    assert expected["crypto_hash"] == {"key"}  # not keyEncoding: a choice, not a secret
+    assert expected["text_case"] == set()
+    document = build_openapi(registry)
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        listed = {tool.name: tool.input_schema for tool in (await mcp.list_tools()).tools}
+    for spec in registry:
+        assert _secret_properties(input_schema(spec)) == expected[spec.name], spec.name
+        assert _secret_properties(listed[spec.name]) == expected[spec.name], spec.name
+        operation = next(iter(document["paths"][spec.path].values()))
+        if "requestBody" not in operation:  # a GET tool: nothing to send, nothing secret
+            assert not expected[spec.name], spec.name
+            continue
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]
+        component = document["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+        assert _secret_properties(component) == expected[spec.name], spec.name

@@ -330,3 +330,29 @@ async def test_rest_serves_its_own_pages_with_a_configured_host(
         )
     assert own.status_code == 200, own.text
     assert other.status_code == 403
+
+
+async def test_a_refused_host_says_to_set_allowed_hosts(
+    make_app: Callable[..., Application],
+) -> None:
+    """The LAN-name case (http://devbox:8080/ on the default settings): the code and message stay,
+    the details say which setting serves that name."""
+    default = await _post(make_app(), HASH, json=HASH_ARGS, headers={"Host": "devbox:8080"})
+    assert default.status_code == 403
+    error = default.json()["error"]
+    assert error["code"] == "FORBIDDEN"
+    assert error["message"] == "Host header not allowed"
+    assert "ALLOWED_HOSTS" in error["details"]
+    assert "localhost, 127.0.0.1 and [::1]" in error["details"]
+    configured = make_app(allowed_hosts="api.example.com")
+    async with configured.lifespan(), in_process(configured) as http:
+        page = await http.get("/", headers={"Host": "devbox"})
+    assert page.status_code == 403
+    details = page.json()["error"]["details"]
+    assert "not in ALLOWED_HOSTS" in details
+    assert "api.example.com" not in details  # the configured names are not told to strangers
+    # A refused Origin is another matter: no Host hint there.
+    origin = await _post(
+        make_app(), HASH, json=HASH_ARGS, headers={"Origin": "https://evil.example"}
+    )
+    assert "ALLOWED_HOSTS" not in str(origin.json()["error"].get("details"))

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -484,3 +484,216 @@ def test_a_very_large_result_is_shown_as_text(driver: WebDriver, server: ServerP
         """
     )
     assert shown == [True, 0, 200000]
+
+
+def _shell(command: str, **env: str) -> str:
+    venv_bin = str(Path(sys.executable).parent)
+    result = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""), **env},
+        timeout=60,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_secrets_are_masked_and_kept_out_of_the_url_and_commands(
+    driver: WebDriver, server: ServerProcess
+) -> None:
+    """Fields the schema marks writeOnly (the CLI's secret rule): password inputs, never in the
+    address (history, shared links) nor in the commands, which read them from variables."""
+    secret = "k3y-Sec'ret $HOME!"  # the shell must neither end the quoting nor expand it
+    open_page(driver, server.base + "/#tool=crypto_hmac")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-key"))
+    key = by_id(driver, "f-key")
+    assert key.get_attribute("type") == "password"
+    assert key.get_attribute("data-secret") == "true"
+    key.clear()
+    key.send_keys(secret)
+    assert secret not in driver.current_url
+    assert "my-secret-key" not in driver.current_url  # nor the example's key
+    run_and_wait(driver)
+    expected = rest_call(
+        server,
+        "/api/v1/crypto/hmac",
+        {"content": "Hello World", "key": secret, "algorithm": "sha256"},
+    ).json()["data"]["hmac"]
+    assert expected in by_id(driver, "human-view").text
+    assert secret not in driver.current_url
+    assert "tool=crypto_hmac" in driver.current_url
+
+    curl = by_id(driver, "curl-cmd").text
+    cli = by_id(driver, "cli-cmd").text
+    assert secret not in curl
+    assert secret not in cli
+    assert "$DEVUTILS_KEY" in curl
+    assert " --key-env DEVUTILS_KEY " in cli
+    out = _shell(curl, DEVUTILS_API_KEY=API_KEY, DEVUTILS_KEY=secret)
+    assert json.loads(out)["data"]["hmac"] == expected
+    assert json.loads(_shell(cli, DEVUTILS_KEY=secret))["hmac"] == expected
+
+    # "show" reveals what was typed, for checking it.
+    by_id(driver, "f-key-show").click()
+    assert by_id(driver, "f-key").get_attribute("type") == "text"
+
+    # An old link that carries a secret fills the form, and the address loses it at once.
+    args = json.dumps({"content": "x", "key": "linked-secret", "algorithm": "md5"})
+    driver.get(server.base + "/")
+    driver.get(server.base + "/#tool=crypto_hmac&args=" + quote(args))
+    wait_until(driver, lambda d: css(d, "#f-key") and by_id(d, "f-key").get_attribute("value"))
+    assert by_id(driver, "f-key").get_attribute("value") == "linked-secret"
+    assert "linked-secret" not in driver.current_url
+    assert "md5" in driver.current_url
+
+    # Passwords are masked; a secret that may span lines (a PEM key) is a masked text area.
+    open_page(driver, server.base + "/#tool=crypto_password_hash")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-password"))
+    assert by_id(driver, "f-password").get_attribute("type") == "password"
+    assert "--password-env DEVUTILS_PASSWORD" in by_id(driver, "cli-cmd").text
+    open_page(driver, server.base + "/#tool=crypto_cert_selfsigned")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-privateKey"))
+    pem = by_id(driver, "f-privateKey")
+    assert pem.tag_name == "textarea"
+    assert pem.get_attribute("data-secret") == "true"
+    assert "masked" in str(pem.get_attribute("class"))
+
+
+def test_multi_line_text_keeps_its_line_breaks(driver: WebDriver, server: ServerProcess) -> None:
+    open_page(driver, server.base + "/#tool=text_diff")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-original"))
+    original = by_id(driver, "f-original")
+    assert original.tag_name == "textarea"
+    assert original.get_attribute("value") == "a\nb\nc\n"  # the first example, unchanged
+    run_and_wait(driver)
+    expected = rest_call(
+        server, "/api/v1/text/diff", {"original": "a\nb\nc\n", "modified": "a\nB\nc\nd\n"}
+    ).json()["data"]
+    lines = [span.text for span in css(driver, "#human-view pre.diff span")]
+    assert {"-b", "+B", "+d"} <= set(lines)
+    assert "-b" in str(expected)
+    # The address round-trips the line breaks too.
+    driver.get(server.base + "/")
+    driver.get(server.base + "/#tool=text_diff&args=" + quote(json.dumps({"original": "x\ny\n"})))
+    wait_until(driver, lambda d: css(d, "#f-original"))
+    wait_until(driver, lambda d: by_id(d, "f-original").get_attribute("value") == "x\ny\n")
+
+    # YAML, where the line breaks are the syntax.
+    from selenium.webdriver.support.ui import Select
+
+    open_page(driver, server.base + "/#tool=data_diff")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-original"))
+    for field, text in (("f-original", "a: 1\nb: 2\n"), ("f-modified", "a: 1\nb: 3\n")):
+        area = by_id(driver, field)
+        area.clear()
+        area.send_keys(text)
+    Select(by_id(driver, "f-format")).select_by_visible_text("yaml")
+    outcome = run_and_wait(driver)
+    assert outcome.get_attribute("data-status") == "200", outcome.text
+    assert "/b" in by_id(driver, "human-view").text
+
+
+def test_one_line_fields_stay_inputs(driver: WebDriver, server: ServerProcess) -> None:
+    """Text the schema bounds to a line (a zone name, a domain) is an input, not a text area."""
+    open_page(driver, server.base + "/#tool=time_convert")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-timezone"))
+    assert by_id(driver, "f-timezone").tag_name == "input"
+
+
+def test_text_or_number_fields_are_text(driver: WebDriver, server: ServerProcess) -> None:
+    """time_convert's input is a string or an integer: a text field, sent as text (which the
+    server takes for the unix formats too)."""
+    from selenium.webdriver.support.ui import Select
+
+    open_page(driver, server.base + "/#tool=time_convert")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-input"))
+    field = by_id(driver, "f-input")
+    assert field.tag_name == "input"
+    assert field.get_attribute("type") == "text"
+    assert by_id(driver, "f-input").get_attribute("value") == "1703518245"  # no JSON quotes
+    css(driver, 'button.example[data-example="1"]')[0].click()  # the integer 1703518245123
+    assert by_id(driver, "f-input").get_attribute("value") == "1703518245123"
+    run_and_wait(driver)
+    as_integer = rest_call(
+        server,
+        "/api/v1/time/convert",
+        {"input": 1703518245123, "inputFormat": "unix_auto", "outputFormat": "rfc3339"},
+    ).json()["data"]
+    as_text = rest_call(
+        server,
+        "/api/v1/time/convert",
+        {"input": "1703518245123", "inputFormat": "unix_auto", "outputFormat": "rfc3339"},
+    ).json()["data"]
+    assert as_text == as_integer
+    assert as_integer["result"] in by_id(driver, "human-view").text
+    field = by_id(driver, "f-input")
+    field.clear()
+    field.send_keys("2024-01-01")
+    Select(by_id(driver, "f-inputFormat")).select_by_visible_text("iso8601")
+    Select(by_id(driver, "f-outputFormat")).select_by_visible_text("unix")
+    outcome = run_and_wait(driver)
+    assert outcome.get_attribute("data-status") == "200", outcome.text
+    assert "1704067200" in by_id(driver, "human-view").text
+
+
+def test_an_optional_field_can_be_sent_empty(driver: WebDriver, server: ServerProcess) -> None:
+    """attributePrefix defaults to "@"; "" (no attributes) needs its own switch, since an empty
+    field means the default."""
+    open_page(driver, server.base + "/#tool=data_convert")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-attributePrefix"))
+    assert not css(driver, "#f-content-empty")  # only where the default is a non-empty text
+    css(driver, 'button.example[data-example="2"]')[0].click()  # XML with an attribute
+    run_and_wait(driver)
+    assert "@id" in by_id(driver, "human-view").text
+    by_id(driver, "f-attributePrefix-empty").click()
+    assert not by_id(driver, "f-attributePrefix").is_enabled()
+    assert (
+        json.loads(parse_qs(urlsplit(driver.current_url).fragment)["args"][0])["attributePrefix"]
+        == ""
+    )
+    outcome = run_and_wait(driver)
+    assert outcome.get_attribute("data-status") == "200", outcome.text
+    expected = rest_call(
+        server,
+        "/api/v1/data/convert",
+        {
+            "content": '<user id="7"><name>Ann</name></user>',
+            "from": "xml",
+            "to": "json",
+            "attributePrefix": "",
+        },
+    ).json()["data"]
+    assert expected["result"] in by_id(driver, "human-view").text
+    assert "id" not in json.loads(expected["result"])["user"]
+    # The shared address keeps the choice.
+    shared = driver.current_url
+    driver.get(server.base + "/")
+    driver.get(shared)
+    wait_until(driver, lambda d: css(d, "#f-attributePrefix-empty"))
+    wait_until(driver, lambda d: by_id(d, "f-attributePrefix-empty").is_selected())
+
+
+def test_try_it_shows_bodies_without_a_data_member(
+    driver: WebDriver, server: ServerProcess
+) -> None:
+    """/health and /api/v1/status answer with the object itself, not {success, data}."""
+    open_page(driver, server.base + "/docs")
+    wait_until(driver, lambda d: css(d, "#operations details.op"))
+    operation = by_id(driver, "op-health")
+    driver.execute_script(
+        "arguments[0].open = true; arguments[0].querySelector('.try button.primary').click()",
+        operation,
+    )
+    wait_until(driver, lambda d: operation.find_elements("css selector", "#outcome"))
+    text = operation.find_element("css selector", "#outcome").text
+    assert "undefined" not in text
+    assert "status" in text

@@ -310,3 +310,45 @@ def test_the_pages_load_nothing_from_another_origin() -> None:
             text = text.replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert "http://" not in text, path.name
         assert "https://" not in text, path.name
+
+
+def _read_response(sock: socket.socket, buffered: bytes) -> tuple[bytes, bytes]:
+    """One response head (and what follows it) from a kept-alive connection."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def test_a_304_carries_no_content_length_and_no_body() -> None:
+    """RFC 9110 §8.6: a 304's Content-Length, if any, must be the 200's; we send none, and the
+    server frames nothing (no chunked coding), so the kept-alive connection reads on cleanly."""
+    with run_server({"RATE_LIMIT_ENABLED": "false"}) as server:
+        etag = httpx.get(server.base + "/static/app.css", timeout=10).headers["etag"]
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            for target in ("/static/app.css", "/", "/docs"):
+                sock.sendall(
+                    f"GET {target} HTTP/1.1\r\nHost: localhost\r\nIf-None-Match: *\r\n\r\n".encode()
+                )
+                head, rest = _read_response(sock, b"")
+                assert head.startswith(b"HTTP/1.1 304"), head
+                lines = [line.lower() for line in head.split(b"\r\n")[1:]]
+                names = {line.split(b":", 1)[0] for line in lines}
+                assert b"content-length" not in names, head
+                assert b"transfer-encoding" not in names, head
+                assert b"etag" in names
+                assert rest == b""  # nothing after the head
+            # The same connection carries the next request: no stray body bytes were framed.
+            sock.sendall(
+                b"GET /static/app.css HTTP/1.1\r\nHost: localhost\r\n"
+                + f"If-None-Match: {etag}\r\nConnection: close\r\n\r\n".encode()
+            )
+            head, rest = _read_response(sock, b"")
+            assert head.startswith(b"HTTP/1.1 304"), head
+            assert b"content-length" not in head.lower()
+            while chunk := sock.recv(65536):
+                rest += chunk
+            assert rest == b""

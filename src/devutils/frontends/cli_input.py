@@ -67,6 +67,19 @@ def is_secret(name: str) -> bool:
     return any(word in SECRET_WORDS for word in name.split("_"))
 
 
+def secret_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The text fields of ``model`` that hold a secret (Python names).
+
+    The one rule every frontend follows: the CLI offers ``--FIELD-env`` for these, the input
+    schemas mark them ``writeOnly`` (so the web pages mask them and keep them out of URLs).
+    """
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if is_secret(name) and field_kind(field.annotation) == "text"
+    )
+
+
 def subject_field(model: type[ToolInput]) -> str | None:
     """The field standard input fills: the first required text field."""
     for name, field in model.model_fields.items():

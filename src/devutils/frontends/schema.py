@@ -9,20 +9,32 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
+
+from devutils.frontends.cli_input import secret_fields
 from devutils.registry import ToolSpec
 
 
 @cache
-def _input_schema(model: type) -> dict[str, Any]:
-    schema: dict[str, Any] = model.model_json_schema(by_alias=True, mode="validation")  # type: ignore[attr-defined]
+def _input_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True, mode="validation")
     schema.setdefault("properties", {})
+    # writeOnly (JSON Schema 2020-12 §9.4, OpenAPI 3.1): sent, never shown back.  The pages mask
+    # such fields and keep them out of URLs and command lines; the marker is the CLI's own rule
+    # (--FIELD-env), so the two cannot disagree.  Shorter than format: password, which also
+    # suggests a one-line input (a PEM private key is not).
+    for name in secret_fields(model):
+        schema["properties"][model.model_fields[name].serialization_alias or to_camel(name)][
+            "writeOnly"
+        ] = True
     # ToolInput forbids unknown fields, so pydantic already says additionalProperties: false.
     return schema
 
 
 @cache
-def _output_schema(model: type) -> dict[str, Any]:
-    schema: dict[str, Any] = model.model_json_schema(by_alias=True, mode="serialization")  # type: ignore[attr-defined]
+def _output_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True, mode="serialization")
     return schema
 
 
@@ -113,7 +125,7 @@ def without_defaults(schema: Any) -> Any:
 
 
 @cache
-def _compact(model: type, mode: str) -> dict[str, Any]:
+def _compact(model: type[BaseModel], mode: str) -> dict[str, Any]:
     if mode == "validation":
         compact: dict[str, Any] = nullable_as_type(without_titles(_input_schema(model)))
     else:

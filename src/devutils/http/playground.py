@@ -79,9 +79,16 @@ def asset_endpoint(asset: Asset) -> ASGIApp:
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"etag", asset.etag), CACHE_CONTROL]
         if etag_matches(header(scope, b"if-none-match"), asset.etag):
-            start = response_start(scope, 304, 0, asset.content_type, headers)
-            start[PAGE_RESPONSE] = True
-            await send(start)
+            # No Content-Length: on a 304 it would have to be the 200's length (RFC 9110 §8.6), and
+            # neither Content-Type: the validators say all a cache needs (§15.4.5).
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": headers,
+                    PAGE_RESPONSE: True,
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         start = response_start(scope, 200, len(asset.body), asset.content_type, headers)

@@ -248,7 +248,10 @@
       if (err.details) box.append(el("pre", { id: "error-details" }, typeof err.details === "string" ? err.details : JSON.stringify(err.details, null, 2)));
       return box;
     }
-    const data = outcome.body ? outcome.body.data : null;
+    // Tool routes wrap their result as {success, data}; /health and /api/v1/status answer with
+    // the object itself.
+    const body = outcome.body;
+    const data = body && typeof body === "object" && "data" in body ? body.data : body;
     const text = JSON.stringify(data, null, 2) || "null";
     let human;
     let tree;

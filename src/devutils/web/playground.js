@@ -5,10 +5,17 @@
 (function () {
   const { el } = window.DU;
   const $ = (id) => document.getElementById(id);
-  const LONG_TEXT = /^(content|text|token|certificate|input|data|pem|hash|body|json)$/i;
+  // Text the schema bounds to a line's worth (names, zones, dates, domain names: maxLength up to
+  // 256) or shapes with a format is one line; any other text may span lines and gets a text area,
+  // since an <input> drops line breaks.
+  const ONE_LINE_MAX = 256;
 
   let tools = [];
   let current = null; // the selected tool's listing entry
+  // The hash this page last wrote.  A link opened in place fires popstate and then hashchange;
+  // the first rewrites the hash without the link's secrets, and the second must not read that
+  // back as a new state (it would empty the secret fields just filled).
+  let written = null;
 
   // ---- catalogue -------------------------------------------------------------------------
 
@@ -68,27 +75,47 @@
 
   // ---- schema → form ---------------------------------------------------------------------
 
-  // The one non-null branch of an Optional[...] (anyOf [..., {type: null}]).
+  // The one non-null branch of an Optional[...] (anyOf [..., {type: null}]).  Text or a number
+  // (time_convert's input: "2024-01-01" or 1703518245) is a text field: the text is sent, which
+  // the string branch accepts.
   function effective(schema) {
     if (schema.anyOf) {
       const branches = schema.anyOf.filter((s) => s.type !== "null");
       if (branches.length === 1) return Object.assign({}, schema, branches[0], { nullable: true });
+      const text = branches.find((s) => s.type === "string" && !s.enum);
+      if (text && branches.every((s) => ["string", "integer", "number"].includes(s.type) && !s.enum)) {
+        return Object.assign({}, schema, text);
+      }
     }
     return schema;
   }
 
-  function kindOf(name, schema) {
+  function oneLine(schema) {
+    return schema.format !== undefined || (schema.maxLength !== undefined && schema.maxLength <= ONE_LINE_MAX);
+  }
+
+  // writeOnly marks a secret (the CLI's --FIELD-env rule): masked, never in the URL or a command.
+  // One line (a password input) unless the schema admits a long value such as a PEM key.
+  function kindOf(schema) {
     if (schema.enum) return "enum";
     if (schema.type === "boolean") return "boolean";
     if (schema.type === "integer" || schema.type === "number") return "number";
-    if (schema.type === "object" || schema.type === "array" || !schema.type) return "json";
-    if (LONG_TEXT.test(name) || (schema.maxLength || 0) > 200) return "text";
-    return "string";
+    if (schema.type !== "string") return "json";
+    if (schema.writeOnly) return oneLine(schema) || schema.maxLength === undefined ? "secret" : "secret-text";
+    return oneLine(schema) ? "string" : "text";
+  }
+
+  function isSecret(kind) { return kind === "secret" || kind === "secret-text"; }
+
+  // An optional text field whose default is not empty: "" is a value of its own (no XML
+  // attributes, words joined without a separator), which an empty field (the default) cannot say.
+  function canSendEmpty(schema, kind, required) {
+    return !required && typeof schema.default === "string" && schema.default !== "" && ["string", "text"].includes(kind);
   }
 
   function buildField(name, raw, required) {
     const schema = effective(raw);
-    const kind = kindOf(name, schema);
+    const kind = kindOf(schema);
     const id = "f-" + name;
     const wrap = el("div", { class: "field", "data-field": name, "data-kind": kind });
     const help = [schema.description || ""];
@@ -111,11 +138,29 @@
       } else if (kind === "text" || kind === "json") {
         control = el("textarea", { id, rows: kind === "json" ? "3" : "5", spellcheck: "false",
           placeholder: kind === "json" ? "JSON, e.g. " + (schema.type === "array" ? "[]" : "{}") : "" });
+      } else if (kind === "secret") {
+        control = el("input", { type: "password", id, spellcheck: "false", autocomplete: "off", "data-secret": "true" });
+      } else if (kind === "secret-text") {
+        control = el("textarea", { id, rows: "5", spellcheck: "false", autocomplete: "off", class: "masked", "data-secret": "true" });
       } else {
         control = el("input", { type: "text", id, spellcheck: "false", autocomplete: "off",
           placeholder: schema.default ? String(schema.default) : "" });
       }
       wrap.append(label, control);
+    }
+    if (isSecret(kind)) {
+      help.push("Secret: kept out of the page address and the commands below.");
+      const show = el("input", { type: "checkbox", id: id + "-show" });
+      show.addEventListener("change", () => {
+        if (kind === "secret") control.type = show.checked ? "text" : "password";
+        else control.classList.toggle("masked", !show.checked);
+      });
+      wrap.append(el("label", { class: "inline", for: id + "-show" }, show, "show"));
+    }
+    if (canSendEmpty(schema, kind, required)) {
+      const empty = el("input", { type: "checkbox", id: id + "-empty" });
+      empty.addEventListener("change", () => { control.disabled = empty.checked; onFormChange(); });
+      wrap.append(el("label", { class: "inline", for: id + "-empty" }, empty, "send empty text (\"\") instead of the default"));
     }
     wrap.append(el("div", { class: "help" }, help.join(" ")));
     control.addEventListener("input", onFormChange);
@@ -144,7 +189,8 @@
       const prop = effective(raw);
       const control = $("f-" + name);
       if (!control) continue;
-      const kind = kindOf(name, prop);
+      const kind = kindOf(prop);
+      const empty = $("f-" + name + "-empty");
       if (kind === "boolean") {
         if (control.checked !== (prop.default === true) || required.has(name)) args[name] = control.checked;
       } else if (kind === "enum") {
@@ -158,6 +204,8 @@
         if (control.value.trim() !== "") {
           try { args[name] = JSON.parse(control.value); } catch (e) { problems.push(name + ": not valid JSON (" + e.message + ")"); }
         }
+      } else if (empty && empty.checked) {
+        args[name] = "";
       } else if (control.value !== "" || required.has(name)) {
         args[name] = control.value;
       }
@@ -172,9 +220,14 @@
       const prop = effective(raw);
       const control = $("f-" + name);
       if (!control) continue;
-      const kind = kindOf(name, prop);
+      const kind = kindOf(prop);
       const has = Object.prototype.hasOwnProperty.call(args, name) && args[name] !== null;
       const value = args[name];
+      const empty = $("f-" + name + "-empty");
+      if (empty) {
+        empty.checked = has && value === "";
+        control.disabled = empty.checked;
+      }
       if (kind === "boolean") control.checked = has ? Boolean(value) : prop.default === true;
       else if (kind === "enum") {
         if (!has) control.selectedIndex = 0;
@@ -193,10 +246,34 @@
 
   // ---- commands and URL state ---------------------------------------------------------------
 
+  function secretNames() {
+    if (!current) return [];
+    const props = (current.inputSchema || {}).properties || {};
+    return Object.keys(props).filter((name) => isSecret(kindOf(effective(props[name]))));
+  }
+
+  // The arguments without their secrets: what the URL (history, a shared link) may carry.
+  function shareable(args) {
+    const out = Object.assign({}, args);
+    for (const name of secretNames()) delete out[name];
+    return out;
+  }
+
+  // privateKey → private_key: the CLI's field name, for its --private-key-env flag and the variable.
+  function snake(name) { return name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()); }
+  function envVar(name) { return "DEVUTILS_" + snake(name).toUpperCase(); }
+
   function updateCommands() {
     if (!current) return;
     const { args } = collectArgs();
-    const json = JSON.stringify(args);
+    const secrets = secretNames().filter((name) => Object.prototype.hasOwnProperty.call(args, name));
+    // Secrets go through variables, like the API key: each stands in the JSON as a marker that
+    // becomes "'"$VAR"'" (the shell splices the variable into the single-quoted body).
+    const marker = (name) => "\u0001" + name + "\u0001";
+    const marked = Object.assign({}, args);
+    for (const name of secrets) marked[name] = marker(name);
+    let body = window.DU.shellQuote(JSON.stringify(marked));
+    for (const name of secrets) body = body.split(JSON.stringify(marker(name))).join("\"'\"$" + envVar(name) + "\"'\"");
     const url = window.location.origin + current.path;
     const lines = ["curl -sS -X " + current.method + " " + window.DU.shellQuote(url)];
     const auth = window.DU.authHeaders();
@@ -205,10 +282,15 @@
     if (auth["X-API-Key"]) lines.push("-H \"X-API-Key: $DEVUTILS_API_KEY\"");
     if (current.method !== "GET") {
       lines.push("-H 'Content-Type: application/json'");
-      lines.push("-d " + window.DU.shellQuote(json));
+      lines.push("-d " + body);
     }
     $("curl-cmd").textContent = lines.join(" \\\n  ");
-    const cli = current.cli + (current.method !== "GET" && json !== "{}" ? " --json " + window.DU.shellQuote(json) : "");
+    let cli = current.cli;
+    if (current.method !== "GET") {
+      for (const name of secrets) cli += " --" + snake(name).replace(/_/g, "-") + "-env " + envVar(name);
+      const rest = JSON.stringify(shareable(args));
+      if (rest !== "{}") cli += " --json " + window.DU.shellQuote(rest);
+    }
     $("cli-cmd").textContent = cli;
   }
 
@@ -216,12 +298,15 @@
     if (!current) return;
     const params = new URLSearchParams();
     params.set("tool", current.name);
-    if (args && Object.keys(args).length) params.set("args", JSON.stringify(args));
+    const shared = shareable(args || {});
+    if (Object.keys(shared).length) params.set("args", JSON.stringify(shared));
     const hash = "#" + params.toString();
+    written = hash;
     if (window.location.hash !== hash) history.replaceState(null, "", hash);
   }
 
   function fromUrl() {
+    if (written !== null && window.location.hash === written) return;
     const params = new URLSearchParams(window.location.hash.slice(1));
     const name = params.get("tool");
     if (!name) return;
@@ -271,9 +356,10 @@
     updateCommands();
     if (push) {
       const params = new URLSearchParams({ tool: name });
-      const { args: now } = collectArgs();
+      const now = shareable(collectArgs().args);
       if (Object.keys(now).length) params.set("args", JSON.stringify(now));
-      history.pushState(null, "", "#" + params.toString());
+      written = "#" + params.toString();
+      history.pushState(null, "", written);
     } else {
       toUrl(collectArgs().args);
     }

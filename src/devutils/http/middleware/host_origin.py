@@ -15,7 +15,7 @@ any work:
   developer's own machine.  Requests without ``Origin`` (not a browser) pass.
 
 Probe and scrape paths (health, metrics) are exempt: kubelets and Prometheus address pods by IP.
-Refusals are 403 ``FORBIDDEN`` (400 ``VALIDATION_ERROR`` for several Host headers), as the REST
+Refusals are 403 ``FORBIDDEN`` (a refused Host's details name ALLOWED_HOSTS; 400 ``VALIDATION_ERROR`` for several Host headers), as the REST
 envelope or, on ``/mcp``, a JSON-RPC error without id.
 """
 
@@ -48,6 +48,15 @@ HOST_REFUSED = "Host header not allowed"
 ORIGIN_REFUSED = "Origin header not allowed"
 SEVERAL_HOSTS = "several Host headers"
 SEVERAL_ORIGINS = "several Origin headers"
+# The refusal's details say what to change (ALLOWED_HOSTS), never which names are configured.
+HOST_HINT_DEFAULT = (
+    "ALLOWED_HOSTS is not set, so only localhost, 127.0.0.1 and [::1] (any port) are served; "
+    "to reach this server by another name, list it: ALLOWED_HOSTS=devbox,devbox.lan "
+    "(host, host:port, *.suffix)"
+)
+HOST_HINT_CONFIGURED = (
+    "this Host is not in ALLOWED_HOSTS; add the name clients use to reach the server"
+)
 
 
 class HostOriginGuard:
@@ -60,6 +69,7 @@ class HostOriginGuard:
         cors_origins: tuple[str, ...] = (),
     ) -> None:
         loopback_default = not hosts
+        self.host_hint = HOST_HINT_DEFAULT if loopback_default else HOST_HINT_CONFIGURED
         self.hosts: tuple[HostPattern, ...] = tuple(
             parse_host_pattern(entry) for entry in hosts or LOOPBACK_HOSTS
         )
@@ -117,7 +127,9 @@ class HostOriginGuard:
                 "Invalid request", SEVERAL_HOSTS if hosts > 1 else SEVERAL_ORIGINS
             )
         reason = self.verdict(host, origin)
-        return None if reason is None else ForbiddenError(reason)
+        if reason is None:
+            return None
+        return ForbiddenError(reason, self.host_hint if reason == HOST_REFUSED else None)
 
 
 def same_origin(host: bytes | None, origin: bytes | None) -> bool:
