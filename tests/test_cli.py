@@ -187,7 +187,9 @@ def test_bad_configuration_exits_78_naming_the_variable(
         env={
             "PATH": "/usr/bin:/bin",
             "SECRETS_MOUNT_PATH": "/nonexistent",
-            "SERVER_PORT": "1",
+            # Any free port: some refusals come after the socket is bound (in the worker), so a
+            # fixed port another process holds would fail first.
+            "SERVER_PORT": "0",
             **env,
         },
         capture_output=True,
