@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -215,3 +216,43 @@ def test_bad_configuration_exits_78_naming_the_variable(
             assert entry["time"]
     else:  # the MCP stdio server's stdout is the protocol; people read its stderr
         assert result.stderr.startswith(b"devutils: ")
+
+
+@pytest.mark.parametrize(
+    ("host", "problem", "setting"),
+    [
+        ("127.0.0.1", "address already in use", "SERVER_PORT"),
+        ("192.0.2.1", "address not available on this host", "SERVER_HOST"),  # TEST-NET-1
+    ],
+    ids=["port-in-use", "address-not-here"],
+)
+def test_serve_that_cannot_listen_exits_78_with_one_line(
+    host: str, problem: str, setting: str
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*DEVUTILS, "serve", "--host", host, "--port", str(port), "--workers", "1"],
+            env={"PATH": "/usr/bin:/bin", "SECRETS_MOUNT_PATH": "/nonexistent"},
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            timeout=60,
+        )
+    assert result.returncode == 78, result.stderr
+    assert b"Traceback" not in result.stderr
+    # one line, the server's usual refusal of a configuration (test above)
+    [line] = result.stderr.decode().splitlines()
+    entry = json.loads(line)
+    assert (entry["msg"], entry["exit_code"]) == ("invalid configuration, not starting", 78)
+    assert entry["error"].startswith(f"cannot listen on {host}:{port}: {problem} ")
+    assert setting in entry["error"]
+
+
+def test_serve_refuses_a_port_out_of_range_as_a_usage_error() -> None:
+    result = subprocess.run(
+        [*DEVUTILS, "serve", "--port", "70000"], capture_output=True, check=False, timeout=60
+    )
+    assert result.returncode == 64, result.stderr
+    assert b"expected a port from 0 to 65535" in result.stderr
+    assert b"Traceback" not in result.stderr

@@ -7,7 +7,9 @@ import io
 import json
 import os
 import shlex
+import signal
 import subprocess
+import time
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -399,11 +401,59 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
     assert result.error() == {
         "code": "VALIDATION_ERROR",
         "message": "Invalid command line",
-        "details": "devutils: unrecognized arguments: --no-such-option",
+        "details": "devutils crypto hash: unrecognized arguments: --no-such-option",
     }
     result = cli("id", "uuid", "--version", "4", "--count", "many")
     assert result.code == 64
     assert "invalid int value" in result.error()["details"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "details"),
+    [
+        (["id", "uuid", "--bogus", "1"], "devutils id uuid: unrecognized arguments: --bogus 1"),
+        # crypto hash has a sub-tool (verify): x is the value of --bogus, not a sub-tool name
+        (
+            ["crypto", "hash", "--bogus", "x", "--algorithm", "sha256", "--content", "y"],
+            "devutils crypto hash: unrecognized arguments: --bogus",
+        ),
+        (
+            ["crypto", "hash", "verify", "--bogus", "x"],
+            "devutils crypto hash verify: unrecognized arguments: --bogus x",
+        ),
+        (["crypto", "--bogus"], "devutils crypto: unrecognized arguments: --bogus"),
+        (["serve", "--bogus"], "devutils serve: unrecognized arguments: --bogus"),
+        # an abbreviation argparse accepts is not unknown: the real error is the stray word
+        (
+            ["crypto", "hash", "--algo", "sha256", "x"],
+            "devutils crypto hash: argument SUB-TOOL: invalid choice: 'x' (choose from 'verify')",
+        ),
+    ],
+    ids=["tool", "tool-with-sub-tool", "sub-tool", "family", "serve", "stray-word"],
+)
+def test_usage_errors_name_the_command_and_the_unknown_option(
+    argv: list[str], details: str
+) -> None:
+    done = subprocess.run([*DEVUTILS, *argv], capture_output=True, check=False, timeout=60)
+    assert (done.returncode, done.stdout) == (64, b""), done.stderr
+    assert Result(done.returncode, done.stdout, done.stderr).error() == {
+        "code": "VALIDATION_ERROR",
+        "message": "Invalid command line",
+        "details": details,
+    }
+
+
+def test_the_help_of_a_tool_with_sub_tools_lists_them_and_does_not_require_one() -> None:
+    done = subprocess.run(
+        [*DEVUTILS, "crypto", "hash", "--help"], capture_output=True, check=True, timeout=60
+    )
+    text = done.stdout.decode()
+    usage = " ".join(text.split("\n\n")[0].split())
+    assert usage.endswith("[--output-format {hex,base64,base64url}]"), usage
+    assert "TOOL" not in text
+    assert text.rstrip().endswith(
+        "sub-tools (each has --help):\n  devutils crypto hash verify         Verify a digest"
+    )
 
 
 def test_a_family_word_alone_prints_its_tools_to_stderr(cli: Run) -> None:
@@ -446,6 +496,85 @@ def test_a_real_pipe() -> None:
         b"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n",
         b"",
     )
+
+
+# -- a Unix tool's exits: the reader left, a full disk, Ctrl-C ----------------------------------
+
+OUTPUT_COMMANDS = {
+    "tool": ["crypto", "hash", "--content", "x", "--algorithm", "sha256"],
+    "tools": ["tools"],
+    "completion": ["completion", "bash"],
+    "help": ["crypto", "hash", "--help"],
+    "usage": [],
+}
+
+
+def _env(unbuffered: bool) -> dict[str, str]:
+    """Python buffers stdout unless PYTHONUNBUFFERED is set: a failed write shows up at a
+    different place in each case, and both must end the same way."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["SECRETS_MOUNT_PATH"] = "/nonexistent"
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("argv", OUTPUT_COMMANDS.values(), ids=OUTPUT_COMMANDS.keys())
+def test_a_reader_that_left_ends_the_command_quietly_with_141(
+    argv: list[str], unbuffered: bool
+) -> None:
+    """`devutils tools | head -1`: the pipe's reader is gone before devutils writes."""
+    proc = subprocess.Popen(
+        [*DEVUTILS, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(unbuffered)
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == b""
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("argv", OUTPUT_COMMANDS.values(), ids=OUTPUT_COMMANDS.keys())
+def test_a_full_disk_is_one_line_and_exit_74(argv: list[str], unbuffered: bool) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*DEVUTILS, *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=_env(unbuffered),
+            check=False,
+            timeout=60,
+        )
+    assert (done.returncode, done.stderr) == (
+        74,
+        b"devutils: write error: No space left on device\n",
+    )
+
+
+def test_ctrl_c_while_reading_stdin_exits_130_without_a_traceback() -> None:
+    """`sleep 10 | devutils crypto hash --algorithm sha256`, then Ctrl-C."""
+    proc = subprocess.Popen(
+        [*DEVUTILS, "crypto", "hash", "--algorithm", "sha256"],
+        stdin=subprocess.PIPE,  # kept open and empty, like sleep's
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(unbuffered=False),
+    )
+    try:
+        # The signal must land while devutils blocks in read(0, ...), not while it starts up.
+        deadline = time.monotonic() + 30
+        while not Path(f"/proc/{proc.pid}/syscall").read_text().startswith("0 0x0 "):
+            assert time.monotonic() < deadline, "devutils never read its stdin"
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert (proc.returncode, out, err) == (130, b"", b"")
 
 
 # -- help -------------------------------------------------------------------------------------

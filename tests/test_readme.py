@@ -1,8 +1,10 @@
 """The README's first run: its CLI examples run as written, its docker lines fit the Dockerfile, the
-licence it ships under is there."""
+licence it ships under is there; the agent configurations in the README and docs start a real
+``devutils`` command."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devutils.errors import ToolError
-from tests.support import ROOT
+from tests.support import DEVUTILS, ROOT
 
 README = (ROOT / "README.md").read_text()
 VENV_BIN = Path(sys.executable).parent
@@ -83,6 +85,52 @@ def test_docker_lines_fit_the_dockerfile() -> None:
             assert run[run.index("-p") + 1].rsplit(":", 1)[1] == exposed[0]
         # what follows the image is a devutils command line (the entrypoint)
         assert run[image + 1 :] == [] or run[image + 1] in ("serve", "crypto", "text", "tools")
+
+
+def stdio_servers() -> list[tuple[str, str, list[str]]]:
+    """(document, command, args) of every stdio server in the ```json agent configurations."""
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = path.read_text()
+        for block in re.findall(r"^```json\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL):
+            servers = json.loads(block).get("mcpServers", {})
+            for server in servers.values():
+                if "command" in server:
+                    found.append((path.name, server["command"], server.get("args", [])))
+    return found
+
+
+# `docker run` options that take a value (the ones an agent configuration would use)
+DOCKER_VALUE_OPTIONS = {"-e", "--env", "--env-file", "-v", "--volume", "--name", "--network"}
+
+
+def devutils_words(command: str, args: list[str]) -> list[str]:
+    """The devutils command line a server configuration runs: after the image for docker, whose
+    entrypoint is devutils (test_docker_lines_fit_the_dockerfile)."""
+    if Path(command).name == "devutils":
+        return args
+    assert command == "docker", command
+    assert args[0] == "run", args
+    assert "--entrypoint" not in args, args
+    index = 1
+    while args[index].startswith("-"):
+        index += 2 if args[index] in DOCKER_VALUE_OPTIONS else 1
+    return args[index + 1 :]
+
+
+def test_agent_configurations_run_a_devutils_command() -> None:
+    servers = stdio_servers()
+    assert {command for _, command, _ in servers} == {"devutils", "docker"}
+    assert devutils_words("docker", ["run", "-i", "--rm", "-e", "A=1", "img", "mcp"]) == ["mcp"]
+    for document, command, args in servers:
+        words = devutils_words(command, args)
+        assert words == ["mcp"], (document, args)
+        # and the real command line parses (`devutils devutils mcp` would be a usage error, 64)
+        done = subprocess.run(
+            [*DEVUTILS, *words, "--help"], capture_output=True, check=False, timeout=60
+        )
+        assert done.returncode == 0, (document, args, done.stderr)
+        assert done.stdout.startswith(b"usage: devutils mcp"), done.stdout
 
 
 def test_readme_keeps_its_first_two_commands_on_top() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import logging
 import os
 import sys
@@ -50,6 +51,9 @@ from devutils.settings import Settings, SettingsError, load_settings
 _RESERVED = {"serve", "healthcheck", "tools", "mcp", "completion"}
 EX_USAGE = 64
 EX_CONFIG = 78  # a configuration that cannot work: restarting would only repeat it
+EX_IOERR = 74
+EXIT_SIGPIPE = 141  # what a shell reports for a filter killed by SIGPIPE (128 + 13)
+EXIT_SIGINT = 130  # 128 + SIGINT, what a shell reports after Ctrl-C
 
 
 class UsageError(ValidationError):
@@ -58,15 +62,31 @@ class UsageError(ValidationError):
     exit_code = EX_USAGE
 
 
+class _TextSink(typing.Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
 class _Parser(argparse.ArgumentParser):
     """Shows fields the tool requires as required in usage and help, without argparse enforcing
     them (they may come from ``--json`` or stdin), and reports errors as :class:`UsageError`."""
 
     shown_required: list[argparse.Action]
+    # A tool's option strings (None elsewhere): an option it does not know is reported as such,
+    # before argparse reads that option's value as a sub-tool name (crypto hash --bogus x).
+    known_options: list[str] | None
+    given: list[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shown_required = []
+        self.known_options = None
+        self.given = []
+
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads; one shape used here
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self.given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self.given, namespace)
 
     def _as_required(self, render: typing.Callable[[], str]) -> str:
         for action in self.shown_required:
@@ -83,8 +103,32 @@ class _Parser(argparse.ArgumentParser):
     def format_help(self) -> str:
         return self._as_required(super().format_help)
 
+    def print_help(self, file: _TextSink | None = None) -> None:
+        if file is not None:
+            super().print_help(file)
+            return
+        # argparse drops a failed write to stdout; a reader that left (--help | head -1) or a
+        # full disk is reported like any other output
+        _write(self.format_help().encode())
+
     def error(self, message: str) -> typing.NoReturn:
+        unknown = self.unknown_options()
+        if unknown and not message.startswith("unrecognized arguments"):
+            message = f"unrecognized arguments: {' '.join(unknown)}"
         raise UsageError("Invalid command line", f"{self.prog}: {message}")
+
+    def unknown_options(self) -> list[str]:
+        if self.known_options is None:
+            return []
+        unknown = []
+        for word in self.given:
+            if word == "--":
+                break
+            name = word.split("=", 1)[0]
+            # argparse takes any unambiguous prefix of an option (--algo for --algorithm)
+            if name.startswith("--") and not any(o.startswith(name) for o in self.known_options):
+                unknown.append(name)
+        return unknown
 
 
 def _bool(text: str) -> bool:
@@ -146,7 +190,14 @@ def _epilog(spec: ToolSpec) -> str:
     return "\n".join(lines)
 
 
-def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: Node) -> Any:
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {port}")
+    return port
+
+
+def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: Node) -> _Parser:
     parser: _Parser = parent.add_parser(
         words[-1],
         help=spec.title,
@@ -166,6 +217,7 @@ def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: No
         "--verbose", action="store_true", help="log to stderr (LOG_LEVEL) while running"
     )
     node.options.extend(["--json", "--raw", "--verbose", "--help"])
+    parser.known_options = node.options  # filled in below
     subject = subject_field(spec.input_model)
     required = parser.add_argument_group(
         "required (as options or in --json"
@@ -215,7 +267,11 @@ def build_parser(specs: Sequence[ToolSpec]) -> argparse.ArgumentParser:
     return _build(specs)[0]
 
 
-def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str, Node]]:
+Parsers = dict[tuple[str, ...], argparse.ArgumentParser]
+
+
+def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str, Node], Parsers]:
+    """The parser, the completion tree and every command's parser by its words."""
     tree: dict[str, Node] = {"": Node(options=["--help", "--version"])}
     parser = _Parser(prog="devutils", description="Developer utilities: server, MCP and tools.")
     parser.add_argument("--version", action="version", version=f"dev-utilities {__version__}")
@@ -223,7 +279,7 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
     serve = commands.add_parser("serve", help="run the HTTP server (REST + MCP at /mcp)")
     serve.add_argument("--host", default=None, help="bind address (default SERVER_HOST or 0.0.0.0)")
     serve.add_argument(
-        "--port", type=int, default=None, help="port (default SERVER_PORT or 8080; 0: any free)"
+        "--port", type=_port, default=None, help="port (default SERVER_PORT or 8080; 0: any free)"
     )
     serve.add_argument(
         "--workers",
@@ -236,8 +292,8 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
         "--url", default=None, help="default http://127.0.0.1:$SERVER_PORT/health/live"
     )
     check.add_argument("--timeout", type=float, default=3.0)
-    commands.add_parser("tools", help="list the tools")
-    commands.add_parser("mcp", help="serve MCP over stdio")
+    tools_parser = commands.add_parser("tools", help="list the tools")
+    mcp_parser = commands.add_parser("mcp", help="serve MCP over stdio")
     completion = commands.add_parser(
         "completion",
         help="print a shell completion script",
@@ -245,6 +301,8 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
         "fish: devutils completion fish | source",
     )
     completion.add_argument("shell", choices=SHELLS)
+    parsers: Parsers = {(): parser, ("serve",): serve, ("healthcheck",): check}
+    parsers.update({("tools",): tools_parser, ("mcp",): mcp_parser, ("completion",): completion})
     tree[""].words.extend(["serve", "healthcheck", "tools", "mcp", "completion"])
     tree["serve"] = Node(options=["--host", "--port", "--workers", "--help"])
     tree["healthcheck"] = Node(options=["--url", "--timeout", "--help"])
@@ -264,18 +322,26 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
             if prefix in groups:
                 continue
             if prefix in tools:  # a tool with tools under it: its node keeps its options
-                groups[prefix] = tools[prefix].add_subparsers(metavar="TOOL")
+                # Out of its usage line, which would show the sub-tool as required (TOOL ...);
+                # its epilog lists them.
+                groups[prefix] = tools[prefix].add_subparsers(
+                    metavar="SUB-TOOL", help=argparse.SUPPRESS
+                )
+                tools[prefix].epilog = f"{tools[prefix].epilog}\n\nsub-tools (each has --help):"
                 continue
             group_parser = groups[prefix[:-1]].add_parser(
                 prefix[-1], help=f"{' '.join(prefix)} tools"
             )
+            parsers[prefix] = group_parser
             groups[prefix] = group_parser.add_subparsers(metavar="TOOL")
             tree[" ".join(prefix[:-1])].words.append(prefix[-1])
             tree[" ".join(prefix)] = Node(options=["--help"])
         tree[" ".join(words[:-1])].words.append(words[-1])
         node = tree.setdefault(" ".join(words), Node())
-        tools[words] = _add_tool_parser(groups[words[:-1]], spec, words, node)
-    return parser, tree
+        tools[words] = parsers[words] = _add_tool_parser(groups[words[:-1]], spec, words, node)
+        if words[:-1] in tools:
+            tools[words[:-1]].epilog += f"\n  devutils {' '.join(words):<26} {spec.title}"
+    return parser, tree, parsers
 
 
 def _stdin() -> Any:
@@ -384,15 +450,45 @@ def _loaded_text(spec: ToolSpec, args: dict[str, Any], name: str, data: bytes, o
     return trim(name, loaded.text)
 
 
+class _OutputFailed(Exception):
+    """Standard output refused a write: the reader left (EPIPE) or the disk is full."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _write(data: bytes) -> None:
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        sys.stdout.write(data.decode(errors="replace"))
+    """Writes and flushes, so that a failed write surfaces here as :class:`_OutputFailed`."""
+    try:
         sys.stdout.flush()
-        return
-    buffer.write(data)
-    buffer.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:
+            sys.stdout.write(data.decode(errors="replace"))
+            sys.stdout.flush()
+            return
+        buffer.write(data)
+        buffer.flush()
+    except OSError as exc:
+        raise _OutputFailed(exc) from exc
+
+
+def _output_failed(error: OSError) -> int:
+    """Like any filter: silent 141 when the reader left (``devutils tools | head -1``), else one
+    line and 74, EX_IOERR (``> /dev/full``).
+
+    stdout then points at /dev/null, so that the interpreter's last flush of what is still
+    buffered does not fail again (a traceback and exit 120).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):  # no stdout file descriptor at all
+        os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    if isinstance(error, BrokenPipeError):
+        return EXIT_SIGPIPE
+    reason = os.strerror(error.errno) if error.errno else str(error)
+    print(f"devutils: write error: {reason}", file=sys.stderr)
+    return EX_IOERR
 
 
 def _print_error(error: ToolError, raw: bool = False) -> int:
@@ -421,11 +517,11 @@ def healthcheck(settings: Settings | None, url: str | None, timeout: float) -> i
             ok = response.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         ok = False
-    print(
-        "Health check passed" if ok else "Health check failed",
-        file=sys.stdout if ok else sys.stderr,
-    )
-    return 0 if ok else 1
+    if ok:
+        _write(b"Health check passed\n")
+        return 0
+    print("Health check failed", file=sys.stderr)
+    return 1
 
 
 def _refuse_configuration(exc: SettingsError, command: str) -> int:
@@ -441,21 +537,47 @@ def _refuse_configuration(exc: SettingsError, command: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    """The command line, with a Unix tool's exits: 141 when the reader of stdout left, 74 when
+    stdout cannot be written, 130 after Ctrl-C; no traceback for any of them."""
+    try:
+        try:
+            status = _main(list(sys.argv[1:] if argv is None else argv))
+        except SystemExit:  # argparse after --help or --version: what it printed is buffered
+            _write(b"")
+            raise
+        _write(b"")  # argparse's usage text may still be buffered: a failed write shows here
+    except _OutputFailed as failed:
+        return _output_failed(failed.error)
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+    return status
+
+
+def _command_parser(parsers: Parsers, arguments: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser of the command named by the leading words of the command line."""
+    words = tuple(itertools.takewhile(lambda word: not word.startswith("-"), arguments))
+    while words not in parsers:
+        words = words[:-1]
+    return parsers[words]
+
+
+def _main(arguments: list[str]) -> int:
     raw = "--raw" in arguments
     # The server (and its supervisor, which only watches workers) and the container's health
     # check use no tool: importing every tool module would cost each ~0.5 s of CPU and ~35 MiB.
     specs = () if arguments[:1] in (["serve"], ["healthcheck"]) else catalogue()
-    parser, tree = _build(specs)
+    parser, tree, parsers = _build(specs)
     try:
-        namespace = parser.parse_args(arguments)
+        namespace, extra = parser.parse_known_args(arguments)
+        if extra:  # reported by the command's own parser, so the message names the command
+            _command_parser(parsers, arguments).error(f"unrecognized arguments: {' '.join(extra)}")
     except UsageError as exc:
         return _print_error(exc, raw)
     if namespace.command is None:
         parser.print_help()
         return EX_USAGE
     if namespace.command == "completion":
-        sys.stdout.write(script(namespace.shell, tree))
+        _write(script(namespace.shell, tree).encode())
         return 0
     try:
         settings = load_settings()
@@ -485,8 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"devutils: {exc}", file=sys.stderr)
         return 78
     if namespace.command == "tools":
-        for spec in registry:
-            print(f"{' '.join(spec.words):<28} {spec.title}")
+        _write("".join(f"{' '.join(spec.words):<28} {spec.title}\n" for spec in registry).encode())
         return 0
     tool_name = getattr(namespace, "tool", None)
     if tool_name is None:  # a family word without a tool: its help, on stderr
@@ -507,12 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         registry.close()
     dumped = dump_output(result)
-    try:
-        _write(render_raw(tool_spec, dumped) if raw else render_json(dumped))
-    except BrokenPipeError:  # `devutils ... --raw | head -1`: the reader left, like any filter
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
+    _write(render_raw(tool_spec, dumped) if raw else render_json(dumped))
     return 0
 
 

@@ -12,12 +12,14 @@ must never load the application (its workers are fresh interpreters that load it
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import os
 import socket
 
 from devutils.http.server.limits import ServerLimits
-from devutils.settings import Settings
+from devutils.settings import Settings, SettingsError
 from devutils.workers import cpu_limit
 
 log = logging.getLogger("devutils.server")
@@ -65,8 +67,30 @@ def run_app(settings: Settings, sock: socket.socket, parent_pid: int | None = No
 
 
 def bind(host: str, port: int) -> socket.socket:
+    """The listening socket; an address we cannot listen on is a configuration error (exit 78,
+    one line naming the address): the fix is another SERVER_PORT or SERVER_HOST, not a bug."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048)
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        shown = f"[{host}]" if ":" in host else host
+        raise SettingsError(f"cannot listen on {shown}:{port}: {_bind_problem(exc, port)}") from exc
+
+
+def _bind_problem(exc: OSError, port: int) -> str:
+    code = exc.errno or 0
+    # create_server re-raises a failed name look-up as a plain OSError with the (negative) EAI_*
+    # code, and appends the address to every message: describe by the code instead.
+    if isinstance(exc, socket.gaierror) or code < 0:
+        return "cannot resolve the host name (set SERVER_HOST or --host)"
+    if code == errno.EADDRINUSE:
+        return "address already in use (set SERVER_PORT or --port)"
+    if code == errno.EACCES and port < 1024:
+        return "permission denied: ports below 1024 need privileges (set SERVER_PORT or --port)"
+    if code == errno.EADDRNOTAVAIL:
+        return "address not available on this host (set SERVER_HOST or --host)"
+    reason = os.strerror(code).lower() if code else str(exc)
+    return f"{reason} (check SERVER_HOST and SERVER_PORT, or --host and --port)"
 
 
 def is_loopback(host: str) -> bool:
