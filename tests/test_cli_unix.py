@@ -554,6 +554,10 @@ def test_a_full_disk_is_one_line_and_exit_74(argv: list[str], unbuffered: bool) 
     )
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_reading_stdin_exits_130_without_a_traceback() -> None:
     """`sleep 10 | devutils crypto hash --algorithm sha256`, then Ctrl-C."""
     proc = subprocess.Popen(
@@ -562,6 +566,10 @@ def test_ctrl_c_while_reading_stdin_exits_130_without_a_traceback() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(unbuffered=False),
+        # A shell starts background jobs with SIGINT ignored, and Python keeps ignoring it then
+        # (as it should): when this suite runs in the background, the child must still get the
+        # default disposition, as a foreground command has.
+        preexec_fn=_default_sigint,
     )
     try:
         # The signal must land while devutils blocks in read(0, ...), not while it starts up.
