@@ -217,3 +217,41 @@ def test_loopback_names() -> None:
     assert is_loopback("::1")
     assert is_loopback("localhost")
     assert not is_loopback("10.0.0.1")
+
+
+def test_a_stop_while_workers_start_answers_what_was_queued() -> None:
+    # SIGTERM right after the listening line: the workers are still importing the application.
+    # The request queued on the socket meanwhile is answered by the drain, not dropped.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
+    }
+    env.update({"SECRETS_MOUNT_PATH": "/nonexistent", "SHUTDOWN_DRAIN_DELAY": "1"})
+    log = Path(tempfile.mkstemp(prefix="devutils-workers-", suffix=".log")[1])
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*DEVUTILS, "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        port = _port_from(log, proc)
+        # The supervisor has started both (its own handlers are in place); they are importing.
+        _wait(lambda: log.read_text(errors="replace").count('"msg":"worker started"') == 2)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(
+                b"GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            )
+            proc.send_signal(signal.SIGTERM)
+            answer = b""
+            while part := sock.recv(65536):
+                answer += part
+        assert answer.startswith(b"HTTP/1.1 200"), (answer, log.read_text())
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.unlink()

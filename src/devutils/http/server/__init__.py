@@ -18,3 +18,9 @@ Modules, one job each:
 Nothing here imports the application: the worker entry point imports it only after
 ``devutils.workers.in_worker`` ran.
 """
+
+import signal
+
+# What stops a server (the first drains it, a second stops it at once), in the supervisor and in
+# each worker alike.
+STOP_SIGNALS = frozenset((signal.SIGTERM, signal.SIGINT))

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 
 from devutils.http.asgi import ASGIApp
+from devutils.http.server import STOP_SIGNALS
 from devutils.http.server.lifespan import Lifespan
 from devutils.http.server.limits import ServerLimits
 from devutils.http.server.protocol import HttpProtocol, ServerState
@@ -66,8 +67,11 @@ async def serve(
     handle_signals = signals is None
     signals = signals or StopSignals()
     if handle_signals:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, signals.received)
+        # A supervisor starts its workers with these blocked (supervisor.Supervisor._start): one
+        # that came while this worker was starting is delivered now, and drains it like any stop.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     watcher = None
     if parent_pid is not None:
         watcher = loop.create_task(_watch_parent(parent_pid, signals))
@@ -95,7 +99,7 @@ async def serve(
         if watcher is not None:
             watcher.cancel()
         if handle_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
     await lifespan.shutdown(limits.shutdown_timeout)
     return 0

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from devutils import workers as hooks
+from devutils.http.server import STOP_SIGNALS
 from devutils.settings import Settings
 
 log = logging.getLogger("devutils.server")
@@ -52,12 +53,11 @@ class Supervisor:
 
     def run(self) -> int:
         hooks.before_workers_start(self.settings, self.count)
-        previous = {
-            signum: signal.signal(signum, self._on_signal)
-            for signum in (signal.SIGTERM, signal.SIGINT)
-        }
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in STOP_SIGNALS}
         try:
             for index in range(self.count):
+                if self.signals:
+                    break  # stopped before all were started: no point starting the rest
                 self._start(index)
             status = self._supervise()
         finally:
@@ -139,8 +139,18 @@ class Supervisor:
             f"--index={index}",
             f"--workers={self.count}",
         ]
-        proc = subprocess.Popen(command, pass_fds=(fd,), process_group=0)  # noqa: S603
-        self.workers[index] = _Worker(index, proc, time.monotonic())
+        # Started with SIGTERM and SIGINT blocked (a new process inherits the signal mask), until
+        # it serves (runner.serve unblocks them): a stop that comes while it imports and builds
+        # the application stays pending and then drains it, where the default action would kill
+        # it and drop the requests the kernel already queued on the shared socket.
+        # Blocked here too, until the worker is on the list: a stop that comes meanwhile is then
+        # forwarded to it as well.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            proc = subprocess.Popen(command, pass_fds=(fd,), process_group=0)  # noqa: S603
+            self.workers[index] = _Worker(index, proc, time.monotonic())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         log.info("worker started", extra={"worker": index, "pid": proc.pid})
 
     def _stop_all(self) -> None:
