@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -34,14 +35,15 @@ class Supervised:
         return psutil.Process(self.proc.pid).children()
 
 
-@pytest.fixture
-def supervised() -> Iterator[Supervised]:
+@contextlib.contextmanager
+def two_workers(extra: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """``devutils serve --workers 2`` on a free port, its log in a file; killed at the end."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
     }
-    env.update({"SECRETS_MOUNT_PATH": "/nonexistent", "RATE_LIMIT_ENABLED": "false"})
+    env.update({"SECRETS_MOUNT_PATH": "/nonexistent", **extra})
     log = Path(tempfile.mkstemp(prefix="devutils-workers-", suffix=".log")[1])
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -51,16 +53,22 @@ def supervised() -> Iterator[Supervised]:
             stderr=subprocess.STDOUT,
         )
     try:
-        port = _port_from(log, proc)
-        wait_for_http(f"http://127.0.0.1:{port}/health/live", proc=proc)
-        handle = Supervised(proc, port, log)
-        _wait(lambda: len(handle.workers()) == 2)
-        yield handle
+        yield proc, log
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         log.unlink()
+
+
+@pytest.fixture
+def supervised() -> Iterator[Supervised]:
+    with two_workers({"RATE_LIMIT_ENABLED": "false"}) as (proc, log):
+        port = _port_from(log, proc)
+        wait_for_http(f"http://127.0.0.1:{port}/health/live", proc=proc)
+        handle = Supervised(proc, port, log)
+        _wait(lambda: len(handle.workers()) == 2)
+        yield handle
 
 
 def _port_from(log: Path, proc: subprocess.Popen[bytes]) -> int:
@@ -220,23 +228,9 @@ def test_loopback_names() -> None:
 
 
 def test_a_stop_while_workers_start_answers_what_was_queued() -> None:
-    # SIGTERM right after the listening line: the workers are still importing the application.
+    # SIGTERM right after both workers were started: they are still importing the application.
     # The request queued on the socket meanwhile is answered by the drain, not dropped.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
-    }
-    env.update({"SECRETS_MOUNT_PATH": "/nonexistent", "SHUTDOWN_DRAIN_DELAY": "1"})
-    log = Path(tempfile.mkstemp(prefix="devutils-workers-", suffix=".log")[1])
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*DEVUTILS, "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with two_workers({"SHUTDOWN_DRAIN_DELAY": "1"}) as (proc, log):
         port = _port_from(log, proc)
         # The supervisor has started both (its own handlers are in place); they are importing.
         _wait(lambda: log.read_text(errors="replace").count('"msg":"worker started"') == 2)
@@ -250,8 +244,3 @@ def test_a_stop_while_workers_start_answers_what_was_queued() -> None:
                 answer += part
         assert answer.startswith(b"HTTP/1.1 200"), (answer, log.read_text())
         assert proc.wait(30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.unlink()

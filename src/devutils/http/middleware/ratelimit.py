@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from devutils.auth import CredentialError
 from devutils.http.asgi import Guard, RequestState, Scope
+from devutils.http.middleware.host_origin import MCP_PATH
 from devutils.observability.metrics import RATE_LIMIT_STORE_ERRORS
 from devutils.ratelimit.limiter import RateLimiter
 from devutils.ratelimit.redis_store import RedisStore, make_client
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from devutils.http.router import Router
 
 EXEMPT_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
-MCP_PATH = "/mcp"
 
 
 def tool_call_limiter(limiter: RateLimiter) -> Admission:
