@@ -101,6 +101,11 @@ async def wait_for_state(
     return False
 
 
+# How long Redis stays down (or frozen): long enough that a request waiting for it, rather
+# than giving up after its 50 ms socket timeout, stands out from a loaded machine's stalls.
+OUTAGE = 3.0
+
+
 def p99(latencies: list[float]) -> float:
     ordered = sorted(latencies)
     return ordered[int(len(ordered) * 0.99) - 1]
@@ -143,12 +148,12 @@ async def test_redis_killed_mid_load_no_5xx_and_recovers() -> None:
             await asyncio.sleep(0.8)
             redis.kill()
             observed_degraded = await wait_for_state(http, server, (200, "degraded"))
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(OUTAGE)
             await asyncio.to_thread(stack.enter_context, run_redis(port=redis.port))
 
         async with httpx.AsyncClient(timeout=10) as http:
             assert await ready_status(http, server) == 200
-            results, _ = await asyncio.gather(load([server.base], 2.5, 6), chaos(http))
+            results, _ = await asyncio.gather(load([server.base], OUTAGE + 2.5, 6), chaos(http))
             assert observed_degraded
             assert await wait_for_state(http, server, (200, "ready"))  # recovered by itself
             after = await http.post(server.base + TOOL, content=BODY, headers=JSON_HEADERS)
@@ -156,7 +161,9 @@ async def test_redis_killed_mid_load_no_5xx_and_recovers() -> None:
     assert {r.status for r in results} == {200}
     latencies = [r.latency for r in results]
     assert p99(latencies) < 0.1
-    assert max(latencies) < 0.5
+    # A request that waited for Redis instead of its 50 ms socket timeout would last the outage.
+    # The bound sits well below that and well above a busy CI machine's scheduling stalls.
+    assert max(latencies) < OUTAGE / 2
     assert len(results) > 100
 
 
@@ -173,7 +180,7 @@ async def test_redis_paused_never_hangs(fail_mode: str, status: int) -> None:
             ).status_code == 200
             redis.pause()
             try:
-                results = await load([srv.base], 1.0, 4)
+                results = await load([srv.base], OUTAGE, 4)
                 expected = (503, "not ready") if fail_mode == "deny" else (200, "degraded")
                 assert await ready_state(http, srv) == expected
             finally:
@@ -183,7 +190,7 @@ async def test_redis_paused_never_hangs(fail_mode: str, status: int) -> None:
                 await http.post(srv.base + TOOL, content=BODY, headers=JSON_HEADERS)
             ).status_code == 200
     assert {r.status for r in results} == {status}
-    assert max(r.latency for r in results) < 0.5  # the 50 ms socket timeout, not a hang
+    assert max(r.latency for r in results) < OUTAGE / 2  # the 50 ms socket timeout, not a hang
     if status == 503:
         refusal = results[-1]
         assert orjson.loads(refusal.body)["error"]["code"] == "SERVICE_UNAVAILABLE"
