@@ -161,7 +161,7 @@ async def test_argon2_has_a_deadline_and_its_process_is_stopped() -> None:
         started = time.monotonic()
         with pytest.raises(ToolTimeoutError):
             await registry.invoke(spec, {"password": "y"}, CallInfo("rest"))
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.5  # half the queue timeout: a loaded CI has slack
         with pytest.raises(ToolTimeoutError):
             await first
         await asyncio.sleep(0.3)
@@ -184,7 +184,7 @@ async def test_gate_wait_ends_at_the_deadline_with_504() -> None:
     with pytest.raises(ToolTimeoutError) as late:
         await gate.run(hold, deadline=time.monotonic() + 0.2)
     assert late.value.details == "the deadline passed while queued"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.5  # the 0.2 s deadline, not the 5 s queue timeout
     release.set()
     await holder
 
