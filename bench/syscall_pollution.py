@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.asgi_micro import STACKS, run
+from bench.asgi_micro import STACKS, run, started
 from bench.bare_app import app as bare_app
 from bench.load import stack_env
 from devutils.http.app import create_app
@@ -58,7 +58,7 @@ async def main_async(args: argparse.Namespace) -> None:
     app = create_app(load_settings(stack_env(args.stack, None)))
     sender, receiver = socket.socketpair()
     excess: dict[str, list[float]] = {"stack": [], "bare": []}
-    async with app.lifespan():
+    async with started(app):
         for _ in range(args.rounds):
             pair = _pair_cost(sender, receiver, args.n)
             for name, target, route in (("stack", app, "hash_sha256"), ("bare", bare_app, "bare")):
