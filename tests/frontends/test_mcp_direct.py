@@ -232,6 +232,13 @@ CASES: list[tuple[str, tuple[dict[str, str], bytes], bool]] = [
         False,
     ),
     ("meta-missing", _edit(body=_drop(("params", "_meta"))), False),
+    # Accepted by the per-version params check, refused by the handler's params model.
+    (
+        "progress-token-null",
+        _edit(body=_set(("params", "_meta", "progressToken"), None)),
+        False,
+    ),
+    ("task-not-object", _edit(body=_set(("params", "task"), True)), False),
     (
         "capabilities-not-object",
         _edit(body=_set(("params", "_meta", "io.modelcontextprotocol/clientCapabilities"), "x")),

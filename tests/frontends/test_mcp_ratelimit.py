@@ -107,6 +107,25 @@ def _legacy_bad_meta(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
     return headers, body
 
 
+def _legacy_null_progress_token(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    # Passes the era's params check; the handler's params model refuses it.
+    headers, body = legacy_call({"content": "a"}, request_id)
+    body["params"]["_meta"] = {"progressToken": None}
+    return headers, body
+
+
+def _modern_null_progress_token(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    headers, body = modern_call("crypto_hash", {"content": "a"}, request_id)
+    body["params"]["_meta"]["progressToken"] = None
+    return headers, body
+
+
+def _task_not_object(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
+    headers, body = modern_call("crypto_hash", {"content": "a"}, request_id)
+    body["params"]["task"] = True
+    return headers, body
+
+
 def _not_acceptable(request_id: int) -> tuple[dict[str, str], dict[str, Any]]:
     headers, body = modern_call("crypto_hash", {"content": "a"}, request_id)
     return {**headers, "Accept": "text/event-stream"}, body
@@ -117,7 +136,15 @@ def test_tool_calls_the_sdk_refuses_pay_the_mcp_class() -> None:
     envelope, header or per-version params checks) never reaches the tool's class, so it must
     pay the mcp class: with a burst of 2, the third such call is refused with 429."""
     env = {**GENEROUS, "RATE_LIMIT_MCP_PER_MINUTE": "1", "RATE_LIMIT_MCP_BURST": "2"}
-    refused = [_without_meta, _name_header_mismatch, _legacy_bad_meta, _not_acceptable]
+    refused = [
+        _without_meta,
+        _name_header_mismatch,
+        _legacy_bad_meta,
+        _not_acceptable,
+        _legacy_null_progress_token,
+        _modern_null_progress_token,
+        _task_not_object,
+    ]
     with run_server(env) as server:
         first = post_all(server, [_without_meta(1), _without_meta(2)])
         assert [status for status, _, _ in first] == [400, 400]
@@ -182,6 +209,33 @@ def test_a_call_only_the_sdks_parser_reads_is_charged_once() -> None:
         finally:
             conn.close()
         # The mcp bucket (burst 2) is untouched.
+        assert [status for status, _, _ in post_all(server, [list_call(1), list_call(2)])] == [
+            200,
+            200,
+        ]
+
+
+def test_a_call_with_a_lone_surrogate_pays_its_tool_class() -> None:
+    # The 2026-07-28 transport parses with json.loads, which lets "\ud800" through; the call
+    # reaches our handler, which refuses it after the registry's admission check: the crypto
+    # class pays (its limit in the headers), the mcp bucket (burst 2) does not.
+    env = {**GENEROUS, "RATE_LIMIT_MCP_PER_MINUTE": "1", "RATE_LIMIT_MCP_BURST": "2"}
+    headers, body = modern_call("crypto_hash", {"content": "SURROGATE"}, 1)
+    raw = orjson.dumps(body).replace(b'"SURROGATE"', b'"\\ud800"')
+    with run_server(env) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            for _ in range(3):
+                conn.request("POST", "/mcp", body=raw, headers=headers)
+                response = conn.getresponse()
+                answer = json.loads(response.read())
+                assert response.status == 200, answer
+                assert answer["result"]["isError"] is True
+                assert "VALIDATION_ERROR" in answer["result"]["content"][0]["text"]
+                limits = [v for k, v in response.getheaders() if k.lower() == "x-ratelimit-limit"]
+                assert limits == ["100000"]
+        finally:
+            conn.close()
         assert [status for status, _, _ in post_all(server, [list_call(1), list_call(2)])] == [
             200,
             200,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
 
 import anyio
 import orjson
@@ -187,15 +187,15 @@ class McpFrontend:
         spec = self.tools.get(params.name)
         if spec is None:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
+        state = _request_state(ctx)
         if params.arguments and _has_lone_surrogate(params.arguments):
             # The SDK's JSON parser lets "\ud800" through (REST's and the direct path's orjson
-            # do not, so only this handler checks): refused before a tool counts or echoes what
-            # UTF-8 cannot hold.
-            refused = error_result(surrogate_error("Invalid request"))
+            # do not, so only this handler checks).  Refused after the registry's admission
+            # checks, as invalid input is, so the call pays its tool's rate class like any other;
+            # but before a tool runs or echoes what UTF-8 cannot hold.
+            refused = await self._invoke(spec, params.arguments, state, load=_refuse_surrogates)
             return self._stamped(refused, ctx.protocol_version)
-        return await self.call(
-            spec, params.arguments, _request_state(ctx), protocol_version=ctx.protocol_version
-        )
+        return await self.call(spec, params.arguments, state, protocol_version=ctx.protocol_version)
 
     async def call(
         self,
@@ -216,7 +216,11 @@ class McpFrontend:
         return result
 
     async def _invoke(
-        self, spec: ToolSpec, arguments: dict[str, Any] | None, state: RequestState | None
+        self,
+        spec: ToolSpec,
+        arguments: dict[str, Any] | None,
+        state: RequestState | None,
+        load: Callable[[], Any] | None = None,
     ) -> dict[str, Any]:
         call = CallInfo(frontend="mcp")
         if state is not None:
@@ -225,7 +229,8 @@ class McpFrontend:
             call.client_ip = state.client_ip
             call.request_id = state.request_id
         try:
-            output = await self.registry.invoke(spec, {} if arguments is None else arguments, call)
+            args = {} if arguments is None else arguments
+            output = await self.registry.invoke(spec, args, call, load=load)
             return success_result(dump_output(output))
         except ToolError as exc:
             # Retry-After, as REST sends it
@@ -243,6 +248,10 @@ class McpFrontend:
             if state is not None and call.response_headers:
                 # Rate-limit headers reach the HTTP response (status 200) as they do for REST.
                 state.extra_headers.extend(call.response_headers)
+
+
+def _refuse_surrogates() -> NoReturn:
+    raise surrogate_error("Invalid request")
 
 
 def _has_lone_surrogate(arguments: dict[str, Any]) -> bool:

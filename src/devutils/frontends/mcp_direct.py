@@ -32,7 +32,7 @@ from mcp.shared.inbound import (
     classify_inbound_request,
     find_duplicated_routing_header,
 )
-from mcp_types import DEFAULT_NEGOTIATED_VERSION
+from mcp_types import DEFAULT_NEGOTIATED_VERSION, CallToolRequestParams
 from mcp_types import methods as protocol_methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
@@ -109,7 +109,9 @@ def check_call(
     The SDK's own checks, in its order: the transport's header checks, the envelope, the
     era's routing checks (for the per-request era its classifier of envelope and routing
     headers, which refuses a repeated routing header), then the params validation of the
-    request's protocol version that its server runner applies in both eras.
+    request's protocol version that its server runner applies in both eras, and its validation
+    of the params against our handler's model (stricter in places: a null progress token, a
+    ``task`` that is not an object).
     """
     if type(message) is not dict or not _is_tool_call(message, tools):
         return None
@@ -130,6 +132,9 @@ def check_call(
     params: dict[str, Any] = message["params"]
     try:
         protocol_methods.validate_client_request(TOOLS_CALL, version, params)
+        # The model our handler is registered with (devutils.frontends.mcp), as the runner
+        # applies it.
+        CallToolRequestParams.model_validate(params, by_name=False)
     except (ValidationError, KeyError, ValueError):
         return None
     return CheckedCall(message, tools[params["name"]], version, modern=not legacy)
