@@ -100,3 +100,32 @@ def test_a_body_cut_short_by_a_malformed_chunk_is_never_acted_on() -> None:
     # Recorded as a request the client left (499), not as a hash computed (200) or a 400 of
     # the tool's own about truncated JSON.
     assert [(entry["status"], entry["error_code"]) for entry in lines] == [(499, None)]
+
+
+def test_an_mcp_body_the_client_abandons_is_a_499_on_the_sdks_path_too() -> None:
+    # With rate limits off, a request that is not a direct-path candidate (here: a repeated
+    # header) is the SDK's alone; its body ending early must still be the client's leaving
+    # (499), not an unhandled error (500) in the logs and metrics.
+    head = (
+        b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n"
+        b"X-Dup: 1\r\nX-Dup: 2\r\nX-Request-ID: abandoned-mcp\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    with run_server({"RATE_LIMIT_ENABLED": "false"}) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head + b'5\r\n{"jso\r\n')
+            time.sleep(0.3)  # the body is being read
+            sock.shutdown(socket.SHUT_WR)
+            while sock.recv(65536):
+                pass
+        deadline = time.monotonic() + 10
+        lines: list[dict[str, object]] = []
+        while not lines and time.monotonic() < deadline:
+            time.sleep(0.1)
+            lines = [
+                entry
+                for line in server.logs().splitlines()
+                if line.startswith("{")
+                and (entry := orjson.loads(line)).get("request_id") == "abandoned-mcp"
+            ]
+    assert [(entry.get("status"), entry["level"]) for entry in lines] == [(499, "WARNING")], lines

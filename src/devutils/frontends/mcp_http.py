@@ -86,10 +86,9 @@ class McpHttpEndpoint:
         pairs, headers = request_headers(scope)
         legacy = is_legacy_route(headers)
         candidate = direct is not None and direct.candidate(pairs, headers)
-        if not charged and not legacy and not candidate:
-            await self.manager.handle_request(scope, receive, send)
-            return
         try:
+            # Read here even when the SDK alone will answer: a body that ends early then raises
+            # our ClientDisconnected (recorded as 499), not the SDK's own exception (a 500).
             body = await read_body(receive, self.max_body_bytes)
         except RequestTooLargeError:
             # A chunked body past the limit: refused before anything is known of it, so the
@@ -99,6 +98,9 @@ class McpHttpEndpoint:
                 if pending is not None:
                     await pending
             raise
+        if not charged and not legacy and not candidate:
+            await self.manager.handle_request(scope, replay(body, receive), send)
+            return
         call, exact = self._checked_call(pairs, headers, body)
         if limit is not None and state is not None and call is None:
             # Not a call that reaches the registry's admission check (which charges the
