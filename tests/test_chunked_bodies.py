@@ -6,9 +6,10 @@ import hashlib
 import socket
 import time
 
+import httpx
 import orjson
 
-from tests.support import run_server
+from tests.support import ServerProcess, run_server
 
 
 def _chunked_post(port: int, path: str, chunks: list[bytes]) -> tuple[int, bytes]:
@@ -74,7 +75,7 @@ def test_a_body_cut_short_by_a_malformed_chunk_is_never_acted_on() -> None:
     # A whole JSON object arrives as the first chunk, then a chunk the parser refuses: the tool
     # must not run on the part that came (the client got the server's 400, not its answer).
     head = (
-        b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: localhost\r\n"
+        b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: localhost\r\nX-Request-ID: cut-short\r\n"
         b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     first = orjson.dumps({"content": "x", "algorithm": "sha256"})
@@ -87,19 +88,50 @@ def test_a_body_cut_short_by_a_malformed_chunk_is_never_acted_on() -> None:
             while part := sock.recv(65536):
                 data += part
         assert data.startswith(b"HTTP/1.1 400 Bad Request"), data
-        deadline = time.monotonic() + 10
-        lines: list[dict[str, object]] = []
-        while not lines and time.monotonic() < deadline:
-            time.sleep(0.1)
-            lines = [
-                entry
-                for line in server.logs().splitlines()
-                if line.startswith("{")
-                and (entry := orjson.loads(line)).get("route") == "/api/v1/crypto/hash"
-            ]
-    # Recorded as a request the client left (499), not as a hash computed (200) or a 400 of
-    # the tool's own about truncated JSON.
-    assert [(entry["status"], entry["error_code"]) for entry in lines] == [(499, None)]
+        assert b"\r\nx-request-id: cut-short\r\n" in data  # the answer matches its log line
+        lines = access_lines(server, "/api/v1/crypto/hash")
+        metrics = httpx.get(server.base + "/metrics").text
+    # Recorded as the server's answer (400, malformed request), not as a hash computed (200), a
+    # client that left (499) or a 400 of the tool's own about truncated JSON.
+    assert [(e["status"], e["error_code"], e["request_id"]) for e in lines] == [
+        (400, "VALIDATION_ERROR", "cut-short")
+    ]
+    assert 'route="/api/v1/crypto/hash",status_code="400"} 1.0' in metrics
+
+
+def test_a_body_timeout_is_recorded_as_the_408_the_client_got() -> None:
+    head = (
+        b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: localhost\r\nX-Request-ID: too-slow\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    with run_server({"SERVER_BODY_TIMEOUT": "1"}) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(head)
+            data = b""
+            while part := sock.recv(65536):
+                data += part
+        assert data.startswith(b"HTTP/1.1 408 Request Timeout"), data
+        assert b"\r\nx-request-id: too-slow\r\n" in data
+        lines = access_lines(server, "/api/v1/crypto/hash")
+        metrics = httpx.get(server.base + "/metrics").text
+    assert [(e["status"], e["error_code"]) for e in lines] == [(408, "REQUEST_TIMEOUT")]
+    assert 'route="/api/v1/crypto/hash",status_code="408"} 1.0' in metrics
+
+
+def access_lines(server: ServerProcess, route: str) -> list[dict[str, object]]:
+    """The access-log lines of ``route``, once the first has been written."""
+    deadline = time.monotonic() + 10
+    lines: list[dict[str, object]] = []
+    while not lines and time.monotonic() < deadline:
+        time.sleep(0.1)
+        lines = [
+            entry
+            for line in server.logs().splitlines()
+            if line.startswith("{")
+            and (entry := orjson.loads(line)).get("route") == route
+            and entry.get("msg") == "request"
+        ]
+    return lines
 
 
 def test_an_mcp_body_the_client_abandons_is_a_499_on_the_sdks_path_too() -> None:

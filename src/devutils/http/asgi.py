@@ -170,10 +170,22 @@ async def send_error(send: Send, error: ToolError, scope: Scope | None = None) -
     await send({"type": "http.response.body", "body": body})
 
 
+# Our server's note in an ``http.disconnect`` message when it answered the request itself while
+# the application was reading its body (a malformed chunk, a body timeout): the answer's
+# ``(status, error code)``, so the request is recorded as what the client got.
+SERVER_ANSWER = "devutils.server_answer"
+
+
 class ClientDisconnected(Exception):
     """The request ended before its whole body arrived: the client went away, its body timed
     out, or the server refused the rest of it (a malformed chunk; the server answered itself).
-    Nothing may act on the part that came, so it is raised rather than returned."""
+    Nothing may act on the part that came, so it is raised rather than returned.
+
+    ``answered`` is the server's own answer, ``(status, error code)``, when it gave one."""
+
+    def __init__(self, answered: tuple[int, str] | None = None) -> None:
+        super().__init__()
+        self.answered = answered
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
@@ -193,7 +205,7 @@ async def _read_chunks(message: Message, receive: Receive, limit: int) -> bytes:
     size = 0
     while True:
         if message["type"] == "http.disconnect":
-            raise ClientDisconnected
+            raise ClientDisconnected(message.get(SERVER_ANSWER))
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -218,9 +218,11 @@ class RequestContextMiddleware:
                 state.error_code = exc.code
                 raise
             await send_error(send_wrapper, exc, scope)
-        except ClientDisconnected:
-            # Nobody to answer (or the server already did): recorded below as 499.
-            pass
+        except ClientDisconnected as exc:
+            # Nobody to answer: recorded below as 499.  Or the server answered itself (a
+            # malformed chunk, a body timeout): recorded as that answer.
+            if exc.answered is not None and not state.status:
+                state.status, state.error_code = exc.answered
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id, "route": state.route})
             if state.status:

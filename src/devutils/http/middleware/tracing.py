@@ -138,8 +138,9 @@ class TracingMiddleware:
             status = status or exc.status
             span.set_attribute("error.type", exc.code)
             raise
-        except ClientDisconnected:
-            status = status or 499  # as the request context records it: not a server error
+        except ClientDisconnected as exc:
+            # As the request context records it: not a server error.
+            status = status or (exc.answered[0] if exc.answered is not None else 499)
             span.set_attribute("error.type", "ClientDisconnected")
             raise
         except Exception as exc:

@@ -12,8 +12,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from devutils.errors import InternalError
-from devutils.http.asgi import TRUSTED_HEADERS, ASGIApp, Message, Scope
+from devutils.errors import InternalError, ToolError
+from devutils.http.asgi import SERVER_ANSWER, TRUSTED_HEADERS, ASGIApp, Message, Scope
 from devutils.http.server.wire import CONTINUE, DATE, check_header, error_response, status_line
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ COALESCE_MAX_BYTES = 64 * 1024
 
 class RequestCycle:
     __slots__ = (
+        "answer",
         "body_done",
         "body_sent",
         "body_size",
@@ -58,6 +59,7 @@ class RequestCycle:
         self.keep_alive = keep_alive
         self.expect_continue = expect_continue
         self.head_only = scope["method"] == "HEAD"
+        self.answer: ToolError | None = None  # the server's own answer, once it gave one
         self.chunks: list[bytes] = []
         self.body_size = 0
         self.body_done = False  # the whole request body has been parsed
@@ -84,8 +86,12 @@ class RequestCycle:
         self.body_done = True
         self.wake()
 
-    def lost(self) -> None:
+    def lost(self, answer: ToolError | None = None) -> None:
+        """The client is gone, or ``answer`` is what the server sent it instead of the
+        application's response."""
         self.disconnected = True
+        if answer is not None:  # kept when the connection then closes (lost() again)
+            self.answer = answer
         self.wake()
 
     def wake(self) -> None:
@@ -135,6 +141,11 @@ class RequestCycle:
             finally:
                 self.waiter = None
         if self.disconnected or self.response_complete:
+            if self.answer is not None:
+                return {
+                    "type": "http.disconnect",
+                    SERVER_ANSWER: (self.answer.status, self.answer.code),
+                }
             return DISCONNECT
         if self.chunks:
             body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)

@@ -38,7 +38,7 @@ from devutils.errors import (
 from devutils.http.asgi import TRUSTED_HEADERS, ASGIApp
 from devutils.http.server.cycle import RequestCycle
 from devutils.http.server.limits import ServerLimits
-from devutils.http.server.wire import error_response
+from devutils.http.server.wire import error_response, request_id_of
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
 LINGER_SECONDS = 2.0  # after an error answer: how long a client still sending is read and ignored
@@ -381,14 +381,16 @@ class HttpProtocol(asyncio.Protocol):
             self.fail(error_response(MALFORMED))
             return
         # The application is reading this body: receive() tells it the client is gone
-        # (http.disconnect), and what it sends from now on is dropped.
-        cycle.lost()
+        # (http.disconnect, with our answer when we give one), and what it sends from now on is
+        # dropped.
+        answered = not cycle.response_started
+        cycle.lost(MALFORMED if answered else None)
         if cycle.response_complete:
             self._close_lingering()  # answered before its body (401, 429): that answer stands
         elif cycle.response_started:
             self.close()  # a response under way cannot be replaced by an error answer
         else:
-            self.write(error_response(MALFORMED))
+            self.write(error_response(MALFORMED, request_id_of(cycle.scope)))
             self._close_lingering()
 
     def _head_timed_out(self) -> None:
@@ -408,10 +410,12 @@ class HttpProtocol(asyncio.Protocol):
         cycle = self.parsing
         if cycle is None or self.closed:
             return
+        answer = None
         if not cycle.response_started:
-            self.write(error_response(RequestTimeoutError("Request body not received in time")))
+            answer = RequestTimeoutError("Request body not received in time")
+            self.write(error_response(answer, request_id_of(cycle.scope)))
         self.close()
-        cycle.lost()  # the application reading the body learns it at once (http.disconnect)
+        cycle.lost(answer)  # the application reading the body learns it at once
 
     def _cancel_body_timer(self) -> None:
         if self.body_timer is not None:

@@ -12,6 +12,7 @@ from random import getrandbits
 import orjson
 
 from devutils.errors import ToolError
+from devutils.http.asgi import STATE_KEY, Scope
 
 # RFC 9110's reason phrases where they differ from the stdlib's older ones.
 _PHRASES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
@@ -64,9 +65,11 @@ class DateHeader:
 DATE = DateHeader()
 
 
-def error_response(error: ToolError) -> bytes:
+def error_response(error: ToolError, request_id: str | None = None) -> bytes:
     """A complete response for ``error`` that ends the connection: the server's own answers
-    (malformed request, limits, timeouts) carry a request id and the security headers too."""
+    (malformed request, limits, timeouts) carry a request id and the security headers too.
+    ``request_id`` is the request's own when the application already gave it one (the answer
+    then matches its access line); else a new one."""
     from devutils.http.middleware.request_context import SECURITY_LINES
 
     body = orjson.dumps(error.envelope())
@@ -75,9 +78,17 @@ def error_response(error: ToolError) -> bytes:
             status_line(error.status),
             DATE.line(),
             b"content-type: application/json; charset=utf-8\r\ncontent-length: %d\r\n" % len(body),
-            b"x-request-id: %s\r\n" % getrandbits(128).to_bytes(16).hex().encode(),
+            b"x-request-id: %s\r\n"
+            % (request_id or getrandbits(128).to_bytes(16).hex()).encode("ascii"),
             SECURITY_LINES,
             b"connection: close\r\n\r\n",
             body,
         )
     )
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """The id the application gave the request (our request context checked or made it), if
+    it has run that far."""
+    state = scope.get(STATE_KEY)
+    return getattr(state, "request_id", None)
