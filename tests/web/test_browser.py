@@ -504,7 +504,8 @@ def test_secrets_are_masked_and_kept_out_of_the_url_and_commands(
 ) -> None:
     """Fields the schema marks writeOnly (the CLI's secret rule): password inputs, never in the
     address (history, shared links) nor in the commands, which read them from variables."""
-    secret = "k3y-Sec'ret $HOME!"  # the shell must neither end the quoting nor expand it
+    # The shell must neither end the quoting nor expand it, and JSON must escape it.
+    secret = 'k3y-Sec\'ret "$HOME"\\!'  # k3y-Sec'ret "$HOME"\!
     open_page(driver, server.base + "/#tool=crypto_hmac")
     tools_loaded(driver)
     wait_until(driver, lambda d: css(d, "#f-key"))
@@ -561,6 +562,28 @@ def test_secrets_are_masked_and_kept_out_of_the_url_and_commands(
     assert pem.tag_name == "textarea"
     assert pem.get_attribute("data-secret") == "true"
     assert "masked" in str(pem.get_attribute("class"))
+
+
+def test_a_multi_line_secret_reaches_the_server_intact_through_the_curl_line(
+    driver: WebDriver, server: ServerProcess
+) -> None:
+    # A key that spans lines and holds quotes and a backslash, as a PEM key or a pasted secret
+    # may: the copied curl command must send exactly it (jq writes it into the body as JSON).
+    secret = 'first line "quoted" \\ back\nsecond line, long enough for HS256 keys'
+    args = {"claims": {"sub": "42", "iat": 1516239022}, "algorithm": "HS256", "key": secret}
+    open_page(driver, server.base + "/#tool=transform_jwt_sign")
+    tools_loaded(driver)
+    # A link that carries the arguments fills the form (and the address drops the secret).
+    driver.get(server.base + "/")
+    driver.get(server.base + "/#tool=transform_jwt_sign&args=" + quote(json.dumps(args)))
+    wait_until(driver, lambda d: css(d, "#f-key") and by_id(d, "f-key").get_attribute("value"))
+    assert by_id(driver, "f-key").get_attribute("value") == secret
+    wait_until(driver, lambda d: "DEVUTILS_KEY" in by_id(d, "curl-cmd").text)
+    curl = by_id(driver, "curl-cmd").text
+    assert "first line" not in curl
+    expected = rest_call(server, "/api/v1/transform/jwt/sign", args).json()["data"]
+    out = json.loads(_shell(curl, DEVUTILS_API_KEY=API_KEY, DEVUTILS_KEY=secret))
+    assert out["data"] == expected
 
 
 def test_multi_line_text_keeps_its_line_breaks(driver: WebDriver, server: ServerProcess) -> None:
@@ -680,6 +703,12 @@ def test_an_optional_field_can_be_sent_empty(driver: WebDriver, server: ServerPr
     driver.get(shared)
     wait_until(driver, lambda d: css(d, "#f-attributePrefix-empty"))
     wait_until(driver, lambda d: by_id(d, "f-attributePrefix-empty").is_selected())
+
+    # Not where the schema refuses empty text (text_slug's separator: minLength 1, default "-").
+    open_page(driver, server.base + "/#tool=text_slug")
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-separator"))
+    assert not css(driver, "#f-separator-empty")
 
 
 def test_try_it_shows_bodies_without_a_data_member(

@@ -110,7 +110,8 @@
   // An optional text field whose default is not empty: "" is a value of its own (no XML
   // attributes, words joined without a separator), which an empty field (the default) cannot say.
   function canSendEmpty(schema, kind, required) {
-    return !required && typeof schema.default === "string" && schema.default !== "" && ["string", "text"].includes(kind);
+    return !required && typeof schema.default === "string" && schema.default !== "" &&
+      !(schema.minLength > 0) && ["string", "text"].includes(kind);
   }
 
   function buildField(name, raw, required) {
@@ -267,22 +268,26 @@
     if (!current) return;
     const { args } = collectArgs();
     const secrets = secretNames().filter((name) => Object.prototype.hasOwnProperty.call(args, name));
-    // Secrets go through variables, like the API key: each stands in the JSON as a marker that
-    // becomes "'"$VAR"'" (the shell splices the variable into the single-quoted body).
-    const marker = (name) => "\u0001" + name + "\u0001";
-    const marked = Object.assign({}, args);
-    for (const name of secrets) marked[name] = marker(name);
-    let body = window.DU.shellQuote(JSON.stringify(marked));
-    for (const name of secrets) body = body.split(JSON.stringify(marker(name))).join("\"'\"$" + envVar(name) + "\"'\"");
     const url = window.location.origin + current.path;
-    const lines = ["curl -sS -X " + current.method + " " + window.DU.shellQuote(url)];
+    const lines = [];
+    let data = "-d " + window.DU.shellQuote(JSON.stringify(args));
+    if (secrets.length && current.method !== "GET") {
+      // Secrets go through variables, like the API key, and jq writes them into the body: a
+      // PEM key's line breaks, quotes and backslashes must be escaped as JSON, which splicing
+      // the variable into a quoted body would not do.
+      const named = secrets.map((name) => "--arg " + name + " \"$" + envVar(name) + "\"").join(" ");
+      const filter = JSON.stringify(shareable(args)) + " + $ARGS.named";
+      lines.push("jq -cn " + named + " " + window.DU.shellQuote(filter) + " |");
+      data = "--data-binary @-";
+    }
+    lines.push("curl -sS -X " + current.method + " " + window.DU.shellQuote(url));
     const auth = window.DU.authHeaders();
     // The key itself never appears in a command on screen: the shell reads it from a variable.
     if (auth.Authorization) lines.push("-H \"Authorization: Bearer $DEVUTILS_TOKEN\"");
     if (auth["X-API-Key"]) lines.push("-H \"X-API-Key: $DEVUTILS_API_KEY\"");
     if (current.method !== "GET") {
       lines.push("-H 'Content-Type: application/json'");
-      lines.push("-d " + body);
+      lines.push(data);
     }
     $("curl-cmd").textContent = lines.join(" \\\n  ");
     let cli = current.cli;
