@@ -3,12 +3,15 @@ help and shell completion."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import shlex
 import signal
+import struct
 import subprocess
+import termios
 import time
 import typing
 from collections.abc import Callable
@@ -552,6 +555,124 @@ def test_a_full_disk_is_one_line_and_exit_74(argv: list[str], unbuffered: bool) 
         74,
         b"devutils: write error: No space left on device\n",
     )
+
+
+# 600,000 bytes in, 800,000 out: more than a pipe holds (64 KiB), so that a write is cut short.
+BIG_OUTPUT = ["transform", "base64", "--action", "encode", "--raw"]
+
+
+def _big_input(tmp_path: Path) -> Path:
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"a" * 600_000)
+    return path
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_a_reader_that_left_midway_ends_the_command_with_141(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    """`devutils ... | head -c1`: the reader leaves while devutils is in the middle of a write,
+    which then returns short; the rest must not be dropped with exit 0."""
+    with _big_input(tmp_path).open("rb") as stdin:
+        proc = subprocess.Popen(
+            [*DEVUTILS, *BIG_OUTPUT],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(unbuffered),
+        )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert os.read(proc.stdout.fileno(), 1) == b"Y"  # devutils is writing: the pipe is full
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == b""
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_a_non_blocking_pipe_gets_every_byte(tmp_path: Path, unbuffered: bool) -> None:
+    """A pipe whose reader's side set O_NONBLOCK on it (the flag is shared by both ends): when it
+    is full, devutils waits for the reader as it would on a blocking pipe."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        with _big_input(tmp_path).open("rb") as stdin:
+            proc = subprocess.Popen(
+                [*DEVUTILS, *BIG_OUTPUT],
+                stdin=stdin,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                env=_env(unbuffered),
+            )
+        os.close(write_end)
+        # A slow reader: nothing is read until the pipe is full and a write would block.
+        capacity = fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+        deadline = time.monotonic() + 60
+        while _pending(read_end) < capacity:
+            assert time.monotonic() < deadline, "devutils never filled the pipe"
+            time.sleep(0.05)
+        received = 0
+        while chunk := os.read(read_end, 65536):
+            received += len(chunk)
+    finally:
+        os.close(read_end)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=60), received, err) == (0, 800_000, b"")
+
+
+def _pending(fd: int) -> int:
+    """Bytes waiting in a pipe (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+
+
+def _close_stdout() -> None:
+    os.close(1)
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("argv", OUTPUT_COMMANDS.values(), ids=OUTPUT_COMMANDS.keys())
+def test_a_closed_stdout_is_one_line_and_exit_74(argv: list[str], unbuffered: bool) -> None:
+    """`devutils tools >&-`: Python starts with sys.stdout None."""
+    done = subprocess.run(
+        [*DEVUTILS, *argv],
+        stderr=subprocess.PIPE,
+        env=_env(unbuffered),
+        preexec_fn=_close_stdout,
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (74, b"devutils: write error: Bad file descriptor\n")
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("stdout", ["closed", "/dev/full"])
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["crypto", "hash", "--content", "x", "--algorithm", "bogus", "--raw"], 65),
+        (["crypto", "hash", "--bogus", "--raw"], 64),
+    ],
+    ids=["invalid-value", "usage"],
+)
+def test_a_command_that_prints_nothing_keeps_its_exit_code(
+    argv: list[str], code: int, stdout: str, unbuffered: bool
+) -> None:
+    """Nothing to write is no write: write(1, "", 0) fails on /dev/full."""
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*DEVUTILS, *argv],
+            stdout=full if stdout == "/dev/full" else None,
+            stderr=subprocess.PIPE,
+            env=_env(unbuffered),
+            preexec_fn=_close_stdout if stdout == "closed" else None,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == code, done.stderr
+    assert done.stderr.startswith(b"devutils: VALIDATION_ERROR: ")
+    assert done.stderr.count(b"\n") == 1, done.stderr
 
 
 def _default_sigint() -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import itertools
 import logging
 import os
+import select
 import sys
 import types
 import typing
@@ -459,18 +461,52 @@ class _OutputFailed(Exception):
 
 
 def _write(data: bytes) -> None:
-    """Writes and flushes, so that a failed write surfaces here as :class:`_OutputFailed`."""
+    """Writes all of ``data`` and flushes, so that a failed write surfaces here as
+    :class:`_OutputFailed`.  Nothing to write issues no write: ``write(1, "", 0)`` fails on
+    /dev/full, and a command that printed nothing keeps its own exit code."""
+    stdout = sys.stdout
     try:
-        sys.stdout.flush()
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:
-            sys.stdout.write(data.decode(errors="replace"))
-            sys.stdout.flush()
+        if stdout is None:  # started with stdout closed (devutils tools >&-)
+            if data:
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
             return
-        buffer.write(data)
-        buffer.flush()
+        _until_written(stdout.flush, stdout)
+        buffer = getattr(stdout, "buffer", None)
+        if buffer is None:
+            stdout.write(data.decode(errors="replace"))
+            stdout.flush()
+            return
+        view = memoryview(data)
+        while view:
+            # With PYTHONUNBUFFERED the buffer is the raw file, whose write() may take only part
+            # of the data (a pipe takes 64 KiB), or none of it (None) on a non-blocking pipe.
+            try:
+                written = buffer.write(view)
+            except BlockingIOError as exc:  # a buffered file: part of it taken, the pipe full
+                written = exc.characters_written
+                _wait_writable(buffer)
+            if written is None:
+                _wait_writable(buffer)
+            view = view[written or 0 :]
+        _until_written(buffer.flush, buffer)
     except OSError as exc:
         raise _OutputFailed(exc) from exc
+
+
+def _until_written(flush: typing.Callable[[], object], file: Any) -> None:
+    """Flushes, waiting while stdout is a non-blocking pipe its reader has not emptied yet."""
+    while True:
+        try:
+            flush()
+            return
+        except BlockingIOError:
+            _wait_writable(file)
+
+
+def _wait_writable(file: Any) -> None:
+    """A non-blocking stdout (O_NONBLOCK set by the reader's side of the pipe) is waited on like
+    a blocking one: a slow reader gets every byte, as it would from any filter."""
+    select.select([], [file], [])
 
 
 def _output_failed(error: OSError) -> int:
@@ -480,10 +516,11 @@ def _output_failed(error: OSError) -> int:
     stdout then points at /dev/null, so that the interpreter's last flush of what is still
     buffered does not fail again (a traceback and exit 120).
     """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    with contextlib.suppress(OSError, ValueError):  # no stdout file descriptor at all
-        os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    if sys.stdout is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):  # no stdout file descriptor at all
+            os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     if isinstance(error, BrokenPipeError):
         return EXIT_SIGPIPE
     reason = os.strerror(error.errno) if error.errno else str(error)
