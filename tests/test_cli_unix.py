@@ -509,6 +509,7 @@ OUTPUT_COMMANDS = {
     "completion": ["completion", "bash"],
     "help": ["crypto", "hash", "--help"],
     "usage": [],
+    "version": ["--version"],
 }
 
 

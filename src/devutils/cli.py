@@ -133,6 +133,15 @@ class _Parser(argparse.ArgumentParser):
         return unknown
 
 
+class _Version(argparse.Action):
+    """argparse's own version action drops a failed write (and prints to stderr when stdout is
+    closed): the version is output like any other."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: str | None = None) -> None:
+        _write(f"dev-utilities {__version__}\n".encode())
+        parser.exit()
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("true", "1", "yes", "on"):
@@ -276,7 +285,7 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
     """The parser, the completion tree and every command's parser by its words."""
     tree: dict[str, Node] = {"": Node(options=["--help", "--version"])}
     parser = _Parser(prog="devutils", description="Developer utilities: server, MCP and tools.")
-    parser.add_argument("--version", action="version", version=f"dev-utilities {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the HTTP server (REST + MCP at /mcp)")
     serve.add_argument("--host", default=None, help="bind address (default SERVER_HOST or 0.0.0.0)")
