@@ -414,7 +414,8 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
 @pytest.mark.parametrize(
     ("argv", "details"),
     [
-        (["id", "uuid", "--bogus", "1"], "devutils id uuid: unrecognized arguments: --bogus 1"),
+        # the value after an unknown option is not echoed: it may be a secret
+        (["id", "uuid", "--bogus", "1"], "devutils id uuid: unrecognized arguments: --bogus"),
         # crypto hash has a sub-tool (verify): x is the value of --bogus, not a sub-tool name
         (
             ["crypto", "hash", "--bogus", "x", "--algorithm", "sha256", "--content", "y"],
@@ -422,17 +423,54 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
         ),
         (
             ["crypto", "hash", "verify", "--bogus", "x"],
-            "devutils crypto hash verify: unrecognized arguments: --bogus x",
+            "devutils crypto hash verify: unrecognized arguments: --bogus",
         ),
         (["crypto", "--bogus"], "devutils crypto: unrecognized arguments: --bogus"),
         (["serve", "--bogus"], "devutils serve: unrecognized arguments: --bogus"),
-        # an abbreviation argparse accepts is not unknown: the real error is the stray word
+        # a stray word after a tool with sub-tools is taken for a sub-tool's name
         (
-            ["crypto", "hash", "--algo", "sha256", "x"],
+            ["crypto", "hash", "--algorithm", "sha256", "x"],
             "devutils crypto hash: argument SUB-TOOL: invalid choice: 'x' (choose from 'verify')",
         ),
+        # an abbreviation argparse accepts is not unknown: the real error is the stray word
+        (
+            ["id", "uuid", "--vers", "4", "x"],
+            "devutils id uuid: unrecognized arguments: 1 value (not shown)",
+        ),
+        # a tool with sub-tools takes options whole: an abbreviation could be the sub-tool's
+        (
+            ["crypto", "hash", "--algo", "sha256"],
+            "devutils crypto hash: unrecognized arguments: --algo",
+        ),
+        # so that the sub-tool's options are the sub-tool's to resolve (--digest was ambiguous
+        # in crypto hash's options first)
+        (
+            [
+                "crypto",
+                "hash",
+                "verify",
+                "--content",
+                "x",
+                "--algorithm",
+                "sha256",
+                "--digest",
+                "y",
+            ],
+            "devutils crypto hash verify: ambiguous option: --digest could match --digest-size,"
+            " --digestSize",
+        ),
     ],
-    ids=["tool", "tool-with-sub-tool", "sub-tool", "family", "serve", "stray-word"],
+    ids=[
+        "tool",
+        "tool-with-sub-tool",
+        "sub-tool",
+        "family",
+        "serve",
+        "stray-word",
+        "stray-values",
+        "no-abbreviation-before-sub-tools",
+        "sub-tool-resolves-its-options",
+    ],
 )
 def test_usage_errors_name_the_command_and_the_unknown_option(
     argv: list[str], details: str
@@ -444,6 +482,42 @@ def test_usage_errors_name_the_command_and_the_unknown_option(
         "message": "Invalid command line",
         "details": details,
     }
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--pasword", "hunter2"],
+        ["--pasword=hunter2"],
+        ["--password", "x", "--pasword", "-xhunter2"],
+        ["--password", "x", "hunter2"],  # a stray value alone: counted, not shown
+    ],
+    ids=["option-value", "option-equals", "dash-value", "stray-value"],
+)
+def test_a_value_the_command_line_did_not_understand_is_not_echoed(
+    cli: Run, argv: list[str]
+) -> None:
+    """A mistyped secret option: its value is not shown in the usage error, its name is."""
+    result = cli("crypto", "password", "hash", *argv, "--raw")
+    assert result.code == 64
+    assert result.err.startswith(b"devutils: VALIDATION_ERROR: ")
+    assert b"hunter2" not in result.err
+    named = b"--pasword" if "--pasword" in " ".join(argv) else b"1 value (not shown)"
+    assert named in result.err
+
+
+def test_a_sub_tool_takes_its_own_abbreviations() -> None:
+    """crypto hash verify --exp: its own --expected, not refused by crypto hash."""
+    digest = "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+    argv = ["crypto", "hash", "verify", "--content", "abc", "--algorithm", "sha256"]
+    done = subprocess.run(
+        [*DEVUTILS, *argv, "--exp", digest, "--raw"],
+        capture_output=True,
+        env=_env(unbuffered=False),
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"true\n", b"")
 
 
 def test_the_help_of_a_tool_with_sub_tools_lists_them_and_does_not_require_one() -> None:

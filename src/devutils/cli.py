@@ -127,10 +127,24 @@ class _Parser(argparse.ArgumentParser):
             if word == "--":
                 break
             name = word.split("=", 1)[0]
-            # argparse takes any unambiguous prefix of an option (--algo for --algorithm)
-            if name.startswith("--") and not any(o.startswith(name) for o in self.known_options):
+            # argparse takes any unambiguous prefix of an option (--algo for --algorithm), except
+            # on a tool with sub-tools
+            if name.startswith("--") and not any(
+                o == name or (self.allow_abbrev and o.startswith(name)) for o in self.known_options
+            ):
                 unknown.append(name)
         return unknown
+
+
+def _unrecognized(words: Sequence[str]) -> str:
+    """What argparse could not place, without the words themselves: the value typed after a
+    mistyped option may be a secret (``--pasword hunter2``).  Long options are named
+    (``--name=VALUE`` by its name alone); when there is none, the other words are counted."""
+    names = [word.split("=", 1)[0] for word in words if word.startswith("--")]
+    if names:
+        return f"unrecognized arguments: {' '.join(names)}"
+    count = len(words)
+    return f"unrecognized arguments: {count} value{'s' if count > 1 else ''} (not shown)"
 
 
 class _Version(argparse.Action):
@@ -333,6 +347,9 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
             if prefix in groups:
                 continue
             if prefix in tools:  # a tool with tools under it: its node keeps its options
+                # It takes its options whole: a prefix (--digest of crypto hash verify) would be
+                # matched against its own options (--digest-size) before the sub-tool sees it.
+                tools[prefix].allow_abbrev = False
                 # Out of its usage line, which would show the sub-tool as required (TOOL ...);
                 # its epilog lists them.
                 groups[prefix] = tools[prefix].add_subparsers(
@@ -616,7 +633,7 @@ def _main(arguments: list[str]) -> int:
     try:
         namespace, extra = parser.parse_known_args(arguments)
         if extra:  # reported by the command's own parser, so the message names the command
-            _command_parser(parsers, arguments).error(f"unrecognized arguments: {' '.join(extra)}")
+            _command_parser(parsers, arguments).error(_unrecognized(extra))
     except UsageError as exc:
         return _print_error(exc, raw)
     if namespace.command is None:
