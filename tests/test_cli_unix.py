@@ -3,12 +3,15 @@ help and shell completion."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
 import shlex
 import signal
+import struct
 import subprocess
+import termios
 import time
 import typing
 from collections.abc import Callable
@@ -411,7 +414,8 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
 @pytest.mark.parametrize(
     ("argv", "details"),
     [
-        (["id", "uuid", "--bogus", "1"], "devutils id uuid: unrecognized arguments: --bogus 1"),
+        # the value after an unknown option is not echoed: it may be a secret
+        (["id", "uuid", "--bogus", "1"], "devutils id uuid: unrecognized arguments: --bogus"),
         # crypto hash has a sub-tool (verify): x is the value of --bogus, not a sub-tool name
         (
             ["crypto", "hash", "--bogus", "x", "--algorithm", "sha256", "--content", "y"],
@@ -419,17 +423,54 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
         ),
         (
             ["crypto", "hash", "verify", "--bogus", "x"],
-            "devutils crypto hash verify: unrecognized arguments: --bogus x",
+            "devutils crypto hash verify: unrecognized arguments: --bogus",
         ),
         (["crypto", "--bogus"], "devutils crypto: unrecognized arguments: --bogus"),
         (["serve", "--bogus"], "devutils serve: unrecognized arguments: --bogus"),
-        # an abbreviation argparse accepts is not unknown: the real error is the stray word
+        # a stray word after a tool with sub-tools is taken for a sub-tool's name
         (
-            ["crypto", "hash", "--algo", "sha256", "x"],
+            ["crypto", "hash", "--algorithm", "sha256", "x"],
             "devutils crypto hash: argument SUB-TOOL: invalid choice: 'x' (choose from 'verify')",
         ),
+        # an abbreviation argparse accepts is not unknown: the real error is the stray word
+        (
+            ["id", "uuid", "--vers", "4", "x"],
+            "devutils id uuid: unrecognized arguments: 1 value (not shown)",
+        ),
+        # a tool with sub-tools takes options whole: an abbreviation could be the sub-tool's
+        (
+            ["crypto", "hash", "--algo", "sha256"],
+            "devutils crypto hash: unrecognized arguments: --algo",
+        ),
+        # so that the sub-tool's options are the sub-tool's to resolve (--digest was ambiguous
+        # in crypto hash's options first)
+        (
+            [
+                "crypto",
+                "hash",
+                "verify",
+                "--content",
+                "x",
+                "--algorithm",
+                "sha256",
+                "--digest",
+                "y",
+            ],
+            "devutils crypto hash verify: ambiguous option: --digest could match --digest-size,"
+            " --digestSize",
+        ),
     ],
-    ids=["tool", "tool-with-sub-tool", "sub-tool", "family", "serve", "stray-word"],
+    ids=[
+        "tool",
+        "tool-with-sub-tool",
+        "sub-tool",
+        "family",
+        "serve",
+        "stray-word",
+        "stray-values",
+        "no-abbreviation-before-sub-tools",
+        "sub-tool-resolves-its-options",
+    ],
 )
 def test_usage_errors_name_the_command_and_the_unknown_option(
     argv: list[str], details: str
@@ -441,6 +482,42 @@ def test_usage_errors_name_the_command_and_the_unknown_option(
         "message": "Invalid command line",
         "details": details,
     }
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--pasword", "hunter2"],
+        ["--pasword=hunter2"],
+        ["--password", "x", "--pasword", "-xhunter2"],
+        ["--password", "x", "hunter2"],  # a stray value alone: counted, not shown
+    ],
+    ids=["option-value", "option-equals", "dash-value", "stray-value"],
+)
+def test_a_value_the_command_line_did_not_understand_is_not_echoed(
+    cli: Run, argv: list[str]
+) -> None:
+    """A mistyped secret option: its value is not shown in the usage error, its name is."""
+    result = cli("crypto", "password", "hash", *argv, "--raw")
+    assert result.code == 64
+    assert result.err.startswith(b"devutils: VALIDATION_ERROR: ")
+    assert b"hunter2" not in result.err
+    named = b"--pasword" if "--pasword" in " ".join(argv) else b"1 value (not shown)"
+    assert named in result.err
+
+
+def test_a_sub_tool_takes_its_own_abbreviations() -> None:
+    """crypto hash verify --exp: its own --expected, not refused by crypto hash."""
+    digest = "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+    argv = ["crypto", "hash", "verify", "--content", "abc", "--algorithm", "sha256"]
+    done = subprocess.run(
+        [*DEVUTILS, *argv, "--exp", digest, "--raw"],
+        capture_output=True,
+        env=_env(unbuffered=False),
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"true\n", b"")
 
 
 def test_the_help_of_a_tool_with_sub_tools_lists_them_and_does_not_require_one() -> None:
@@ -506,6 +583,7 @@ OUTPUT_COMMANDS = {
     "completion": ["completion", "bash"],
     "help": ["crypto", "hash", "--help"],
     "usage": [],
+    "version": ["--version"],
 }
 
 
@@ -552,6 +630,124 @@ def test_a_full_disk_is_one_line_and_exit_74(argv: list[str], unbuffered: bool) 
         74,
         b"devutils: write error: No space left on device\n",
     )
+
+
+# 600,000 bytes in, 800,000 out: more than a pipe holds (64 KiB), so that a write is cut short.
+BIG_OUTPUT = ["transform", "base64", "--action", "encode", "--raw"]
+
+
+def _big_input(tmp_path: Path) -> Path:
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"a" * 600_000)
+    return path
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_a_reader_that_left_midway_ends_the_command_with_141(
+    tmp_path: Path, unbuffered: bool
+) -> None:
+    """`devutils ... | head -c1`: the reader leaves while devutils is in the middle of a write,
+    which then returns short; the rest must not be dropped with exit 0."""
+    with _big_input(tmp_path).open("rb") as stdin:
+        proc = subprocess.Popen(
+            [*DEVUTILS, *BIG_OUTPUT],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(unbuffered),
+        )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert os.read(proc.stdout.fileno(), 1) == b"Y"  # devutils is writing: the pipe is full
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert err == b""
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_a_non_blocking_pipe_gets_every_byte(tmp_path: Path, unbuffered: bool) -> None:
+    """A pipe whose reader's side set O_NONBLOCK on it (the flag is shared by both ends): when it
+    is full, devutils waits for the reader as it would on a blocking pipe."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        with _big_input(tmp_path).open("rb") as stdin:
+            proc = subprocess.Popen(
+                [*DEVUTILS, *BIG_OUTPUT],
+                stdin=stdin,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                env=_env(unbuffered),
+            )
+        os.close(write_end)
+        # A slow reader: nothing is read until the pipe is full and a write would block.
+        capacity = fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+        deadline = time.monotonic() + 60
+        while _pending(read_end) < capacity:
+            assert time.monotonic() < deadline, "devutils never filled the pipe"
+            time.sleep(0.05)
+        received = 0
+        while chunk := os.read(read_end, 65536):
+            received += len(chunk)
+    finally:
+        os.close(read_end)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=60), received, err) == (0, 800_000, b"")
+
+
+def _pending(fd: int) -> int:
+    """Bytes waiting in a pipe (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+
+
+def _close_stdout() -> None:
+    os.close(1)
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("argv", OUTPUT_COMMANDS.values(), ids=OUTPUT_COMMANDS.keys())
+def test_a_closed_stdout_is_one_line_and_exit_74(argv: list[str], unbuffered: bool) -> None:
+    """`devutils tools >&-`: Python starts with sys.stdout None."""
+    done = subprocess.run(
+        [*DEVUTILS, *argv],
+        stderr=subprocess.PIPE,
+        env=_env(unbuffered),
+        preexec_fn=_close_stdout,
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (74, b"devutils: write error: Bad file descriptor\n")
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("stdout", ["closed", "/dev/full"])
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["crypto", "hash", "--content", "x", "--algorithm", "bogus", "--raw"], 65),
+        (["crypto", "hash", "--bogus", "--raw"], 64),
+    ],
+    ids=["invalid-value", "usage"],
+)
+def test_a_command_that_prints_nothing_keeps_its_exit_code(
+    argv: list[str], code: int, stdout: str, unbuffered: bool
+) -> None:
+    """Nothing to write is no write: write(1, "", 0) fails on /dev/full."""
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*DEVUTILS, *argv],
+            stdout=full if stdout == "/dev/full" else None,
+            stderr=subprocess.PIPE,
+            env=_env(unbuffered),
+            preexec_fn=_close_stdout if stdout == "closed" else None,
+            check=False,
+            timeout=60,
+        )
+    assert done.returncode == code, done.stderr
+    assert done.stderr.startswith(b"devutils: VALIDATION_ERROR: ")
+    assert done.stderr.count(b"\n") == 1, done.stderr
 
 
 def _default_sigint() -> None:

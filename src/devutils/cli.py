@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import itertools
 import logging
 import os
+import select
 import sys
 import types
 import typing
@@ -125,10 +127,33 @@ class _Parser(argparse.ArgumentParser):
             if word == "--":
                 break
             name = word.split("=", 1)[0]
-            # argparse takes any unambiguous prefix of an option (--algo for --algorithm)
-            if name.startswith("--") and not any(o.startswith(name) for o in self.known_options):
+            # argparse takes any unambiguous prefix of an option (--algo for --algorithm), except
+            # on a tool with sub-tools
+            if name.startswith("--") and not any(
+                o == name or (self.allow_abbrev and o.startswith(name)) for o in self.known_options
+            ):
                 unknown.append(name)
         return unknown
+
+
+def _unrecognized(words: Sequence[str]) -> str:
+    """What argparse could not place, without the words themselves: the value typed after a
+    mistyped option may be a secret (``--pasword hunter2``).  Long options are named
+    (``--name=VALUE`` by its name alone); when there is none, the other words are counted."""
+    names = [word.split("=", 1)[0] for word in words if word.startswith("--")]
+    if names:
+        return f"unrecognized arguments: {' '.join(names)}"
+    count = len(words)
+    return f"unrecognized arguments: {count} value{'s' if count > 1 else ''} (not shown)"
+
+
+class _Version(argparse.Action):
+    """argparse's own version action drops a failed write (and prints to stderr when stdout is
+    closed): the version is output like any other."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: str | None = None) -> None:
+        _write(f"dev-utilities {__version__}\n".encode())
+        parser.exit()
 
 
 def _bool(text: str) -> bool:
@@ -274,7 +299,7 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
     """The parser, the completion tree and every command's parser by its words."""
     tree: dict[str, Node] = {"": Node(options=["--help", "--version"])}
     parser = _Parser(prog="devutils", description="Developer utilities: server, MCP and tools.")
-    parser.add_argument("--version", action="version", version=f"dev-utilities {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the HTTP server (REST + MCP at /mcp)")
     serve.add_argument("--host", default=None, help="bind address (default SERVER_HOST or 0.0.0.0)")
@@ -322,6 +347,9 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
             if prefix in groups:
                 continue
             if prefix in tools:  # a tool with tools under it: its node keeps its options
+                # It takes its options whole: a prefix (--digest of crypto hash verify) would be
+                # matched against its own options (--digest-size) before the sub-tool sees it.
+                tools[prefix].allow_abbrev = False
                 # Out of its usage line, which would show the sub-tool as required (TOOL ...);
                 # its epilog lists them.
                 groups[prefix] = tools[prefix].add_subparsers(
@@ -459,18 +487,52 @@ class _OutputFailed(Exception):
 
 
 def _write(data: bytes) -> None:
-    """Writes and flushes, so that a failed write surfaces here as :class:`_OutputFailed`."""
+    """Writes all of ``data`` and flushes, so that a failed write surfaces here as
+    :class:`_OutputFailed`.  Nothing to write issues no write: ``write(1, "", 0)`` fails on
+    /dev/full, and a command that printed nothing keeps its own exit code."""
+    stdout = sys.stdout
     try:
-        sys.stdout.flush()
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:
-            sys.stdout.write(data.decode(errors="replace"))
-            sys.stdout.flush()
+        if stdout is None:  # started with stdout closed (devutils tools >&-)
+            if data:
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
             return
-        buffer.write(data)
-        buffer.flush()
+        _until_written(stdout.flush, stdout)
+        buffer = getattr(stdout, "buffer", None)
+        if buffer is None:
+            stdout.write(data.decode(errors="replace"))
+            stdout.flush()
+            return
+        view = memoryview(data)
+        while view:
+            # With PYTHONUNBUFFERED the buffer is the raw file, whose write() may take only part
+            # of the data (a pipe takes 64 KiB), or none of it (None) on a non-blocking pipe.
+            try:
+                written = buffer.write(view)
+            except BlockingIOError as exc:  # a buffered file: part of it taken, the pipe full
+                written = exc.characters_written
+                _wait_writable(buffer)
+            if written is None:
+                _wait_writable(buffer)
+            view = view[written or 0 :]
+        _until_written(buffer.flush, buffer)
     except OSError as exc:
         raise _OutputFailed(exc) from exc
+
+
+def _until_written(flush: typing.Callable[[], object], file: Any) -> None:
+    """Flushes, waiting while stdout is a non-blocking pipe its reader has not emptied yet."""
+    while True:
+        try:
+            flush()
+            return
+        except BlockingIOError:
+            _wait_writable(file)
+
+
+def _wait_writable(file: Any) -> None:
+    """A non-blocking stdout (O_NONBLOCK set by the reader's side of the pipe) is waited on like
+    a blocking one: a slow reader gets every byte, as it would from any filter."""
+    select.select([], [file], [])
 
 
 def _output_failed(error: OSError) -> int:
@@ -480,10 +542,11 @@ def _output_failed(error: OSError) -> int:
     stdout then points at /dev/null, so that the interpreter's last flush of what is still
     buffered does not fail again (a traceback and exit 120).
     """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    with contextlib.suppress(OSError, ValueError):  # no stdout file descriptor at all
-        os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    if sys.stdout is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):  # no stdout file descriptor at all
+            os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     if isinstance(error, BrokenPipeError):
         return EXIT_SIGPIPE
     reason = os.strerror(error.errno) if error.errno else str(error)
@@ -570,7 +633,7 @@ def _main(arguments: list[str]) -> int:
     try:
         namespace, extra = parser.parse_known_args(arguments)
         if extra:  # reported by the command's own parser, so the message names the command
-            _command_parser(parsers, arguments).error(f"unrecognized arguments: {' '.join(extra)}")
+            _command_parser(parsers, arguments).error(_unrecognized(extra))
     except UsageError as exc:
         return _print_error(exc, raw)
     if namespace.command is None:
