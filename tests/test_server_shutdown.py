@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
+import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.support import run_server
+from tests.support import DEVUTILS, free_port, run_server
 
 BODY = b'{"content": "hello world", "algorithm": "sha256"}'
 
@@ -96,3 +99,69 @@ def test_a_second_signal_stops_at_once(workers: str) -> None:
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(15) == 0
         assert time.monotonic() - started < 5
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    """Everything the server sends, up to its FIN; a reset raises ConnectionResetError."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "two-workers"])
+def test_a_stop_during_start_up_answers_every_queued_request(workers: str) -> None:
+    # The default drain delay (none): the listener closes as soon as the server can serve, so
+    # the connections queued while it started are all that is left to answer, each once.
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
+    }
+    env.update(
+        {
+            "SERVER_HOST": "127.0.0.1",
+            "SERVER_PORT": str(port),
+            "SERVER_WORKERS": workers,
+            "SECRETS_MOUNT_PATH": "/nonexistent",
+        }
+    )
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([*DEVUTILS, "serve"], env=env, stdout=log, stderr=log)
+        clients: list[socket.socket] = []
+        try:
+            # The port listens (bound before the application is built): connect at once.
+            deadline = time.monotonic() + 30
+            while not clients:
+                assert time.monotonic() < deadline, "the port never accepted"
+                assert proc.poll() is None
+                try:
+                    clients.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+                except ConnectionRefusedError:
+                    time.sleep(0.01)
+            clients += [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(9)]
+            for client in clients:
+                client.sendall(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGTERM)
+            answers = []
+            for client in clients:
+                try:
+                    answers.append(_read_until_closed(client))
+                except ConnectionResetError:
+                    answers.append(b"RESET")
+            code = proc.wait(30)
+        finally:
+            for client in clients:
+                client.close()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    # Each a complete 200 (a keep-alive request: the server says it closes, then does).
+    heads = [answer.partition(b"\r\n\r\n")[0].lower() for answer in answers]
+    assert [head.split(b"\r\n")[0] for head in heads] == [b"http/1.1 200 ok"] * 10, output
+    assert all(b"\r\nconnection: close" in head for head in heads)
+    assert code == 0, output

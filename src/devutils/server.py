@@ -16,8 +16,10 @@ import errno
 import ipaddress
 import logging
 import os
+import signal
 import socket
 
+from devutils.http.server import STOP_SIGNALS
 from devutils.http.server.limits import ServerLimits
 from devutils.settings import Settings, SettingsError
 from devutils.workers import cpu_limit
@@ -42,6 +44,13 @@ def serve(
         )
     count = workers or settings.server_workers or cpu_limit()
     host = host or settings.server_host
+    # From the moment the port listens, connections queue on it: a stop that comes before the
+    # process can drain (it imports and builds the application, or starts its workers) must
+    # stay pending until it can, not kill it by the default action and reset them.  Unblocked
+    # once the handlers are in place: runner.serve (one process), Supervisor.run (workers,
+    # once the first is started).
+    # A start-up that fails instead exits with these still blocked: nothing waits on them.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     sock = bind(host, settings.server_port if port is None else port)
     _announce(settings, host, int(sock.getsockname()[1]), count)
     if count == 1:

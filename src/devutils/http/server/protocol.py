@@ -20,6 +20,7 @@ Pipelined requests run one after another; while one is waiting its turn the sock
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -42,6 +43,9 @@ from devutils.http.server.wire import error_response, request_id_of
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
 LINGER_SECONDS = 2.0  # after an error answer: how long a client still sending is read and ignored
+# At a stop: how long a connection with a request on its way (not yet read) has to deliver its
+# head, at most (never beyond the header timeout).
+STOP_GRACE_SECONDS = 1.0
 # RFC 9110 §5.5: whitespace around a field value is not part of it.
 OWS = b" \t"
 
@@ -91,6 +95,7 @@ class HttpProtocol(asyncio.Protocol):
         self.parsing: RequestCycle | None = None  # the request whose body is arriving
         self.waiting: deque[RequestCycle] = deque()  # pipelined requests, not started yet
         self.task: asyncio.Task[None] | None = None
+        self.served = False  # a request of this connection reached the application
         # The error answer to a pipelined request the parser refused while an earlier one was
         # running: written, and the connection closed, once the responses before it are out.
         self.failure: bytes | None = None
@@ -122,6 +127,8 @@ class HttpProtocol(asyncio.Protocol):
         self.client = _address(transport.get_extra_info("peername"))
         self.server = _address(transport.get_extra_info("sockname"))
         self._set_timer(self.limits.header_timeout, self._head_timed_out)
+        if self.stopping:  # accepted just before the listener closed: shutdown() has not seen it
+            self.shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -175,8 +182,9 @@ class HttpProtocol(asyncio.Protocol):
         self.url_size = 0
         self.head_size = 0
         self.headers = []
-        if self.active is None:
+        if self.active is None and not self.stopping:
             # From the first byte of a request to the end of its head (keep-alive timer off).
+            # Not once stopping: the head must come within the stop's grace (shutdown()).
             self._set_timer(self.limits.header_timeout, self._head_timed_out)
 
     def on_url(self, url: bytes) -> None:
@@ -353,9 +361,36 @@ class HttpProtocol(asyncio.Protocol):
 
     # --- shutdown --------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Close now when idle; else after the current response (``stopping`` is set)."""
-        if self.active is None:
+        """Close now when idle; else after the current response (``stopping`` is set).
+
+        Not idle, though no request runs: a connection that has not sent its first request yet
+        (accepted a moment ago, its request maybe unread in the kernel's buffer), one whose
+        request head is arriving, and a keep-alive one whose next request is in that buffer.
+        Closing a socket with unread data sends a reset, and the client loses its request
+        without knowing whether it ran.  Each gets ``STOP_GRACE_SECONDS`` (at most the header
+        timeout) to deliver a request head, answered with ``connection: close``; then, as at a
+        header timeout, 408 if part of a head came, else a close.
+        """
+        if self.closed or self.active is not None:
+            return
+        if self.served and not self.in_head and not self._unread():
             self.close()
+            return
+        grace = min(self.limits.header_timeout, STOP_GRACE_SECONDS)
+        self._set_timer(grace, self._head_timed_out)
+
+    def _unread(self) -> bool:
+        """Whether bytes the event loop has not read yet wait in the socket's receive buffer."""
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is None:
+            return False
+        try:
+            # A duplicate descriptor: the transport's socket object may not offer recv (uvloop).
+            with socket.fromfd(sock.fileno(), sock.family, sock.type) as peek:
+                return bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+        except OSError:  # nothing there (EAGAIN), or the connection is gone
+            return False
 
     def abort(self) -> None:
         if self.task is not None:
@@ -364,6 +399,7 @@ class HttpProtocol(asyncio.Protocol):
 
     # --- internals -------------------------------------------------------------------------------
     def _start(self, cycle: RequestCycle) -> None:
+        self.served = True
         self.active = cycle
         self.task = self.loop.create_task(cycle.run(self.app))
 

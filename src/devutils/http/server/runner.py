@@ -1,10 +1,11 @@
 """One worker: serve an ASGI app on a listening socket until SIGTERM/SIGINT, then drain.
 
 The drain: ``on_drain`` is called at once (the app's readiness turns 503), the listener stays
-open ``drain_delay`` seconds so load balancers notice, then it closes; idle connections are
-closed, in-flight requests get up to ``shutdown_timeout`` seconds (their connections close after
-their response), then lifespan shutdown runs and the worker returns 0.  A second signal skips the
-waiting.
+open ``drain_delay`` seconds so load balancers notice, then it closes (what the kernel had queued
+on it is accepted first); idle connections are closed, those with a request on its way get a
+short grace to send it (``HttpProtocol.shutdown``), in-flight requests get up to
+``shutdown_timeout`` seconds (their connections close after their response), then lifespan
+shutdown runs and the worker returns 0.  A second signal skips the waiting.
 """
 
 from __future__ import annotations
@@ -85,12 +86,19 @@ async def serve(
         if limits.drain_delay > 0:
             log.info("draining before shutdown", extra={"delay_s": limits.drain_delay})
             await _wait(signals.second, limits.drain_delay)
+        # Connections the kernel has queued on the listener and the loop has not accepted yet
+        # (all those that came while the worker started, when there is no drain delay) would be
+        # reset when it closes: take them first, and serve them like the open ones.
+        queued = _accept_queued(sock)
         server.close()
         # uvloop serves on a duplicate of the descriptor: close ours too, or the socket listens on.
         sock.close()
         state.stopping = True
         for connection in list(state.connections):
             connection.shutdown()
+        for accepted in queued:
+            with contextlib.suppress(OSError):  # the client gave up meanwhile
+                await loop.connect_accepted_socket(lambda: HttpProtocol(state), sock=accepted)
         await _wait_for_connections(state, signals.second, limits.shutdown_timeout)
         for connection in list(state.connections):
             connection.abort()
@@ -126,6 +134,15 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
+
+
+def _accept_queued(sock: socket.socket) -> list[socket.socket]:
+    accepted = []
+    with contextlib.suppress(OSError):  # BlockingIOError: the queue is empty
+        sock.setblocking(False)
+        for _ in range(LISTEN_BACKLOG):  # what was queued, not a flood arriving meanwhile
+            accepted.append(sock.accept()[0])
+    return accepted
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

@@ -59,6 +59,9 @@ class Supervisor:
                 if self.signals:
                     break  # stopped before all were started: no point starting the rest
                 self._start(index)
+                # server.serve blocked them before it bound the socket.  Once a worker is there
+                # to drain what the socket queued, one that came since is delivered (forwarded).
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             status = self._supervise()
         finally:
             for signum, handler in previous.items():
