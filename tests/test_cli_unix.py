@@ -781,6 +781,28 @@ def test_ctrl_c_while_reading_stdin_exits_130_without_a_traceback() -> None:
     assert (proc.returncode, out, err) == (130, b"", b"")
 
 
+def test_ctrl_c_during_start_up_ends_quietly() -> None:
+    """Ctrl-C while the command still imports its modules: no traceback, ended as by SIGINT
+    (the shell's 130).  Sent at several moments of the start-up, since its length varies."""
+    for delay in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+        proc = subprocess.Popen(
+            [*DEVUTILS, "crypto", "hash", "--algorithm", "sha256"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(unbuffered=False),
+            preexec_fn=_default_sigint,
+        )
+        try:
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+        assert b"Traceback" not in err, (delay, err)
+        assert (proc.returncode, out, err) in ((-signal.SIGINT, b"", b""), (130, b"", b"")), delay
+
+
 # -- help -------------------------------------------------------------------------------------
 
 

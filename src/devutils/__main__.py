@@ -1,5 +1,5 @@
 """``python -m devutils`` behaves like the ``devutils`` command."""
 
-from devutils.cli import main
+from devutils.entry import main
 
 raise SystemExit(main())
