@@ -715,7 +715,10 @@ def dump_output(result: ToolOutput) -> dict[str, Any]:
     if fields is not None:  # JSON-ready already: text, booleans, lists of text
         values = result.__dict__
         return {key: values[name] for name, key in fields}
-    return result.model_dump(mode="json", by_alias=True)
+    try:
+        return result.model_dump(mode="json", by_alias=True)
+    except ValueError as exc:  # pydantic_core's PydanticSerializationError is a ValueError
+        raise _unserializable(exc) from None
 
 
 def dump_output_json(result: ToolOutput) -> bytes:
@@ -737,10 +740,20 @@ def dump_output_json(result: ToolOutput) -> bytes:
     try:
         return cls.__pydantic_serializer__.to_json(result, by_alias=True)
     except ValueError as exc:  # pydantic_core's PydanticSerializationError is a ValueError
-        # A tool that echoes its input echoes a lone surrogate too: the input's fault, a 400.
-        if "surrogates not allowed" in str(exc):
-            raise surrogate_error("Invalid request") from None
-        raise
+        raise _unserializable(exc) from None
+
+
+def _unserializable(exc: ValueError) -> Exception:
+    """A result pydantic cannot write, as the input's fault where it is: a tool that echoes its
+    input echoes a lone surrogate too, and a result built from deeply nested input (a patched or
+    queried document, a schema inferred from it) can pass the serializer's depth limit."""
+    if "surrogates not allowed" in str(exc):
+        return surrogate_error("Invalid request")
+    if "Maximum serialization depth" in str(exc):
+        return ValidationError(
+            "Invalid request", "the result nests too deeply to return: reduce the input's nesting"
+        )
+    return exc
 
 
 def surrogate_error(message: str) -> ValidationError:

@@ -13,6 +13,7 @@ import pytest
 from pydantic import Field
 
 from devutils.errors import (
+    InternalError,
     RequestTooLargeError,
     ServiceUnavailableError,
     ToolTimeoutError,
@@ -56,6 +57,44 @@ SLEEPER = ToolSpec(
     output_model=PidOut,
     cost="cpu",
     estimate=lambda inp: 1 << 30,  # always over the inline budget
+)
+
+
+def _crash(inp: SleepIn, ctx: ToolContext) -> PidOut:
+    raise RuntimeError("a bug, with the input in its text: " + inp.pad)
+
+
+def _hog(inp: SleepIn, ctx: ToolContext) -> PidOut:
+    """Takes every byte the call's memory limit allows, down to small objects, and keeps it."""
+    hoard = []
+    for size in (1 << 20, 1 << 12, 64, 8):
+        try:
+            while True:
+                hoard.append(bytearray(size))
+        except MemoryError:
+            pass
+    raise MemoryError
+
+
+CRASHER = ToolSpec(
+    path="/api/v1/test/crash",
+    title="crash",
+    description="Fails with a bug in a pool process.",
+    func=_crash,
+    input_model=SleepIn,
+    output_model=PidOut,
+    cost="cpu",
+    estimate=lambda inp: 1 << 30,
+)
+HOG = ToolSpec(
+    path="/api/v1/test/hog",
+    title="hog",
+    description="Exhausts its memory limit in a pool process.",
+    func=_hog,
+    input_model=SleepIn,
+    output_model=PidOut,
+    cost="cpu",
+    estimate=lambda inp: 1 << 30,
 )
 
 
@@ -142,6 +181,37 @@ async def test_memory_limit_is_413_and_the_process_is_replaced() -> None:
         assert ok.model_dump()["result"].startswith("[1,1,")
     finally:
         registry.close()
+
+
+async def test_a_call_that_exhausts_its_memory_is_413_even_with_nothing_left() -> None:
+    # The reply must not need memory the call has taken (pickling it failed, the process died
+    # and the caller got 503).
+    registry = _registry(HOG, pool_memory_limit_mb=64)
+    spec = registry.get("test_hog")
+    assert spec is not None
+    try:
+        with pytest.raises(RequestTooLargeError, match="memory"):
+            await registry.invoke(spec, {}, CallInfo("rest"))
+    finally:
+        registry.close()
+
+
+async def test_a_tool_bug_in_a_pool_process_is_logged_by_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = _registry(CRASHER)
+    spec = registry.get("test_crash")
+    assert spec is not None
+    try:
+        with caplog.at_level("ERROR", logger="devutils.execution"), pytest.raises(InternalError):
+            await registry.invoke(spec, {"pad": "secret-input"}, CallInfo("rest"))
+    finally:
+        registry.close()
+    failed = [r for r in caplog.records if r.getMessage() == "tool failed in a pool process"]
+    assert [(r.__dict__["tool"], r.__dict__["error"]) for r in failed] == [
+        ("test_crash", "RuntimeError")
+    ]
+    assert "secret-input" not in caplog.text
 
 
 async def test_argon2_has_a_deadline_and_its_process_is_stopped() -> None:

@@ -143,6 +143,9 @@ def _outcome(outcome: tuple[Any, ...], name: str, memory_limit_mb: int) -> ToolO
             "Not enough memory for this input",
             f"the call needed more than {memory_limit_mb} MiB (POOL_MEMORY_LIMIT_MB)",
         )
+    # A bug in the tool: its type only (never its text, which may quote the input), as the
+    # server logs an unhandled error of its own.
+    log.error("tool failed in a pool process", extra={"tool": name, "error": outcome[1]})
     raise InternalError("Internal server error", f"{name} failed")
 
 

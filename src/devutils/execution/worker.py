@@ -34,6 +34,9 @@ OK = "ok"
 TOOL_ERROR = "tool-error"
 OUT_OF_MEMORY = "memory"
 CRASHED = "crashed"
+# Pickled now: after a MemoryError under the call's RLIMIT_AS, pickling even this tuple can fail
+# again, and the process would die instead of answering 413.
+_OUT_OF_MEMORY_REPLY = pickle.dumps((OUT_OF_MEMORY,))
 
 
 def _die_with_parent() -> None:
@@ -122,7 +125,7 @@ def main() -> None:
             )
         except MemoryError:
             healthy = False  # the heap may be fragmented: the pool starts a fresh process
-            reply = pickle.dumps((OUT_OF_MEMORY,))
+            reply = _OUT_OF_MEMORY_REPLY
         except Exception as exc:
             reply = pickle.dumps((CRASHED, type(exc).__name__))
         try:

@@ -137,10 +137,18 @@ def load_yaml(text: str, max_depth: int, max_nodes: int = MAX_NODES) -> Any:
         return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader, see above
     except yaml.YAMLError as exc:
         raise DataError(_yaml_problem(exc)) from None
-    except ValueError:  # int() of a decimal integer past Python's 4300-digit limit
-        raise DataError(f"an integer has more than {MAX_INT_DIGITS} digits") from None
+    except ValueError as exc:  # a value its constructor refuses, e.g. a date 2024-02-30
+        raise value_error(exc, "YAML") from None
     except RecursionError:  # pragma: no cover - the depth check comes first
         raise DataError("nesting too deep") from None
+
+
+def value_error(exc: ValueError, language: str) -> DataError:
+    """A parser's ValueError as the input's fault: an integer past Python's 4300-digit limit for
+    text conversion, or a value its constructor refuses (a date 2024-02-30)."""
+    if "integer string conversion" in str(exc):
+        return DataError(f"an integer has more than {MAX_INT_DIGITS} digits")
+    return DataError(f"invalid {language} value: {str(exc)[:200]}")
 
 
 class Warnings:

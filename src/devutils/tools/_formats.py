@@ -32,6 +32,7 @@ from devutils.tools._datatree import (
     load_json,
     load_yaml,
     normalise,
+    value_error,
 )
 
 Format = Literal["json", "yaml", "toml", "xml", "csv", "tsv", "querystring"]
@@ -172,6 +173,8 @@ def read(text: str, fmt: Format, opts: Options, warnings: Warnings) -> Any:
             return normalise(tomllib.loads(text), warnings, depth)
         except tomllib.TOMLDecodeError as exc:
             raise DataError(f"invalid TOML: {exc}") from None
+        except ValueError as exc:  # an integer past Python's 4300-digit limit
+            raise value_error(exc, "TOML") from None
         except RecursionError:
             raise DataError("nesting too deep") from None
     if fmt == "xml":

@@ -122,6 +122,8 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
     except jsonschema.exceptions.SchemaError as exc:
         where = _pointer(exc.absolute_path) or "/"
         raise ValidationError(_ERROR, f"invalid schema at {where}: {exc.message}") from None
+    except RecursionError:  # the metaschema check recurses with the schema's nesting
+        raise ValidationError(_ERROR, "the schema nests too deeply") from None
     validator = cls(schema, registry=_NO_REMOTE)
     errors: list[SchemaError] = []
     truncated = False
@@ -146,6 +148,9 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
         ) from None
     except RecursionError:
         raise ValidationError(_ERROR, "the schema's references nest too deeply") from None
+    except (OverflowError, ValueError) as exc:
+        # e.g. multipleOf 0.1 against an integer too large for a float
+        raise ValidationError(_ERROR, f"cannot check the content: {str(exc)[:200]}") from None
     return SchemaValidateOutput(
         valid=not errors, draft=_DRAFT_NAMES.get(cls, "unknown"), errors=errors, truncated=truncated
     )

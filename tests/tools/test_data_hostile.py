@@ -1,0 +1,69 @@
+"""Hostile data-tool inputs a fuzzing review found answered 500: each is the input's fault, a 400
+with a message that says what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+DEEP_ARRAY = "[" * 255 + "]" * 255
+
+CASES: list[tuple[str, str, dict[str, Any], str]] = [
+    (
+        "patch-deep-result",
+        "/api/v1/data/patch",
+        {"content": DEEP_ARRAY, "patch": "[]"},
+        "the result nests too deeply to return",
+    ),
+    (
+        "query-deep-result",
+        "/api/v1/data/query",
+        {"content": DEEP_ARRAY, "query": "@", "language": "jmespath"},
+        "the result nests too deeply to return",
+    ),
+    (
+        "infer-deep-result",  # the inferred schema nests twice as deep as the sample
+        "/api/v1/data/schema/infer",
+        {"samples": ['{"a":' * 127 + "1" + "}" * 127]},
+        "the result nests too deeply to return",
+    ),
+    (
+        "toml-huge-integer",
+        "/api/v1/data/convert",
+        {"content": "a = " + "9" * 4301, "from": "toml", "to": "json"},
+        "an integer has more than 4200 digits",
+    ),
+    (
+        "yaml-impossible-date",  # was reported as an integer with too many digits
+        "/api/v1/data/convert",
+        {"content": "b: 2024-02-30", "from": "yaml", "to": "json"},
+        "invalid YAML value: day is out of range for month",
+    ),
+    (
+        "schema-nested-too-deep",
+        "/api/v1/data/schema/validate",
+        {"content": "1", "schema": '{"not":' * 128 + "{}" + "}" * 128},
+        "the schema nests too deeply",
+    ),
+    (
+        "multipleof-huge-integer",
+        "/api/v1/data/schema/validate",
+        {"content": "1" + "0" * 4000, "schema": '{"multipleOf":0.1}'},
+        "cannot check the content: int too large to convert to float",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "details"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+async def test_hostile_data_inputs_are_400s_that_say_why(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], details: str
+) -> None:
+    response = await client.post(path, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert details in error["details"]
