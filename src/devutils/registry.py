@@ -569,7 +569,7 @@ class Registry:
 
         Pool processes measure their results the same way before sending them.
         """
-        if output_size(result) > self._max_output:
+        if over_output_cap(result, self._max_output):
             raise output_too_large(self._max_output)
 
     def _deadline(self) -> float:
@@ -678,10 +678,20 @@ def _text_size(parsed: ToolInput) -> int:
 
 
 def output_size(result: ToolOutput) -> int:
-    """What the output cap compares: characters of text for plain results (the text is what
-    grows), the JSON bytes of anything else."""
-    size = _plain_size(result)
-    return len(dump_output_json(result)) if size is None else size
+    """The JSON bytes of the result's ``data``: what ``MAX_OUTPUT_BYTES`` caps."""
+    return len(dump_output_json(result))
+
+
+def over_output_cap(result: ToolOutput, limit: int) -> bool:
+    """Whether the result passes ``limit`` bytes: a plain result (text, booleans, lists of text)
+    by its text as JSON writes it (UTF-8, escapes included, without quotes, keys or commas: the
+    text is what grows), any other result by its JSON bytes.  Characters alone are not enough:
+    8 Mi control characters are 48 MiB of JSON (``\u0001`` each)."""
+    chars = _plain_size(result)
+    if chars is None:
+        return output_size(result) > limit
+    # JSON writes a character in at most 6 bytes: most results are decided without counting.
+    return chars * 6 > limit and _plain_text_bytes(result) > limit
 
 
 def _plain_size(result: ToolOutput) -> int | None:
@@ -697,6 +707,36 @@ def _plain_size(result: ToolOutput) -> int | None:
             size += len(value)
         elif type(value) is list:
             size += sum(map(len, value))
+    return size
+
+
+# Bytes JSON writes as two (\b \t \n \f \r \" \\) and as six (\u00XX, the other controls).
+_SHORT_ESCAPED = b'\x08\t\n\x0c\r"\\'
+_LONG_ESCAPED = bytes(byte for byte in range(0x20) if byte not in _SHORT_ESCAPED)
+_NOT_SHORT_ESCAPED = bytes(byte for byte in range(256) if byte not in _SHORT_ESCAPED)
+_NOT_LONG_ESCAPED = bytes(byte for byte in range(256) if byte not in _LONG_ESCAPED)
+
+
+def _json_text_bytes(text: str) -> int:
+    """The bytes of ``text`` inside a JSON string as orjson writes it, without writing it:
+    counted on its UTF-8, which a result that may pass the cap can afford."""
+    data = text.encode("utf-8", "surrogatepass")
+    short = len(data.translate(None, _NOT_SHORT_ESCAPED))
+    long = len(data.translate(None, _NOT_LONG_ESCAPED))
+    return len(data) + short + 5 * long
+
+
+def _plain_text_bytes(result: ToolOutput) -> int:
+    fields = _plain_fields_of(type(result))
+    assert fields is not None
+    size = 0
+    values = result.__dict__
+    for name, _ in fields:
+        value = values[name]
+        if type(value) is str:
+            size += _json_text_bytes(value)
+        elif type(value) is list:
+            size += sum(map(_json_text_bytes, value))
     return size
 
 

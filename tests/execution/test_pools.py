@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import bz2
 import json
 import os
 import subprocess
@@ -265,13 +267,33 @@ async def test_output_cap_applies_to_results_made_on_the_event_loop() -> None:
     assert spec is not None
     try:
         # The text fields count: the result and "UPPERCASE" (9 characters).
-        fits = {"content": "a" * 1015, "caseType": "UPPERCASE"}
+        longest = 1015
+        fits = {"content": "a" * longest, "caseType": "UPPERCASE"}
         assert (await registry.invoke(spec, fits, CallInfo("rest"))).model_dump()["result"] == (
-            "A" * 1015
+            "A" * longest
         )
         with pytest.raises(RequestTooLargeError, match="Output too large") as refused:
-            await registry.invoke(spec, {**fits, "content": "a" * 1016}, CallInfo("rest"))
+            await registry.invoke(spec, {**fits, "content": "a" * (longest + 1)}, CallInfo("rest"))
         assert refused.value.details == "output would exceed 1 KiB (MAX_OUTPUT_BYTES)"
+        # Control characters are written as \u0001, six bytes each: counted as written.
+        escaped = {"content": "\x01" * (longest // 6 + 1), "caseType": "UPPERCASE"}
+        with pytest.raises(RequestTooLargeError, match="Output too large"):
+            await registry.invoke(spec, escaped, CallInfo("rest"))
+    finally:
+        registry.close()
+
+
+async def test_a_decompressed_result_is_capped_as_json_not_as_characters() -> None:
+    # 126 bytes that decompress to 8 Mi control characters: under the cap as characters, 48 MiB
+    # of JSON (and over 100 MiB over MCP) as written.  Decompressed in a pool process.
+    registry = _registry()
+    spec = registry.get("transform_compress")
+    assert spec is not None
+    bomb = base64.b64encode(bz2.compress(b"\x01" * (8 << 20))).decode()
+    args = {"content": bomb, "action": "decompress", "algorithm": "bzip2"}
+    try:
+        with pytest.raises(RequestTooLargeError, match="Output too large"):
+            await registry.invoke(spec, args, CallInfo("rest"))
     finally:
         registry.close()
 

@@ -66,10 +66,10 @@ def _limit_memory(extra_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _encoded_size(result: Any) -> int:
-    from devutils.registry import output_size
+def _over_cap(result: Any, limit: int) -> bool:
+    from devutils.registry import over_output_cap
 
-    return output_size(result)
+    return over_output_cap(result, limit)
 
 
 def _run(message: bytes, settings: Any, context: Any, memory_limit: int) -> tuple[Any, ...]:
@@ -88,7 +88,7 @@ def _run(message: bytes, settings: Any, context: Any, memory_limit: int) -> tupl
         if not isinstance(result, output_model):
             raise TypeError(f"{func.__name__} returned {type(result).__name__}")
         # Measured here so an oversized result never crosses the pipe.
-        if _encoded_size(result) > settings.max_output_bytes:
+        if _over_cap(result, settings.max_output_bytes):
             raise output_too_large(settings.max_output_bytes)
     except ToolError as exc:
         return (TOOL_ERROR, type(exc).__name__, exc.message, exc.details, exc.headers)
