@@ -74,10 +74,26 @@ KNOWN_ALIASES: dict[str, tuple[str, ...]] = {
 # Client-chosen names are echoed: long ones are cut, and only the first few are named.
 _MAX_NAME_CHARS = 64
 _MAX_NAMED = 5
+# Only the first few of pydantic's other reasons are spelled out, the rest counted: a list of
+# 250,000 wrong items made an 18 MB answer (twice that over MCP), past MAX_OUTPUT_BYTES.  Each
+# reason is cut too (pydantic's longest, an enum's choices, is about 250 characters; our own
+# validators' sentences may quote the input).
+_MAX_REASONS = 10
+_MAX_REASON_CHARS = 500
 
 
 def _shown(key: str) -> str:
     return key if len(key) <= _MAX_NAME_CHARS else key[:_MAX_NAME_CHARS] + "..."
+
+
+def _reason(loc: tuple[int | str, ...], msg: str) -> str:
+    """``loc: msg`` with dict keys (client-chosen) and the sentence cut to their bounds."""
+    where = ".".join(_shown(part) if isinstance(part, str) else str(part) for part in loc)
+    # Our own validators' sentences, without pydantic's "Value error, " label.
+    text = msg.removeprefix("Value error, ")
+    if len(text) > _MAX_REASON_CHARS:
+        text = text[:_MAX_REASON_CHARS] + "..."
+    return f"{where}: {text}" if where else text
 
 
 def _squash(name: str) -> str:
@@ -157,17 +173,20 @@ def input_error(
     unknown: list[str] = []
     missing: list[str] = []
     others: list[str] = []
+    untold = 0
     for err in exc.errors(include_url=False, include_input=False, include_context=False):
-        loc = ".".join(str(part) for part in err["loc"])
         if err["type"] == "extra_forbidden":
-            unknown.append(loc)
+            unknown.append(".".join(str(part) for part in err["loc"]))
         elif err["type"] == "missing" and len(err["loc"]) == 1:
-            missing.append(loc)
+            missing.append(str(err["loc"][0]))
+        elif len(others) < _MAX_REASONS:
+            others.append(_reason(err["loc"], err["msg"]))
         else:
-            # Our own validators' sentences, without pydantic's "Value error, " label.
-            text = err["msg"].removeprefix("Value error, ")
-            others.append(f"{loc}: {text}" if loc else text)
-    # Every problem goes in the details, so one round trip can fix the whole call.
+            untold += 1
+    if untold:
+        others.append(f"and {untold} more {'error' if untold == 1 else 'errors'}")
+    # Every problem goes in the details (the first few in full, the rest counted), so one
+    # round trip can fix the whole call.
     reasons = [*others, *(f'field "{name}" is required' for name in missing)]
     if unknown:
         wire, _ = _fields(model)

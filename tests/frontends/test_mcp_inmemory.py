@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from mcp import Client, MCPError
 from mcp_types import INVALID_PARAMS
@@ -144,6 +145,21 @@ async def test_unknown_arguments_are_refused_like_rest(
     assert error["message"] == message
     assert error["details"].endswith(f"allowed fields: {HASH_FIELDS}")
     assert only_text(result).startswith(f"VALIDATION_ERROR: {message} (")
+
+
+async def test_an_answer_to_many_wrong_items_is_small(registry: Registry) -> None:
+    """Both text blocks carry the details: each is bounded, as the REST answer is."""
+    many = 50_000
+    arguments = {"action": "build", "scheme": "https", "host": "example.com"} | {
+        "query": {f"k{index}": index for index in range(many)}
+    }
+    async with Client(build_server(registry, registry.context.settings)) as mcp:
+        result = await mcp.call_tool("web_url", arguments)
+    error = tool_error(result)
+    assert error["details"].endswith(f"; and {many - 10} more errors")
+    text = only_text(result)
+    assert text.endswith(f"; and {many - 10} more errors)")
+    assert len(text) + len(orjson.dumps(error)) < 8192
 
 
 async def test_missing_arguments_mean_an_empty_object(registry: Registry) -> None:

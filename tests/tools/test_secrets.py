@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devutils.frontends.schema import input_schema
 from devutils.registry import Registry
 from devutils.tools.secretgen import (
     LOOKALIKES,
@@ -268,6 +269,26 @@ async def test_binding_errors(client: httpx.AsyncClient, body: dict[str, Any]) -
     response = await client.post("/api/v1/crypto/random", json=body)
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "Invalid request format"
+
+
+async def test_classes_name_each_class_at_most_once(
+    registry: Registry, client: httpx.AsyncClient
+) -> None:
+    """maxItems is the number of classes, so a huge list is refused before its items are read."""
+    spec = registry.get("crypto_random")
+    assert spec is not None
+    schema = input_schema(spec)["properties"]["classes"]
+    assert [branch.get("maxItems") for branch in schema["anyOf"]] == [len(CLASS_CHARS), None]
+    data = await _random(client, {"classes": ["digits", "lower", "digits", "upper"]})
+    allowed = CLASS_CHARS["digits"] | CLASS_CHARS["lower"] | CLASS_CHARS["upper"]
+    assert set(data["values"][0]) <= allowed
+    response = await client.post("/api/v1/crypto/random", json={"classes": ["a"] * 100_000})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "Invalid request format",
+        "details": "classes: List should have at most 4 items after validation, not 100000",
+    }
 
 
 async def test_large_requests_run_off_the_event_loop_and_still_answer(

@@ -71,8 +71,10 @@ class RandomInput(ToolInput):
         description="Password chars (4-256, default 20), token bytes (8-512, 32) or PIN digits "
         "(4-64, 6).",
     )
+    # At most one of each class: a longer list only repeats one, and the bound lets pydantic
+    # refuse a huge list before it validates (and reports) every item.
     classes: list[ClassName] | None = Field(
-        None, description="Password: each at least once (default all)."
+        None, max_length=len(CLASSES), description="Password: each at least once (default all)."
     )
     exclude: str = Field("", description="Password: characters to leave out.")
     exclude_lookalikes: bool = Field(False, description=f"Password: leave out {LOOKALIKES}.")
