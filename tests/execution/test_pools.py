@@ -78,6 +78,25 @@ def _hog(inp: SleepIn, ctx: ToolContext) -> PidOut:
     raise MemoryError
 
 
+_KEPT: list[bytes] = []
+
+
+def _keep(inp: SleepIn, ctx: ToolContext) -> PidOut:
+    """Keeps 24 MiB a call, as a cache keyed by the input would."""
+    _KEPT.append(os.urandom(24 << 20))
+    return PidOut(pid=os.getpid())
+
+
+KEEPER = ToolSpec(
+    path="/api/v1/test/keep",
+    title="keep",
+    description="Keeps memory across calls in a pool process.",
+    func=_keep,
+    input_model=SleepIn,
+    output_model=PidOut,
+    cost="cpu",
+    estimate=lambda inp: 1 << 30,
+)
 CRASHER = ToolSpec(
     path="/api/v1/test/crash",
     title="crash",
@@ -196,6 +215,24 @@ async def test_a_call_that_exhausts_its_memory_is_413_even_with_nothing_left() -
             await registry.invoke(spec, {}, CallInfo("rest"))
     finally:
         registry.close()
+
+
+async def test_a_process_that_keeps_memory_across_calls_is_retired() -> None:
+    # Each call may use 64 MiB more than the process has when it starts; what calls keep would
+    # raise that ceiling call after call, so a process that grew by more than 64 MiB since its
+    # first call is replaced.
+    registry = _registry(KEEPER, pool_memory_limit_mb=64, pool_cpu_workers=1)
+    spec = registry.get("test_keep")
+    assert spec is not None
+    try:
+        pids = [(await registry.invoke(spec, {}, CallInfo("rest"))).model_dump()["pid"]]
+        for _ in range(5):
+            pids.append((await registry.invoke(spec, {}, CallInfo("rest"))).model_dump()["pid"])
+    finally:
+        registry.close()
+    # 24 MiB a call: the first settles it, three more pass 64 MiB, and the next is a new process.
+    assert pids[:4] == [pids[0]] * 4
+    assert pids[4] != pids[0]
 
 
 async def test_a_tool_bug_in_a_pool_process_is_logged_by_type(

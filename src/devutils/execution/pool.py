@@ -355,7 +355,11 @@ class WorkerPool:
         """Decode a reply and return the process to the idle list, unless it is exiting."""
         outcome: tuple[Any, ...] = pickle.loads(reply)  # noqa: S301 - our own worker process
         proc.calls += 1
-        if outcome[0] == worker_module.OUT_OF_MEMORY:
+        if outcome[0] == worker_module.RETIRING:
+            outcome = outcome[1]
+            self._discard(proc)  # it exits after this reply: it kept too much memory
+            log.info("pool process retired", extra={"class": self.name, "pid": proc.pid})
+        elif outcome[0] == worker_module.OUT_OF_MEMORY:
             self._discard(proc)  # it exits after a MemoryError
         else:
             self._give_back(proc)

@@ -34,6 +34,7 @@ OK = "ok"
 TOOL_ERROR = "tool-error"
 OUT_OF_MEMORY = "memory"
 CRASHED = "crashed"
+RETIRING = "retiring"  # (RETIRING, reply): the reply, then this process exits
 # Pickled now: after a MemoryError under the call's RLIMIT_AS, pickling even this tuple can fail
 # again, and the process would die instead of answering 413.
 _OUT_OF_MEMORY_REPLY = pickle.dumps((OUT_OF_MEMORY,))
@@ -53,6 +54,11 @@ def _virtual_size() -> int:
             if line.startswith("VmSize:"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def _resident_size() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
 
 
 def _limit_memory(extra_bytes: int) -> None:
@@ -113,6 +119,7 @@ def main() -> None:
     from devutils.registry import ToolContext
 
     context = ToolContext(settings)
+    settled: int | None = None  # resident size after the first call (its imports done)
     while True:
         try:
             message = framing.receive(requests)
@@ -120,9 +127,18 @@ def main() -> None:
             return  # the server closed the pipe: shut down
         healthy = True
         try:
-            reply = pickle.dumps(
-                _run(message, settings, context, memory_limit), protocol=pickle.HIGHEST_PROTOCOL
-            )
+            outcome = _run(message, settings, context, memory_limit)
+            # Each call's memory limit counts from the size the process has then, so what calls
+            # keep (a cache keyed by their input) would raise it call after call: a process that
+            # grew by more than one call's limit since its first call is retired after this
+            # reply, and the pool starts a fresh one.
+            resident = _resident_size()
+            if settled is None:
+                settled = resident
+            elif memory_limit > 0 and resident > settled + memory_limit:
+                healthy = False
+                outcome = (RETIRING, outcome)
+            reply = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             healthy = False  # the heap may be fragmented: the pool starts a fresh process
             reply = _OUT_OF_MEMORY_REPLY

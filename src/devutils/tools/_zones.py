@@ -40,7 +40,7 @@ def zone_keys() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)  # keyed by a year the caller chooses: bounded
 def _abbreviations(year: int) -> dict[str, dict[timedelta, list[str]]]:
     """Abbreviation → offset it denotes → zones (Region/City keys) that use it so in ``year``."""
     table: dict[str, dict[timedelta, list[str]]] = defaultdict(lambda: defaultdict(list))

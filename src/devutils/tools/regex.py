@@ -6,6 +6,7 @@ patterns such as ``(a+)+$`` cannot stall a worker; lookaround and backreferences
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -28,7 +29,7 @@ MAX_GROUP_CELLS = 100_000
 # group: what the output budget is charged on top of the texts.
 _DETAIL_OVERHEAD = 64
 _GROUP_OVERHEAD = 8
-_MAX_MEM = 1 << 20  # per compiled pattern; the re2 module caches up to 128 of them
+_MAX_MEM = 1 << 20  # per compiled pattern
 _FLAGS = frozenset("ims")
 
 # RE2's error texts → Go regexp/syntax's, so details read like the reference's.
@@ -130,15 +131,25 @@ def _check_repeat_counts(pattern: str) -> None:
 
 def _compile(pattern: str, flags: str) -> Any:
     _check_repeat_counts(pattern)
+    source = f"(?{''.join(sorted(set(flags)))}){pattern}" if flags else pattern
+    try:
+        return _compiled(source)
+    except re2.error as exc:
+        raise _go_error(pattern, source, exc) from None
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(source: str) -> Any:
     options = re2.Options()
     options.log_errors = False  # RE2 would print every rejected pattern to stderr
     options.max_mem = _MAX_MEM
     options.longest_match = False  # leftmost-first, like Go's regexp
-    source = f"(?{''.join(sorted(set(flags)))}){pattern}" if flags else pattern
     try:
         return re2.compile(source, options)
-    except re2.error as exc:
-        raise _go_error(pattern, source, exc) from None
+    finally:
+        # The re2 module keeps 128 compiled patterns of its own (each up to _MAX_MEM, ~70 MiB
+        # seen in the server process): ours keeps a few.
+        re2.purge()
 
 
 def match_cap(groups: int, max_matches: int = MAX_MATCHES) -> int:
