@@ -602,9 +602,10 @@ class Registry:
         finally:
             ARGON2_IN_FLIGHT.dec()
 
-    def invoke_sync(self, spec: ToolSpec, args: Any) -> ToolOutput:
+    def invoke_sync(self, spec: ToolSpec, args: Any, deadline: float | None = None) -> ToolOutput:
         """The CLI path: no event loop, admission checks, observers or middleware; the same
-        placement, deadline and output cap as :meth:`invoke`."""
+        placement, deadline and output cap as :meth:`invoke`.  ``deadline`` (a
+        ``time.monotonic()`` value) is a composite call's, which its steps share."""
         parsed = self.parse(spec, args)
         self._precheck(spec, parsed)
         cost = spec.cost_class
@@ -619,22 +620,22 @@ class Registry:
             result = self._call(spec, parsed)
             self._check_output(result)
             return result
-        deadline = self._deadline()
+        until = self._deadline() if deadline is None else deadline
         pool = self.executors.pool(cost)
         gate = self.gates.get(spec.gate) if spec.gate else None
         if gate:
-            return gate.run_sync(lambda: pool.run_sync(spec, parsed, deadline), deadline)
-        return pool.run_sync(spec, parsed, deadline)
+            return gate.run_sync(lambda: pool.run_sync(spec, parsed, until), until)
+        return pool.run_sync(spec, parsed, until)
 
     def _composite_sync(self, run: Composite, parsed: ToolInput) -> ToolOutput:
-        """The CLI's composite call: steps through :meth:`invoke_sync`, checked against one
-        deadline between steps (each step is bounded by its own)."""
+        """The CLI's composite call: steps through :meth:`invoke_sync` under one deadline, as
+        the server runs them (a step in a pool process is stopped at it)."""
         deadline = self._deadline()
 
         async def step(spec: ToolSpec, args: Mapping[str, Any]) -> ToolOutput:
             if time.monotonic() > deadline:
                 raise ToolTimeoutError("Operation timed out", "the steps did not finish in time")
-            return self.invoke_sync(spec, args)
+            return self.invoke_sync(spec, args, deadline)
 
         # The steps never wait on anything (invoke_sync is synchronous), so the coroutine runs to
         # its end on the first send: no event loop is needed, and none may be running (tests).

@@ -361,6 +361,21 @@ async def test_network_executor_is_bounded() -> None:
     executor.close()
 
 
+def test_a_cli_pipeline_has_one_deadline_for_all_its_steps() -> None:
+    # Two steps of 0.7 s under a 1 s deadline: the second is stopped at what is left of it, as
+    # the server stops it (each step had a deadline of its own: 1.4 s in all, answered).
+    pipeline = next(spec for spec in catalogue() if spec.name == "pipeline")
+    registry = _registry(SLEEPER, pipeline, tool_timeout=1.0)
+    step = {"tool": "test_sleep", "args": {"seconds": 0.7}}
+    try:
+        started = time.monotonic()
+        with pytest.raises(ToolTimeoutError):
+            registry.invoke_sync(pipeline, {"steps": [step, step]})
+        assert time.monotonic() - started < 5
+    finally:
+        registry.close()
+
+
 def test_cli_has_the_same_deadline() -> None:
     env = {
         **os.environ,
