@@ -3,6 +3,8 @@ with a message that says what is wrong."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import httpx
@@ -67,3 +69,26 @@ async def test_hostile_data_inputs_are_400s_that_say_why(
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
     assert details in error["details"]
+
+
+async def test_integers_past_64_bits_keep_their_value_over_rest(client: httpx.AsyncClient) -> None:
+    # orjson would read 123456789012345678901 as 1.2345678901234568e+20: the signed token must
+    # carry the integer the caller sent.
+    big = 123456789012345678901
+    body = (
+        b'{"claims":{"sub":"42","n":%d},"algorithm":"HS256",'
+        b'"key":"a-string-secret-at-least-256-bits-long"}' % big
+    )
+    headers = {"content-type": "application/json"}
+    signed = await client.post("/api/v1/transform/jwt/sign", content=body, headers=headers)
+    assert signed.status_code == 200, signed.text
+    token = signed.json()["data"]["token"]
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["n"] == big
+    # Past a double's range: still a number to the tools, or a 400 that says why.
+    huge = b'{"content":"x","algorithm":"sha256","extra":1%s}' % (b"0" * 400)
+    refused = await client.post("/api/v1/crypto/hash", content=huge, headers=headers)
+    assert refused.status_code == 400
+    assert "infinity" not in refused.text
+    assert refused.json()["error"]["message"] == 'unknown field "extra"'

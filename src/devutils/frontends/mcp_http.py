@@ -32,7 +32,6 @@ from devutils.frontends.mcp_direct import (
     CheckedCall,
     DirectToolCalls,
     check_call,
-    has_long_digit_run,
     is_legacy_route,
     replay,
     request_headers,
@@ -48,6 +47,7 @@ from devutils.http.asgi import (
     send_bytes,
     state_of,
 )
+from devutils.json_digits import has_long_digit_run
 from devutils.settings import Settings
 
 if TYPE_CHECKING:

@@ -5,6 +5,7 @@ Knows nothing about any single tool: adding a tool never touches this module.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from devutils.http.asgi import (
     state_of,
 )
 from devutils.http.router import Router
+from devutils.json_digits import has_long_digit_run
 from devutils.readiness import Readiness, ReadinessCheck
 from devutils.registry import CallInfo, Registry, ToolSpec, dump_output_json
 
@@ -33,17 +35,48 @@ SERVICE_NAME = "dev-utilities"
 
 
 def decode_body(body: bytes, spec: ToolSpec) -> Any:
-    """One JSON object (D2): empty bodies, trailing garbage and non-objects are 400."""
+    """One JSON object (D2): empty bodies, trailing garbage and non-objects are 400.
+
+    orjson reads an integer past 64 bits as a float (1.2345678901234568e+20 for
+    123456789012345678901) and refuses one past a double's range; a body with such a digit run
+    is read by the standard library's parser, whose integers are exact (a JWT claim keeps its
+    value, a bounded field refuses it by its bounds).
+    """
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         if not body.strip():
             message = "request body is empty; send a JSON object"
             raise ValidationError(spec.bind_error_message, message) from None
-        raise ValidationError(spec.bind_error_message, f"malformed JSON: {exc}") from None
+        if not has_long_digit_run(body):
+            raise ValidationError(spec.bind_error_message, f"malformed JSON: {exc}") from None
+        value = _exact_integers(body, spec, exc)
+    else:
+        if has_long_digit_run(body):
+            value = _exact_integers(body, spec, None)
     if not isinstance(value, dict):
         raise ValidationError(spec.bind_error_message, "request body must be a JSON object")
     return value
+
+
+def _exact_integers(body: bytes, spec: ToolSpec, refused: Exception | None) -> Any:
+    """The body read with exact integers; ``refused`` is orjson's complaint, if it had one."""
+    try:
+        return json.loads(body, parse_constant=_no_constant)
+    except ValueError as exc:  # JSONDecodeError, NaN, or an integer past 4300 digits
+        if "integer string conversion" in str(exc):
+            raise ValidationError(
+                spec.bind_error_message, "malformed JSON: an integer has more than 4300 digits"
+            ) from None
+        raise ValidationError(
+            spec.bind_error_message, f"malformed JSON: {refused or exc}"
+        ) from None
+    except RecursionError:
+        raise ValidationError(spec.bind_error_message, "malformed JSON: nesting too deep") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 JSON_MEDIA_TYPE = b"application/json"
