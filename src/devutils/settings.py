@@ -139,6 +139,15 @@ class Settings(BaseModel):
         description="Seconds from the end of a request's headers to the end of its body; a body "
         "that trickles or stalls past it gets 408 and the connection is closed.",
     )
+    server_send_timeout: float = Field(
+        30.0,
+        alias="SERVER_SEND_TIMEOUT",
+        gt=0,
+        le=3600,
+        description="Seconds the server waits for a client to take response bytes; a client that "
+        "takes none for that long (while a response is sent, or after the server closed the "
+        "connection) has its connection aborted and the unsent bytes dropped.",
+    )
     server_keepalive_timeout: float = Field(
         5.0,
         alias="SERVER_KEEPALIVE_TIMEOUT",

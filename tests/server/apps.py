@@ -101,6 +101,11 @@ def make_app(seen: Recorder) -> Any:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": chunk})
             seen.big_sent = True
+        elif path == "/huge":  # ?bytes=N (default 8 MiB) in one write, as the service answers
+            size = int(scope["query_string"] or b"8388608")
+            start["headers"] = [(b"content-length", b"%d" % size)]
+            await send(start)
+            await send({"type": "http.response.body", "body": b"y" * size})
         elif path == "/slow":
             await asyncio.sleep(0.6)
             start["headers"] = [(b"content-length", b"4")]

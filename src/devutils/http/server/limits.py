@@ -15,6 +15,7 @@ class ServerLimits:
     max_url_bytes: int = 8 * 1024
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    send_timeout: float = 30.0
     keepalive_timeout: float = 5.0
     drain_delay: float = 0.0
     shutdown_timeout: float = 30.0
@@ -30,6 +31,7 @@ class ServerLimits:
             max_url_bytes=settings.server_max_url_bytes,
             header_timeout=settings.server_header_timeout,
             body_timeout=settings.server_body_timeout,
+            send_timeout=settings.server_send_timeout,
             keepalive_timeout=settings.server_keepalive_timeout,
             drain_delay=settings.shutdown_drain_delay,
             shutdown_timeout=settings.shutdown_timeout,

@@ -13,6 +13,11 @@ Limits are enforced while the request head arrives, before any of it reaches the
   connection is closed after ``keepalive_timeout``; a request body must be complete within
   ``body_timeout`` of the end of its head (408 and close, whether it trickles or stalls).
 - connections: past ``max_connections`` open ones, a new connection gets a 503 and is closed.
+- sending: a client must take response bytes.  While the transport's buffer is above its
+  high-water mark (writing paused), and after the server closed a connection with bytes still
+  buffered, a timer checks every ``send_timeout`` that the client took some; when it took none,
+  the connection is aborted: the buffer is dropped, the socket reset, and an application waiting
+  to send learns the client is gone.  Responses that fit the buffer never start it.
 
 Pipelined requests run one after another; while one is waiting its turn the socket is not read.
 """
@@ -86,6 +91,11 @@ class HttpProtocol(asyncio.Protocol):
         self.reading_paused = False
         self.drain_waiter: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        # The send deadline: runs only while bytes wait in the transport's buffer, either writing
+        # is paused or the server closed the connection (see _watch_sending).
+        self.send_timer: asyncio.TimerHandle | None = None
+        self.written = 0  # bytes handed to the transport
+        self.taken = 0  # of those, the bytes that had left its buffer when the timer was set
         # The body deadline of the request being parsed, set only when a read ends with its body
         # still incomplete (most bodies arrive with their head: no timer for them).
         self.body_timer: asyncio.TimerHandle | None = None
@@ -135,6 +145,7 @@ class HttpProtocol(asyncio.Protocol):
         self.state.connections.discard(self)
         self._cancel_timer()
         self._cancel_body_timer()
+        self._cancel_send_timer()
         for cycle in (self.active, self.parsing, *self.waiting):
             if cycle is not None:
                 cycle.lost()
@@ -170,9 +181,13 @@ class HttpProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self._watch_sending()
 
     def resume_writing(self) -> None:
         self.write_paused = False
+        if not self.closed:
+            # The client keeps up.  Once closed, the rest of the buffer must still leave in time.
+            self._cancel_send_timer()
         self._release_writers()
 
     # --- httptools callbacks ---------------------------------------------------------------------
@@ -261,6 +276,7 @@ class HttpProtocol(asyncio.Protocol):
     # --- used by the request cycles --------------------------------------------------------------
     def write(self, data: bytes) -> None:
         if not self.closed and self.transport is not None:
+            self.written += len(data)
             self.transport.write(data)
 
     async def drain(self) -> None:
@@ -349,6 +365,7 @@ class HttpProtocol(asyncio.Protocol):
             self.reading_paused = False
             transport.resume_reading()
         transport.write_eof()
+        self._watch_sending()  # the answer must still be taken, even by a client that sends on
         self.timer = self.loop.call_later(LINGER_SECONDS, transport.close)
 
     def close(self) -> None:
@@ -357,6 +374,9 @@ class HttpProtocol(asyncio.Protocol):
             self._cancel_timer()
             self._cancel_body_timer()
             if self.transport is not None:
+                # The transport closes the socket once its buffer is flushed, however long that
+                # takes: a client that reads nothing would hold the buffer for ever.
+                self._watch_sending()
                 self.transport.close()
 
     # --- shutdown --------------------------------------------------------------------------------
@@ -466,6 +486,42 @@ class HttpProtocol(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+    def _watch_sending(self) -> None:
+        """Start the send deadline if bytes wait in the transport's buffer and it is not running."""
+        transport = self.transport
+        if self.send_timer is not None or transport is None:
+            return
+        buffered = transport.get_write_buffer_size()
+        if buffered:
+            self.taken = self.written - buffered
+            self.send_timer = self.loop.call_later(self.limits.send_timeout, self._send_timed_out)
+
+    def _send_timed_out(self) -> None:
+        """Abort unless the client took bytes since the timer was set: a slow reader of a large
+        response (one write of megabytes) may need far longer than the timeout for all of it,
+        so the deadline is for any progress, as nginx's send_timeout is between two writes."""
+        self.send_timer = None
+        transport = self.transport
+        if transport is None:
+            return
+        buffered = transport.get_write_buffer_size()
+        if not buffered:
+            return  # all taken: the transport closes, or writing resumes
+        if self.written - buffered > self.taken:
+            self._watch_sending()
+            return
+        self.closed = True
+        self._cancel_timer()
+        self._cancel_body_timer()
+        # Drops the buffer and resets the connection; connection_lost follows and tells the
+        # request still sending, if any, that the client is gone.
+        transport.abort()
+
+    def _cancel_send_timer(self) -> None:
+        if self.send_timer is not None:
+            self.send_timer.cancel()
+            self.send_timer = None
 
     def _release_writers(self) -> None:
         waiter = self.drain_waiter
