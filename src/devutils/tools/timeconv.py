@@ -79,8 +79,11 @@ def _timestamp(value: Any) -> Any:
     if isinstance(value, str):
         if not 1 <= len(value) <= _MAX_INPUT_CHARS:
             raise ValueError(f"must be 1 to {_MAX_INPUT_CHARS} characters")
-    elif isinstance(value, float) and not -(2.0**63) <= value < 2.0**63:
-        # JSON parsers hand integers past 64 bits over as floats.
+    elif (isinstance(value, float) and not -(2.0**63) <= value < 2.0**63) or (
+        type(value) is int and not -(2**63) <= value < 2**64
+    ):
+        # Past 64 bits (signed or unsigned): integers arrive exact from the REST and MCP
+        # parsers, as floats from others.
         raise ValueError("number is too large for a 64-bit timestamp")
     elif isinstance(value, bool | float) or not isinstance(value, int):
         raise ValueError("must be text, or a whole number of the input unit (e.g. 1703518245)")
