@@ -120,17 +120,17 @@ def test_a_body_timeout_is_recorded_as_the_408_the_client_got() -> None:
 
 def access_lines(server: ServerProcess, route: str) -> list[dict[str, object]]:
     """The access-log lines of ``route``, once the first has been written."""
+    return log_lines(server, route=route, msg="request")
+
+
+def log_lines(server: ServerProcess, **fields: object) -> list[dict[str, object]]:
+    """The JSON log lines with these field values, once the first has been written."""
     deadline = time.monotonic() + 10
     lines: list[dict[str, object]] = []
     while not lines and time.monotonic() < deadline:
         time.sleep(0.1)
-        lines = [
-            entry
-            for line in server.logs().splitlines()
-            if line.startswith("{")
-            and (entry := orjson.loads(line)).get("route") == route
-            and entry.get("msg") == "request"
-        ]
+        entries = [orjson.loads(line) for line in server.logs().splitlines() if line[:1] == "{"]
+        lines = [e for e in entries if all(e.get(k) == v for k, v in fields.items())]
     return lines
 
 
@@ -150,14 +150,5 @@ def test_an_mcp_body_the_client_abandons_is_a_499_on_the_sdks_path_too() -> None
             sock.shutdown(socket.SHUT_WR)
             while sock.recv(65536):
                 pass
-        deadline = time.monotonic() + 10
-        lines: list[dict[str, object]] = []
-        while not lines and time.monotonic() < deadline:
-            time.sleep(0.1)
-            lines = [
-                entry
-                for line in server.logs().splitlines()
-                if line.startswith("{")
-                and (entry := orjson.loads(line)).get("request_id") == "abandoned-mcp"
-            ]
+        lines = log_lines(server, request_id="abandoned-mcp")
     assert [(entry.get("status"), entry["level"]) for entry in lines] == [(499, "WARNING")], lines

@@ -688,27 +688,28 @@ def over_output_cap(result: ToolOutput, limit: int) -> bool:
     by its text as JSON writes it (UTF-8, escapes included, without quotes, keys or commas: the
     text is what grows), any other result by its JSON bytes.  Characters alone are not enough:
     8 Mi control characters are 48 MiB of JSON (``\u0001`` each)."""
-    chars = _plain_size(result)
-    if chars is None:
+    texts = _plain_texts(result)
+    if texts is None:
         return output_size(result) > limit
     # JSON writes a character in at most 6 bytes: most results are decided without counting.
-    return chars * 6 > limit and _plain_text_bytes(result) > limit
+    return sum(map(len, texts)) * 6 > limit and sum(map(_json_text_bytes, texts)) > limit
 
 
-def _plain_size(result: ToolOutput) -> int | None:
-    """Characters in a plain result's text fields, or None when the result is not plain."""
+def _plain_texts(result: ToolOutput) -> list[str] | None:
+    """A plain result's text values (its text fields and the items of its lists of text), or
+    None when the result is not plain."""
     fields = _plain_fields_of(type(result))
     if fields is None:
         return None
-    size = 0
+    texts: list[str] = []
     values = result.__dict__
     for name, _ in fields:
         value = values[name]
         if type(value) is str:
-            size += len(value)
+            texts.append(value)
         elif type(value) is list:
-            size += sum(map(len, value))
-    return size
+            texts.extend(value)
+    return texts
 
 
 # Bytes JSON writes as two (\b \t \n \f \r \" \\) and as six (\u00XX, the other controls).
@@ -725,20 +726,6 @@ def _json_text_bytes(text: str) -> int:
     short = len(data.translate(None, _NOT_SHORT_ESCAPED))
     long = len(data.translate(None, _NOT_LONG_ESCAPED))
     return len(data) + short + 5 * long
-
-
-def _plain_text_bytes(result: ToolOutput) -> int:
-    fields = _plain_fields_of(type(result))
-    assert fields is not None
-    size = 0
-    values = result.__dict__
-    for name, _ in fields:
-        value = values[name]
-        if type(value) is str:
-            size += _json_text_bytes(value)
-        elif type(value) is list:
-            size += sum(map(_json_text_bytes, value))
-    return size
 
 
 def _bind(

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from pydantic import Field
@@ -50,16 +50,21 @@ def _sleep(inp: SleepIn, ctx: ToolContext) -> PidOut:
     return PidOut(pid=os.getpid())
 
 
-SLEEPER = ToolSpec(
-    path="/api/v1/test/sleep",
-    title="sleep",
-    description="Sleeps in a pool process.",
-    func=_sleep,
-    input_model=SleepIn,
-    output_model=PidOut,
-    cost="cpu",
-    estimate=lambda inp: 1 << 30,  # always over the inline budget
-)
+def _pool_tool(name: str, func: Callable[[SleepIn, ToolContext], PidOut], what: str) -> ToolSpec:
+    """A test tool that always runs in a cpu pool process (its estimate is over the budget)."""
+    return ToolSpec(
+        path=f"/api/v1/test/{name}",
+        title=name,
+        description=what,
+        func=func,
+        input_model=SleepIn,
+        output_model=PidOut,
+        cost="cpu",
+        estimate=lambda inp: 1 << 30,
+    )
+
+
+SLEEPER = _pool_tool("sleep", _sleep, "Sleeps in a pool process.")
 
 
 def _crash(inp: SleepIn, ctx: ToolContext) -> PidOut:
@@ -87,36 +92,9 @@ def _keep(inp: SleepIn, ctx: ToolContext) -> PidOut:
     return PidOut(pid=os.getpid())
 
 
-KEEPER = ToolSpec(
-    path="/api/v1/test/keep",
-    title="keep",
-    description="Keeps memory across calls in a pool process.",
-    func=_keep,
-    input_model=SleepIn,
-    output_model=PidOut,
-    cost="cpu",
-    estimate=lambda inp: 1 << 30,
-)
-CRASHER = ToolSpec(
-    path="/api/v1/test/crash",
-    title="crash",
-    description="Fails with a bug in a pool process.",
-    func=_crash,
-    input_model=SleepIn,
-    output_model=PidOut,
-    cost="cpu",
-    estimate=lambda inp: 1 << 30,
-)
-HOG = ToolSpec(
-    path="/api/v1/test/hog",
-    title="hog",
-    description="Exhausts its memory limit in a pool process.",
-    func=_hog,
-    input_model=SleepIn,
-    output_model=PidOut,
-    cost="cpu",
-    estimate=lambda inp: 1 << 30,
-)
+KEEPER = _pool_tool("keep", _keep, "Keeps memory across calls in a pool process.")
+CRASHER = _pool_tool("crash", _crash, "Fails with a bug in a pool process.")
+HOG = _pool_tool("hog", _hog, "Exhausts its memory limit in a pool process.")
 
 
 def _registry(*specs: ToolSpec, **overrides: object) -> Registry:
