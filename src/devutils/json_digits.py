@@ -1,4 +1,4 @@
-"""Bodies whose integers orjson would not read exactly.
+"""Integers that JSON readers do not take as they are.
 
 orjson reads an integer beyond 64 bits as a float (and refuses one beyond a double's range),
 where the standard library's json keeps it exact.  Such a body holds a run of 19 or more digits
@@ -11,6 +11,12 @@ import re
 
 _LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 _NOT_DIGITS = bytes(byte for byte in range(256) if not 0x30 <= byte <= 0x39)
+
+
+def exceeds_digit_limit(exc: ValueError) -> bool:
+    """Whether ``exc`` is Python's refusal to read an integer of more than 4300 decimal digits
+    (``sys.get_int_max_str_digits``), which json.loads and YAML/TOML parsers raise as-is."""
+    return "integer string conversion" in str(exc)
 
 
 def has_long_digit_run(body: bytes) -> bool:

@@ -27,7 +27,7 @@ from devutils.http.asgi import (
     state_of,
 )
 from devutils.http.router import Router
-from devutils.json_digits import has_long_digit_run
+from devutils.json_digits import exceeds_digit_limit, has_long_digit_run
 from devutils.readiness import Readiness, ReadinessCheck
 from devutils.registry import CallInfo, Registry, ToolSpec, dump_output_json
 
@@ -64,7 +64,7 @@ def _exact_integers(body: bytes, spec: ToolSpec, refused: Exception | None) -> A
     try:
         return json.loads(body, parse_constant=_no_constant)
     except ValueError as exc:  # JSONDecodeError, NaN, or an integer past 4300 digits
-        if "integer string conversion" in str(exc):
+        if exceeds_digit_limit(exc):
             raise ValidationError(
                 spec.bind_error_message, "malformed JSON: an integer has more than 4300 digits"
             ) from None

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
+from devutils.json_digits import exceeds_digit_limit
 from devutils.tools._jsontext import nesting_depth
 
 # Nodes (scalars and containers) one document may expand to, aliases included.  A 1 MiB body
@@ -146,7 +147,7 @@ def load_yaml(text: str, max_depth: int, max_nodes: int = MAX_NODES) -> Any:
 def value_error(exc: ValueError, language: str) -> DataError:
     """A parser's ValueError as the input's fault: an integer past Python's 4300-digit limit for
     text conversion, or a value its constructor refuses (a date 2024-02-30)."""
-    if "integer string conversion" in str(exc):
+    if exceeds_digit_limit(exc):
         return DataError(f"an integer has more than {MAX_INT_DIGITS} digits")
     return DataError(f"invalid {language} value: {str(exc)[:200]}")
 
