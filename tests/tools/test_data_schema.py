@@ -13,7 +13,8 @@ import jsonschema
 import pytest
 
 from devutils.errors import ValidationError
-from devutils.registry import Registry, dump_output
+from devutils.registry import Registry, ToolContext, catalogue, dump_output
+from tests.conftest import make_settings
 
 
 def validate(registry: Registry, schema: Any, instance: Any, **options: Any) -> dict[str, Any]:
@@ -307,3 +308,102 @@ async def test_schema_tools_over_rest(client: httpx.AsyncClient) -> None:
     assert response.json()["data"]["schema"]["type"] == "boolean"
     response = await client.post("/api/v1/data/schema/infer", json={"samples": []})
     assert response.status_code == 400
+
+
+# --- keywords run in time that follows the input: RE2 patterns, hashed uniqueItems ------------
+
+# Against jsonschema's own keywords: same errors, same messages.
+SAME_AS_JSONSCHEMA = [
+    ({"pattern": "^a+b$"}, "aab"),
+    ({"pattern": "^a+b$"}, "aac"),
+    ({"pattern": "b"}, "abc"),  # a search, not a full match
+    ({"pattern": "^\\d{3}$"}, "123"),
+    ({"pattern": "^[a-z]+$"}, 12),  # not a string: ignored
+    ({"patternProperties": {"^x-": {"type": "integer"}}}, {"x-a": 1, "x-b": "no", "y": "ok"}),
+    (
+        {"properties": {"id": {}}, "patternProperties": {"^x-": {}}, "additionalProperties": False},
+        {"id": 1, "x-a": 2, "zz": 3, "aa": 4},
+    ),
+    (
+        {"properties": {"id": {}}, "patternProperties": {"^x-": {}}, "additionalProperties": False},
+        {"id": 1, "zz": 3},
+    ),
+    ({"properties": {"id": {}}, "additionalProperties": False}, {"id": 1, "b": 2, "a": 3}),
+    (
+        {"additionalProperties": {"type": "string"}, "patternProperties": {"^n": {}}},
+        {"n1": 1, "s": 2},
+    ),
+    ({"propertyNames": {"pattern": "^[a-z]+$"}}, {"ok": 1, "Not": 2}),
+    ({"uniqueItems": True}, [1, True, 0, False, None, "1"]),
+    ({"uniqueItems": True}, [1, 1.0]),
+    ({"uniqueItems": True}, [{"a": 1, "b": [2]}, {"b": [2], "a": 1.0}]),
+    ({"uniqueItems": True}, [[1], [True], [0], [False]]),
+    ({"uniqueItems": True}, [[1, 2], [2, 1], {"a": [1]}, {"a": [True]}]),
+    ({"uniqueItems": False}, [1, 1]),
+    ({"uniqueItems": True}, "not an array"),
+]
+
+
+@pytest.mark.parametrize(("schema", "instance"), SAME_AS_JSONSCHEMA)
+@pytest.mark.parametrize("draft", ["7", "2019-09", "2020-12"])
+def test_replaced_keywords_answer_as_jsonschema_does(
+    registry: Registry, schema: dict[str, Any], instance: Any, draft: str
+) -> None:
+    oracle = {"7": jsonschema.Draft7Validator, "2019-09": jsonschema.Draft201909Validator}.get(
+        draft, jsonschema.Draft202012Validator
+    )(schema)
+    expected = sorted((e.message, e.validator) for e in oracle.iter_errors(instance))
+    out = validate(registry, schema, json.dumps(instance), draft=draft)
+    assert sorted((e["message"], e["keyword"]) for e in out["errors"]) == expected
+    assert out["valid"] is (expected == [])
+
+
+# Each takes Python's backtracking `re` (or jsonschema's pairwise uniqueItems) far past the
+# deadline: 2^40 steps for 40 "a"s, 2*10^8 comparisons for 20k objects.
+EVIL = "^(a+)+$"
+HOSTILE = [
+    ({"pattern": EVIL}, "a" * 40 + "!", "does not match"),
+    ({"patternProperties": {EVIL: {"type": "integer"}}}, {"a" * 40 + "!": "x"}, None),
+    (
+        {"patternProperties": {EVIL: {}}, "additionalProperties": False},
+        {"a" * 40 + "!": 1},
+        "does not match any of the regexes",
+    ),
+    ({"propertyNames": {"pattern": EVIL}}, {"a" * 40 + "!": 1}, "does not match"),
+    ({"uniqueItems": True}, [{"n": n} for n in range(20_000)], None),
+    ({"uniqueItems": True}, [{"n": n} for n in range(20_000)] + [{"n": 0}], "non-unique"),
+]
+
+
+@pytest.mark.parametrize(("schema", "instance", "message"), HOSTILE)
+def test_hostile_patterns_and_unique_items_finish_within_the_deadline(
+    schema: dict[str, Any], instance: Any, message: str | None
+) -> None:
+    registry = Registry(catalogue(), ToolContext(make_settings(tool_timeout=5)))
+    try:
+        out = validate(registry, schema, json.dumps(instance))  # a timeout fails the test
+    finally:
+        registry.close()
+    if message is None:
+        assert out["valid"] is True, out
+    else:
+        assert out["valid"] is False
+        assert message in out["errors"][0]["message"]  # a long message keeps its end
+        assert len(out["errors"][0]["message"]) <= 1000
+
+
+@pytest.mark.parametrize("pattern", ["^(?=a)a$", "(a)\\1", "a{2000}"])
+def test_a_pattern_re2_cannot_run_is_refused_with_its_reason(
+    registry: Registry, pattern: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate(registry, {"properties": {"p": {"pattern": pattern}}}, {"p": "aa"})
+    details = str(caught.value.details)
+    assert details.startswith(f"invalid schema: pattern {pattern!r}: not supported by RE2")
+    assert "look-around and back-references are not" in details
+
+
+def test_an_unreached_pattern_is_not_compiled(registry: Registry) -> None:
+    """Patterns run when content reaches them, as jsonschema's do."""
+    out = validate(registry, {"properties": {"p": {"pattern": "(?=a)"}}}, {"q": 1})
+    assert out["valid"] is True

@@ -20,6 +20,7 @@ from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, always_off_loop, tool
 from devutils.tools._datatree import DataError, TextFormat, escape_pointer, load_text
+from devutils.tools._schemakeywords import UnsupportedPattern, bounded
 
 MAX_ERRORS = 100
 MAX_SAMPLES = 100
@@ -48,6 +49,15 @@ def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
 # Metaschemas are added by jsonschema itself; anything else that is not in the schema is refused.
 # (retrieve is the documented attrs alias of the private field, which the stubs cannot see.)
 _NO_REMOTE: referencing.Registry[Any] = referencing.Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
+
+
+def _shortened(message: str, limit: int = 1000) -> str:
+    """jsonschema's messages quote the failing value whole, and their meaning comes last ("...
+    has non-unique elements"): a long one keeps its start and its end."""
+    if len(message) <= limit:
+        return message
+    half = (limit - 5) // 2
+    return f"{message[:half]} ... {message[-half:]}"
 
 
 def _pointer(parts: Iterable[Any]) -> str:
@@ -90,12 +100,13 @@ def _load(text: str, fmt: TextFormat, what: str, max_depth: int, message: str) -
 @tool(
     "/api/v1/data/schema/validate",
     blocking="large",
-    # Never on the event loop: anyOf chains are exponential in the schema's size and "pattern"
-    # is a backtracking regex, so the cost does not follow the text's size.
+    # Never on the event loop: anyOf chains are exponential in the schema's size, so the cost
+    # does not follow the text's size.
     estimate=always_off_loop,
     title="Validate against a JSON Schema",
     description="Validate a JSON or YAML document against a JSON Schema (draft 7, 2019-09 or "
-    "2020-12); each error has its JSON pointer. Remote $refs are never fetched.",
+    "2020-12); each error has its JSON pointer. Remote $refs are never fetched; patterns run "
+    "on RE2 (no look-around or back-references).",
     examples=(
         Example(
             {
@@ -124,7 +135,7 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
         raise ValidationError(_ERROR, f"invalid schema at {where}: {exc.message}") from None
     except RecursionError:  # the metaschema check recurses with the schema's nesting
         raise ValidationError(_ERROR, "the schema nests too deeply") from None
-    validator = cls(schema, registry=_NO_REMOTE)
+    validator = bounded(cls)(schema, registry=_NO_REMOTE)
     errors: list[SchemaError] = []
     truncated = False
     try:
@@ -137,7 +148,7 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
                     instance_path=_pointer(error.absolute_path),
                     schema_path=_pointer(error.absolute_schema_path),
                     keyword="false" if error.validator is None else str(error.validator),
-                    message=error.message[:1000],
+                    message=_shortened(error.message),
                 )
             )
     except referencing.exceptions.Unresolvable as exc:
@@ -148,6 +159,8 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
         ) from None
     except RecursionError:
         raise ValidationError(_ERROR, "the schema's references nest too deeply") from None
+    except UnsupportedPattern as exc:
+        raise ValidationError(_ERROR, f"invalid schema: {exc}") from None
     except (OverflowError, ValueError) as exc:
         # e.g. multipleOf 0.1 against an integer too large for a float
         raise ValidationError(_ERROR, f"cannot check the content: {str(exc)[:200]}") from None
