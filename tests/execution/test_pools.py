@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from pydantic import Field
 
 from devutils.errors import (
     InternalError,
@@ -22,7 +21,7 @@ from devutils.errors import (
     ValidationError,
 )
 from devutils.execution.executors import NetworkExecutor
-from devutils.models import ToolInput, ToolOutput
+from devutils.models import ToolOutput
 from devutils.registry import (
     CallInfo,
     ConcurrencyGate,
@@ -32,80 +31,38 @@ from devutils.registry import (
     catalogue,
 )
 from tests.conftest import make_settings
+from tests.execution.pool_tools import CRASHER, HOG, KEEPER, SLEEPER, PidOut, SleepIn
 from tests.support import DEVUTILS
 from tests.test_bounded_server import REGEX_ATTACK, alive
-
-
-class SleepIn(ToolInput):
-    seconds: float = Field(0.0)
-    pad: str = Field("")
-
-
-class PidOut(ToolOutput):
-    pid: int
-
-
-def _sleep(inp: SleepIn, ctx: ToolContext) -> PidOut:
-    time.sleep(inp.seconds)
-    return PidOut(pid=os.getpid())
-
-
-def _pool_tool(name: str, func: Callable[[SleepIn, ToolContext], PidOut], what: str) -> ToolSpec:
-    """A test tool that always runs in a cpu pool process (its estimate is over the budget)."""
-    return ToolSpec(
-        path=f"/api/v1/test/{name}",
-        title=name,
-        description=what,
-        func=func,
-        input_model=SleepIn,
-        output_model=PidOut,
-        cost="cpu",
-        estimate=lambda inp: 1 << 30,
-    )
-
-
-SLEEPER = _pool_tool("sleep", _sleep, "Sleeps in a pool process.")
-
-
-def _crash(inp: SleepIn, ctx: ToolContext) -> PidOut:
-    raise RuntimeError("a bug, with the input in its text: " + inp.pad)
-
-
-def _hog(inp: SleepIn, ctx: ToolContext) -> PidOut:
-    """Takes every byte the call's memory limit allows, down to small objects, and keeps it."""
-    hoard = []
-    for size in (1 << 20, 1 << 12, 64, 8):
-        try:
-            while True:
-                hoard.append(bytearray(size))
-        except MemoryError:
-            pass
-    raise MemoryError
-
-
-_KEPT: list[bytes] = []
-
-
-def _keep(inp: SleepIn, ctx: ToolContext) -> PidOut:
-    """Keeps 24 MiB a call, as a cache keyed by the input would."""
-    _KEPT.append(os.urandom(24 << 20))
-    return PidOut(pid=os.getpid())
-
-
-KEEPER = _pool_tool("keep", _keep, "Keeps memory across calls in a pool process.")
-CRASHER = _pool_tool("crash", _crash, "Fails with a bug in a pool process.")
-HOG = _pool_tool("hog", _hog, "Exhausts its memory limit in a pool process.")
 
 
 def _registry(*specs: ToolSpec, **overrides: object) -> Registry:
     return Registry(specs or catalogue(), ToolContext(make_settings(**overrides)))
 
 
+# The sleeper's deadline.  What the tests below assert is at least a second away from it, and
+# its pool process is started before they run: a cold start (an interpreter and its imports)
+# takes seconds on a loaded machine, and counts against the deadline of the call that pays it.
+TIMEOUT = 3.0
+
+
+async def _until(condition: Callable[[], bool], what: str, seconds: float = 15.0) -> None:
+    """Wait for a state rather than for a guess at how long it takes on a busy machine."""
+    give_up = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > give_up:
+            pytest.fail(f"{what}: not within {seconds:g} s")
+        await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 def sleeper() -> Iterator[Registry]:
     registry = _registry(
-        SLEEPER, tool_timeout=1.0, pool_cpu_workers=1, pool_queue_size=1, pool_idle_timeout=0.3
+        SLEEPER, tool_timeout=TIMEOUT, pool_cpu_workers=1, pool_queue_size=1, pool_idle_timeout=0.3
     )
+    # With a deadline of its own: the start-up is not what the tests time.  The process then
+    # waits in the idle list, and the idle timeout starts counting after the tests' first call.
+    registry.invoke_sync(SLEEPER, {"seconds": 0}, deadline=time.monotonic() + 60)
     yield registry
     registry.close()
 
@@ -113,14 +70,18 @@ def sleeper() -> Iterator[Registry]:
 async def test_deadline_kills_the_process_and_the_next_call_gets_a_new_one(
     sleeper: Registry,
 ) -> None:
+    pool = sleeper.executors.pool("cpu")
     first = await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
     assert isinstance(first, PidOut)
     assert first.pid != os.getpid()
     with pytest.raises(ToolTimeoutError, match="timed out"):
         await sleeper.invoke(SLEEPER, {"seconds": 30}, CallInfo("rest"))
-    await asyncio.sleep(0.2)
-    assert not alive(first.pid)
-    second = await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
+    assert first.pid not in pool.pids()  # not given back to the idle list
+    # Stopped long before its 30 s sleep could end (the kill runs on the pool's starter thread).
+    await _until(lambda: not alive(first.pid), "the timed-out call's process stopping")
+    # The replacement starts cold: a deadline of its own, as this checks which process answers,
+    # not how fast one starts.
+    second = await pool.run(SLEEPER, SleepIn(seconds=0), time.monotonic() + 60)
     assert isinstance(second, PidOut)
     assert second.pid not in (first.pid, os.getpid())
 
@@ -128,16 +89,17 @@ async def test_deadline_kills_the_process_and_the_next_call_gets_a_new_one(
 async def test_full_queue_is_503_and_queueing_counts_against_the_deadline(
     sleeper: Registry,
 ) -> None:
-    await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))  # start the process
-    busy = asyncio.create_task(sleeper.invoke(SLEEPER, {"seconds": 0.8}, CallInfo("rest")))
-    await asyncio.sleep(0.05)
-    queued = asyncio.create_task(sleeper.invoke(SLEEPER, {"seconds": 0.5}, CallInfo("rest")))
-    await asyncio.sleep(0.05)
+    pool = sleeper.executors.pool("cpu")
+    # Both calls do 2 s of work under a 3 s deadline: alone, each has a second to spare; queued
+    # behind the other, the second call is a second past its deadline.
+    busy = asyncio.create_task(sleeper.invoke(SLEEPER, {"seconds": 2.0}, CallInfo("rest")))
+    await _until(lambda: bool(pool.busy), "the first call taking the process")
+    queued = asyncio.create_task(sleeper.invoke(SLEEPER, {"seconds": 2.0}, CallInfo("rest")))
+    await _until(lambda: pool._waiting == 1, "the second call queueing")
     with pytest.raises(ServiceUnavailableError) as refused:
         await sleeper.invoke(SLEEPER, {"seconds": 0}, CallInfo("rest"))
     assert refused.value.headers["Retry-After"] == "1"
     assert isinstance(await busy, PidOut)
-    # Waited 0.75 s of its 1 s, then needs 0.5 s more: the deadline ends it.
     with pytest.raises(ToolTimeoutError):
         await queued
 
@@ -147,9 +109,8 @@ async def test_idle_processes_exit(sleeper: Registry) -> None:
     assert isinstance(result, PidOut)
     pool = sleeper.executors.pools["cpu"]
     assert pool.pids() == [result.pid]
-    await asyncio.sleep(1.0)  # POOL_IDLE_TIMEOUT is 0.3 s here; reaping and the kill are quick
-    assert pool.pids() == []
-    assert not alive(result.pid)
+    # POOL_IDLE_TIMEOUT is 0.3 s here (the default is a minute).
+    await _until(lambda: pool.pids() == [] and not alive(result.pid), "the idle process exiting")
 
 
 async def test_close_stops_every_process() -> None:
