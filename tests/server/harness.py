@@ -7,7 +7,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from devutils.http.asgi import ASGIApp
@@ -27,6 +27,40 @@ class Served:
 
     def stop(self) -> None:
         self.loop.call_soon_threadsafe(self.signals.received)
+
+    # What the kernel knows of the server's sockets (Linux, /proc/net/tcp): signs a test can
+    # wait for instead of sleeping on a guess.
+    def accepted(self, client: socket.socket) -> bool:
+        """Whether the server has accepted ``client``'s connection (taken it off the listener's
+        queue: only then does its end have an inode)."""
+        mine = client.getsockname()[1]
+        return any(
+            _port(local) == self.port and _port(remote) == mine and inode != "0"
+            for local, remote, _, inode in _tcp_sockets()
+        )
+
+    def listening(self) -> bool:
+        """Whether the listener is open (a stop closes it before it shuts connections down)."""
+        return any(_port(local) == self.port and st == "0A" for local, _, st, _ in _tcp_sockets())
+
+
+def _tcp_sockets() -> list[tuple[str, str, str, str]]:
+    """Local address, remote address, state and inode of every IPv4 TCP socket."""
+    with open("/proc/net/tcp", encoding="ascii") as table:
+        rows = [line.split() for line in table.read().splitlines()[1:]]
+    return [(row[1], row[2], row[3], row[9]) for row in rows]
+
+
+def _port(address: str) -> int:
+    return int(address.rpartition(":")[2], 16)
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    give_up = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"{what}: not within {seconds:g} s")
+        time.sleep(0.005)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,15 @@ import time
 from devutils.http.server.limits import ServerLimits
 from devutils.http.server.protocol import STOP_GRACE_SECONDS
 from tests.server.apps import Recorder, make_app
-from tests.server.harness import Served, read_response, read_until_closed, request, served, split
+from tests.server.harness import (
+    Served,
+    read_response,
+    read_until_closed,
+    request,
+    served,
+    split,
+    wait_until,
+)
 
 # Far beyond the stop's grace: waiting for either would show as a stop that does not end.
 LIMITS = ServerLimits(header_timeout=30.0, shutdown_timeout=30.0)
@@ -33,9 +41,12 @@ def _stopped(handle: Served, within: float) -> bool:
 
 def test_a_connection_accepted_before_its_request_came_is_answered() -> None:
     with served(make_app(Recorder()), LIMITS) as handle, handle.connect(timeout=10) as sock:
-        time.sleep(0.2)  # accepted by the server's loop, which waits for its first request
+        # Accepted by the server's loop, which waits for its first request.
+        wait_until(lambda: handle.accepted(sock), "the server accepting the connection")
         handle.stop()
-        time.sleep(0.2)  # the stop has begun (the listener is closed)
+        # The stop has begun: the listener is closed, the connection has its grace (1 s) from
+        # now, so the request is sent at once.
+        wait_until(lambda: not handle.listening(), "the listener closing")
         sock.sendall(request("/", close=False))
         assert b"connection: close" in _closing_answer(sock)
         assert _stopped(handle, 10)
@@ -65,7 +76,7 @@ def test_a_request_unread_on_an_idle_keep_alive_connection_is_answered() -> None
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_grace() -> None:
     with served(make_app(Recorder()), LIMITS) as handle, handle.connect(timeout=10) as sock:
-        time.sleep(0.2)
+        wait_until(lambda: handle.accepted(sock), "the server accepting the connection")
         started = time.monotonic()
         handle.stop()
         assert read_until_closed(sock, timeout=10) == b""  # a plain close, nothing sent
@@ -76,9 +87,9 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_grace() -> None:
 
 def test_a_head_unfinished_when_the_grace_ends_gets_408() -> None:
     with served(make_app(Recorder()), LIMITS) as handle, handle.connect(timeout=10) as sock:
-        time.sleep(0.2)
+        wait_until(lambda: handle.accepted(sock), "the server accepting the connection")
         handle.stop()
-        time.sleep(0.2)
+        wait_until(lambda: not handle.listening(), "the listener closing")
         # A head begun during the grace does not get a new header timeout (30 s) of its own.
         sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         lines, _ = split(read_until_closed(sock, timeout=10))
