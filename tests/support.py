@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +70,33 @@ class ServerProcess:
         return int(self.proc.returncode)
 
 
+def listening_port(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    """The port ``proc`` (a server started on port 0) listens on, once it does: its only
+    listening socket, bound before the application is built.  Read from the process, not its log,
+    so it does not depend on LOG_LEVEL."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before it listened")
+        with contextlib.suppress(psutil.Error):
+            for conn in psutil.Process(proc.pid).net_connections(kind="tcp"):
+                if conn.status == psutil.CONN_LISTEN and conn.laddr:
+                    return int(conn.laddr.port)
+        time.sleep(0.05)
+    raise TimeoutError(f"the server did not listen within {timeout}s")
+
+
 @contextlib.contextmanager
 def run_server(
     env: Mapping[str, str] | None = None, port: int | None = None
 ) -> Iterator[ServerProcess]:
-    """Start ``devutils serve`` on 127.0.0.1 and stop it (SIGTERM) afterwards."""
-    port = port or free_port()
+    """Start ``devutils serve`` on 127.0.0.1 and stop it (SIGTERM) afterwards.
+
+    ``port=0``: the server binds a port the kernel chooses and the test learns it from the
+    process, so no other process can take it in between (a port from :func:`free_port` is only
+    free when chosen).  Worth it when something slow runs between choosing and binding."""
+    if port is None:
+        port = free_port()
     full_env = {
         key: value
         for key, value in os.environ.items()
@@ -90,13 +112,17 @@ def run_server(
             "SERVER_WORKERS": "1",
         }
     )
+    argv = [*DEVUTILS, "serve"]
+    if port == 0:  # SERVER_PORT must be a real port; the command line may ask for any
+        del full_env["SERVER_PORT"]
+        argv += ["--port", "0"]
     full_env.update(env or {})
     log_file = tempfile.NamedTemporaryFile(prefix="devutils-server-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen(
-        [*DEVUTILS, "serve"], env=full_env, stdout=log_file, stderr=subprocess.STDOUT
-    )
+    proc = subprocess.Popen(argv, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
     server = ServerProcess(proc, port, Path(log_file.name))
     try:
+        if port == 0:
+            server.port = listening_port(proc)
         wait_for_http(f"{server.base}/health/live", proc=proc)
         yield server
     finally:

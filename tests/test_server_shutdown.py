@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
+import psutil
 import pytest
 
 from tests.support import DEVUTILS, free_port, run_server
@@ -42,33 +44,64 @@ def _read_response(sock: socket.socket) -> tuple[int, dict[str, object]]:
     return int(head.split(b" ", 2)[1]), json.loads(rest)
 
 
+def _accepted(server_pid: int, port: int, client: socket.socket) -> bool:
+    """Whether the server process, or one of its workers, has accepted ``client``'s connection."""
+    peer = client.getsockname()[1]
+    parent = psutil.Process(server_pid)
+    for process in (parent, *parent.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for conn in process.net_connections(kind="tcp"):
+                if (
+                    conn.laddr
+                    and conn.laddr.port == port
+                    and conn.raddr
+                    and conn.raddr.port == peer
+                ):
+                    return True
+    return False
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 @pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "two-workers"])
 def test_sigterm_drains_then_finishes_in_flight_requests(workers: str) -> None:
-    settings = {"SHUTDOWN_DRAIN_DELAY": "1.0", "SHUTDOWN_TIMEOUT": "20", "SERVER_WORKERS": workers}
+    # The drain is long enough that a stalled test process still sees it (503 while listening).
+    settings = {"SHUTDOWN_DRAIN_DELAY": "3", "SHUTDOWN_TIMEOUT": "20", "SERVER_WORKERS": workers}
     with run_server(settings) as server:
         ready_url = f"{server.base}/health/ready"
         assert _status(ready_url) == 200
-        # A request in flight: headers and half of the body sent before the signal.
+        # A request in flight: headers and half of the body sent, and the connection accepted,
+        # before the signal.
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         sock.sendall(
             b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             + f"Content-Length: {len(BODY)}\r\n\r\n".encode()
             + BODY[:10]
         )
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while not _accepted(server.proc.pid, server.port, sock):
+            assert time.monotonic() < deadline, "the server never accepted the connection"
+            time.sleep(0.02)
         server.proc.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
         # Draining: still listening, but not ready, so load balancers take it out.
-        assert _status(ready_url) == 503
+        deadline = time.monotonic() + 10
+        while (status := _status(ready_url)) != 503:
+            assert status == 200
+            assert time.monotonic() < deadline, "readiness never turned 503"
+            time.sleep(0.05)
         assert _status(f"{server.base}/health/live") == 200
-        time.sleep(1.5)
-        # Listener closed: new connections are refused while the old request is still open.
-        refused = False
-        try:
-            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
-        except ConnectionRefusedError:
-            refused = True
-        assert refused
+        # Then the listener closes: new connections are refused while the old request is still
+        # open.
+        deadline = time.monotonic() + 15
+        while not _refused(server.port):
+            assert time.monotonic() < deadline, "the listener never closed"
+            time.sleep(0.05)
         assert server.proc.poll() is None
         sock.sendall(BODY[10:])
         status, body = _read_response(sock)

@@ -11,12 +11,13 @@ denominator to carry data.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from tests.middleware.raw_http import raw_request
 from tests.ops.prom import Prometheus, run_prometheus, wait_for
 from tests.ops.tooling import require_tool
-from tests.support import ServerProcess, free_port, run_server
+from tests.support import ServerProcess, run_server
 
 KEY = "promql-test-key-" + "c" * 24
 ALERTS = {
@@ -84,16 +85,18 @@ def test_runbook_expressions_evaluate_against_our_metrics() -> None:
         "GEO_COUNTRY_HEADER": "X-Country",
         "RATE_LIMIT_CRYPTO_BURST": "1",
     }
-    port = free_port()
-    # Prometheus first: its target discovery takes ~5 s to start scraping, overlapping our start.
-    scrape = {
-        "job_name": "dev-utilities",
-        "scrape_interval": "500ms",
-        "scrape_timeout": "400ms",
-        "authorization": {"type": "Bearer", "credentials": KEY},
-        "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
-    }
-    with run_prometheus([scrape], []) as prometheus, run_server(env, port=port) as server:
+    # Our server first, on a port the kernel chooses: Prometheus takes up to 30 s to start, and
+    # a port chosen free before that could be taken by then.
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(run_server(env, port=0))
+        scrape = {
+            "job_name": "dev-utilities",
+            "scrape_interval": "500ms",
+            "scrape_timeout": "400ms",
+            "authorization": {"type": "Bearer", "credentials": KEY},
+            "static_configs": [{"targets": [f"127.0.0.1:{server.port}"]}],
+        }
+        prometheus = stack.enter_context(run_prometheus([scrape], []))
         traffic(server)
         # rate() needs two successful scrapes that saw the counters, with traffic between them.
         up = 'sum_over_time(up{job="dev-utilities"}[1m]) >= 1'

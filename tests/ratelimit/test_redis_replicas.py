@@ -160,7 +160,10 @@ async def test_redis_killed_mid_load_no_5xx_and_recovers() -> None:
     assert after.status_code == 200
     assert {r.status for r in results} == {200}
     latencies = [r.latency for r in results]
-    assert p99(latencies) < 0.1
+    # Not one request in a hundred waits well past the store's own bound (0.1 s: twice the 50 ms
+    # timeout), as it would for retries with backoff or a hang.  Measured 0.035-0.044 s under
+    # load on 2 cores; the bound leaves room for a busy CI machine.
+    assert p99(latencies) < 0.3
     # A request that waited for Redis instead of its 50 ms socket timeout would last the outage.
     # The bound sits well below that and well above a busy CI machine's scheduling stalls.
     assert max(latencies) < OUTAGE / 2

@@ -64,8 +64,15 @@ def wait_until(condition: Callable[[], bool], what: str, seconds: float = 10.0) 
 
 
 @contextlib.contextmanager
-def served(app: ASGIApp, limits: ServerLimits | None = None) -> Iterator[Served]:
+def served(
+    app: ASGIApp, limits: ServerLimits | None = None, send_buffer: int | None = None
+) -> Iterator[Served]:
+    """``send_buffer`` caps the kernel's send buffer of the accepted connections (Linux copies it
+    from the listening socket), so a large response waits in the server's transport rather than
+    in a kernel buffer that autotuning may grow to megabytes."""
     sock = socket.create_server(("127.0.0.1", 0))
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     port = int(sock.getsockname()[1])
     loop = asyncio.new_event_loop()
     signals = StopSignals()

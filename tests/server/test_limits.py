@@ -37,9 +37,34 @@ LIMITS = ServerLimits(
 )
 
 
+# For the tests where a timeout must NOT fire (a client that keeps within each deadline for
+# longer than one deadline in all): timeouts far above any one pause of the client, even with a
+# stall of the whole test process (server and client alike, up to a second on a busy CI machine)
+# on top.  Pauses of PAUSE, PAUSES of them: longer than a timeout in all.
+PATIENT_TIMEOUT = 2.0
+PAUSE = 0.5
+PAUSES = 5
+PATIENT_LIMITS = ServerLimits(
+    max_connections=4,
+    max_header_bytes=4096,
+    max_header_count=20,
+    max_url_bytes=1024,
+    header_timeout=PATIENT_TIMEOUT,
+    keepalive_timeout=PATIENT_TIMEOUT,
+    body_timeout=PATIENT_TIMEOUT,
+)
+assert PAUSES * PAUSE > PATIENT_TIMEOUT + PAUSE / 2
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Served]:
     with served(make_app(Recorder()), LIMITS) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def patient() -> Iterator[Served]:
+    with served(make_app(Recorder()), PATIENT_LIMITS) as handle:
         yield handle
 
 
@@ -157,22 +182,23 @@ def test_a_trickling_body_is_408_and_closed(server: Served) -> None:
     assert code == "REQUEST_TIMEOUT"
 
 
-def test_a_body_in_pieces_within_the_deadline_is_served(server: Served) -> None:
-    with server.connect() as sock:
+def test_a_body_in_pieces_within_the_deadline_is_served(patient: Served) -> None:
+    with patient.connect() as sock:
         sock.sendall(post_head(6) + b"abc")
-        time.sleep(0.2)
+        time.sleep(PAUSE)
         sock.sendall(b"def")
-        lines, body = split(read_until_closed(sock))
-    assert lines[0] == b"HTTP/1.1 200 OK"
+        status, _, body = read_response(sock)
+    assert status == b"HTTP/1.1 200 OK"
     assert orjson.loads(body)["body"] == "abcdef"
 
 
-def test_the_body_deadline_applies_per_request_on_a_kept_connection(server: Served) -> None:
-    """Bodies that each arrive in time, on one connection for longer than the deadline."""
-    with server.connect() as sock:
-        for _ in range(3):
+def test_the_body_deadline_applies_per_request_on_a_kept_connection(patient: Served) -> None:
+    """Bodies that each arrive in time, on one connection for longer than the deadline (the last
+    body ends PAUSES x PAUSE after the first head)."""
+    with patient.connect() as sock:
+        for _ in range(PAUSES):
             sock.sendall(post_head(4) + b"ab")
-            time.sleep(0.25)
+            time.sleep(PAUSE)
             sock.sendall(b"cd")
             assert orjson.loads(read_response(sock)[2])["body"] == "abcd"
 
@@ -193,19 +219,40 @@ def test_an_idle_keep_alive_connection_is_closed(server: Served) -> None:
         assert 0.4 < time.monotonic() - started < 3
 
 
-def test_a_keep_alive_connection_in_use_stays_open(server: Served) -> None:
-    with server.connect() as sock:
-        for _ in range(4):  # 4 x 0.3 s: longer than the idle timeout in all, shorter each time
+def test_a_keep_alive_connection_in_use_stays_open(patient: Served) -> None:
+    """Idle for PAUSE at a time, PAUSES times: the last request comes after longer than the idle
+    timeout in all, each pause far shorter."""
+    with patient.connect() as sock:
+        sock.sendall(request("/", close=False))
+        assert read_response(sock)[2] == b"ok"
+        for _ in range(PAUSES):
+            time.sleep(PAUSE)
             sock.sendall(request("/", close=False))
             assert read_response(sock)[2] == b"ok"
-            time.sleep(0.3)
 
 
-def test_connections_past_the_cap_get_503(server: Served) -> None:
-    held = [server.connect() for _ in range(LIMITS.max_connections)]
+def accepted(server: Served) -> int:
+    """Connections the server (in this process) has accepted and not closed."""
+    return sum(
+        1
+        for conn in psutil.Process().net_connections(kind="tcp")
+        if conn.laddr
+        and conn.laddr.port == server.port
+        and conn.raddr
+        and conn.status == psutil.CONN_ESTABLISHED
+    )
+
+
+def test_connections_past_the_cap_get_503(patient: Served) -> None:
+    """The held connections send nothing until the extra one was refused: they must be within
+    the header timeout then, so this runs on the patient server."""
+    held = [patient.connect() for _ in range(PATIENT_LIMITS.max_connections)]
     try:
-        time.sleep(0.1)
-        with server.connect() as extra:
+        deadline = time.monotonic() + 10
+        while accepted(patient) < len(held) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert accepted(patient) == len(held)
+        with patient.connect() as extra:
             status, code = error_of(read_until_closed(extra))
         assert status == b"HTTP/1.1 503 Service Unavailable"
         assert code == "SERVICE_UNAVAILABLE"

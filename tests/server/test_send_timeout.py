@@ -63,15 +63,24 @@ def released_within(pid: int, port: int, client: socket.socket, seconds: float =
     return False
 
 
+def answer_began(sock: socket.socket) -> bool:
+    """Wait until the first bytes of the answer arrive, without taking them (a peek neither opens
+    the window nor counts as reading): the server has the connection and wrote to it, so from now
+    on "the server no longer holds it" means it was released.  (Not "held a moment after the
+    request": a stall of the test process longer than the send timeout lets the abort come
+    first.)"""
+    return bool(sock.recv(1, socket.MSG_PEEK))
+
+
 def test_a_client_that_reads_nothing_is_aborted_after_the_send_timeout(server: Served) -> None:
     """8 MiB answered in one write, none of it read: the server's socket is closed (its buffer
     dropped) though the keep-alive timeout is a minute away, and the client sees the cut."""
     with small_window_client(server.port) as sock:
         sock.sendall(request("/huge", close=False))
-        time.sleep(0.2)
-        assert server_holds(os.getpid(), server.port, sock)  # the connection was being served
+        assert answer_began(sock)
         assert released_within(os.getpid(), server.port, sock)
-        received = read_until_closed(sock)  # what the kernels held, then a reset
+        received = read_until_closed(sock)  # what the kernels held, then the end
+    assert received.startswith(b"HTTP/1.1 200 OK")
     assert len(received) < HUGE
 
 
@@ -89,18 +98,40 @@ def test_an_application_waiting_to_send_learns_the_client_is_gone(
     assert seen.big_sent
 
 
+# The slow reader's server: a send timeout far longer than any pause of the reader, even with a
+# stall of the whole test process (server and client alike, up to a second on a busy CI machine)
+# on top, while the whole transfer still spans several timeouts.  Its kernel send buffer is small
+# (autotuned, it grows to megabytes and would take most of the response off the server's hands
+# within one timeout), so the response waits in the server's transport for nearly all the transfer.
+PATIENT_SEND_TIMEOUT = 2.0
+READER_PAUSE = 0.5
+PAUSE_EVERY = 256 * 1024
+
+
+@pytest.fixture(scope="module")
+def patient_server(seen: Recorder) -> Iterator[Served]:
+    limits = ServerLimits(send_timeout=PATIENT_SEND_TIMEOUT, keepalive_timeout=60.0)
+    with served(make_app(seen), limits, send_buffer=64 * 1024) as handle:
+        yield handle
+
+
 @pytest.mark.parametrize("close", [False, True], ids=["keep-alive", "connection-close"])
-def test_a_slow_steady_reader_gets_the_whole_response(server: Served, close: bool) -> None:
-    """4 MiB in one write, read 4 KiB at a time with short pauses: it takes several send
-    timeouts in all, and is not cut while the client keeps taking bytes (with ``connection:
+def test_a_slow_steady_reader_gets_the_whole_response(patient_server: Served, close: bool) -> None:
+    """3 MiB in one write, read 4 KiB at a time with a pause every 256 KiB: it takes about three
+    send timeouts in all, and is not cut while the client keeps taking bytes (with ``connection:
     close`` the server closes the connection while most of it is still buffered)."""
-    size = 4 * 1024 * 1024
-    with small_window_client(server.port) as sock:
+    size = 3 * 1024 * 1024
+    pauses = size // PAUSE_EVERY
+    assert pauses * READER_PAUSE > 2.5 * PATIENT_SEND_TIMEOUT  # one deadline for all would cut it
+    with small_window_client(patient_server.port) as sock:
         sock.sendall(request(f"/huge?{size}", close=close))
         data = bytearray()
+        next_pause = PAUSE_EVERY
         while len(data) < size and (chunk := sock.recv(4096)):
             data += chunk
-            time.sleep(0.002)
+            if len(data) >= next_pause:
+                time.sleep(READER_PAUSE)
+                next_pause += PAUSE_EVERY
         while b"\r\n\r\n" in data and len(split(bytes(data))[1]) < size:
             chunk = sock.recv(65536)
             if not chunk:
@@ -124,7 +155,7 @@ def test_the_service_drops_a_large_answer_nobody_reads() -> None:
     with run_server({"SERVER_SEND_TIMEOUT": "0.5", "SERVER_KEEPALIVE_TIMEOUT": "60"}) as service:
         with small_window_client(service.port) as sock:
             sock.sendall(head.encode() + body)
-            time.sleep(0.2)
+            assert answer_began(sock)
             assert released_within(service.proc.pid, service.port, sock)
             received = read_until_closed(sock)
         assert received.startswith(b"HTTP/1.1 200 OK")

@@ -32,7 +32,10 @@ ENV = {
     # Anonymous: 2 a minute, burst 2, for the pod: one each for two workers.
     "RATE_LIMIT_ANONYMOUS_PER_MINUTE": "2",
     "RATE_LIMIT_ANONYMOUS_BURST": "2",
-    "SHUTDOWN_DRAIN_DELAY": "1.5",
+    # Readiness answers 503 for this long after SIGTERM, then the listener closes: far longer
+    # than the test's wait for the 503, so a stall of the test process cannot make it miss the
+    # drain and meet a closed port instead.
+    "SHUTDOWN_DRAIN_DELAY": "5",
     "TRACING_ENABLED": "false",
 }
 
@@ -156,7 +159,7 @@ def test_one_scrape_sums_every_worker_and_dead_workers_keep_their_counts(
     # Readiness is per worker: the one told to stop drains (503) while the other stays ready.
     assert get(f"{second_url}/health/ready")[0] == 200
     second.terminate()
-    deadline = time.monotonic() + 1.0
+    deadline = time.monotonic() + 4.0
     while get(f"{second_url}/health/ready")[0] != 503:
         assert time.monotonic() < deadline, "the draining worker stayed ready"
         time.sleep(0.05)
