@@ -182,6 +182,22 @@ def test_a_trickling_body_is_408_and_closed(server: Served) -> None:
     assert code == "REQUEST_TIMEOUT"
 
 
+def test_the_408_survives_a_client_that_goes_on_sending(server: Served) -> None:
+    """The body deadline passes while the client still sends as fast as it can.  Had the server
+    closed its socket with those bytes unread, the kernel would reset the connection and the
+    client would lose the 408: the answer must stand."""
+    with server.connect() as sock:
+        sock.sendall(post_head(1 << 40))
+        stop = time.monotonic() + LIMITS.body_timeout + 1.0
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            while time.monotonic() < stop:  # past the deadline: the 408 comes meanwhile
+                sock.sendall(b"x" * 65536)
+        data = read_until_closed(sock)
+    status, code = error_of(data)
+    assert status == b"HTTP/1.1 408 Request Timeout"
+    assert code == "REQUEST_TIMEOUT"
+
+
 def test_a_body_in_pieces_within_the_deadline_is_served(patient: Served) -> None:
     with patient.connect() as sock:
         sock.sendall(post_head(6) + b"abc")

@@ -467,10 +467,12 @@ class HttpProtocol(asyncio.Protocol):
         if cycle is None or self.closed:
             return
         answer = None
-        if not cycle.response_started:
+        if cycle.response_started:
+            self.close()  # the application's answer is cut short: nothing more can be said
+        else:
             answer = RequestTimeoutError("Request body not received in time")
             self.write(error_response(answer, request_id_of(cycle.scope)))
-        self.close()
+            self._close_lingering()  # the client is still sending: a reset would lose the 408
         cycle.lost(answer)  # the application reading the body learns it at once
 
     def _cancel_body_timer(self) -> None:
