@@ -23,8 +23,7 @@ import jsonschema.validators
 import re2
 from jsonschema.exceptions import ValidationError as SchemaViolation
 
-_MAX_MEM = 1 << 20  # per compiled pattern, as text/regex allows
-_COMPILED_KEPT = 64
+from devutils.tools._re2 import compiled
 
 
 class UnsupportedPattern(ValueError):
@@ -34,22 +33,15 @@ class UnsupportedPattern(ValueError):
         super().__init__(f"pattern {pattern[:200]!r}: {reason}")
 
 
-@functools.lru_cache(maxsize=_COMPILED_KEPT)
 def _compiled(pattern: str) -> Any:
-    options = re2.Options()
-    options.log_errors = False  # RE2 would print every rejected pattern to stderr
-    options.max_mem = _MAX_MEM
-    options.longest_match = False  # leftmost-first, like ECMA-262 and Python
     try:
-        return re2.compile(pattern, options)
+        return compiled(pattern)
     except re2.error as exc:
         raw = exc.args[0] if exc.args else b""
         reason = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         raise UnsupportedPattern(
             pattern, f"not supported by RE2 ({reason}); look-around and back-references are not"
         ) from None
-    finally:
-        re2.purge()  # the re2 module's own cache would keep 128 patterns of up to _MAX_MEM each
 
 
 def search(pattern: str, text: str) -> bool:

@@ -6,7 +6,6 @@ patterns such as ``(a+)+$`` cannot stall a worker; lookaround and backreferences
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -18,6 +17,7 @@ from devutils.errors import ValidationError
 from devutils.execution.budget import OutputBudget
 from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
+from devutils.tools._re2 import compiled
 from devutils.tools._repeatcount import MAX_REPEAT, oversized_repeat
 
 MAX_PATTERN_CHARS = 1000
@@ -29,7 +29,6 @@ MAX_GROUP_CELLS = 100_000
 # group: what the output budget is charged on top of the texts.
 _DETAIL_OVERHEAD = 64
 _GROUP_OVERHEAD = 8
-_MAX_MEM = 1 << 20  # per compiled pattern
 _FLAGS = frozenset("ims")
 
 # RE2's error texts → Go regexp/syntax's, so details read like the reference's.
@@ -133,23 +132,9 @@ def _compile(pattern: str, flags: str) -> Any:
     _check_repeat_counts(pattern)
     source = f"(?{''.join(sorted(set(flags)))}){pattern}" if flags else pattern
     try:
-        return _compiled(source)
+        return compiled(source)
     except re2.error as exc:
         raise _go_error(pattern, source, exc) from None
-
-
-@functools.lru_cache(maxsize=16)
-def _compiled(source: str) -> Any:
-    options = re2.Options()
-    options.log_errors = False  # RE2 would print every rejected pattern to stderr
-    options.max_mem = _MAX_MEM
-    options.longest_match = False  # leftmost-first, like Go's regexp
-    try:
-        return re2.compile(source, options)
-    finally:
-        # The re2 module keeps 128 compiled patterns of its own (each up to _MAX_MEM, ~70 MiB
-        # seen in the server process): ours keeps a few.
-        re2.purge()
 
 
 def match_cap(groups: int, max_matches: int = MAX_MATCHES) -> int:
