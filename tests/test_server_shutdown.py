@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import typing
 import urllib.error
 import urllib.request
 
@@ -132,6 +133,83 @@ def test_a_second_signal_stops_at_once(workers: str) -> None:
         server.proc.send_signal(signal.SIGTERM)
         assert server.proc.wait(15) == 0
         assert time.monotonic() - started < 5
+
+
+def _blocks_sigterm(pid: int) -> bool:
+    """Whether the process blocks SIGTERM (bit 15 of SigBlk in /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("SigBlk:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    raise AssertionError("no SigBlk line")
+
+
+def _wait_for_line(log: typing.IO[bytes], text: bytes, deadline: float) -> None:
+    while True:
+        log.seek(0)
+        if text in log.read():
+            return
+        assert time.monotonic() < deadline, f"never logged {text!r}"
+        time.sleep(0.02)
+
+
+def test_a_second_signal_stops_workers_that_are_still_starting() -> None:
+    # A worker blocks SIGTERM and SIGINT until it serves.  Both stops must reach it as two, not
+    # one drain: frozen (SIGSTOP) while still blocking, each worker gets both forwarded, then
+    # finishes starting.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
+    }
+    env.update(
+        {
+            "SERVER_HOST": "127.0.0.1",
+            "SERVER_PORT": str(free_port()),
+            "SERVER_WORKERS": "2",
+            "SHUTDOWN_DRAIN_DELAY": "60",
+            "SHUTDOWN_TIMEOUT": "60",
+            "SECRETS_MOUNT_PATH": "/nonexistent",
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([*DEVUTILS, "serve"], env=env, stdout=log, stderr=log)
+        workers: list[psutil.Process] = []
+        try:
+            deadline = time.monotonic() + 30
+            while len(workers) < 2:
+                assert time.monotonic() < deadline, "the workers never started"
+                assert proc.poll() is None
+                for child in psutil.Process(proc.pid).children():
+                    if child.pid not in {worker.pid for worker in workers}:
+                        child.suspend()
+                        workers.append(child)
+                time.sleep(0.005)
+            if not all(_blocks_sigterm(worker.pid) for worker in workers):
+                pytest.skip("a worker was serving before the test could freeze it")
+            deadline = time.monotonic() + 30
+            proc.send_signal(signal.SIGTERM)
+            _wait_for_line(log, b'"stopping workers"', deadline)
+            proc.send_signal(signal.SIGTERM)
+            _wait_for_line(log, b'"stopping workers now"', deadline)
+            for worker in workers:
+                worker.resume()
+            # Start-up, then a stop at once: far less than the 60 s drain delay.
+            code = proc.wait(45)
+        finally:
+            for worker in workers:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker.resume()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            for worker in workers:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    worker.kill()
+        log.seek(0)
+        output = log.read().decode(errors="replace")
+    assert code == 0, output
 
 
 def _read_until_closed(sock: socket.socket) -> bytes:

@@ -1,5 +1,5 @@
 """The parent of N workers: it holds the listening socket, starts the workers, restarts one that
-dies, forwards SIGTERM/SIGINT to all of them and exits 0 once they have drained.
+dies, passes a stop (SIGTERM/SIGINT) on to all of them and exits 0 once they have drained.
 
 Workers are new interpreters (``python -m devutils.http.server.worker``, fork+exec through
 :mod:`subprocess`) that inherit the listening socket's descriptor: nothing the parent imported
@@ -77,9 +77,13 @@ class Supervisor:
             "stopping workers" if self.signals == 1 else "stopping workers now",
             extra={"signal": signal.Signals(signum).name},
         )
+        # A worker counts stop requests: the first drains, the next stops it now.  One still
+        # starting has both blocked (see _start), and two of the same signal pending there
+        # arrive as one: so the first request goes as SIGTERM and any later one as SIGINT.
+        forwarded = signal.SIGTERM if self.signals == 1 else signal.SIGINT
         for worker in self.workers.values():
             if worker.proc.poll() is None:
-                worker.proc.send_signal(signum)
+                worker.proc.send_signal(forwarded)
 
     def _supervise(self) -> int:
         stop_deadline: float | None = None
