@@ -135,6 +135,19 @@ def test_a_second_signal_stops_at_once(workers: str) -> None:
         assert time.monotonic() - started < 5
 
 
+def _serve_env(port: int, settings: dict[str, str]) -> dict[str, str]:
+    """The environment for a ``devutils serve`` started by hand on 127.0.0.1:``port``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
+    }
+    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)})
+    env["SECRETS_MOUNT_PATH"] = "/nonexistent"
+    env.update(settings)
+    return env
+
+
 def _blocks_sigterm(pid: int) -> bool:
     """Whether the process blocks SIGTERM (bit 15 of SigBlk in /proc/PID/status)."""
     with open(f"/proc/{pid}/status") as status:
@@ -157,21 +170,14 @@ def test_a_second_signal_stops_workers_that_are_still_starting() -> None:
     # A worker blocks SIGTERM and SIGINT until it serves.  Both stops must reach it as two, not
     # one drain: frozen (SIGSTOP) while still blocking, each worker gets both forwarded, then
     # finishes starting.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
-    }
-    env.update(
+    env = _serve_env(
+        free_port(),
         {
-            "SERVER_HOST": "127.0.0.1",
-            "SERVER_PORT": str(free_port()),
             "SERVER_WORKERS": "2",
             "SHUTDOWN_DRAIN_DELAY": "60",
             "SHUTDOWN_TIMEOUT": "60",
-            "SECRETS_MOUNT_PATH": "/nonexistent",
             "LOG_LEVEL": "INFO",
-        }
+        },
     )
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen([*DEVUTILS, "serve"], env=env, stdout=log, stderr=log)
@@ -225,19 +231,7 @@ def test_a_stop_during_start_up_answers_every_queued_request(workers: str) -> No
     # The default drain delay (none): the listener closes as soon as the server can serve, so
     # the connections queued while it started are all that is left to answer, each once.
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
-    }
-    env.update(
-        {
-            "SERVER_HOST": "127.0.0.1",
-            "SERVER_PORT": str(port),
-            "SERVER_WORKERS": workers,
-            "SECRETS_MOUNT_PATH": "/nonexistent",
-        }
-    )
+    env = _serve_env(port, {"SERVER_WORKERS": workers})
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen([*DEVUTILS, "serve"], env=env, stdout=log, stderr=log)
         clients: list[socket.socket] = []
