@@ -325,12 +325,16 @@ def test_sigkilled_server_leaves_no_pool_processes() -> None:
             with contextlib.suppress(OSError):  # the server dies under it
                 tool(server, "text/regex", REGEX_ATTACK, timeout=5)
 
+        idle = children(server.proc.pid)
         attacker = threading.Thread(target=attack, daemon=True)
         attacker.start()
-        # Wait for the regex process to be at work (0.2 s of CPU): the attack lasts ~12 s.
-        give_up = time.monotonic() + 10
+        # Wait for the regex process to be at work: 1 s of CPU, more than its start-up takes
+        # (the idle one passed 0.2 s just starting); the attack lasts ~12 s.
+        give_up = time.monotonic() + 30
         pool = children(server.proc.pid)
-        while not (len(pool) == 2 and any(_cpu_ticks(pid) > 20 for pid in pool)):
+        while not (
+            len(pool) == 2 and any(_cpu_ticks(pid) > 100 for pid in pool if pid not in idle)
+        ):
             assert time.monotonic() < give_up, f"pool never busy: {pool}"
             time.sleep(0.05)
             pool = children(server.proc.pid)

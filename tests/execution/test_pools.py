@@ -8,6 +8,7 @@ import bz2
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -362,3 +363,34 @@ def test_regex_group_limit_is_a_validation_error(registry: Registry) -> None:
     assert refused.value.details == (
         "pattern has 101 capture groups; the limit is 100 (REGEX_MAX_GROUPS)"
     )
+
+
+def test_a_pool_process_whose_server_is_gone_exits_before_it_reads_a_call() -> None:
+    # The server's pid comes from the command line: a server that died before the process set
+    # its parent-death signal leaves it under another parent, and it must not run what the
+    # server had already written to its pipe (a read of getppid() at start-up would see the
+    # reaper and go on).
+    from devutils.execution.pool import _WORKER_CODE
+
+    not_parent = os.getppid()  # pytest's parent: alive, and not the process's parent
+    process = subprocess.Popen(
+        (sys.executable, "-c", _WORKER_CODE, str(not_parent)),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # The pipe stays open and empty: only the parent check can end the process, at once
+        # and silently (a crash would write its traceback).
+        assert process.wait(30) == 1
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.read() == b""
+        assert process.stderr.read() == b""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()

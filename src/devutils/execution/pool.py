@@ -50,7 +50,9 @@ from devutils.observability.metrics import (
 log = logging.getLogger("devutils.execution")
 
 _ERRORS: dict[str, type[ToolError]] = {cls.__name__: cls for cls in errors.ALL_ERRORS}
-_WORKER_COMMAND = (sys.executable, "-c", "from devutils.execution.worker import main; main()")
+# The server's pid goes on the command line: the process checks it is still its parent once the
+# kernel's parent-death signal is set (see worker._die_with_parent).
+_WORKER_CODE = "import sys; from devutils.execution.worker import main; main(int(sys.argv[1]))"
 
 # Starting a process (~0.2 s of interpreter start-up, off the loop) and killing one go through
 # this one thread.  It lives as long as the server: the kernel's parent-death signal is tied to it.
@@ -106,7 +108,7 @@ class PoolProcess:
 
 def _start_process(memory_limit: int, settings: Any) -> PoolProcess:
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        _WORKER_COMMAND,
+        (sys.executable, "-c", _WORKER_CODE, str(os.getpid())),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         close_fds=True,

@@ -40,8 +40,9 @@ RETIRING = "retiring"  # (RETIRING, reply): the reply, then this process exits
 _OUT_OF_MEMORY_REPLY = pickle.dumps((OUT_OF_MEMORY,))
 
 
-def _die_with_parent() -> None:
-    parent = os.getppid()
+def _die_with_parent(parent: int) -> None:
+    """``parent`` is the server's pid, as it started us: one read here with getppid() could
+    already be the reaper's, if the server died while this interpreter was starting."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request took effect
@@ -101,8 +102,8 @@ def _run(message: bytes, settings: Any, context: Any, memory_limit: int) -> tupl
     return (OK, result)
 
 
-def main() -> None:
-    _die_with_parent()
+def main(parent: int) -> None:
+    _die_with_parent(parent)
     # Metrics are the server's: a pool process must not write multiprocess metric files.
     for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
         os.environ.pop(name, None)
@@ -153,4 +154,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]))
