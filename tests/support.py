@@ -221,3 +221,12 @@ def refused_by(registry: Any, tool: str, /, **args: Any) -> tuple[str, str]:
     with pytest.raises(ValidationError) as caught:
         run_tool(registry, tool, **args)
     return caught.value.message, str(caught.value.details)
+
+
+def in_signal_set(pid: int, field: str, signum: int) -> bool:
+    """Whether ``signum`` is in the process's ``field`` set of /proc/PID/status: "SigBlk"
+    (blocked), "SigCgt" (caught by a handler), "SigPnd" (pending)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    raise AssertionError(f"no {field} line")

@@ -28,7 +28,7 @@ from devutils.frontends.cli_input import decode, encoding_field, subject_field
 from devutils.frontends.cli_output import example_command
 from devutils.models import ToolInput
 from devutils.registry import catalogue
-from tests.support import DEVUTILS
+from tests.support import DEVUTILS, in_signal_set
 from tests.test_contract import RANDOM_OUTPUT, REAL_CLOCK_IN_CLI, shape
 
 SPECS = {spec.name: spec for spec in catalogue()}
@@ -783,11 +783,7 @@ def test_ctrl_c_while_reading_stdin_exits_130_without_a_traceback() -> None:
 
 
 def _catches_sigint(pid: int) -> bool:
-    """Whether the process has a handler for SIGINT (bit 2 of SigCgt in /proc/PID/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("SigCgt:"):
-            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
-    raise AssertionError("no SigCgt line")
+    return in_signal_set(pid, "SigCgt", signal.SIGINT)
 
 
 def _reads_stdin(pid: int) -> bool:

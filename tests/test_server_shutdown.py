@@ -17,7 +17,8 @@ import urllib.request
 import psutil
 import pytest
 
-from tests.support import DEVUTILS, free_port, run_server
+from tests.server.harness import wait_until
+from tests.support import DEVUTILS, free_port, in_signal_set, run_server
 
 BODY = b'{"content": "hello world", "algorithm": "sha256"}'
 
@@ -142,28 +143,16 @@ def _serve_env(port: int, settings: dict[str, str]) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("AUTH_", "RATE_LIMIT_", "SERVER_", "SHUTDOWN_"))
     }
-    env.update({"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port)})
-    env["SECRETS_MOUNT_PATH"] = "/nonexistent"
+    env.update(
+        {"SERVER_HOST": "127.0.0.1", "SERVER_PORT": str(port), "SECRETS_MOUNT_PATH": "/nonexistent"}
+    )
     env.update(settings)
     return env
 
 
-def _blocks_sigterm(pid: int) -> bool:
-    """Whether the process blocks SIGTERM (bit 15 of SigBlk in /proc/PID/status)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("SigBlk:"):
-                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
-    raise AssertionError("no SigBlk line")
-
-
-def _wait_for_line(log: typing.IO[bytes], text: bytes, deadline: float) -> None:
-    while True:
-        log.seek(0)
-        if text in log.read():
-            return
-        assert time.monotonic() < deadline, f"never logged {text!r}"
-        time.sleep(0.02)
+def _logged(log: typing.IO[bytes], text: bytes) -> bool:
+    log.seek(0)
+    return text in log.read()
 
 
 def test_a_second_signal_stops_workers_that_are_still_starting() -> None:
@@ -192,13 +181,12 @@ def test_a_second_signal_stops_workers_that_are_still_starting() -> None:
                         child.suspend()
                         workers.append(child)
                 time.sleep(0.005)
-            if not all(_blocks_sigterm(worker.pid) for worker in workers):
+            if not all(in_signal_set(worker.pid, "SigBlk", signal.SIGTERM) for worker in workers):
                 pytest.skip("a worker was serving before the test could freeze it")
-            deadline = time.monotonic() + 30
             proc.send_signal(signal.SIGTERM)
-            _wait_for_line(log, b'"stopping workers"', deadline)
+            wait_until(lambda: _logged(log, b'"stopping workers"'), "first stop", 30)
             proc.send_signal(signal.SIGTERM)
-            _wait_for_line(log, b'"stopping workers now"', deadline)
+            wait_until(lambda: _logged(log, b'"stopping workers now"'), "second stop", 30)
             for worker in workers:
                 worker.resume()
             # Start-up, then a stop at once: far less than the 60 s drain delay.
