@@ -72,7 +72,15 @@ def test_deployment_matches_the_runbook() -> None:
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert labels["app"] == "dev-utilities"
     assert labels["version"] == "v1.0.0"
-    assert deployment["spec"]["replicas"] == 3
+    # The autoscaler owns the count: a count in the manifest would be re-applied over it.
+    assert "replicas" not in deployment["spec"]
+    hpa = find(docs, "HorizontalPodAutoscaler", "dev-utilities")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "dev-utilities",
+    }
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)
     main = container(deployment)  # `kubectl set image deployment/dev-utilities dev-utilities=...`
     assert main["resources"] == {
         "requests": {"memory": "128Mi", "cpu": "100m"},
@@ -214,6 +222,9 @@ def test_blue_green_switch_with_the_runbook_patch() -> None:
     green_deployment = find(green, "Deployment", "dev-utilities-green")
     green_pods = green_deployment["spec"]["template"]["metadata"]["labels"]
     assert container(green_deployment)["image"] == "ghcr.io/example/dev-utilities:v1.1.0"
+    # No autoscaler scales green, so it carries its own count.
+    assert green_deployment["spec"]["replicas"] == 3
+    assert not [d for d in green if d["kind"] == "HorizontalPodAutoscaler"]
     assert _selects(green_deployment["spec"]["selector"]["matchLabels"], green_pods)
     # Before the switch the production Service must not send traffic to the staged version.
     assert _selects(service["spec"]["selector"], blue_pods)
