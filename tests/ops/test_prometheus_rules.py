@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from devutils.auth import AUTH_REASONS
+from devutils.netpolicy.policy import SSRF_REASONS
 from tests.ops.promql import exported_metric_names, metric_names
 from tests.ops.tooling import require_tool
 from tests.support import ROOT
@@ -109,6 +112,22 @@ def test_rule_unit_tests_cover_every_alert() -> None:
         if case["exp_alerts"]
     }
     assert set(tested) == set(rules())
+
+
+def test_rule_unit_tests_use_label_values_the_service_emits() -> None:
+    """A test series labelled with a reason the service never writes tests an alert nobody gets."""
+    vocabulary = {"auth_failures_total": set(AUTH_REASONS), "ssrf_blocks_total": SSRF_REASONS}
+    data = yaml.safe_load((PROMETHEUS / "alerts_test.yml").read_text())
+    seen = 0
+    for test in data["tests"]:
+        for series in test["input_series"]:
+            name, _, labels = series["series"].partition("{")
+            if name in vocabulary:
+                reason = re.search(r'reason="([^"]*)"', labels)
+                assert reason is not None, series
+                assert reason.group(1) in vocabulary[name], series
+                seen += 1
+    assert seen >= 2
 
 
 def test_promtool_check_scrape_config(tmp_path: Path) -> None:

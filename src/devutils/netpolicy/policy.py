@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from devutils.errors import SSRFBlockedError, ToolTimeoutError, UpstreamError, ValidationError
-from devutils.netpolicy.denytable import IPAddress, connect_address, deny_reason
+from devutils.netpolicy.denytable import ADDRESS_REASONS, IPAddress, connect_address, deny_reason
 from devutils.netpolicy.hosts import HostError, internal_name, name_allowed, parse_host
 from devutils.netpolicy.resolve import ResolveError, Resolver, ResolveTimeout
 from devutils.netpolicy.urlcheck import ParsedUrl, UrlError, parse_url, scheme_of
@@ -28,6 +28,8 @@ logger = logging.getLogger("devutils.netpolicy")
 SCHEME = "scheme"
 PORT = "port"
 NAME = "internal_name"
+# Every value of ssrf_blocks_total{reason}: what dashboards and alert tests may name.
+SSRF_REASONS = ADDRESS_REASONS | {SCHEME, PORT, NAME}
 
 DEFAULT_PORTS = ((80, 80), (443, 443), (8080, 8080), (8443, 8443))
 _GENERIC = {
