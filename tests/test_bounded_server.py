@@ -346,6 +346,59 @@ def test_sigkilled_server_leaves_no_pool_processes() -> None:
         assert not any(alive(pid) for pid in pool), "orphaned pool processes"
 
 
+def _request_of(front_door: str) -> bytes:
+    """A raw POST of the regex attack through one front door (~12 s of work in a pool)."""
+    body: Any
+    if front_door == "rest":
+        path, body = "/api/v1/text/regex", REGEX_ATTACK
+        headers = {"Content-Type": "application/json"}
+    elif front_door == "mcp":  # the 2026-07-28 direct path
+        path = "/mcp"
+        headers, body = modern_call("text_regex", REGEX_ATTACK)
+    else:  # a 2025 revision: the SDK serves it
+        path = "/mcp"
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-11-25",
+        }
+        params = {"name": "text_regex", "arguments": REGEX_ATTACK}
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+    payload = json.dumps(body).encode()
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(payload)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+@pytest.mark.parametrize("front_door", ["rest", "mcp", "mcp-sdk"])
+def test_a_client_that_leaves_stops_its_call(front_door: str) -> None:
+    """Closing the connection cancels the call: its pool process is killed long before the work
+    would end (MCP's Streamable HTTP: a disconnect is the cancellation of the request)."""
+    env = {**QUIET, "REGEX_MAX_GROUPS": "500", "TOOL_TIMEOUT": "60", "POOL_IDLE_TIMEOUT": "0"}
+    with run_server(env) as server:
+        cancelled = 'pool_kills_total{class="regex",reason="cancelled"}'
+        before = scrape(server).get(cancelled, 0)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+            client.sendall(_request_of(front_door))
+            # At work: 1 s of CPU, more than a pool process's start-up takes.
+            give_up = time.monotonic() + 30
+            busy: list[int] = []
+            while not busy:
+                assert time.monotonic() < give_up, "no pool process worked on the call"
+                time.sleep(0.05)
+                busy = [pid for pid in children(server.proc.pid) if _cpu_ticks(pid) > 100]
+        # The work had ~11 s left; the kill follows the close at once (5 s for a stalled machine).
+        give_up = time.monotonic() + 5
+        while any(alive(pid) for pid in busy) and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert not any(alive(pid) for pid in busy), "the call went on after its client left"
+        assert scrape(server)[cancelled] - before == 1
+        assert '"level":"ERROR"' not in server.logs()  # a cancel is routine, not a failure
+        # The server goes on serving the class (a fresh process).
+        status, body = tool(server, "text/regex", {"content": "a" * 20_000, "pattern": "a+"})
+        assert (status, body["data"]["matches"]) == (200, ["a" * 20_000])
+
+
 def test_sigterm_stops_the_pools_cleanly() -> None:
     with run_server(QUIET) as server:
         assert tool(server, "text/regex", {"content": "a" * 20_000, "pattern": "a+"})[0] == 200

@@ -18,6 +18,8 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[str] = []
         self.big_sent = False
+        # How /big's task ended: "sent" (all of it), "cancelled" (the client left), or None.
+        self.big_ended: str | None = None
 
 
 async def read_all(receive: Any) -> bytes:
@@ -96,11 +98,16 @@ def make_app(seen: Recorder) -> Any:
         elif path == "/big":  # 16 MiB: only as fast as the client reads
             chunk = b"x" * 65536
             start["headers"] = [(b"content-length", b"%d" % (256 * len(chunk)))]
-            await send(start)
-            for _ in range(255):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": chunk})
+            try:
+                await send(start)
+                for _ in range(255):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": chunk})
+            except asyncio.CancelledError:
+                seen.big_ended = "cancelled"
+                raise
             seen.big_sent = True
+            seen.big_ended = "sent"
         elif path == "/huge":  # ?bytes=N (default 8 MiB) in one write, as the service answers
             size = int(scope["query_string"] or b"8388608")
             start["headers"] = [(b"content-length", b"%d" % size)]

@@ -87,15 +87,17 @@ def test_a_client_that_reads_nothing_is_aborted_after_the_send_timeout(server: S
 def test_an_application_waiting_to_send_learns_the_client_is_gone(
     server: Served, seen: Recorder
 ) -> None:
-    """/big sends 64 KiB at a time, waiting while writing is paused: the abort ends the wait (its
-    sends are then dropped), so the task does not wait for ever on a client that never reads."""
+    """/big sends 64 KiB at a time, waiting while writing is paused: the abort ends the wait (the
+    client is gone, so its task is cancelled), so the task does not wait for ever on a client that
+    never reads."""
+    seen.big_ended = None
     with small_window_client(server.port) as sock:
         sock.sendall(request("/big", close=False))
         assert released_within(os.getpid(), server.port, sock)
         deadline = time.monotonic() + 10
-        while not seen.big_sent and time.monotonic() < deadline:
+        while seen.big_ended is None and time.monotonic() < deadline:
             time.sleep(0.02)
-    assert seen.big_sent
+    assert seen.big_ended == "cancelled"
 
 
 # The slow reader's server: a send timeout far longer than any pause of the reader, even with a

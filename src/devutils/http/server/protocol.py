@@ -53,6 +53,9 @@ LINGER_SECONDS = 2.0  # after an error answer: how long a client still sending i
 STOP_GRACE_SECONDS = 1.0
 # RFC 9110 §5.5: whitespace around a field value is not part of it.
 OWS = b" \t"
+# Bytes a chunked body may spend between body bytes (chunk-size lines, the trailer section) beyond
+# the header byte limit, before it is refused 431.
+CHUNK_FRAMING_SLACK = 1024
 
 # Rendered per answer (error_response): each carries the current Date and its own request id.
 MALFORMED = ValidationError("Malformed HTTP request")
@@ -116,6 +119,10 @@ class HttpProtocol(asyncio.Protocol):
         self.url_parts: list[bytes] = []
         self.url_size = 0
         self.head_size = 0  # request-target and header lines, as parsed
+        # The trailer section of a chunked body: counted against the header limits, then dropped.
+        self.trailer_count = 0
+        self.trailer_size = 0
+        self.since_body = 0  # bytes read since the last body bytes: chunk framing and trailers
         self.headers: list[tuple[bytes, bytes]] = []
 
     @property
@@ -146,7 +153,20 @@ class HttpProtocol(asyncio.Protocol):
         self._cancel_timer()
         self._cancel_body_timer()
         self._cancel_send_timer()
-        for cycle in (self.active, self.parsing, *self.waiting):
+        active, task = self.active, self.task
+        if (
+            active is not None
+            and task is not None
+            and not active.response_complete
+            and active.waiter is None
+        ):
+            # The client left before its answer: nobody can read it, so the work stops (a pool
+            # process running the call is killed).  HTTP has no other cancel signal, and MCP's
+            # Streamable HTTP makes a disconnect the cancellation of the request.  An application
+            # waiting in receive() is not cancelled: http.disconnect tells it, with the server's
+            # own answer when it gave one.
+            task.cancel()
+        for cycle in (active, self.parsing, *self.waiting):
             if cycle is not None:
                 cycle.lost()
         self.waiting.clear()
@@ -155,13 +175,15 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed or self.failure is not None:
             return  # after a parse error the parser is unusable: the rest is not read
-        if not self.in_body:
+        if self.in_body:
+            self.since_body += len(data)
+        else:
             self.head_bytes += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             refused = exc.__context__
-            self.fail(error_response(refused.error if isinstance(refused, _Refused) else MALFORMED))
+            self._refuse(refused.error if isinstance(refused, _Refused) else MALFORMED)
             return
         except httptools.HttpParserUpgrade:
             # No protocol upgrades here: answer the request as plain HTTP, then close.
@@ -172,11 +194,15 @@ class HttpProtocol(asyncio.Protocol):
             self.pause_reading()
             return
         except httptools.HttpParserError:
-            self._malformed()
+            self._refuse(MALFORMED)
             return
         if self.in_head and self.head_bytes > self.limits.max_header_bytes:
             self.fail(error_response(RequestHeaderTooLargeError()))
         elif self.in_body:
+            if self.since_body > self.limits.max_header_bytes + CHUNK_FRAMING_SLACK:
+                # httptools buffers a trailer field until it ends, before on_header can count it.
+                self._refuse(RequestHeaderTooLargeError("Trailer section too large"))
+                return
             self._watch_body()
 
     def pause_writing(self) -> None:
@@ -210,6 +236,9 @@ class HttpProtocol(asyncio.Protocol):
         self.url_parts.append(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.in_head:
+            self._trailer(name, value)
+            return
         if len(self.headers) >= self.limits.max_header_count:
             raise _Refused(RequestHeaderTooLargeError("Too many header fields"))
         # A head that arrived in one read is complete before the byte count below sees it.
@@ -218,10 +247,22 @@ class HttpProtocol(asyncio.Protocol):
             raise _Refused(RequestHeaderTooLargeError())
         self.headers.append((name.lower(), value.strip(OWS)))
 
+    def _trailer(self, name: bytes, value: bytes) -> None:
+        """A trailer field of a chunked body.  Never merged into the headers (RFC 9110 §6.5.1:
+        a client must not be able to add an API key, X-Forwarded-For or Content-Type after the
+        checks that read the head); bounded like the head, since it is parsed all the same."""
+        self.trailer_count += 1
+        self.trailer_size += len(name) + len(value) + 4
+        if self.trailer_count > self.limits.max_header_count:
+            raise _Refused(RequestHeaderTooLargeError("Too many trailer fields"))
+        if self.trailer_size > self.limits.max_header_bytes:
+            raise _Refused(RequestHeaderTooLargeError("Trailer section too large"))
+
     def on_headers_complete(self) -> None:
         if self.active is None:
             self._cancel_timer()
         self.in_head = False
+        self.trailer_count = self.trailer_size = self.since_body = 0
         self.in_body = True
         self.head_bytes = 0
         parser = self.parser
@@ -262,6 +303,7 @@ class HttpProtocol(asyncio.Protocol):
             self.pause_reading()
 
     def on_body(self, body: bytes) -> None:
+        self.since_body = 0
         if self.parsing is not None:
             self.parsing.add_body(body)
 
@@ -423,30 +465,31 @@ class HttpProtocol(asyncio.Protocol):
         self.active = cycle
         self.task = self.loop.create_task(cycle.run(self.app))
 
-    def _malformed(self) -> None:
-        """The parser refused the request being read: its head, or its chunked body."""
+    def _refuse(self, error: ToolError) -> None:
+        """The request being read is refused (``error`` is the answer): its head, or its chunked
+        body (a bad chunk, trailers over the limits)."""
         cycle = self.parsing
         if cycle is None:
-            self.fail(error_response(MALFORMED))
+            self.fail(error_response(error))
             return
         self.parsing = None
         self.in_body = False
         self._cancel_body_timer()
         if cycle is not self.active:
             self.waiting.remove(cycle)  # pipelined: its application never ran
-            self.fail(error_response(MALFORMED))
+            self.fail(error_response(error))
             return
         # The application is reading this body: receive() tells it the client is gone
         # (http.disconnect, with our answer when we give one), and what it sends from now on is
         # dropped.
         answered = not cycle.response_started
-        cycle.lost(MALFORMED if answered else None)
+        cycle.lost(error if answered else None)
         if cycle.response_complete:
             self._close_lingering()  # answered before its body (401, 429): that answer stands
         elif cycle.response_started:
             self.close()  # a response under way cannot be replaced by an error answer
         else:
-            self.write(error_response(MALFORMED, request_id_of(cycle.scope)))
+            self.write(error_response(error, request_id_of(cycle.scope)))
             self._close_lingering()
 
     def _head_timed_out(self) -> None:
