@@ -431,7 +431,8 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
         # a stray word after a tool with sub-tools is taken for a sub-tool's name
         (
             ["crypto", "hash", "--algorithm", "sha256", "x"],
-            "devutils crypto hash: argument SUB-TOOL: invalid choice: 'x' (choose from 'verify')",
+            "devutils crypto hash: argument SUB-TOOL: invalid choice: (value not shown) (choose"
+            " from 'verify')",
         ),
         # an abbreviation argparse accepts is not unknown: the real error is the stray word
         (
@@ -486,25 +487,79 @@ def test_usage_errors_name_the_command_and_the_unknown_option(
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "named"),
     [
-        ["--pasword", "hunter2"],
-        ["--pasword=hunter2"],
-        ["--password", "x", "--pasword", "-xhunter2"],
-        ["--password", "x", "hunter2"],  # a stray value alone: counted, not shown
+        (["password", "hash", "--pasword", "hunter2"], b"--pasword"),
+        (["password", "hash", "--pasword=hunter2"], b"--pasword"),
+        (["password", "hash", "--password", "x", "--pasword", "-xhunter2"], b"--pasword"),
+        # a stray value alone: counted, not shown
+        (["password", "hash", "--password", "x", "hunter2"], b"1 value (not shown)"),
+        # argparse's own messages quote what was typed: an ambiguous abbreviation...
+        (["password", "hash", "--passw=hunter2"], b"ambiguous option: --passw could match"),
+        # ... a stray word taken for a sub-tool's name (an unquoted key of several words) ...
+        (
+            ["hmac", "--content", "x", "--key", "my", "hunter2", "--algorithm", "sha256"],
+            b"SUB-TOOL",
+        ),
+        # ... and a value given to a flag
+        (["password", "hash", "--password", "x", "--raw=hunter2"], b"--raw"),
     ],
-    ids=["option-value", "option-equals", "dash-value", "stray-value"],
+    ids=[
+        "option-value",
+        "option-equals",
+        "dash-value",
+        "stray-value",
+        "ambiguous-abbreviation",
+        "invalid-sub-tool",
+        "flag-value",
+    ],
 )
 def test_a_value_the_command_line_did_not_understand_is_not_echoed(
-    cli: Run, argv: list[str]
+    cli: Run, argv: list[str], named: bytes
 ) -> None:
     """A mistyped secret option: its value is not shown in the usage error, its name is."""
-    result = cli("crypto", "password", "hash", *argv, "--raw")
+    result = cli("crypto", *argv, "--raw")
     assert result.code == 64
     assert result.err.startswith(b"devutils: VALIDATION_ERROR: ")
     assert b"hunter2" not in result.err
-    named = b"--pasword" if "--pasword" in " ".join(argv) else b"1 value (not shown)"
     assert named in result.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "details"),
+    [
+        (
+            ["crypto", "hash", "--algorithm", "md5", "--content", "@nofile\udcff"],
+            66,
+            "--content: nofile\\xff: No such file or directory",
+        ),
+        (
+            ["crypto", "hmac", "--algorithm", "md5", "--content", "x", "--key-env", "V\udcff"],
+            65,
+            "--key-env: environment variable V\\xff is not set",
+        ),
+        (
+            ["text", "case", "--content", "x", "--case-type", "UPPERCASE", "--bogus\udcff"],
+            64,
+            "devutils text case: unrecognized arguments: --bogus\\xff",
+        ),
+    ],
+    ids=["file", "variable", "option"],
+)
+def test_a_name_that_is_not_utf8_is_shown_escaped_in_the_error(
+    cli: Run, argv: list[str], code: int, details: str
+) -> None:
+    """Linux names are bytes: one that is not UTF-8 reaches Python as lone surrogates, which JSON
+    cannot carry (was a TypeError traceback and exit 1)."""
+    result = cli(*argv)
+    assert result.code == code
+    assert result.error()["details"] == details
+
+
+def test_raw_abbreviated_is_raw(cli: Run) -> None:
+    """argparse takes --ra for --raw: the output must follow what was parsed."""
+    result = cli("text", "case", "--content", "x", "--case-type", "UPPERCASE", "--ra")
+    assert (result.code, result.out) == (0, b"X\n")
 
 
 def test_a_sub_tool_takes_its_own_abbreviations() -> None:

@@ -118,7 +118,9 @@ class _Parser(argparse.ArgumentParser):
         unknown = self.unknown_options()
         if unknown and not message.startswith("unrecognized arguments"):
             message = f"unrecognized arguments: {' '.join(unknown)}"
-        raise UsageError("Invalid command line", f"{self.prog}: {message}")
+        raise UsageError(
+            "Invalid command line", f"{self.prog}: {_without_values(message, self.given)}"
+        )
 
     def unknown_options(self) -> list[str]:
         if self.known_options is None:
@@ -135,6 +137,25 @@ class _Parser(argparse.ArgumentParser):
             ):
                 unknown.append(name)
         return unknown
+
+
+def _without_values(message: str, words: Sequence[str]) -> str:
+    """``message`` without the values typed on the command line.  Some of argparse's messages
+    quote them (an ambiguous ``--passw=VALUE``, an invalid choice or number, ``--flag=VALUE``),
+    and a value may be a secret: a ``--name=VALUE`` word is cut to its name, a quoted value is
+    replaced."""
+    for word in words:
+        name, equals, value = word.partition("=")
+        if word.startswith("-") and equals:
+            message = message.replace(word, name)
+            typed = value
+        elif word.startswith("-"):
+            continue
+        else:
+            typed = word
+        if typed:
+            message = message.replace(repr(typed), "(value not shown)")
+    return message
 
 
 def _unrecognized(words: Sequence[str]) -> str:
@@ -658,6 +679,8 @@ def _main(arguments: list[str]) -> int:
             _command_parser(parsers, arguments).error(_unrecognized(extra))
     except UsageError as exc:
         return _print_error(exc, raw)
+    # As parsed: argparse also takes an abbreviation (--ra); the test above is for errors only.
+    raw = bool(getattr(namespace, "raw", raw))
     if namespace.command is None:
         parser.print_help()
         return EX_USAGE

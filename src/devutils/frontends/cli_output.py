@@ -65,7 +65,22 @@ def render_error(error: ToolError, raw: bool) -> str:
     """One JSON object on one line, or with ``--raw`` a one-line message."""
     if raw:
         return "devutils: " + " ".join(error.mcp_text().split()) + "\n"
-    return orjson.dumps(error.envelope()).decode() + "\n"
+    envelope = error.envelope()
+    envelope["error"] = {
+        key: _json_safe(value) if isinstance(value, str) else value
+        for key, value in envelope["error"].items()
+    }
+    return orjson.dumps(envelope).decode() + "\n"
+
+
+def _json_safe(text: str) -> str:
+    """Text JSON can carry: a file or variable name that is not UTF-8 (its bytes arrive as lone
+    surrogates) is shown with its bytes escaped, ``nofile\\xff``."""
+    try:
+        encoded = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no undecodable byte could give
+        encoded = text.encode("utf-8", "surrogatepass")
+    return encoded.decode("utf-8", "backslashreplace")
 
 
 def _argument(name: str, value: Any) -> list[str]:
