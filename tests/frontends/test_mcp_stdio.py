@@ -133,6 +133,25 @@ def test_stdout_carries_protocol_only_and_eof_exits_zero() -> None:
     assert any(entry["msg"] == "serving MCP over stdio" for entry in logs)
 
 
+def test_a_skipped_line_is_logged_at_debug_without_its_text() -> None:
+    """Lines that are not one JSON-RPC message get no answer over stdio; debug logs say why."""
+    lines = [b'[{"jsonrpc":"2.0","id":9,"method":"ping"}]', b"not json SECRET", b""]
+    done = subprocess.run(
+        [*DEVUTILS, "mcp"],
+        input=b"\n".join(lines),
+        capture_output=True,
+        env=_env(LOG_LEVEL="debug"),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (0, b""), done.stderr.decode()
+    logs = [orjson.loads(line) for line in done.stderr.splitlines()]
+    skipped = [entry for entry in logs if entry["msg"].startswith("skipped a line")]
+    assert len(skipped) == 2
+    assert all(entry["level"] == "DEBUG" and entry["error"] for entry in skipped)
+    assert b"SECRET" not in done.stderr
+
+
 def test_bad_toolset_configuration_exits_with_a_message() -> None:
     done = subprocess.run(
         [*DEVUTILS, "mcp"],

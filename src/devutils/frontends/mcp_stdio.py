@@ -88,7 +88,14 @@ async def relay_inbound(
     """Pass client messages to the server; at EOF close its read side once all are answered."""
     async with server_side:
         async for item in source:
-            if isinstance(item, SessionMessage):
+            if isinstance(item, Exception):
+                # A line that is not one JSON-RPC message: the SDK skips it without an answer.
+                # Its type only: the line is the client's input.
+                log.debug(
+                    "skipped a line that is not a JSON-RPC message",
+                    extra={"error": type(item).__name__},
+                )
+            elif isinstance(item, SessionMessage):
                 message = item.message
                 if isinstance(message, JSONRPCRequest):
                     in_flight.add(message.id)
