@@ -89,7 +89,11 @@ async def test_body_limit_applies_to_mcp(make_app: Callable[..., Application]) -
     async with raw_client(app) as http:
         response = await http.post("/mcp", json=body, headers=call_headers)
     assert response.status_code == 413
-    assert response.json()["error"]["code"] == "REQUEST_TOO_LARGE"
+    # A refusal of the whole request: a JSON-RPC error without an id, our code in its data.
+    answer = response.json()
+    assert (answer["jsonrpc"], answer["id"], answer["error"]["code"]) == ("2.0", None, -32600)
+    assert answer["error"]["data"]["code"] == "REQUEST_TOO_LARGE"
+    assert answer["error"]["message"].startswith("Request body too large: ")
 
 
 @pytest.mark.parametrize("arguments", [[1, 2], "text", 3], ids=["array", "string", "number"])

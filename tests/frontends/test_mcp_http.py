@@ -10,6 +10,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from devutils.registry import catalogue
 from tests.frontends.mcp_support import MODES, modern_call, structured, tool_error
@@ -52,6 +53,20 @@ async def test_sdk_client_lists_and_calls_over_http(server: ServerProcess, mode:
         "algorithm": "sha1",
     }
     assert tool_error(bad)["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_sdk_client_reads_why_a_whole_request_was_refused(
+    server: ServerProcess, mode: str
+) -> None:
+    """A body over MAX_BODY_BYTES is refused 413 before any JSON-RPC work: the SDK client must
+    still show why (a REST envelope there became "Server returned an error response")."""
+    async with Client(f"{server.base}/mcp", mode=mode) as mcp:
+        with pytest.raises(MCPError) as refused:
+            await mcp.call_tool("crypto_hash", {"content": "a" * 1_100_000, "algorithm": "md5"})
+    assert refused.value.code == -32600
+    assert refused.value.message.startswith("Request body too large: Maximum allowed size")
+    assert refused.value.data["code"] == "REQUEST_TOO_LARGE"
 
 
 def test_structured_content_equals_rest_data(server: ServerProcess) -> None:
@@ -101,7 +116,8 @@ def test_mcp_without_a_key_is_401(guarded: ServerProcess) -> None:
     call_headers, body = modern_call("crypto_hash", {"content": "a", "algorithm": "md5"})
     response = httpx.post(f"{guarded.base}/mcp", json=body, headers=call_headers)
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "AUTHENTICATION_ERROR"
+    assert response.json()["error"]["code"] == -32600
+    assert response.json()["error"]["data"]["code"] == "AUTHENTICATION_ERROR"
     assert "www-authenticate" in response.headers
     wrong = httpx.post(
         f"{guarded.base}/mcp",

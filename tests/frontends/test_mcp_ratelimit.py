@@ -54,7 +54,9 @@ def test_a_tools_list_flood_is_refused() -> None:
     assert 60 <= codes.count(200) <= 120, codes.count(200)
     assert codes[:60] == [200] * 60
     _, headers, body = next(answer for answer in answers if answer[0] == 429)
-    assert orjson.loads(body)["error"]["code"] == "RATE_LIMIT_ERROR"
+    refusal = orjson.loads(body)
+    assert (refusal["id"], refusal["error"]["code"]) == (None, -32600)
+    assert refusal["error"]["data"]["code"] == "RATE_LIMIT_ERROR"
     assert int(headers["retry-after"]) >= 1
     assert headers["x-ratelimit-limit"] == "600"
     first = answers[0]

@@ -39,6 +39,7 @@ from devutils.frontends.mcp_direct import (
 )
 from devutils.frontends.mcp_envelope import envelope_error, invalid_request
 from devutils.http.asgi import (
+    MCP_PATH,
     Guard,
     Receive,
     Scope,
@@ -53,7 +54,6 @@ from devutils.settings import Settings
 if TYPE_CHECKING:
     from devutils.http.app import Application
 
-MCP_PATH = "/mcp"
 # pydantic's JSON parser, which the SDK's handshake-era transport reads bodies with.
 _PYDANTIC_JSON: TypeAdapter[Any] = TypeAdapter(Any)
 JSON = b"application/json"  # as the SDK labels its JSON responses

@@ -160,11 +160,32 @@ async def send_json(
     await send_bytes(send, status, orjson.dumps(payload), headers=headers, scope=scope)
 
 
+# The MCP endpoint: its HTTP-level refusals are JSON-RPC errors, not the REST envelope.
+MCP_PATH = "/mcp"
+JSONRPC_INVALID_REQUEST = -32600  # the transport refuses before any protocol work
+
+
+def mcp_refusal(error: ToolError) -> bytes:
+    """A refusal of a whole ``/mcp`` request (400, 401, 403, 405, 413, 429, 503) as a JSON-RPC
+    error without an id, as the MCP transport allows and the SDK answers its own: the SDK
+    clients surface it as the request's error (the Python one reduced a REST envelope to "Server
+    returned an error response").  ``data`` is the REST error object, for programs."""
+    message = error.message
+    if error.details and error.status != 403:  # a 403 names no configuration, as the SDK's
+        message = f"{message}: {error.details}"
+    payload = {"code": JSONRPC_INVALID_REQUEST, "message": message, "data": error.to_dict()}
+    return orjson.dumps({"jsonrpc": "2.0", "id": None, "error": payload})
+
+
 async def send_error(send: Send, error: ToolError, scope: Scope | None = None) -> None:
-    if scope is not None and (state := state_of(scope)) is not None:
+    state = state_of(scope) if scope is not None else None
+    if state is not None:
         state.error_code = error.code
     headers = [(key.lower().encode(), value.encode()) for key, value in error.headers.items()]
-    body = orjson.dumps(error.envelope())
+    if state is not None and state.route == MCP_PATH:
+        body = mcp_refusal(error)
+    else:
+        body = orjson.dumps(error.envelope())
     # send_bytes inlined: refusals (401, 429) take this path and should cost little.
     await send(response_start(scope, error.status, len(body), headers=headers))
     await send({"type": "http.response.body", "body": body})

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-import orjson
-
 from devutils.errors import ForbiddenError, ToolError, ValidationError
-from devutils.http.asgi import ASGIApp, Receive, Scope, Send, send_bytes, state_of
+from devutils.http.asgi import ASGIApp, Receive, Scope, Send
 from devutils.http.host_patterns import (
     HostPattern,
     OriginPattern,
@@ -40,8 +38,6 @@ LOOPBACK_ORIGINS = tuple(
     f"{scheme}://{host}:*" for scheme in ("http", "https") for host in LOOPBACK_HOSTS
 )
 EXEMPT_PATHS = frozenset(("/health", "/health/live", "/health/ready", "/metrics"))
-MCP_PATH = "/mcp"
-JSONRPC_INVALID_REQUEST = -32600  # the transport refuses before any protocol work
 _VERDICT_CACHE_SIZE = 1024
 
 HOST_REFUSED = "Host header not allowed"
@@ -156,18 +152,4 @@ class HostOriginMiddleware:
         error = self.guard.refusal(scope)
         if error is None:
             return self.app(scope, receive, send)
-        if scope["path"] != MCP_PATH:
-            raise error
-        return _refuse_mcp(error, scope, send)
-
-
-async def _refuse_mcp(error: ToolError, scope: Scope, send: Send) -> None:
-    if (state := state_of(scope)) is not None:
-        state.error_code = error.code
-    message = error.message if error.status == 403 else f"{error.message}: {error.details}"
-    body = {
-        "jsonrpc": "2.0",
-        "id": None,
-        "error": {"code": JSONRPC_INVALID_REQUEST, "message": message},
-    }
-    await send_bytes(send, error.status, orjson.dumps(body), scope=scope)
+        raise error  # on /mcp a JSON-RPC error (asgi.send_error)

@@ -22,8 +22,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING
 
 from devutils.auth import CredentialError
-from devutils.http.asgi import Guard, RequestState, Scope
-from devutils.http.middleware.host_origin import MCP_PATH
+from devutils.http.asgi import MCP_PATH, Guard, RequestState, Scope
 from devutils.observability.metrics import RATE_LIMIT_STORE_ERRORS
 from devutils.ratelimit.limiter import RateLimiter
 from devutils.ratelimit.redis_store import RedisStore, make_client
