@@ -119,6 +119,7 @@ class HttpProtocol(asyncio.Protocol):
         self.url_parts: list[bytes] = []
         self.url_size = 0
         self.head_size = 0  # request-target and header lines, as parsed
+        self.hosts = 0  # Host fields in the head
         # The trailer section of a chunked body: counted against the header limits, then dropped.
         self.trailer_count = 0
         self.trailer_size = 0
@@ -223,6 +224,7 @@ class HttpProtocol(asyncio.Protocol):
         self.url_size = 0
         self.head_size = 0
         self.headers = []
+        self.hosts = 0
         if self.active is None and not self.stopping:
             # From the first byte of a request to the end of its head (keep-alive timer off).
             # Not once stopping: the head must come within the stop's grace (shutdown()).
@@ -245,7 +247,10 @@ class HttpProtocol(asyncio.Protocol):
         self.head_size += len(name) + len(value) + 4
         if self.head_size > self.limits.max_header_bytes:
             raise _Refused(RequestHeaderTooLargeError())
-        self.headers.append((name.lower(), value.strip(OWS)))
+        name = name.lower()
+        if name == b"host":
+            self.hosts += 1
+        self.headers.append((name, value.strip(OWS)))
 
     def _trailer(self, name: bytes, value: bytes) -> None:
         """A trailer field of a chunked body.  Never merged into the headers (RFC 9110 §6.5.1:
@@ -259,21 +264,26 @@ class HttpProtocol(asyncio.Protocol):
             raise _Refused(RequestHeaderTooLargeError("Trailer section too large"))
 
     def on_headers_complete(self) -> None:
+        parser = self.parser
+        parsed = httptools.parse_url(b"".join(self.url_parts))
+        version = parser.get_http_version()
+        headers = self.headers
+        if parsed.host is not None:
+            headers = _target_host(headers, parsed.host, parsed.port)
+        elif self.hosts != 1 and (self.hosts or version == "1.1"):
+            # RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for several Hosts.
+            what = "several Host headers" if self.hosts else "no Host header (HTTP/1.1 needs one)"
+            raise _Refused(ValidationError("Invalid request", what))
         if self.active is None:
             self._cancel_timer()
         self.in_head = False
         self.trailer_count = self.trailer_size = self.since_body = 0
         self.in_body = True
         self.head_bytes = 0
-        parser = self.parser
-        url = b"".join(self.url_parts)
-        parsed = httptools.parse_url(url)
-        raw_path: bytes = parsed.path
+        raw_path: bytes = parsed.path or b"/"
         path = raw_path.decode("ascii")
         if "%" in path:
             path = unquote(path)
-        version = parser.get_http_version()
-        headers = self.headers
         scope: dict[str, Any] = {
             "type": "http",
             "asgi": ASGI_VERSION,
@@ -572,6 +582,17 @@ class HttpProtocol(asyncio.Protocol):
         waiter = self.drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def _target_host(
+    headers: list[tuple[bytes, bytes]], host: bytes, port: int | None
+) -> list[tuple[bytes, bytes]]:
+    """An absolute-form request target (``GET http://name/path``) names the host: RFC 9112
+    §3.2.2 says to ignore the Host fields then, so Host checks and links see the target's."""
+    authority = b"[%s]" % host if b":" in host else host
+    if port is not None:
+        authority += b":%d" % port
+    return [*(pair for pair in headers if pair[0] != b"host"), (b"host", authority)]
 
 
 def _address(value: Any) -> tuple[str, int] | None:
