@@ -120,6 +120,9 @@ class HttpProtocol(asyncio.Protocol):
         self.url_size = 0
         self.head_size = 0  # request-target and header lines, as parsed
         self.hosts = 0  # Host fields in the head
+        # Body bytes still to come of a request with an Upgrade header (see _ignore_upgrade); once
+        # 0, whatever else arrives is dropped: the connection closes after the answer.
+        self.upgrade_body: int | None = None
         # The trailer section of a chunked body: counted against the header limits, then dropped.
         self.trailer_count = 0
         self.trailer_size = 0
@@ -176,6 +179,9 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed or self.failure is not None:
             return  # after a parse error the parser is unusable: the rest is not read
+        if self.upgrade_body is not None:
+            self._feed_upgrade_body(data)
+            return
         if self.in_body:
             self.since_body += len(data)
         else:
@@ -186,13 +192,8 @@ class HttpProtocol(asyncio.Protocol):
             refused = exc.__context__
             self._refuse(refused.error if isinstance(refused, _Refused) else MALFORMED)
             return
-        except httptools.HttpParserUpgrade:
-            # No protocol upgrades here: answer the request as plain HTTP, then close.
-            if self.parsing is not None:
-                self.parsing.keep_alive = False
-            elif self.active is not None:
-                self.active.keep_alive = False
-            self.pause_reading()
+        except httptools.HttpParserUpgrade as upgrade:
+            self._ignore_upgrade(data[upgrade.args[0] :])
             return
         except httptools.HttpParserError:
             self._refuse(MALFORMED)
@@ -501,6 +502,39 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self.write(error_response(error, request_id_of(cycle.scope)))
             self._close_lingering()
+
+    def _ignore_upgrade(self, rest: bytes) -> None:
+        """No protocol upgrades here (``curl --http2`` asks for h2c): RFC 9110 §7.8 lets a server
+        ignore Upgrade, so the request is answered as plain HTTP/1.1 and the connection then
+        closes.  httptools ends such a message at its head, so a Content-Length body is read
+        here; a chunked one cannot be framed without the parser and is not read."""
+        cycle = self.waiting[-1] if self.waiting else self.active
+        self.upgrade_body = 0
+        if cycle is None:
+            return
+        cycle.keep_alive = False
+        length = int(next((v for k, v in cycle.scope["headers"] if k == b"content-length"), b"0"))
+        if length:
+            cycle.body_done = False
+            self.parsing = cycle
+            self.upgrade_body = length
+        self._feed_upgrade_body(rest)
+
+    def _feed_upgrade_body(self, data: bytes) -> None:
+        cycle = self.parsing
+        remaining = self.upgrade_body
+        if cycle is None or not remaining:
+            return
+        taken = data[:remaining]
+        if taken:
+            cycle.add_body(taken)
+        self.upgrade_body = remaining = remaining - len(taken)
+        if remaining:
+            self._watch_body()
+            return
+        self.parsing = None
+        self._cancel_body_timer()
+        cycle.end_body()
 
     def _head_timed_out(self) -> None:
         self.timer = None
