@@ -152,6 +152,36 @@ def test_a_skipped_line_is_logged_at_debug_without_its_text() -> None:
     assert b"SECRET" not in done.stderr
 
 
+def test_a_line_that_is_not_utf8_is_skipped_not_answered_on_altered_text() -> None:
+    """Bytes that are not UTF-8 were decoded as U+FFFD and the call answered on that other text
+    (a hash of "caf\ufffd"); the line is now refused like any line that is not JSON-RPC."""
+    call = {
+        "jsonrpc": "2.0",
+        "method": "tools/call",
+        "params": {
+            "name": "crypto_hash",
+            "arguments": {"content": "caf\u00e9", "algorithm": "md5"},
+        },
+    }
+    good = orjson.dumps({**call, "id": 12})
+    bad = orjson.dumps({**call, "id": 11}).replace("caf\u00e9".encode(), b"caf\xe9")
+    lines = [orjson.dumps(message) for message in REQUESTS[:2]] + [bad, good]
+    done = subprocess.run(
+        [*DEVUTILS, "mcp"],
+        input=b"".join(line + b"\n" for line in lines),
+        capture_output=True,
+        env=_env(LOG_LEVEL="debug"),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    replies = {reply["id"]: reply for reply in map(orjson.loads, done.stdout.splitlines())}
+    assert sorted(replies) == [1, 12]  # the initialize, then only the call that was UTF-8
+    digest = hashlib.md5("caf\u00e9".encode()).hexdigest()  # noqa: S324 - a known answer
+    assert replies[12]["result"]["structuredContent"]["hash"] == digest
+    assert b"skipped a line that is not a JSON-RPC message" in done.stderr
+
+
 def test_bad_toolset_configuration_exits_with_a_message() -> None:
     done = subprocess.run(
         [*DEVUTILS, "mcp"],

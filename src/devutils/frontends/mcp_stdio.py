@@ -9,14 +9,20 @@ request's id and, at EOF, holds the server's read side open until every noted re
 answered (or cancelled by the client), within a bound; the outbound one forgets an id once its
 answer has been handed to the stdout writer.
 
-``stdio_server`` stays the transport: it also points fd 0 and fd 1 away from the wire while
-serving, so nothing a tool runs can read the client's input or write into the protocol stream.
+``stdio_server`` stays the transport: it also points fd 1 away from the wire while serving, so
+nothing a tool runs can write into the protocol stream.  Stdin is ours (:func:`claimed_stdin`):
+the SDK decodes it with ``errors="replace"``, which turned bytes that are not UTF-8 into U+FFFD
+and answered a call on altered input (a hash of other text); decoded with ``surrogateescape``, such
+a line is not valid JSON-RPC text, and the SDK skips it as it skips any invalid line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
-from collections.abc import AsyncIterable
+import os
+from collections.abc import AsyncIterable, Iterator
 from typing import Any, Protocol
 
 import anyio
@@ -136,13 +142,43 @@ async def relay_outbound(
         await sink.aclose()
 
 
+@contextlib.contextmanager
+def claimed_stdin() -> Iterator[anyio.AsyncFile[str] | None]:
+    """The client's input as text that keeps bytes that are not UTF-8 (as lone surrogates), read
+    from a private duplicate of fd 0 while fd 0 itself points at the null device, so nothing a
+    tool runs can read the client's input (as ``stdio_server`` does for the stdin it opens).
+    None when fd 0 cannot be duplicated (closed): ``stdio_server`` then opens its own."""
+    try:
+        wire = os.dup(0)
+    except OSError:
+        yield None
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    try:
+        # closefd=False: a reader thread may still block on it after serving ends; the process
+        # exits right after, and the descriptor is never recycled under that thread.
+        raw = os.fdopen(wire, "rb", closefd=False)
+        yield anyio.wrap_file(io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape"))
+    finally:
+        os.dup2(wire, 0)
+
+
 async def serve_stdio(server: Server[Any], grace: float) -> None:
     """Serve one client on stdin/stdout until EOF and every answer is written.
 
     ``grace``: how long after EOF requests may still run before the server gives up on them.
     """
     in_flight = InFlight()
-    async with stdio_server() as (stdin, stdout):
+    with claimed_stdin() as wire:
+        await _serve(server, grace, wire, in_flight)
+
+
+async def _serve(
+    server: Server[Any], grace: float, wire: anyio.AsyncFile[str] | None, in_flight: InFlight
+) -> None:
+    async with stdio_server(stdin=wire) as (stdin, stdout):
         to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
         server_writes, from_server = anyio.create_memory_object_stream[SessionMessage]()
         async with anyio.create_task_group() as tasks:
