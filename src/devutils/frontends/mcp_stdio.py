@@ -22,6 +22,7 @@ import contextlib
 import io
 import logging
 import os
+import sys
 from collections.abc import AsyncIterable, Iterator
 from typing import Any, Protocol
 
@@ -147,10 +148,14 @@ def claimed_stdin() -> Iterator[anyio.AsyncFile[str] | None]:
     """The client's input as text that keeps bytes that are not UTF-8 (as lone surrogates), read
     from a private duplicate of fd 0 while fd 0 itself points at the null device, so nothing a
     tool runs can read the client's input (as ``stdio_server`` does for the stdin it opens).
-    None when fd 0 cannot be duplicated (closed): ``stdio_server`` then opens its own."""
+    None when fd 0 is not the process's stdin (started with it closed, so another file may have
+    its number): ``stdio_server`` then decides."""
     try:
-        wire = os.dup(0)
-    except OSError:
+        ours = sys.stdin is not None and sys.stdin.fileno() == 0
+        wire = os.dup(0) if ours else -1
+    except (OSError, ValueError):
+        wire = -1
+    if wire < 0:
         yield None
         return
     null = os.open(os.devnull, os.O_RDONLY)
