@@ -4,6 +4,7 @@ help and shell completion."""
 from __future__ import annotations
 
 import fcntl
+import hmac
 import io
 import json
 import os
@@ -234,6 +235,21 @@ def test_a_binary_secret_in_a_variable_follows_the_rules_of_stdin(cli: Run) -> N
         == from_stdin.out
         == (b"962fa1b831da147f75ed5aadf36010df6549c94e4a0ea2f036a37ee535946c4b\n")
     )
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\r\n"], ids=["none", "lf", "crlf"])
+@pytest.mark.parametrize("key", [b"secret", b"\xffsecret"], ids=["utf8", "binary"])
+def test_a_key_file_loses_one_line_break_whatever_its_bytes(
+    cli: Run, tmp_path: Path, key: bytes, ending: bytes
+) -> None:
+    """A binary key went base64 with its line break kept, so `printf '\\xffk\\n'` and
+    `printf '\\xffk'` gave different HMACs while their UTF-8 twins agreed."""
+    path = tmp_path / "key"
+    path.write_bytes(key + ending)
+    argv = ("crypto", "hmac", "--content", "hi", "--algorithm", "sha256", "--raw")
+    result = cli(*argv, "--key", f"@{path}")
+    expected = hmac.new(key, b"hi", "sha256").hexdigest()
+    assert (result.code, result.out) == (0, expected.encode() + b"\n")
 
 
 def test_an_option_wins_over_json_in_either_spelling(cli: Run) -> None:

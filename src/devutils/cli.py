@@ -44,6 +44,7 @@ from devutils.frontends.cli_input import (
     stdin_is_piped,
     subject_field,
     trim,
+    trim_bytes,
     undecoded_bytes,
     utf8_text,
 )
@@ -490,14 +491,13 @@ def _typed_text(spec: ToolSpec, args: dict[str, Any], name: str, text: str, orig
 def _loaded_text(spec: ToolSpec, args: dict[str, Any], name: str, data: bytes, origin: str) -> str:
     encoding = encoding_field(spec.input_model, name)
     loaded = decode(
-        data,
+        trim_bytes(name, data),
         origin,
         can_base64=encoding is not None and not _given(args, spec.input_model, encoding),
     )
     if loaded.base64 and encoding is not None:
         args[_wire(spec.input_model, encoding)] = "base64"
-        return loaded.text
-    return trim(name, loaded.text)
+    return loaded.text
 
 
 class _OutputFailed(Exception):

@@ -235,6 +235,16 @@ def trim(name: str, text: str) -> str:
     return text.removesuffix("\n")
 
 
+def trim_bytes(name: str, data: bytes) -> bytes:
+    """:func:`trim` before decoding, so bytes that are not UTF-8 (sent base64-encoded) lose the
+    same line break as text: a key file is one key whatever its bytes."""
+    if name in VERBATIM_FIELDS:
+        return data
+    if data.endswith(b"\r\n"):
+        return data[:-2]
+    return data.removesuffix(b"\n")
+
+
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
