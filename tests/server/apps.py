@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
@@ -20,6 +21,14 @@ class Recorder:
         self.big_sent = False
         # How /big's task ended: "sent" (all of it), "cancelled" (the client left), or None.
         self.big_ended: str | None = None
+
+
+def wait_for_event(seen: Recorder, last: str) -> list[str]:
+    """The events once ``last`` was recorded (the application runs in the server's thread)."""
+    deadline = time.monotonic() + 5
+    while last not in seen.events and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return seen.events
 
 
 async def read_all(receive: Any) -> bytes:

@@ -5,13 +5,11 @@ pipelined request before it still gets its whole response."""
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Iterator
 
 import orjson
 import pytest
 
-from tests.server.apps import Recorder, make_app
+from tests.server.apps import Recorder, wait_for_event
 from tests.server.harness import (
     Responses,
     Served,
@@ -19,7 +17,6 @@ from tests.server.harness import (
     read_for,
     read_until_closed,
     request,
-    served,
     split,
 )
 
@@ -29,25 +26,6 @@ BAD_BODIES = {
     "chunk-longer-than-its-size": b"3\r\nabcdef\r\n0\r\n\r\n",
     "bad-size-after-a-good-chunk": b"3\r\nabc\r\nQ\r\n0\r\n\r\n",
 }
-
-
-@pytest.fixture
-def seen() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def server(seen: Recorder) -> Iterator[Served]:
-    with served(make_app(seen)) as handle:
-        yield handle
-
-
-def wait_for_event(seen: Recorder, last: str) -> list[str]:
-    """The events once ``last`` was recorded (the application runs in the server's thread)."""
-    deadline = time.monotonic() + 5
-    while last not in seen.events and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return seen.events
 
 
 def assert_malformed_answer(data: bytes) -> None:

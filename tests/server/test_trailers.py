@@ -4,27 +4,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import orjson
 import pytest
 
-from tests.server.apps import Recorder, make_app
-from tests.server.harness import Responses, Served, header_value, read_until_closed, served, split
+from tests.server.apps import Recorder, wait_for_event
+from tests.server.harness import Responses, Served, header_value, read_until_closed, split
 
 HEAD = b"POST %s HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
 BODY = b"5\r\nhello\r\n0\r\n"
-
-
-@pytest.fixture
-def seen() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def server(seen: Recorder) -> Iterator[Served]:
-    with served(make_app(seen)) as handle:
-        yield handle
 
 
 def test_trailer_fields_never_join_the_request_headers(server: Served) -> None:
@@ -54,13 +42,6 @@ def _assert_431(data: bytes, message: str) -> None:
     assert (error["code"], error["message"]) == ("REQUEST_HEADER_TOO_LARGE", message)
 
 
-def _app_saw_the_client_go(seen: Recorder) -> list[str]:
-    deadline = time.monotonic() + 5
-    while "sent" not in seen.events and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return seen.events
-
-
 @pytest.mark.parametrize(
     ("trailers", "message"),
     [
@@ -78,7 +59,7 @@ def test_trailers_over_the_header_limits_are_431_and_the_app_sees_a_disconnect(
         data = read_until_closed(sock)
     _assert_431(data, message)
     # /body-events reads the body, then answers regardless: the answer was dropped.
-    assert _app_saw_the_client_go(seen)[-2:] == ["http.disconnect", "sent"]
+    assert wait_for_event(seen, "sent")[-2:] == ["http.disconnect", "sent"]
     assert b"later" not in data
 
 
