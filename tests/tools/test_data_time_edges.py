@@ -161,6 +161,14 @@ def test_a_fixed_time_job_runs_once_when_the_clocks_go_back(registry: Registry) 
         "2024-11-04T01:30:00-05:00",
         "2024-11-05T01:30:00-05:00",
     ]
+    # Two fixed times in that hour: each once (the second pass listed both again).
+    assert runs("0,30 1 * * *", "2024-11-02T12:00:00Z") == [
+        "2024-11-03T01:00:00-04:00",
+        "2024-11-03T01:30:00-04:00",
+        "2024-11-04T01:00:00-05:00",
+    ]
+    # Listing from between the two passes: the job already ran in the first.
+    assert runs("30 1 * * *", "2024-11-03T05:45:00Z")[0] == "2024-11-04T01:30:00-05:00"
     # A wildcard job runs in both copies of the hour.
     assert runs("30 * * * *", "2024-11-03T05:00:00Z") == [
         "2024-11-03T01:30:00-04:00",

@@ -198,9 +198,16 @@ def test_zones_limit_keeps_the_total(registry: Registry) -> None:
         ({"action": "add", "start": "2024-03-09T09:00:00", "units": {"hours": 24},
           "timezone": "America/New_York"}, "2024-03-10T10:00:00-04:00"),
         ({"action": "add", "start": "now", "units": {"minutes": 30}}, "2023-12-25T16:00:45Z"),
+        # From the second pass of a repeated hour, clock parts are exact time from that instant
+        # (its wall clock was read again as the first pass: +0 went back an hour).
+        ({"action": "add", "start": "2026-11-01T06:30:00Z", "duration": "PT0S",
+          "timezone": "America/New_York"}, "2026-11-01T01:30:00-05:00"),
+        ({"action": "add", "start": "2026-11-01T01:30:00-05:00", "duration": "PT1H",
+          "timezone": "America/New_York"}, "2026-11-01T02:30:00-05:00"),
     ],
     ids=["leap-month-end", "month-end", "leap-day-plus-year", "minus-90-days", "negative",
-         "fraction", "mixed", "dst-calendar-day", "dst-24-hours", "now"],
+         "fraction", "mixed", "dst-calendar-day", "dst-24-hours", "now", "repeated-hour-zero",
+         "repeated-hour-plus-1h"],
 )  # fmt: skip
 def test_calc_add_and_subtract(registry: Registry, args: dict[str, Any], result: str) -> None:
     assert run(registry, "time_calc", **args)["result"] == result
@@ -291,6 +298,21 @@ def test_cron_six_fields_have_seconds_first(registry: Registry) -> None:
 )
 def test_cron_aliases(registry: Registry, alias: str, fields: str) -> None:
     assert run(registry, "time_cron", expression=alias)["expression"] == fields
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [
+        # Vixie cron sets its "star" flag for a day field starting with *: then both must match
+        ("0 0 */2 * 1", ["2026-01-05", "2026-01-19", "2026-02-09"]),  # odd days that are Mondays
+        ("0 0 1-7 * */7", ["2026-01-04", "2026-02-01", "2026-03-01"]),  # first Sunday
+    ],
+)
+def test_cron_a_day_field_starting_with_a_star_is_unrestricted(
+    registry: Registry, expression: str, runs: list[str]
+) -> None:
+    out = run(registry, "time_cron", expression=expression, count=3, after="2026-01-01T00:00:00Z")
+    assert out["nextRuns"] == [f"{day}T00:00:00Z" for day in runs]
 
 
 def test_cron_day_of_month_or_weekday(registry: Registry) -> None:

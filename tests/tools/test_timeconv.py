@@ -153,6 +153,8 @@ CONVERT_ERRORS = [
         "milliseconds, optionally signed, e.g. 1703518245",
     ),
     ("unix-int64-max", _body("9223372036854775807", "unix", "iso8601"), OUT_OF_RANGE),
+    # 2**63 is one past int64 (was read as 2262-04-11 in nanoseconds)
+    ("unix-ns-past-int64", _body("9223372036854775808", "unix_ns", "iso8601"), OUT_OF_RANGE),
     ("unix-int64-min", _body("-9223372036854775808", "unix", "iso8601"), OUT_OF_RANGE),
     ("unix-year-10000", _body("253402300800", "unix", "iso8601"), OUT_OF_RANGE),
     ("unix-ms-year-0", _body("-62135596800001", "unix_ms", "iso8601"), OUT_OF_RANGE),

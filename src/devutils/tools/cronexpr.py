@@ -62,8 +62,9 @@ class CronOutput(ToolOutput):
     next_runs: list[str] = Field(description="RFC 3339 times in the zone.")
 
 
-def _wall(moment: datetime, zone: tzinfo) -> datetime:
-    return moment.astimezone(zone).replace(tzinfo=None)
+def _second_pass(moment: datetime, zone: tzinfo) -> bool:
+    """Whether ``moment`` falls in the second pass of an hour the clocks repeat (fold 1)."""
+    return moment.astimezone(UTC).astimezone(zone).fold == 1
 
 
 def _describe(fields: str) -> str:
@@ -125,6 +126,9 @@ def time_cron(inp: CronInput, ctx: ToolContext) -> CronOutput:
             start.astimezone(zone),
             second_at_beginning=len(fields) == 6,
             max_years_between_matches=_SEARCH_YEARS,
+            # As Vixie cron and cronie: a day field that starts with * (*/2) counts as
+            # unrestricted, so with the other day field restricted both must match (AND).
+            implement_cron_bug=True,
         )
         minute, hour = fields[-5], fields[-4]
         fixed_time = "*" not in minute and "*" not in hour
@@ -136,8 +140,10 @@ def time_cron(inp: CronInput, ctx: ToolContext) -> CronOutput:
                 if runs:  # the runs found stand; the next would be after the year 9999
                     break
                 raise
-            if fixed_time and runs and _wall(runs[-1], zone) == _wall(run, zone):
-                continue  # the repeated hour when clocks go back: once, as cron does
+            if fixed_time and _second_pass(run, zone):
+                # The repeated hour when clocks go back: a fixed-time job ran in its first pass
+                # (or, when listing starts between the two, already did), as cron does.
+                continue
             runs.append(run)
     except CroniterBadDateError:
         raise ValidationError(

@@ -126,15 +126,20 @@ def _instant(text: str, zone: tzinfo, ctx: ToolContext, field: str) -> datetime:
 
 
 def _shift(start: datetime, zone: tzinfo, parts: Duration, sign: int) -> datetime:
-    local = start.astimezone(zone).replace(tzinfo=None)
     calendar = relativedelta(
         years=sign * parts.years,
         months=sign * parts.months,
         days=sign * (parts.days + 7 * parts.weeks),
     )
-    # The wall clock moves by the calendar parts; re-reading it in the zone gives the instant
-    # (a wall time in a DST gap takes the offset from before the change, as zoneinfo does).
-    moved = (local + calendar).replace(tzinfo=zone).astimezone(UTC)
+    if calendar:
+        # The wall clock moves by the calendar parts; re-reading it in the zone gives the instant
+        # (a wall time in a DST gap takes the offset from before the change, as zoneinfo does).
+        local = start.astimezone(zone).replace(tzinfo=None)
+        moved = (local + calendar).replace(tzinfo=zone).astimezone(UTC)
+    else:
+        # Clock parts only: exact time from the instant itself.  Re-reading its wall clock would
+        # take the second pass of an hour the clocks repeat for the first (an hour earlier).
+        moved = start.astimezone(UTC)
     exact = timedelta(hours=parts.hours, minutes=parts.minutes, seconds=parts.seconds)
     return moved + sign * exact
 

@@ -166,7 +166,7 @@ def _auto_format(value: int) -> str:
 
 
 def _from_unix(value: int, fmt: str) -> datetime:
-    if abs(value) > _INT64_MAX + 1:
+    if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
         raise _fail(_OUT_OF_RANGE)  # before timedelta: a huge int would be slow to scale
     if fmt == "unix_auto":
         fmt = _auto_format(value)
