@@ -252,6 +252,19 @@ def test_a_key_file_loses_one_line_break_whatever_its_bytes(
     assert (result.code, result.out) == (0, expected.encode() + b"\n")
 
 
+@pytest.mark.parametrize("raw", [False, True], ids=["json", "raw"])
+def test_an_integer_past_64_bits_in_a_result_is_printed_exactly(cli: Run, raw: bool) -> None:
+    """REST answers it exactly; the CLI's JSON writer refused it (a TypeError traceback)."""
+    big = 12345678901234567890123
+    given = json.dumps({"content": json.dumps({"y": {"z": big}}), "query": "$.y"})
+    result = cli("data", "query", "--json", given, *(["--raw"] if raw else []))
+    assert result.code == 0, result.err
+    if raw:
+        assert result.out == b'{"z":%d}\n' % big
+    else:
+        assert json.loads(result.out)["result"] == [{"z": big}]
+
+
 def test_an_option_wins_over_json_in_either_spelling(cli: Run) -> None:
     for key in ("case_type", "caseType"):
         given = json.dumps({"content": "a", key: "lowercase"})

@@ -465,6 +465,10 @@ class Registry:
             # Only reachable through text that UTF-8 cannot hold (lone surrogates): JSON's
             # "\ud800" where a decoder lets it through, or undecodable bytes in a CLI argument.
             raise surrogate_error(spec.bind_error_message) from None
+        except pydantic.ValidationError as exc:
+            if nests_too_deeply(exc):
+                raise too_deep_error() from None
+            raise
         if not isinstance(result, spec.output_model):
             raise TypeError(f"{spec.name} returned {type(result).__name__}")
         return result
@@ -778,10 +782,22 @@ def _unserializable(exc: ValueError) -> Exception:
     if "surrogates not allowed" in str(exc):
         return surrogate_error("Invalid request")
     if "Maximum serialization depth" in str(exc):
-        return ValidationError(
-            "Invalid request", "the result nests too deeply to return: reduce the input's nesting"
-        )
+        return too_deep_error()
     return exc
+
+
+def nests_too_deeply(exc: Exception) -> bool:
+    """A result model pydantic could not build for its depth: a document queried, patched or
+    diffed just inside the input's nesting limit, wrapped in the result's own levels."""
+    return isinstance(exc, pydantic.ValidationError) and any(
+        error["type"] == "recursion_depth_exceeded" for error in exc.errors()
+    )
+
+
+def too_deep_error() -> ValidationError:
+    return ValidationError(
+        "Invalid request", "the result nests too deeply to return: reduce the input's nesting"
+    )
 
 
 def surrogate_error(message: str) -> ValidationError:

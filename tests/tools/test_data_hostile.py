@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 DEEP_ARRAY = "[" * 255 + "]" * 255
+DEEPEST_ARRAY = "[" * 256 + "]" * 256  # at the input's nesting limit
 
 CASES: list[tuple[str, str, dict[str, Any], str]] = [
     (
@@ -29,6 +30,37 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         "infer-deep-result",  # the inferred schema nests twice as deep as the sample
         "/api/v1/data/schema/infer",
         {"samples": ['{"a":' * 127 + "1" + "}" * 127]},
+        "the result nests too deeply to return",
+    ),
+    # The result model itself was too deep to build (pydantic's recursion limit): a 500.
+    (
+        "jsonpath-deep-result",
+        "/api/v1/data/query",
+        {"content": DEEP_ARRAY, "query": "$"},
+        "the result nests too deeply to return",
+    ),
+    (
+        "patch-deepest-result",
+        "/api/v1/data/patch",
+        {"content": DEEPEST_ARRAY, "patch": "[]"},
+        "the result nests too deeply to return",
+    ),
+    (
+        "jmespath-deepest-result",
+        "/api/v1/data/query",
+        {"content": DEEPEST_ARRAY, "query": "@", "language": "jmespath"},
+        "the result nests too deeply to return",
+    ),
+    (
+        "diff-deepest-result",
+        "/api/v1/data/diff",
+        {"original": "1", "modified": DEEPEST_ARRAY},
+        "the result nests too deeply to return",
+    ),
+    (
+        "infer-deepest-result",
+        "/api/v1/data/schema/infer",
+        {"samples": [DEEPEST_ARRAY]},
         "the result nests too deeply to return",
     ),
     (

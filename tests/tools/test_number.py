@@ -102,6 +102,15 @@ def test_f32_shortest_round_trips_for_many_values(registry: Registry) -> None:
         assert struct.pack(">f", float(out["floatValue"])) == packed
 
 
+@pytest.mark.parametrize("bits", ["7f7fffff", "ff7fffff", "7f7ffffe"])
+def test_f32_values_next_to_the_largest_read_back(registry: Registry, bits: str) -> None:
+    """FLT_MAX's shorter decimals round past binary32's range (was an OverflowError, a 500)."""
+    out = run(registry, action="hex_to_float", value=bits, floatFormat="f32")
+    assert struct.pack(">f", float(out["floatValue"])).hex() == bits
+    back = run(registry, action="float_to_hex", value=out["floatValue"], floatFormat="f32")
+    assert back["hex"] == bits
+
+
 @pytest.mark.parametrize(
     ("value", "bits", "expected"),
     [("0x12345678", 32, "78563412"), ("0x0102", 16, "0201"), ("1", 64, "0100000000000000")],

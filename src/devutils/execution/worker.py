@@ -92,6 +92,12 @@ def _run(message: bytes, settings: Any, context: Any, memory_limit: int) -> tupl
             raise ValidationError(
                 bind_message, "text contains unpaired surrogate code points"
             ) from None
+        except ValueError as exc:  # pydantic's ValidationError building the result model
+            from devutils.registry import nests_too_deeply, too_deep_error
+
+            if nests_too_deeply(exc):
+                raise too_deep_error() from None
+            raise
         if not isinstance(result, output_model):
             raise TypeError(f"{func.__name__} returned {type(result).__name__}")
         # Measured here so an oversized result never crosses the pipe.

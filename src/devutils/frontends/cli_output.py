@@ -11,6 +11,7 @@ exact bytes written, with nothing added, so a round trip through pipes is lossle
 from __future__ import annotations
 
 import binascii
+import json
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -28,10 +29,25 @@ def raw_fields(spec: ToolSpec) -> tuple[str, ...]:
     return (spec.raw,) if isinstance(spec.raw, str) else spec.raw
 
 
+def _dumps(value: Any, indent: bool = False) -> bytes:
+    """JSON as REST writes it.  orjson refuses integers past 64 bits, which the data tools keep
+    exact (a queried or patched document): those go through the standard library."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None)
+    except TypeError:
+        text = json.dumps(
+            value,
+            ensure_ascii=False,
+            indent=2 if indent else None,
+            separators=None if indent else (",", ":"),
+        )
+        return text.encode()
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return orjson.dumps(value).decode()
+    return _dumps(value).decode()
 
 
 def render_raw(spec: ToolSpec, dumped: Mapping[str, Any]) -> bytes:
@@ -52,13 +68,13 @@ def render_raw(spec: ToolSpec, dumped: Mapping[str, Any]) -> bytes:
     if isinstance(value, list):
         return b"".join(_scalar(item).encode() + b"\n" for item in value)
     if isinstance(value, dict):
-        return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+        return _dumps(value, indent=True) + b"\n"
     text = _scalar(value)
     return (text if text.endswith("\n") else text + "\n").encode()
 
 
 def render_json(dumped: Mapping[str, Any]) -> bytes:
-    return orjson.dumps(dumped, option=orjson.OPT_INDENT_2) + b"\n"
+    return _dumps(dumped, indent=True) + b"\n"
 
 
 def render_error(error: ToolError, raw: bool) -> str:

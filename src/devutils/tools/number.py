@@ -220,7 +220,11 @@ def shortest_repr(value: float, float_format: str) -> str:
     packed = struct.pack(">f", value)
     for digits in range(1, 10):
         text = f"{value:.{digits}g}"
-        if struct.pack(">f", float(text)) == packed:
+        try:
+            same = struct.pack(">f", float(text)) == packed
+        except OverflowError:  # rounded past the largest binary32 (3.403e+38 for FLT_MAX)
+            continue
+        if same:
             return repr(float(text))
     return repr(value)  # unreachable: 9 significant digits always round-trip binary32
 
