@@ -63,6 +63,25 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         {"samples": [DEEPEST_ARRAY]},
         "the result nests too deeply to return",
     ),
+    # A number past binary64 became Infinity (not JSON) or null, with no warning.
+    (
+        "convert-huge-float",
+        "/api/v1/data/convert",
+        {"content": '{"a":1e400}', "from": "json", "to": "json"},
+        "the number 1e400 is beyond a 64-bit float",
+    ),
+    (
+        "query-huge-float",
+        "/api/v1/data/query",
+        {"content": '{"a":-1e400}', "query": "$.a"},
+        "the number -1e400 is beyond a 64-bit float",
+    ),
+    (
+        "patch-huge-float",
+        "/api/v1/data/patch",
+        {"content": '{"a":1e400}', "patch": "[]"},
+        "the number 1e400 is beyond a 64-bit float",
+    ),
     (
         "toml-huge-integer",
         "/api/v1/data/convert",

@@ -50,6 +50,17 @@ def _refuse_constant(name: str) -> Any:
     raise DataError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number as a float, refused when it is past binary64 (``1e400``): read as infinity it
+    came out as ``Infinity`` (not JSON) or ``null`` with no warning."""
+    value = float(text)
+    if math.isinf(value):
+        raise DataError(
+            f"the number {text[:40]} is beyond a 64-bit float; send it as a string to keep it"
+        )
+    return value
+
+
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):
@@ -69,6 +80,7 @@ def load_json(text: str, max_depth: int, unique_keys: bool = False) -> Any:
     try:
         return json.loads(
             text,
+            parse_float=_finite_float,
             parse_constant=_refuse_constant,
             object_pairs_hook=_unique_members if unique_keys else None,
         )
