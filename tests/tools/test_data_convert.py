@@ -7,6 +7,7 @@ import json
 import tracemalloc
 from typing import Any
 
+import defusedxml.ElementTree
 import httpx
 import pytest
 import yaml
@@ -320,3 +321,22 @@ def test_pyyaml_has_the_safe_loader_we_rely_on() -> None:
     # The loader must refuse python/* tags even when libyaml is missing (pure SafeLoader).
     with pytest.raises(yaml.YAMLError):
         yaml.load("!!python/object/apply:os.system ['true']", Loader=yaml.SafeLoader)
+
+
+@pytest.mark.parametrize("key", ["\u00d7", "\u00f7", "\u3000", "\u0300a", "\u037e", "1a", "a b"])
+def test_keys_that_are_no_xml_name_are_replaced_and_the_xml_parses(
+    registry: Registry, key: str
+) -> None:
+    """XML 1.0's name characters, not every character from U+00C0 up (x and / signs, ideographic
+    space and combining marks went through as names, and the XML did not parse)."""
+    out = convert(registry, json.dumps({"r": {key: "v"}}), "json", "xml")
+    element = defusedxml.ElementTree.fromstring(out["result"].encode())[0]
+    assert element.text == "v"
+    assert f"invalid XML name replaced (at /{key})" in out["warnings"]
+
+
+@pytest.mark.parametrize("key", ["\u00e9t\u00e9", "\u65e5\u672c", "a-b.c", "_x\u00b7y"])
+def test_keys_that_are_xml_names_are_kept(registry: Registry, key: str) -> None:
+    out = convert(registry, json.dumps({"r": {key: "v"}}), "json", "xml")
+    assert defusedxml.ElementTree.fromstring(out["result"].encode())[0].tag == key
+    assert not any("invalid XML name" in warning for warning in out["warnings"])

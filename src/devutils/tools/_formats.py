@@ -248,7 +248,14 @@ def write_toml(value: Any, opts: Options, out: BinarySink, warnings: Warnings) -
     tomli_w.dump(data, out, indent=opts.indent or 4)
 
 
-_XML_NAME = re.compile(r"[A-Za-z_\u00c0-\ufffd][\w.\-\u00b7\u00c0-\ufffd]*")
+# XML 1.0 (fifth edition) NameStartChar and NameChar, without ":" (namespaces are not written).
+_XML_START = (
+    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_XML_CHAR = _XML_START + "\\-.0-9\u00b7\u0300-\u036f\u203f\u2040"
+_XML_NAME = re.compile(f"[{_XML_START}][{_XML_CHAR}]*")
+_XML_NOT_NAME_CHAR = re.compile(f"[^{_XML_CHAR}]")
 _XML_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # A carriage return is written as a reference: XML parsers turn a literal one into a line feed.
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
@@ -275,7 +282,7 @@ class _XmlWriter:
         if _XML_NAME.fullmatch(key):
             return key
         self.warnings.add("invalid XML name replaced", where)
-        name = re.sub(r"[^\w.\-]", "_", key)
+        name = _XML_NOT_NAME_CHAR.sub("_", key)
         return name if _XML_NAME.fullmatch(name) else "_" + name
 
     def text(self, value: Any, where: str) -> str:
