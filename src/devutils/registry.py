@@ -29,6 +29,7 @@ import pydantic
 
 from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
 from devutils.execution.budget import OutputBudget, output_too_large
+from devutils.execution.call import run_tool, surrogate_error, too_deep_error
 from devutils.execution.executors import CostClass, Executors
 from devutils.input_errors import accepted_keys, input_error, unknown_fields_error
 from devutils.models import ToolInput, ToolOutput
@@ -459,19 +460,10 @@ class Registry:
             raise surrogate_error(spec.bind_error_message) from None
 
     def _call(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
-        try:
-            result = spec.func(parsed, self.context)
-        except UnicodeEncodeError:
-            # Only reachable through text that UTF-8 cannot hold (lone surrogates): JSON's
-            # "\ud800" where a decoder lets it through, or undecodable bytes in a CLI argument.
-            raise surrogate_error(spec.bind_error_message) from None
-        except pydantic.ValidationError as exc:
-            if nests_too_deeply(exc):
-                raise too_deep_error() from None
-            raise
-        if not isinstance(result, spec.output_model):
-            raise TypeError(f"{spec.name} returned {type(result).__name__}")
-        return result
+        return cast(
+            ToolOutput,
+            run_tool(spec.func, parsed, self.context, spec.output_model, spec.bind_error_message),
+        )
 
     async def invoke(
         self,
@@ -784,24 +776,6 @@ def _unserializable(exc: ValueError) -> Exception:
     if "Maximum serialization depth" in str(exc):
         return too_deep_error()
     return exc
-
-
-def nests_too_deeply(exc: Exception) -> bool:
-    """A result model pydantic could not build for its depth: a document queried, patched or
-    diffed just inside the input's nesting limit, wrapped in the result's own levels."""
-    return isinstance(exc, pydantic.ValidationError) and any(
-        error["type"] == "recursion_depth_exceeded" for error in exc.errors()
-    )
-
-
-def too_deep_error() -> ValidationError:
-    return ValidationError(
-        "Invalid request", "the result nests too deeply to return: reduce the input's nesting"
-    )
-
-
-def surrogate_error(message: str) -> ValidationError:
-    return ValidationError(message, "text contains unpaired surrogate code points")
 
 
 # Field types that orjson writes exactly as pydantic does (no floats: the two format some

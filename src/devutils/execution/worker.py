@@ -80,26 +80,14 @@ def _over_cap(result: Any, limit: int) -> bool:
 
 
 def _run(message: bytes, settings: Any, context: Any, memory_limit: int) -> tuple[Any, ...]:
-    from devutils.errors import ToolError, ValidationError
+    from devutils.errors import ToolError
     from devutils.execution.budget import output_too_large
+    from devutils.execution.call import run_tool
 
     func, parsed, output_model, bind_message = pickle.loads(message)  # noqa: S301 - our own parent
     _limit_memory(memory_limit)  # after the tool's imports: the limit is for the call's own work
     try:
-        try:
-            result = func(parsed, context)
-        except UnicodeEncodeError:
-            raise ValidationError(
-                bind_message, "text contains unpaired surrogate code points"
-            ) from None
-        except ValueError as exc:  # pydantic's ValidationError building the result model
-            from devutils.registry import nests_too_deeply, too_deep_error
-
-            if nests_too_deeply(exc):
-                raise too_deep_error() from None
-            raise
-        if not isinstance(result, output_model):
-            raise TypeError(f"{func.__name__} returned {type(result).__name__}")
+        result = run_tool(func, parsed, context, output_model, bind_message)
         # Measured here so an oversized result never crosses the pipe.
         if _over_cap(result, settings.max_output_bytes):
             raise output_too_large(settings.max_output_bytes)

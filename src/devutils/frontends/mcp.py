@@ -30,10 +30,11 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from devutils import __version__
 from devutils.errors import InternalError, ToolError
+from devutils.execution.call import surrogate_error
 from devutils.frontends.schema import compact_input_schema, compact_output_schema
 from devutils.frontends.toolsets import expand_toolsets
 from devutils.http.asgi import CURRENT_REQUEST, RequestState, state_of
-from devutils.registry import CallInfo, Registry, ToolSpec, dump_output, surrogate_error
+from devutils.registry import CallInfo, Registry, ToolSpec, dump_output
 from devutils.settings import Settings, SettingsError
 
 log = logging.getLogger("devutils.mcp")
