@@ -63,6 +63,9 @@ CONVERSIONS = [
     ("?q=", "querystring", "json", {"indent": 0}, '{"q":""}'),
     ('{"q":"a b&c","n":[1,2],"t":true}', "json", "querystring", {}, "q=a%20b%26c&n=1&n=2&t=true"),
     ('{"k":"grüße 世界"}', "json", "yaml", {}, "k: grüße 世界\n"),
+    # Strings a YAML 1.2 reader would take for numbers (PyYAML's 1.1 wrote them plain).
+    ('{"a":"1e3","b":"0o17","1E+3":"-.5e-2","c":"1e3x","d":"0o8"}', "json", "yaml", {},
+     "a: '1e3'\nb: '0o17'\n'1E+3': '-.5e-2'\nc: 1e3x\nd: 0o8\n"),
 ]  # fmt: skip
 CONVERSION_IDS = [
     "json-yaml", "json-yaml-sorted", "json-compact", "json-indent-4", "yaml-json",
@@ -70,7 +73,7 @@ CONVERSION_IDS = [
     "xml-attribute-prefix-and-text", "json-xml-escaping", "json-xml-root-option", "csv-quoting",
     "csv-no-header", "csv-delimiter", "tsv-json", "json-csv-key-union", "json-tsv",
     "json-csv-rows", "querystring-json", "querystring-leading-question-mark",
-    "json-querystring", "unicode-raw",
+    "json-querystring", "unicode-raw", "yaml-1.2-numbers-quoted",
 ]  # fmt: skip
 
 
@@ -119,11 +122,17 @@ LOSSY = [
      ["XML namespaces written as {uri}name keys (at /)"]),
     ('{"a":{"b":1}}', "json", "querystring", "a=%7B%22b%22%3A1%7D",
      ["nested value written as JSON text in one cell (at /a)"]),
+    ('{"r":{"e":[],"s":"x"}}', "json", "xml",
+     '<?xml version="1.0" encoding="UTF-8"?>\n<r>\n  <s>x</s>\n</r>\n',
+     ["empty array left out: XML has no empty list (at /e)"]),
+    ('{"n":-9223372036854775808,"big":[9223372036854775808]}', "json", "toml",
+     'n = -9223372036854775808\nbig = [\n  "9223372036854775808",\n]\n',
+     ["integer outside TOML's 64-bit range written as a string (at /big/0)"]),
 ]  # fmt: skip
 LOSSY_IDS = [
     "toml-null", "csv-nested-and-missing", "xml-types-and-null", "xml-top-array",
     "xml-invalid-name", "yaml-timestamp-and-int-key", "yaml-binary-and-nan", "toml-datetime",
-    "xml-namespace", "querystring-nested",
+    "xml-namespace", "querystring-nested", "xml-empty-array", "toml-int-past-64-bits",
 ]  # fmt: skip
 
 

@@ -249,13 +249,17 @@ TEXT_DIFFS = [
      "--- original\n+++ modified\n@@ -2 +2 @@\n-b\n\\ No newline at end of file\n"
      "+c\n\\ No newline at end of file\n", 1, 1),
     ("", "new\n", {}, "--- original\n+++ modified\n@@ -0,0 +1 @@\n+new\n", 1, 0),
+    # Only a line feed ends a line, as for diff and patch: CR, FF and U+2028 are inside one.
+    ("a\rb\fc\u2028d\r\ne\n", "a\rb\fc\u2028D\r\ne\n", {},
+     "--- original\n+++ modified\n@@ -1,2 +1,2 @@\n-a\rb\fc\u2028d\r\n+a\rb\fc\u2028D\r\n e\n",
+     1, 1),
     ("the quick brown fox", "the slow brown fox jumps", {"mode": "word"},
      "the [-quick-]{+slow+} brown fox{+ jumps+}", 2, 1),
     ("a, b.", "a; b.", {"mode": "word"}, "a[-,-]{+;+} b.", 1, 1),
     ("same words", "same words", {"mode": "word"}, "", 0, 0),
 ]  # fmt: skip
 TEXT_DIFF_IDS = [
-    "equal", "one-line", "context-1", "no-newline-at-end", "from-empty", "words",
+    "equal", "one-line", "context-1", "no-newline-at-end", "from-empty", "line-feed-only", "words",
     "punctuation", "words-equal",
 ]  # fmt: skip
 

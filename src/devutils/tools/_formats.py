@@ -207,12 +207,30 @@ def write_json(value: Any, opts: Options, out: Sink) -> None:
         out.write(chunk)
 
 
+class _YamlDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """PyYAML's safe dumper, quoting every string a YAML 1.2 reader would take for a number.
+
+    PyYAML knows YAML 1.1, where ``1e3`` (no dot) and ``0o17`` are strings, so it wrote them
+    plain; YAML 1.2's core schema (Go's yaml.v3, js-yaml, ruamel) reads them as 1000.0 and 15.
+    Its documented ``add_implicit_resolver`` teaches the dumper those forms, so it quotes them.
+    """
+
+
+_YamlDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
+_YamlDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?0[oO][0-7_]+$"), list("-+0")
+)
+
+
 def write_yaml(value: Any, opts: Options, out: Sink) -> None:
-    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     yaml.dump(
         value,
         out,
-        Dumper=dumper,
+        Dumper=_YamlDumper,
         indent=max(opts.indent, 2),
         sort_keys=opts.sort_keys,
         allow_unicode=True,
@@ -220,7 +238,12 @@ def write_yaml(value: Any, opts: Options, out: Sink) -> None:
     )
 
 
-def _without_nulls(value: Any, where: str, warnings: Warnings) -> Any:
+_TOML_INT_MIN, _TOML_INT_MAX = -(2**63), 2**63 - 1
+
+
+def _for_toml(value: Any, where: str, warnings: Warnings) -> Any:
+    """What TOML cannot hold, made to fit: nulls left out, and integers past its signed 64 bits
+    (TOML 1.0: a parser must refuse them) written as strings, so the digits are kept."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
@@ -228,23 +251,26 @@ def _without_nulls(value: Any, where: str, warnings: Warnings) -> Any:
             if item is None:
                 warnings.add("TOML has no null: key left out", path)
             else:
-                out[key] = _without_nulls(item, path, warnings)
+                out[key] = _for_toml(item, path, warnings)
         return out
     if isinstance(value, list):
         if any(item is None for item in value):
             warnings.add("TOML has no null: array element left out", where)
         return [
-            _without_nulls(item, f"{where}/{index}", warnings)
+            _for_toml(item, f"{where}/{index}", warnings)
             for index, item in enumerate(value)
             if item is not None
         ]
+    if type(value) is int and not _TOML_INT_MIN <= value <= _TOML_INT_MAX:
+        warnings.add("integer outside TOML's 64-bit range written as a string", where)
+        return str(value)
     return value
 
 
 def write_toml(value: Any, opts: Options, out: BinarySink, warnings: Warnings) -> None:
     if not isinstance(value, dict):
         raise DataError("TOML needs an object (table) at the top level")
-    data = _without_nulls(_sorted(value) if opts.sort_keys else value, "", warnings)
+    data = _for_toml(_sorted(value) if opts.sort_keys else value, "", warnings)
     tomli_w.dump(data, out, indent=opts.indent or 4)
 
 
@@ -306,6 +332,8 @@ class _XmlWriter:
         if level == 0:
             pad = ""
         if isinstance(value, list):
+            if not value:  # an empty element would read back as null, not as an empty array
+                self.warnings.add("empty array left out: XML has no empty list", where)
             for index, item in enumerate(value):
                 if isinstance(item, list):
                     self.warnings.add("nested array written as repeated <item> elements", where)

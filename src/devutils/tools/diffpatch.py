@@ -107,9 +107,22 @@ class TextDiffOutput(ToolOutput):
     deletions: int = Field(description="Lines (unified) or words (word) removed.")
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as diff and patch count them: each ends at a line feed, which it keeps.
+
+    ``str.splitlines`` also ends lines at CR, VT, FF, U+0085, U+2028 and U+2029, so a CRLF file
+    with a stray CR, or a text holding a form feed, came out with lines that ``patch`` does not
+    know and a "No newline" marker in the middle of a line."""
+    lines = [line + "\n" for line in text.split("\n")]
+    last = lines.pop()[:-1]
+    if last:
+        lines.append(last)
+    return lines
+
+
 def _unified(inp: TextDiffInput, charge: Any) -> TextDiffOutput:
-    old = inp.original.splitlines(keepends=True)
-    new = inp.modified.splitlines(keepends=True)
+    old = _lines(inp.original)
+    new = _lines(inp.modified)
     hunks = _hunks(_opcodes(old, new, MAX_DIFF_LINES, "lines"), inp.context)
     if not hunks:
         return TextDiffOutput(diff="", additions=0, deletions=0)
