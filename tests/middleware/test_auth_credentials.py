@@ -199,6 +199,7 @@ JWT_CASES: list[tuple[str, Callable[[], str], str]] = [
     ("wrong-secret", lambda: hs_token(claims(), secret=SECRET + "x"), "refused:invalid_token"),
     ("tampered-payload", lambda: tampered(hs_token(claims())), "refused:invalid_token"),
     ("not-a-jwt", lambda: "abc.def", "refused:invalid_token"),
+    ("padded-signature", lambda: hs_token(claims()) + "=", "refused:invalid_token"),
     ("no-sub", lambda: hs_token(claims(sub=None)), "jwt:unknown"),
     (
         "odd-sub-is-digested",

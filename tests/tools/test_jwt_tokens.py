@@ -179,6 +179,16 @@ def hs256(claims: dict[str, Any], secret: str = SECRET, **headers: Any) -> str:
     return jwt.encode(claims, secret, algorithm="HS256", headers=headers or None)
 
 
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def with_trailing_bits(token: str) -> str:
+    """The token with its signature's unused last bits set (HS256's 43 characters carry 258 bits
+    for 256): the same bytes to a lenient base64 decoder, but not canonical base64url."""
+    last = _B64URL.index(token[-1])
+    return token[:-1] + _B64URL[last | 0b01]
+
+
 # --- known answers ---------------------------------------------------------------------------
 
 
@@ -306,6 +316,9 @@ REASONS: list[tuple[str, dict[str, Any], str | None]] = [
     ("a.b", {}, "malformed"),
     ("!!.eyJzdWIiOiJzIn0.c2ln", {}, "malformed"),
     ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzIn0", {}, "malformed"),
+    (hs256({"sub": "s"}) + "=", {}, "malformed"),
+    (with_trailing_bits(hs256({"sub": "s"})), {}, "malformed"),
+    (hs256({"sub": "s"})[:-10] + "\n" + hs256({"sub": "s"})[-10:], {}, "malformed"),
     (hs256({"exp": NOW - 1, "aud": "a"}), {"audience": "b"}, "invalid_audience"),
 ]
 REASON_IDS = [
@@ -333,6 +346,9 @@ REASON_IDS = [
     "two-parts",
     "bad-header-base64",
     "no-signature-part",
+    "signature-padded",
+    "signature-trailing-bits-set",
+    "signature-with-line-break",
     "audience-checked-before-time",
 ]
 

@@ -24,6 +24,7 @@ import orjson
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from devutils.auth.failures import CredentialError, Reason
+from devutils.jws_text import signature_is_canonical
 from devutils.settings import Settings, SettingsError
 
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -76,6 +77,8 @@ class JwtVerifier:
             # PyJWTError is the library's documented base class: header checks it adds later
             # (``crit``, ``kid`` type, ...) must stay a 401, never escape as a 500.
             raise CredentialError("invalid_token", "token is not a well-formed JWT") from None
+        if not signature_is_canonical(token):
+            raise CredentialError("invalid_token", "token is not a well-formed JWT")
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self.accepted:
             raise CredentialError("bad_algorithm", "token algorithm not accepted")

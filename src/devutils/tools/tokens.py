@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from pydantic import Field
 
 from devutils.errors import ValidationError
+from devutils.jws_text import signature_is_canonical
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._jwkeys import (
@@ -316,6 +317,8 @@ def transform_jwt_verify(inp: JwtVerifyInput, ctx: ToolContext) -> JwtVerifyOutp
 
     if header is None:
         return invalid("malformed", "not a JWT: expected three base64url parts, JSON header")
+    if not signature_is_canonical(inp.token):
+        return invalid("malformed", "the signature is not unpadded canonical base64url")
     algorithm = header.get("alg")
     if algorithm not in inp.algorithms:
         accepted = ", ".join(dict.fromkeys(inp.algorithms))
