@@ -115,6 +115,26 @@ async def test_legacy_lzma_and_concatenated_streams(client: httpx.AsyncClient) -
         assert response.json()["data"]["result"] == "one two", algorithm
 
 
+@pytest.mark.parametrize(
+    ("nuls_after", "result"),
+    [((4, 0), "one two"), ((8, 12), "one two"), ((0, 3), None), ((2, 0), None)],
+    ids=["between", "between-and-after", "after-not-by-four", "between-not-by-four"],
+)
+async def test_xz_stream_padding(
+    client: httpx.AsyncClient, nuls_after: tuple[int, int], result: str | None
+) -> None:
+    """.xz allows NUL padding after each stream, in fours (xz's file format, section 2.2); xz -d
+    reads it and so must we."""
+    first, second = nuls_after
+    packed = lzma.compress(b"one ") + bytes(first) + lzma.compress(b"two") + bytes(second)
+    response = await _call(client, _decompress(packed, "lzma"))
+    if result is None:
+        assert response.status_code == 400
+        assert "multiple of four" in response.json()["error"]["details"]
+    else:
+        assert response.json()["data"]["result"] == result
+
+
 PACKERS: dict[str, Callable[[bytes], bytes]] = {
     "deflate": lambda data: zlib.compress(data)[2:-4],
     "bzip2": bz2.compress,

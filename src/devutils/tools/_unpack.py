@@ -7,14 +7,16 @@ output bound per call, so its input is fed in slices of :data:`ZSTD_SLICE` bytes
 yields at most 128 KiB, and a block needs at least 4 input bytes, so one slice yields at most
 1 MiB).  Decoder memory is bounded too: xz/lzma by ``memlimit``, zstd by ``max_window_size``
 (frames that need a larger window, such as ``--long`` or ``--ultra`` output, are refused).
-Concatenated streams/frames are accepted, counted and capped like gzip members; anything else
-after the last stream is an error, and so is a truncated stream.
+Concatenated streams/frames are accepted, counted and capped like gzip members, and so is the
+NUL stream padding the .xz format allows after each stream (a multiple of four bytes, as ``xz -d``
+requires); anything else after the last stream is an error, and so is a truncated stream.
 """
 
 from __future__ import annotations
 
 import bz2
 import lzma
+import re
 from collections.abc import Callable
 from typing import Literal, Protocol
 
@@ -28,6 +30,8 @@ _CHUNK = 64 * 1024
 ZSTD_SLICE = 32
 ZSTD_MAX_WINDOW = 8 * 1024 * 1024  # zstd's levels 1-19 use at most this (window log 23)
 LZMA_MEMLIMIT = 72 * 1024 * 1024  # xz -9 needs 65 MiB to decode; more is refused
+XZ_MAGIC = b"\xfd7zXZ\x00"
+_NOT_NUL = re.compile(rb"[^\x00]")
 
 
 class _Decoder(Protocol):
@@ -45,14 +49,22 @@ def _failed(problem: object) -> InflateError:
 
 
 def _streams(
-    data: bytes, make: Callable[[], _Decoder], name: str, limit: int, max_streams: int
+    data: bytes,
+    make: Callable[[], _Decoder],
+    name: str,
+    limit: int,
+    max_streams: int,
+    padding_after: Callable[[bytes, int, int], int] | None = None,
 ) -> bytes:
-    """bz2/lzma: one decoder per concatenated stream, output capped while it is produced."""
+    """bz2/lzma: one decoder per concatenated stream, output capped while it is produced.
+    ``padding_after(data, start, end)`` gives where the next stream begins after the stream read
+    from ``start`` to ``end``."""
     view = memoryview(data)
     out = bytearray()
     pos = 0
     streams = 0
     while True:
+        start = pos
         streams += 1
         if streams > max_streams:
             raise _failed(f"more than {max_streams} {name} streams")
@@ -72,8 +84,22 @@ def _streams(
             if len(out) > limit:
                 raise OutputTooLarge(limit)
         pos -= len(decoder.unused_data)
+        if padding_after is not None:
+            pos = padding_after(data, start, pos)
         if pos >= len(data):
             return bytes(out)
+
+
+def _xz_padding(data: bytes, start: int, end: int) -> int:
+    """Skip the Stream Padding after an .xz stream: NUL bytes, a multiple of four (the .xz file
+    format 1.2.1, section 2.2).  Legacy .lzma files have none."""
+    if not data.startswith(XZ_MAGIC, start):
+        return end
+    found = _NOT_NUL.search(data, end)
+    after = found.start() if found else len(data)
+    if (after - end) % 4:
+        raise _failed("lzma: stream padding is not a multiple of four bytes")
+    return after
 
 
 def _bzip2(data: bytes, limit: int, max_streams: int) -> bytes:
@@ -84,7 +110,7 @@ def _lzma(data: bytes, limit: int, max_streams: int) -> bytes:
     def make() -> lzma.LZMADecompressor:
         return lzma.LZMADecompressor(lzma.FORMAT_AUTO, memlimit=LZMA_MEMLIMIT)
 
-    return _streams(data, make, "lzma", limit, max_streams)
+    return _streams(data, make, "lzma", limit, max_streams, _xz_padding)
 
 
 def _brotli(data: bytes, limit: int) -> bytes:
