@@ -360,6 +360,15 @@ async def test_selfsigned_bad_requests(client: httpx.AsyncClient, body: dict[str
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
+@pytest.mark.parametrize("subject", ["CN=x,NOPE=y", "emailAddress=a@b.example", "CN=a,=b"])
+async def test_selfsigned_names_the_subject_form(client: httpx.AsyncClient, subject: str) -> None:
+    response = await client.post(SELFSIGNED, json={"subject": subject})
+    assert response.status_code == 400, response.text
+    details = response.json()["error"]["details"]
+    assert details.startswith("invalid subject: expected RFC 4514 text such as CN=")
+    assert "CN, O, OU, L, ST, C, STREET, DC, UID" in details
+
+
 @pytest.mark.parametrize(
     ("algorithm", "pooled"),
     [("RSA-2048", True), ("RSA-4096", True), ("EC-P521", False), ("Ed25519", False)],

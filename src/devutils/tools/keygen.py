@@ -144,13 +144,21 @@ def _selfsigned_work(inp: SelfSignedInput) -> int:
     return 0
 
 
+_SUBJECT_FORM = (
+    "expected RFC 4514 text such as CN=example.com,O=Example,C=DE, with the attribute names "
+    "CN, O, OU, L, ST, C, STREET, DC, UID or dotted OIDs (2.5.4.5=...)"
+)
+
+
 def _subject(text: str) -> x509.Name:
     try:
         if "=" not in text:
             return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
         return x509.Name.from_rfc4514_string(text)
     except ValueError as exc:
-        raise ValidationError(_SELFSIGNED_ERROR, f"invalid subject: {str(exc)[:200]}") from None
+        # cryptography raises an empty ValueError for an attribute name it does not know.
+        problem = str(exc)[:200] or _SUBJECT_FORM
+        raise ValidationError(_SELFSIGNED_ERROR, f"invalid subject: {problem}") from None
 
 
 def _san(text: str) -> x509.GeneralName:
