@@ -334,6 +334,10 @@ def test_go_parse_float_nan() -> None:
         ({"content": "one two three four", "maxLength": 12}, "one-two"),
         ({"content": "supercalifragilistic", "maxLength": 5}, "super"),
         ({"content": "ﬁnancial ①"}, "financial-1"),  # NFKD compatibility forms
+        ({"content": "½ cup"}, "1-2-cup"),  # ½ is 1, FRACTION SLASH, 2
+        ({"content": "Paris\u2014London"}, "paris-london"),  # an em dash parts words
+        ({"content": "abc\u0416def"}, "abc-def"),  # so does a letter that is dropped
+        ({"content": "nai\u0308ve cafe\u0301"}, "naive-cafe"),  # marks are dropped in place
     ],
 )
 def test_slug(registry: Registry, args: dict[str, Any], expected: str) -> None:

@@ -285,6 +285,7 @@ _ASCII_FOLD = str.maketrans(
      "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D", "ı": "i"}
 )  # fmt: skip
 _APOSTROPHES = re.compile("['\u2019]")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _SLUG_WORDS = re.compile(r"[^\W_]+")
 
 
@@ -299,12 +300,21 @@ class SlugInput(ToolInput):
     )
     ascii_only: bool = Field(
         True,
-        description="Strip accents (é→e, ß→ss) and drop other non-ASCII; false keeps Unicode letters.",
+        description="Strip accents (é→e, ß→ss); other non-ASCII parts words (½→1-2). "
+        "False keeps Unicode letters.",
     )
 
 
 class SlugOutput(ToolOutput):
     result: str
+
+
+def _ascii_words(run: re.Match[str]) -> str:
+    """What is left of non-ASCII text after NFKD: accents on letters go; anything else (a dash,
+    the fraction slash of ½, a non-Latin letter) parts the words around it, so 'a—b' is a-b."""
+    if all(unicodedata.category(char).startswith("M") for char in run.group()):
+        return ""
+    return " "
 
 
 def _cut(words: list[str], separator: str, limit: int) -> str:
@@ -334,7 +344,7 @@ def text_slug(inp: SlugInput, ctx: ToolContext) -> SlugOutput:
     text = _APOSTROPHES.sub("", inp.content)  # don't → dont, not don-t
     if inp.ascii_only:
         decomposed = unicodedata.normalize("NFKD", text.translate(_ASCII_FOLD))
-        text = decomposed.encode("ascii", "ignore").decode("ascii")
+        text = _NON_ASCII_RUN.sub(_ascii_words, decomposed)
     words = _SLUG_WORDS.findall(text)
     if inp.lowercase:
         words = [go_lower(word) for word in words]
