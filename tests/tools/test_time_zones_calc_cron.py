@@ -236,6 +236,32 @@ def test_calc_diff_on_a_dst_day_is_one_calendar_day_of_23_hours(registry: Regist
     assert (out["isoDuration"], out["totalHours"]) == ("P1D", 23.0)
 
 
+DIFFS_ACROSS_CHANGES = [
+    # (start, end, zone, isoDuration, totalHours)
+    ("2024-03-09T20:00:00", "2024-03-10T08:00:00", "America/New_York", "PT11H", 11.0),
+    ("2024-11-02T20:00:00", "2024-11-03T08:00:00", "America/New_York", "PT13H", 13.0),
+    ("2024-03-10T08:00:00", "2024-03-09T20:00:00", "America/New_York", "-PT11H", -11.0),
+    # A day from 02:30 lands in the gap (03:30 EDT), past the end: 23 h 40 min, not a day.
+    ("2024-03-09T02:30:00", "2024-03-10T03:10:00", "America/New_York", "PT23H40M", 23 + 2 / 3),
+    ("2024-03-09T12:00:00", "2024-03-10T13:30:00", "America/New_York", "P1DT1H30M", 24.5),
+    ("2011-12-29T12:00:00", "2011-12-31T12:00:00", "Pacific/Apia", "P2D", 24.0),  # no Dec 30
+    ("2024-01-31T00:00:00.75", "2024-03-01T00:00:00.25", "UTC", "P1MT23H59M59.5S", 719.99986),
+]
+
+
+@pytest.mark.parametrize(("start", "end", "zone", "iso", "hours"), DIFFS_ACROSS_CHANGES)
+def test_calc_diff_is_the_duration_that_adds_back(
+    registry: Registry, start: str, end: str, zone: str, iso: str, hours: float
+) -> None:
+    """Clock parts are exact elapsed time, as add reads them: start + isoDuration is end."""
+    out = run(registry, "time_calc", action="diff", start=start, end=end, timezone=zone)
+    assert (out["isoDuration"], out["totalHours"]) == (iso, pytest.approx(hours))
+    ahead = run(registry, "time_calc", action="add", start=start, duration=iso, timezone=zone)
+    target = run(registry, "time_calc", action="add", start=end, duration="PT0S", timezone=zone)
+    assert ahead["unix"] == target["unix"]
+    assert ahead["result"] == target["result"]
+
+
 @pytest.mark.parametrize(
     ("args", "details"),
     [

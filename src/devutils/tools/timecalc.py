@@ -144,16 +144,15 @@ def _shift(start: datetime, zone: tzinfo, parts: Duration, sign: int) -> datetim
     return moved + sign * exact
 
 
-def _iso(parts: relativedelta, seconds: float) -> str:
-    negative = any(v < 0 for v in (parts.years, parts.months, parts.days, parts.hours))
-    negative = negative or parts.minutes < 0 or seconds < 0
-    sign = -1 if negative else 1
+def _iso(parts: DurationParts) -> str:
+    values = (parts.years, parts.months, parts.days, parts.hours, parts.minutes, parts.seconds)
+    negative = any(value < 0 for value in values)  # _diff gives every part the same sign
     date = "".join(
         f"{abs(value)}{unit}"
         for value, unit in ((parts.years, "Y"), (parts.months, "M"), (parts.days, "D"))
         if value
     )
-    secs = abs(seconds)
+    secs = abs(parts.seconds)
     secs_text = f"{secs:.6f}".rstrip("0").rstrip(".") if secs % 1 else str(int(secs))
     clock = "".join(
         f"{text}{unit}"
@@ -165,7 +164,7 @@ def _iso(parts: relativedelta, seconds: float) -> str:
         if text != "0"
     )
     body = "P" + date + ("T" + clock if clock else "")
-    return ("-" if sign < 0 else "") + (body if body != "P" else "PT0S")
+    return ("-" if negative else "") + (body if body != "P" else "PT0S")
 
 
 @tool(
@@ -229,26 +228,49 @@ def time_calc(inp: TimeCalcInput, ctx: ToolContext) -> TimeCalcOutput:
     )
 
 
+# A wall-clock day can be shorter than a DST change or a skipped day (Samoa, 2011) pushes the
+# calendar parts past the end; each try takes a day off them, and the last resort is none at all.
+_CALENDAR_TRIES = 3
+
+
+def _calendar_split(start: datetime, end: datetime, zone: tzinfo) -> DurationParts:
+    """The difference as calendar parts on the zone's wall clock plus the exact time left, so that
+    adding it to ``start`` (calendar parts first, then clock parts) gives ``end`` again.  Clock
+    parts read from wall clocks would be an hour off across a DST change."""
+    direction = -1 if end < start else 1
+    begin = start.astimezone(zone).replace(tzinfo=None)
+    target = end.astimezone(zone).replace(tzinfo=None)
+    for _ in range(_CALENDAR_TRIES):
+        wall = relativedelta(target, begin)
+        calendar = relativedelta(years=wall.years, months=wall.months, days=wall.days)
+        left = end - (begin + calendar).replace(tzinfo=zone).astimezone(UTC)
+        if left * direction >= timedelta(0):
+            break
+        target -= timedelta(days=direction)
+    else:
+        calendar, left = relativedelta(), end - start
+    micros = abs(left) // timedelta(microseconds=1)
+    hours, micros = divmod(micros, 3_600_000_000)
+    minutes, micros = divmod(micros, 60_000_000)
+    return DurationParts(
+        years=calendar.years,
+        months=calendar.months,
+        days=calendar.days,
+        hours=direction * hours,
+        minutes=direction * minutes,
+        seconds=direction * micros / 1_000_000,
+    )
+
+
 def _diff(start: datetime, end: datetime, zone: tzinfo) -> TimeCalcOutput:
     seconds = (end - start).total_seconds()
-    # Calendar difference on the zone's wall clock, with the exact remainder below a day.
-    begin = start.astimezone(zone).replace(tzinfo=None)
-    finish = end.astimezone(zone).replace(tzinfo=None)
-    parts = relativedelta(finish, begin)
-    whole = parts.seconds + parts.microseconds / 1_000_000
+    parts = _calendar_split(start, end, zone)
     return TimeCalcOutput(
         timezone=zone_name(zone, start.astimezone(zone)),
         total_seconds=seconds,
         total_minutes=seconds / 60,
         total_hours=seconds / 3600,
         total_days=seconds / 86400,
-        calendar=DurationParts(
-            years=parts.years,
-            months=parts.months,
-            days=parts.days,
-            hours=parts.hours,
-            minutes=parts.minutes,
-            seconds=whole,
-        ),
-        iso_duration=_iso(parts, whole),
+        calendar=parts,
+        iso_duration=_iso(parts),
     )
