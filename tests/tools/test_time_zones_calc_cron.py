@@ -365,6 +365,19 @@ def test_cron_errors(registry: Registry, expression: str, details: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("after", "details"),
+    [
+        ("0001-01-01T02:00:00Z", "after is before the year 1 on the zone's clock"),
+        ("9999-12-31T12:00:00Z", "the next runs fall after the year 9999"),
+    ],
+    ids=["year-0-on-the-clock", "past-9999"],
+)
+def test_cron_at_the_ends_of_the_calendar(registry: Registry, after: str, details: str) -> None:
+    args = {"expression": "0 0 * * *", "timezone": "America/New_York", "after": after}
+    assert refused(registry, "time_cron", **args) == ("Invalid cron expression", details)
+
+
 def test_cron_uses_the_default_zone(kolkata_registry: Registry) -> None:
     out = run(kolkata_registry, "time_cron", expression="0 9 * * *", count=1, after="2024-01-01T00:00:00Z")  # fmt: skip
     assert out["nextRuns"] == ["2024-01-01T09:00:00+05:30"]

@@ -121,9 +121,13 @@ def time_cron(inp: CronInput, ctx: ToolContext) -> CronOutput:
         raise ValidationError(_FAILED, exc.details) from None
     start = ctx.clock().astimezone(UTC) if inp.after is None else parse_time(inp.after, "iso8601")
     try:
+        local_start = start.astimezone(zone)
+    except OverflowError:  # only an instant in the first hours of year 1, west of Greenwich
+        raise ValidationError(_FAILED, "after is before the year 1 on the zone's clock") from None
+    try:
         schedule = croniter(
             text,
-            start.astimezone(zone),
+            local_start,
             second_at_beginning=len(fields) == 6,
             max_years_between_matches=_SEARCH_YEARS,
             # As Vixie cron and cronie: a day field that starts with * (*/2) counts as
