@@ -58,9 +58,11 @@ def test_error_codes_and_statuses_match_the_delta_table() -> None:
         "UNSUPPORTED_MEDIA_TYPE": 415,
         "RATE_LIMIT_ERROR": 429,
         "INTERNAL_ERROR": 500,
+        "NOT_IMPLEMENTED": 501,
         "UPSTREAM_ERROR": 502,
         "SERVICE_UNAVAILABLE": 503,
         "TIMEOUT": 504,
+        "HTTP_VERSION_NOT_SUPPORTED": 505,
     }
 
 

@@ -142,6 +142,26 @@ class UpstreamError(ToolError):
     default_message = "Upstream request failed"
 
 
+class UnimplementedError(ToolError):
+    """501: the server does not implement what the request needs (RFC 9110 §15.6.2): an unknown
+    request method, a transfer coding other than chunked.  Named so as not to shadow Python's
+    ``NotImplementedError``."""
+
+    code = "NOT_IMPLEMENTED"
+    status = 501
+    exit_code = 64
+    default_message = "Not implemented"
+
+
+class HttpVersionNotSupportedError(ToolError):
+    """505: a major HTTP version other than 1 on an HTTP/1 request line (RFC 9110 §15.6.6)."""
+
+    code = "HTTP_VERSION_NOT_SUPPORTED"
+    status = 505
+    exit_code = 64
+    default_message = "HTTP version not supported"
+
+
 class ServiceUnavailableError(ToolError):
     code = "SERVICE_UNAVAILABLE"
     status = 503
@@ -170,7 +190,9 @@ ALL_ERRORS: tuple[type[ToolError], ...] = (
     UnsupportedMediaTypeError,
     RateLimitError,
     InternalError,
+    UnimplementedError,
     UpstreamError,
     ServiceUnavailableError,
     ToolTimeoutError,
+    HttpVersionNotSupportedError,
 )

@@ -19,25 +19,34 @@ Limits are enforced while the request head arrives, before any of it reaches the
   the connection is aborted: the buffer is dropped, the socket reset, and an application waiting
   to send learns the client is gone.  Responses that fit the buffer never start it.
 
+What HTTP/1.1 does not let a server read is refused before the application runs, and the
+connection closed: an unknown method or a transfer coding other than chunked (501), a
+Transfer-Encoding that does not end with chunked or in an HTTP/1.0 request (400: the body's length
+is unknown), a major version other than 1 (505).  A higher 1.x minor version is served as 1.1.
+
 Pipelined requests run one after another; while one is waiting its turn the socket is not read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections import deque
 from dataclasses import dataclass, field
+from http import HTTPMethod
 from typing import Any, cast
 from urllib.parse import unquote
 
 import httptools
 
 from devutils.errors import (
+    HttpVersionNotSupportedError,
     RequestHeaderTooLargeError,
     RequestTimeoutError,
     ServiceUnavailableError,
     ToolError,
+    UnimplementedError,
     UriTooLongError,
     ValidationError,
 )
@@ -56,6 +65,13 @@ OWS = b" \t"
 # Bytes a chunked body may spend between body bytes (chunk-size lines, the trailer section) beyond
 # the header byte limit, before it is refused 431.
 CHUNK_FRAMING_SLACK = 1024
+# RFC 9110 §5.6.2: a method, a transfer coding's name.  Only such tokens, and short ones, are
+# ever quoted back in an answer.
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+SHOWN_TOKEN_BYTES = 20
+# The first bytes of a request kept while its head is read, to name a method the parser refuses.
+REQUEST_START_BYTES = 32
+_METHODS = frozenset(HTTPMethod)
 
 # Rendered per answer (error_response): each carries the current Date and its own request id.
 MALFORMED = ValidationError("Malformed HTTP request")
@@ -88,6 +104,11 @@ class HttpProtocol(asyncio.Protocol):
         self.limits = state.limits
         self.loop = asyncio.get_running_loop()
         self.parser = httptools.HttpRequestParser(self)
+        # llhttp refuses any version but 0.9, 1.0, 1.1 and 2.0 with a generic parse error, which
+        # cannot tell a client that HTTP/1.2 is served as 1.1 or that HTTP/3.0 gets 505; with
+        # this documented option it parses any single-digit version, and on_headers_complete
+        # checks it (_served_version): nothing but 1.x reaches the application.
+        self.parser.set_dangerous_leniencies(lenient_version=True)
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.write_paused = False
@@ -128,6 +149,9 @@ class HttpProtocol(asyncio.Protocol):
         self.trailer_size = 0
         self.since_body = 0  # bytes read since the last body bytes: chunk framing and trailers
         self.headers: list[tuple[bytes, bytes]] = []
+        # The first bytes of the request being read, when a read began with it (None when it
+        # began inside a read after another request: the parser does not tell the offset).
+        self.request_start: bytes | None = None
 
     @property
     def stopping(self) -> bool:
@@ -186,6 +210,8 @@ class HttpProtocol(asyncio.Protocol):
             self.since_body += len(data)
         else:
             self.head_bytes += len(data)
+            if not self.in_head:  # between requests: this read begins the next one
+                self.request_start = data[:REQUEST_START_BYTES]
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
@@ -195,8 +221,14 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade as upgrade:
             self._ignore_upgrade(data[upgrade.args[0] :])
             return
+        except httptools.HttpParserInvalidMethodError:
+            self._refuse(_unknown_method(self.request_start))
+            return
         except httptools.HttpParserError:
-            self._refuse(MALFORMED)
+            # The HTTP/2 connection preface (PRI * HTTP/2.0) stops the parser after its version.
+            version = self.parser.get_http_version()
+            major = int(version.partition(".")[0])
+            self._refuse(_version_refused(version) if major >= 2 else MALFORMED)
             return
         if self.in_head and self.head_bytes > self.limits.max_header_bytes:
             self.fail(error_response(RequestHeaderTooLargeError()))
@@ -267,8 +299,9 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         parser = self.parser
         parsed = httptools.parse_url(b"".join(self.url_parts))
-        version = parser.get_http_version()
+        version = _served_version(parser.get_http_version())
         headers = self.headers
+        _check_transfer_codings(headers, version)
         if parsed.host is not None:
             headers = _target_host(headers, parsed.host, parsed.port)
         elif self.hosts != 1 and (self.hosts or version == "1.1"):
@@ -322,6 +355,7 @@ class HttpProtocol(asyncio.Protocol):
         self.in_body = False
         self._cancel_body_timer()
         self.head_bytes = 0
+        self.request_start = None  # a request after it in the same read starts at an unknown offset
         if self.parsing is not None:
             self.parsing.end_body()
             self.parsing = None
@@ -616,6 +650,81 @@ class HttpProtocol(asyncio.Protocol):
         waiter = self.drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def _served_version(version: str) -> str:
+    """The version a request is served as.  RFC 9110 §2.5: a higher 1.x minor version than ours
+    is served as HTTP/1.1 (llhttp already parses any minor above 0 by the 1.1 rules: keep-alive,
+    chunked).  Any other major version is refused with 505 (RFC 9110 §15.6.6): HTTP/2 and 3
+    have their own framing, and HTTP/0.9 had no headers, so our answer would not be one."""
+    major, _, minor = version.partition(".")
+    if major != "1":
+        raise _Refused(_version_refused(version))
+    return version if minor in ("0", "1") else "1.1"
+
+
+def _version_refused(version: str) -> ToolError:
+    # The parser reads a single digit on either side of the dot: nothing else can be echoed.
+    return HttpVersionNotSupportedError(details=f"HTTP/{version}: this server speaks HTTP/1.1")
+
+
+def _check_transfer_codings(headers: list[tuple[bytes, bytes]], version: str) -> None:
+    """RFC 9112 §6.1 and §6.3.  Only chunked is implemented: a request whose last coding is
+    chunked but applies others first (``gzip, chunked``) is framed, but its content could not be
+    decoded: 501.  One whose last coding is not chunked (``br``), or that names chunked twice,
+    has a body of unknown length, as has any HTTP/1.0 request with Transfer-Encoding: 400.
+    Either way the parser is stopped, so the connection closes after the answer."""
+    values = [value for name, value in headers if name == b"transfer-encoding"]
+    if not values:
+        return
+    if version == "1.0":
+        raise _Refused(
+            ValidationError(MALFORMED.message, "Transfer-Encoding in an HTTP/1.0 request")
+        )
+    codings = [c.strip(OWS).lower() for value in values for c in value.split(b",")]
+    codings = [coding for coding in codings if coding]  # a list may hold empty elements
+    if not codings or codings[-1] != b"chunked" or b"chunked" in codings[:-1]:
+        what = "Transfer-Encoding does not end with a single chunked: the body length is unknown"
+        raise _Refused(ValidationError(MALFORMED.message, what))
+    if len(codings) == 1:
+        return  # chunked alone: the one coding the parser decodes
+    names = [_shown(coding.partition(b";")[0].rstrip(OWS)) for coding in codings[:-1]]
+    shown = ", ".join(dict.fromkeys(name for name in names if name))
+    raise _Refused(
+        UnimplementedError(
+            "Transfer coding not implemented",
+            f"only chunked is implemented, not {shown}" if shown else "only chunked is implemented",
+        )
+    )
+
+
+def _unknown_method(start: bytes | None) -> ToolError:
+    """The answer to a request line whose method the parser does not know (RFC 9110 §9.1:
+    methods are case-sensitive, so ``get`` is one too): 501.  Bytes that are no method at all
+    (no token then a space: binary, a TLS handshake, ``GARBAGE``) are a malformed request, and
+    so, as before, are the bytes of a request that began inside a read after another request:
+    the parser does not say where, so they cannot be told from garbage."""
+    if start is None:
+        return MALFORMED
+    start = start.lstrip(b"\r\n")  # RFC 9112 §2.2: empty lines before a request are ignored
+    token = _TOKEN.match(start)
+    end = token.end() if token else 0
+    if token is None or start[end : end + 1] not in (b" ", b""):
+        return MALFORMED
+    method = _shown(token.group()) if end < len(start) else None
+    if method is None:
+        return UnimplementedError("Request method not implemented")
+    details = f"method {method}"
+    if method.upper() in _METHODS:
+        details += f" (methods are case-sensitive: {method.upper()})"
+    return UnimplementedError("Request method not implemented", details)
+
+
+def _shown(token: bytes) -> str | None:
+    """``token`` as quoted back to the client, if it is a short RFC 9110 token."""
+    if len(token) > SHOWN_TOKEN_BYTES or not _TOKEN.fullmatch(token):
+        return None
+    return token.decode("ascii")
 
 
 def _target_host(
