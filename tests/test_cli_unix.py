@@ -4,6 +4,7 @@ help and shell completion."""
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import hmac
 import io
 import json
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 import pytest
 from pydantic import Field
 
@@ -441,6 +443,9 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
     assert "invalid int value" in result.error()["details"]
 
 
+VERIFY = ["crypto", "hash", "verify", "--content", "x", "--algorithm", "sha256"]
+
+
 @pytest.mark.parametrize(
     ("argv", "details"),
     [
@@ -474,21 +479,22 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
             "devutils crypto hash: unrecognized arguments: --algo",
         ),
         # so that the sub-tool's options are the sub-tool's to resolve (--digest was ambiguous
-        # in crypto hash's options first)
+        # in crypto hash's options first); --digest abbreviates one option, spelled two ways
         (
-            [
-                "crypto",
-                "hash",
-                "verify",
-                "--content",
-                "x",
-                "--algorithm",
-                "sha256",
-                "--digest",
-                "y",
-            ],
-            "devutils crypto hash verify: ambiguous option: --digest could match --digest-size,"
-            " --digestSize",
+            [*VERIFY, "--digest", "y"],
+            "devutils crypto hash verify: argument --digest-size/--digestSize: invalid int"
+            " value: (value not shown)",
+        ),
+        # a prefix of two different options stays ambiguous
+        (
+            [*VERIFY, "--key-e", "y"],
+            "devutils crypto hash verify: ambiguous option: --key-e could match --key-env,"
+            " --key-encoding",
+        ),
+        # after --, words are operands (values), even one spelled like an option; tools take none
+        (
+            ["id", "uuid", "--version", "4", "--", "--count"],
+            "devutils id uuid: unrecognized arguments: 1 value (not shown)",
         ),
     ],
     ids=[
@@ -501,6 +507,8 @@ def test_usage_errors_exit_64_with_the_envelope(cli: Run) -> None:
         "stray-values",
         "no-abbreviation-before-sub-tools",
         "sub-tool-resolves-its-options",
+        "prefix-of-two-options",
+        "operand-after-end-of-options",
     ],
 )
 def test_usage_errors_name_the_command_and_the_unknown_option(
@@ -589,6 +597,87 @@ def test_raw_abbreviated_is_raw(cli: Run) -> None:
     """argparse takes --ra for --raw: the output must follow what was parsed."""
     result = cli("text", "case", "--content", "x", "--case-type", "UPPERCASE", "--ra")
     assert (result.code, result.out) == (0, b"X\n")
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["--case", "UPPERCASE"],
+        ["--case-t", "UPPERCASE"],
+        ["--caseT", "UPPERCASE"],
+        ["--case=UPPERCASE"],
+    ],
+)
+def test_an_abbreviation_of_both_spellings_of_one_option_is_that_option(
+    cli: Run, words: list[str]
+) -> None:
+    """--case starts --case-type and --caseType, two spellings of one field: not ambiguous."""
+    result = cli("text", "case", "--content", "x", *words, "--raw")
+    assert (result.code, result.out, result.err) == (0, b"X\n", b"")
+
+
+def test_a_prefix_of_two_options_is_ambiguous_without_its_value(cli: Run) -> None:
+    result = cli("text", "case", "--c=hunter2", "--case-type", "UPPERCASE")
+    assert result.code == 64
+    assert result.error()["details"] == (
+        "devutils text case: ambiguous option: --c could match --content, --case-type, --caseType"
+    )
+
+
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).hexdigest().encode() + b"\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "out"),
+    [
+        (["crypto", "hash", "--algorithm", "sha256", "--raw", "--"], _sha256(b"hi\n")),
+        (
+            ["crypto", "hash", "--algorithm", "sha256", "--content=-x", "--raw", "--"],
+            _sha256(b"-x"),
+        ),
+        (["text", "case", "--content", "x", "--case-type", "UPPERCASE", "--raw", "--"], b"X\n"),
+        (["tools", "--"], None),
+        (["completion", "bash", "--"], None),
+        (["completion", "--", "bash"], None),
+    ],
+    ids=["subject-from-stdin", "dash-value", "text-case", "tools", "completion", "operand-after"],
+)
+def test_a_trailing_end_of_options_is_ignored(cli: Run, argv: list[str], out: bytes | None) -> None:
+    """POSIX guideline 10: ``--`` ends the options, as in every Unix tool; with nothing after
+    it, it changes nothing (was: unrecognized arguments: --)."""
+    result = cli(*argv, stdin=b"hi\n")
+    assert (result.code, result.err) == (0, b"")
+    expected = cli(*[word for word in argv if word != "--"], stdin=b"hi\n")
+    assert result.out == expected.out
+    if out is not None:
+        assert result.out == out
+
+
+def test_after_end_of_options_a_word_that_starts_with_a_dash_is_a_value(cli: Run) -> None:
+    """``completion -- -x``: -x is the shell operand (an invalid one), not an unknown option."""
+    result = cli("completion", "--", "-x")
+    assert result.code == 64
+    assert result.error()["details"] == (
+        "devutils completion: argument shell: invalid choice: '-x' (choose from 'bash', 'zsh',"
+        " 'fish')"
+    )
+    # without --, -x is an option (unknown), and the operand is missing
+    assert cli("completion", "-x").error()["details"] == (
+        "devutils completion: the following arguments are required: shell"
+    )
+
+
+def test_mcp_takes_a_trailing_end_of_options() -> None:
+    done = subprocess.run(
+        [*DEVUTILS, "mcp", "--"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=_env(unbuffered=False),
+        check=False,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (0, b""), done.stderr
 
 
 def test_a_sub_tool_takes_its_own_abbreviations() -> None:
@@ -785,6 +874,68 @@ def test_a_non_blocking_pipe_gets_every_byte(tmp_path: Path, unbuffered: bool) -
 def _pending(fd: int) -> int:
     """Bytes waiting in a pipe (FIONREAD)."""
     return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]  # type: ignore[no-any-return]
+
+
+INITIALIZE = (
+    b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+    b'"capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}\n'
+)
+
+
+def _started_with(redirect: str, argv: list[str], stdin: bytes = b"") -> Result:
+    """``devutils ARGV <&-`` (or ``>&-``, ``2>&-``) as a shell runs it: that descriptor closed."""
+    done = subprocess.run(
+        ["sh", "-c", f'exec "$@" {redirect}', "sh", *DEVUTILS, *argv],
+        input=stdin,
+        capture_output=True,
+        env=_env(unbuffered=False),
+        check=False,
+        timeout=60,
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def test_mcp_with_stdin_closed_serves_no_input_and_exits_0() -> None:
+    """No input is stdin at EOF (docs/mcp.md): exit 0 (uvloop took fd 0 and aborted, 134)."""
+    result = _started_with("<&-", ["mcp"])
+    assert (result.code, result.out) == (0, b""), result.err
+    assert [orjson.loads(line)["msg"] for line in result.err.splitlines()] == [
+        "serving MCP over stdio"
+    ]
+
+
+def test_mcp_with_stdout_closed_is_one_line_and_exit_74() -> None:
+    """No answer could be written: refused at once, like a tool's closed stdout (was 134)."""
+    result = _started_with(">&-", ["mcp"], INITIALIZE)
+    assert (result.code, result.err) == (74, b"devutils: write error: Bad file descriptor\n")
+
+
+def test_mcp_with_stderr_closed_answers() -> None:
+    """The logs are lost, the protocol is not (uvloop took fd 2 and aborted, 134)."""
+    result = _started_with("2>&-", ["mcp"], INITIALIZE)
+    assert result.code == 0
+    reply = orjson.loads(result.out)
+    assert (reply["id"], reply["result"]["serverInfo"]["name"]) == (1, "dev-utilities")
+
+
+@pytest.mark.parametrize(
+    ("redirect", "argv", "code"),
+    [
+        ("<&-", ["id", "uuid", "--version", "4", "--raw"], 0),
+        ("<&-", ["crypto", "hash", "--algorithm", "md5", "--content", "-"], 65),
+        ("2>&-", ["id", "uuid", "--version", "4", "--raw"], 0),
+        ("2>&-", ["id", "uuid"], 65),  # the error is lost, its exit code is not (was 1)
+        ("2>&-", ["id", "uuid", "--bogus"], 64),
+    ],
+    ids=["stdin-ok", "stdin-read", "stderr-ok", "stderr-error", "stderr-usage"],
+)
+def test_a_tool_started_with_a_descriptor_closed_keeps_its_exit_code(
+    redirect: str, argv: list[str], code: int
+) -> None:
+    result = _started_with(redirect, argv)
+    assert result.code == code, result.err
+    assert len(result.out) == (37 if code == 0 else 0)  # a UUID and a line break
+    assert b"Traceback" not in result.err
 
 
 def _close_stdout() -> None:

@@ -18,6 +18,7 @@ import importlib
 import itertools
 import logging
 import os
+import re
 import select
 import sys
 import types
@@ -79,18 +80,82 @@ class _Parser(argparse.ArgumentParser):
     # before argparse reads that option's value as a sub-tool name (crypto hash --bogus x).
     known_options: list[str] | None
     given: list[str]
+    # Whether a long option may be abbreviated (--algo for --algorithm).  The parser resolves
+    # abbreviations itself (argparse's own allow_abbrev is off): see spell_out.
+    abbreviates: bool
+    # Every option string of this parser, with its action; the names of its sub-commands.
+    options: dict[str, argparse.Action]
+    commands: dict[str, Any]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        self.options = {}
+        self.commands = {}
+        self.abbreviates = kwargs.get("allow_abbrev", True)
+        add_help = kwargs.get("add_help", True)
+        super().__init__(**{**kwargs, "allow_abbrev": False, "add_help": False})
+        if add_help:  # argparse's own help option, added here so that its action is known
+            self.add_argument("-h", "--help", action="help", help="show this help message and exit")
         self.shown_required = []
         self.known_options = None
         self.given = []
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        return self.remember(super().add_argument(*args, **kwargs))
+
+    def remember(self, action: argparse.Action) -> argparse.Action:
+        """Notes an action added to this parser (or to one of its argument groups)."""
+        self.options.update(dict.fromkeys(action.option_strings, action))
+        return action
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        action = super().add_subparsers(**kwargs)
+        self.commands = action.choices  # filled in by add_parser
+        return action
 
     def parse_known_args(  # type: ignore[override]  # typeshed overloads; one shape used here
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         self.given = list(sys.argv[1:] if args is None else args)
-        return super().parse_known_args(self.given, namespace)
+        return super().parse_known_args(self.spell_out(self.given), namespace)
+
+    def spell_out(self, words: Sequence[str]) -> list[str]:
+        """``words`` with this parser's abbreviated options written in full.
+
+        argparse calls a prefix ambiguous when it starts two option strings, even two spellings
+        of one option (``--case`` for ``--case-type`` and ``--caseType``).  Here a prefix is
+        ambiguous only when it starts options of two different actions.  This parser's words
+        end at ``--`` or at a sub-command's name: the sub-command's parser spells out the rest.
+        """
+        spelled: list[str] = []
+        rest = list(words)
+        while rest:
+            word = rest.pop(0)
+            if word == "--" or word in self.commands:
+                return [*spelled, word, *rest]
+            name, equals, value = word.partition("=")  # an option string has no "="
+            found = self._option(name)
+            if found is None:
+                spelled.append(word)
+                continue
+            full, action = found
+            spelled.append(full + equals + value)
+            # the option's own values are not options or sub-command names (--algorithm verify)
+            count = 0 if equals else _values_taken(action)
+            while rest and count and not _looks_like_option(rest[0]):
+                spelled.append(rest.pop(0))
+                count -= 1
+        return spelled
+
+    def _option(self, name: str) -> tuple[str, argparse.Action] | None:
+        """The option ``name`` names, in full: itself, or the one option it abbreviates."""
+        if name in self.options:
+            return name, self.options[name]
+        if not (self.abbreviates and name.startswith("--") and " " not in name):
+            return None
+        matches = [option for option in self.options if option.startswith(name)]
+        if len({id(self.options[option]) for option in matches}) > 1:
+            self.error(f"ambiguous option: {name} could match {', '.join(matches)}")
+        return (matches[0], self.options[matches[0]]) if matches else None
 
     def _as_required(self, render: typing.Callable[[], str]) -> str:
         for action in self.shown_required:
@@ -131,13 +196,35 @@ class _Parser(argparse.ArgumentParser):
             if word == "--":
                 break
             name = word.split("=", 1)[0]
-            # argparse takes any unambiguous prefix of an option (--algo for --algorithm), except
-            # on a tool with sub-tools
+            # an unambiguous prefix of an option is that option (--algo for --algorithm: see
+            # spell_out), except on a tool with sub-tools
             if name.startswith("--") and not any(
-                o == name or (self.allow_abbrev and o.startswith(name)) for o in self.known_options
+                o == name or (self.abbreviates and o.startswith(name)) for o in self.known_options
             ):
                 unknown.append(name)
         return unknown
+
+
+_NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's: a value, not an option
+
+
+def _looks_like_option(word: str) -> bool:
+    """Whether argparse takes ``word`` for an option rather than a value: not ``-``, a negative
+    number (no option of the CLI looks like one) or words with a space (``--text '-a b'``)."""
+    return (
+        word.startswith("-")
+        and word != "-"
+        and not _NEGATIVE_NUMBER.match(word)
+        and " " not in word
+    )
+
+
+def _values_taken(action: argparse.Action) -> int:
+    """How many of the words after an option argparse may take as its values."""
+    nargs = action.nargs
+    if nargs is None or nargs == argparse.OPTIONAL:
+        return 1
+    return nargs if isinstance(nargs, int) else sys.maxsize  # "*", "+"
 
 
 def _without_values(message: str, words: Sequence[str]) -> str:
@@ -159,14 +246,28 @@ def _without_values(message: str, words: Sequence[str]) -> str:
     return message
 
 
+def _options_end(words: Sequence[str]) -> int:
+    """The index of ``--``, which ends the options (POSIX guideline 10): the words after it are
+    operands, even those that start with ``-``; ``len(words)`` when there is none."""
+    return words.index("--") if "--" in words else len(words)
+
+
+def _without_trailing_end(words: list[str]) -> list[str]:
+    """``words`` without a ``--`` that has nothing after it, which marks the end of no options.
+    (argparse keeps a ``--`` that no operand follows, and reports it as an unknown argument.)"""
+    return words[:-1] if _options_end(words) == len(words) - 1 else words
+
+
 def _unrecognized(words: Sequence[str]) -> str:
     """What argparse could not place, without the words themselves: the value typed after a
     mistyped option may be a secret (``--pasword hunter2``).  Long options are named
-    (``--name=VALUE`` by its name alone); when there is none, the other words are counted."""
-    names = [word.split("=", 1)[0] for word in words if word.startswith("--")]
+    (``--name=VALUE`` by its name alone); when there is none, the other words are counted.
+    Words after ``--`` are operands, never option names, and ``--`` itself is not counted."""
+    end = _options_end(words)
+    names = [word.split("=", 1)[0] for word in words[:end] if word.startswith("--")]
     if names:
         return f"unrecognized arguments: {' '.join(names)}"
-    count = len(words)
+    count = len(words) - (end < len(words))
     return f"unrecognized arguments: {count} value{'s' if count > 1 else ''} (not shown)"
 
 
@@ -289,8 +390,8 @@ def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: No
         if secret:
             help_text += f" Secret: prefer - (stdin), @PATH or {flag(name)}-env VAR."
         group = required if field.is_required() else optional
-        action = group.add_argument(
-            *flags, dest=f"field:{name}", default=None, help=help_text, **kwargs
+        action = parser.remember(
+            group.add_argument(*flags, dest=f"field:{name}", default=None, help=help_text, **kwargs)
         )
         if field.is_required():
             parser.shown_required.append(action)
@@ -300,12 +401,14 @@ def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: No
             for option in flags:
                 node.values[option] = [str(choice) for choice in choices]
         if secret:
-            group.add_argument(
-                f"{flag(name)}-env",
-                dest=f"env:{name}",
-                metavar="VAR",
-                default=None,
-                help=f"read {flag(name)} from the environment variable VAR",
+            parser.remember(
+                group.add_argument(
+                    f"{flag(name)}-env",
+                    dest=f"env:{name}",
+                    metavar="VAR",
+                    default=None,
+                    help=f"read {flag(name)} from the environment variable VAR",
+                )
             )
             node.options.append(f"{flag(name)}-env")
     return parser
@@ -372,7 +475,7 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
             if prefix in tools:  # a tool with tools under it: its node keeps its options
                 # It takes its options whole: a prefix (--digest of crypto hash verify) would be
                 # matched against its own options (--digest-size) before the sub-tool sees it.
-                tools[prefix].allow_abbrev = False
+                tools[prefix].abbreviates = False
                 # Out of its usage line, which would show the sub-tool as required (TOOL ...);
                 # its epilog lists them.
                 groups[prefix] = tools[prefix].add_subparsers(
@@ -621,9 +724,29 @@ def _refuse_configuration(exc: SettingsError, command: str) -> int:
     return EX_CONFIG
 
 
+def _reserve_standard_descriptors() -> None:
+    """Points each of fds 0, 1 and 2 the process was started without (``<&-``, ``>&-``,
+    ``2>&-``) at the null device.  Otherwise the next file opened takes that number: uvloop's
+    own descriptors then did, and it aborts the process when it closes one below 3 (``devutils
+    mcp <&-``).  ``sys.stdin`` and ``sys.stdout`` stay None (no input; a write fails, exit 74);
+    ``sys.stderr`` becomes the null device, so an error still exits with its own code (``print``
+    to a None file writes to stdout, a None ``sys.stderr`` raised AttributeError: exit 1)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - the process's own
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line, with a Unix tool's exits: 141 when the reader of stdout left, 74 when
     stdout cannot be written, 130 after Ctrl-C; no traceback for any of them."""
+    _reserve_standard_descriptors()
     try:
         try:
             status = _main(list(sys.argv[1:] if argv is None else argv))
@@ -670,7 +793,8 @@ def load_modules(arguments: Sequence[str]) -> tuple[ToolSpec, ...]:
 
 
 def _main(arguments: list[str]) -> int:
-    raw = "--raw" in arguments
+    arguments = _without_trailing_end(arguments)
+    raw = "--raw" in arguments[: _options_end(arguments)]
     specs = load_modules(arguments)
     parser, tree, parsers = _build(specs)
     try:
@@ -702,6 +826,9 @@ def _main(arguments: list[str]) -> int:
         return healthcheck(settings, namespace.url, namespace.timeout)
     if namespace.command == "mcp":
         from devutils.frontends.mcp import run_stdio
+
+        if sys.stdout is None:  # started with stdout closed: no answer could be written
+            return _output_failed(OSError(errno.EBADF, os.strerror(errno.EBADF)))
 
         try:
             return run_stdio(settings)

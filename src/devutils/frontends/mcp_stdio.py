@@ -148,11 +148,14 @@ def claimed_stdin() -> Iterator[anyio.AsyncFile[str] | None]:
     """The client's input as text that keeps bytes that are not UTF-8 (as lone surrogates), read
     from a private duplicate of fd 0 while fd 0 itself points at the null device, so nothing a
     tool runs can read the client's input (as ``stdio_server`` does for the stdin it opens).
-    None when fd 0 is not the process's stdin (started with it closed, so another file may have
-    its number): ``stdio_server`` then decides."""
+    Started with fd 0 closed (``devutils mcp <&-``), there is no input: the null device, read as
+    a stdin at EOF, so the server exits 0 at once (the SDK would read ``sys.stdin``, None).
+    None when ``sys.stdin`` is not fd 0 (replaced in-process): ``stdio_server`` then decides."""
     try:
-        ours = sys.stdin is not None and sys.stdin.fileno() == 0
-        wire = os.dup(0) if ours else -1
+        if sys.stdin is None:
+            wire = os.open(os.devnull, os.O_RDONLY)
+        else:
+            wire = os.dup(0) if sys.stdin.fileno() == 0 else -1
     except (OSError, ValueError):
         wire = -1
     if wire < 0:
