@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import orjson
+
 from devutils.http.asgi import ASGIApp
 from devutils.http.server.limits import ServerLimits
 from devutils.http.server.runner import StopSignals, serve
@@ -174,3 +176,21 @@ def split(response: bytes) -> tuple[list[bytes], bytes]:
 def request(path: str, method: str = "GET", close: bool = True, extra: str = "") -> bytes:
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}"
     return (head + ("Connection: close\r\n" if close else "") + "\r\n").encode()
+
+
+# Chunked bodies the parser refuses, by what is wrong with them.
+BAD_BODIES = {
+    "bad-chunk-size": b"ZZ\r\nabc\r\n0\r\n\r\n",
+    "chunk-longer-than-its-size": b"3\r\nabcdef\r\n0\r\n\r\n",
+    "bad-size-after-a-good-chunk": b"3\r\nabc\r\nQ\r\n0\r\n\r\n",
+}
+
+
+def assert_malformed_answer(data: bytes) -> None:
+    """``data`` is the server's whole 400 answer to a malformed request, and nothing after it."""
+    lines, body = split(data)
+    assert lines[0] == b"HTTP/1.1 400 Bad Request"
+    assert header_value(lines[1:], b"connection") == b"close"
+    assert header_value(lines[1:], b"content-length") == b"%d" % len(body)  # nothing after it
+    error = orjson.loads(body)["error"]
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "Malformed HTTP request")

@@ -11,8 +11,10 @@ import pytest
 
 from tests.server.apps import Recorder, wait_for_event
 from tests.server.harness import (
+    BAD_BODIES,
     Responses,
     Served,
+    assert_malformed_answer,
     header_value,
     read_for,
     read_until_closed,
@@ -21,20 +23,6 @@ from tests.server.harness import (
 )
 
 CHUNKED_HEAD = b"POST %s HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-BAD_BODIES = {
-    "bad-chunk-size": b"ZZ\r\nabc\r\n0\r\n\r\n",
-    "chunk-longer-than-its-size": b"3\r\nabcdef\r\n0\r\n\r\n",
-    "bad-size-after-a-good-chunk": b"3\r\nabc\r\nQ\r\n0\r\n\r\n",
-}
-
-
-def assert_malformed_answer(data: bytes) -> None:
-    lines, body = split(data)
-    assert lines[0] == b"HTTP/1.1 400 Bad Request"
-    assert header_value(lines[1:], b"connection") == b"close"
-    assert header_value(lines[1:], b"content-length") == b"%d" % len(body)  # nothing after it
-    error = orjson.loads(body)["error"]
-    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "Malformed HTTP request")
 
 
 @pytest.mark.parametrize("bad", BAD_BODIES.values(), ids=BAD_BODIES.keys())

@@ -72,6 +72,11 @@ SHOWN_TOKEN_BYTES = 20
 # The first bytes of a request kept while its head is read, to name a method the parser refuses.
 REQUEST_START_BYTES = 32
 _METHODS = frozenset(HTTPMethod)
+# The head a fresh parser is given to read the body of a request with an Upgrade header (see
+# _ignore_upgrade): the request's own framing fields go in its %s.  Connection: close, with the
+# parser's data-after-close leniency, makes it drop whatever follows that body.
+_BODY_HEAD = b"POST / HTTP/1.1\r\nConnection: close\r\n%s\r\n"
+_FRAMING_FIELDS = (b"content-length", b"transfer-encoding")
 
 # Rendered per answer (error_response): each carries the current Date and its own request id.
 MALFORMED = ValidationError("Malformed HTTP request")
@@ -141,9 +146,9 @@ class HttpProtocol(asyncio.Protocol):
         self.url_size = 0
         self.head_size = 0  # request-target and header lines, as parsed
         self.hosts = 0  # Host fields in the head
-        # Body bytes still to come of a request with an Upgrade header (see _ignore_upgrade); once
-        # 0, whatever else arrives is dropped: the connection closes after the answer.
-        self.upgrade_body: int | None = None
+        # A request with an Upgrade header was read (see _ignore_upgrade): once its body is in,
+        # whatever else arrives is dropped, since the connection closes after its answer.
+        self.upgraded = False
         # The trailer section of a chunked body: counted against the header limits, then dropped.
         self.trailer_count = 0
         self.trailer_size = 0
@@ -203,24 +208,23 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed or self.failure is not None:
             return  # after a parse error the parser is unusable: the rest is not read
-        if self.upgrade_body is not None:
-            self._feed_upgrade_body(data)
-            return
+        if self.upgraded and not self.in_body:
+            return  # after the body of a request with Upgrade: the connection closes, unread
         if self.in_body:
             self.since_body += len(data)
         else:
             self.head_bytes += len(data)
             if not self.in_head:  # between requests: this read begins the next one
                 self.request_start = data[:REQUEST_START_BYTES]
+        upgrade: int | None = None
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as exc:
             refused = exc.__context__
             self._refuse(refused.error if isinstance(refused, _Refused) else MALFORMED)
             return
-        except httptools.HttpParserUpgrade as upgrade:
-            self._ignore_upgrade(data[upgrade.args[0] :])
-            return
+        except httptools.HttpParserUpgrade as exc:
+            upgrade = exc.args[0]
         except httptools.HttpParserInvalidMethodError:
             self._refuse(_unknown_method(self.request_start))
             return
@@ -229,6 +233,11 @@ class HttpProtocol(asyncio.Protocol):
             version = self.parser.get_http_version()
             major = int(version.partition(".")[0])
             self._refuse(_version_refused(version) if major >= 2 else MALFORMED)
+            return
+        if upgrade is not None:
+            # Not in the except clause: an error raised there while the body is parsed would get
+            # HttpParserUpgrade as its __context__, in place of the _Refused that says why.
+            self._ignore_upgrade(data[upgrade:])
             return
         if self.in_head and self.head_bytes > self.limits.max_header_bytes:
             self.fail(error_response(RequestHeaderTooLargeError()))
@@ -352,6 +361,8 @@ class HttpProtocol(asyncio.Protocol):
             self.parsing.add_body(body)
 
     def on_message_complete(self) -> None:
+        if self.parser.should_upgrade():
+            return  # ended at its head by httptools: its body is still to be read (_ignore_upgrade)
         self.in_body = False
         self._cancel_body_timer()
         self.head_bytes = 0
@@ -540,35 +551,24 @@ class HttpProtocol(asyncio.Protocol):
     def _ignore_upgrade(self, rest: bytes) -> None:
         """No protocol upgrades here (``curl --http2`` asks for h2c): RFC 9110 §7.8 lets a server
         ignore Upgrade, so the request is answered as plain HTTP/1.1 and the connection then
-        closes.  httptools ends such a message at its head, so a Content-Length body is read
-        here; a chunked one cannot be framed without the parser and is not read."""
-        cycle = self.waiting[-1] if self.waiting else self.active
-        self.upgrade_body = 0
-        if cycle is None:
+        closes.  httptools ends such a message at its head (``rest`` is what followed it), so its
+        body is read by a fresh parser given a head with the request's own framing fields: the
+        bytes are then decoded, and bounded, exactly as any request's body (chunks, trailers,
+        their errors and limits, the body timeout), by the same callbacks."""
+        self.upgraded = True
+        cycle = self.parsing
+        if cycle is None:  # refused meanwhile: the connection reads nothing more
             return
         cycle.keep_alive = False
-        length = int(next((v for k, v in cycle.scope["headers"] if k == b"content-length"), b"0"))
-        if length:
-            cycle.body_done = False
-            self.parsing = cycle
-            self.upgrade_body = length
-        self._feed_upgrade_body(rest)
-
-    def _feed_upgrade_body(self, data: bytes) -> None:
-        cycle = self.parsing
-        remaining = self.upgrade_body
-        if cycle is None or not remaining:
-            return
-        taken = data[:remaining]
-        if taken:
-            cycle.add_body(taken)
-        self.upgrade_body = remaining = remaining - len(taken)
-        if remaining:
-            self._watch_body()
-            return
-        self.parsing = None
-        self._cancel_body_timer()
-        cycle.end_body()
+        framing = b"".join(
+            b"%s: %s\r\n" % field for field in cycle.scope["headers"] if field[0] in _FRAMING_FIELDS
+        )
+        self.parser = httptools.HttpRequestParser(_UpgradeBody(self))
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        # Fields this parser accepted in the request's head: no error.  Without a body, the
+        # message completes here (on_message_complete ends it).
+        self.parser.feed_data(_BODY_HEAD % framing)
+        self.data_received(rest)  # even empty: a body still to come starts its deadline
 
     def _head_timed_out(self) -> None:
         self.timer = None
@@ -650,6 +650,30 @@ class HttpProtocol(asyncio.Protocol):
         waiter = self.drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+class _UpgradeBody:
+    """The callbacks of the parser reading the body of a request with an Upgrade header: the
+    connection's, once the head of that parser's own (not the request's) has been read."""
+
+    __slots__ = ("conn", "in_head")
+
+    def __init__(self, conn: HttpProtocol) -> None:
+        self.conn = conn
+        self.in_head = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.in_head:
+            self.conn.on_header(name, value)  # a trailer field (the connection is in the body)
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+
+    def on_body(self, body: bytes) -> None:
+        self.conn.on_body(body)
+
+    def on_message_complete(self) -> None:
+        self.conn.on_message_complete()
 
 
 def _served_version(version: str) -> str:
