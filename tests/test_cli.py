@@ -76,6 +76,25 @@ def test_validation_error_goes_to_stderr_with_exit_code(capsys: pytest.CaptureFi
     assert error["code"] == "VALIDATION_ERROR"
 
 
+def test_a_bug_in_a_tool_is_an_internal_error_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As REST answers it (500): exit 70 and the error object, never the exception's text."""
+    from devutils.tools import text
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(text, "go_lower", broken)
+    assert main(["text", "slug", "--content", "Hello"]) == 70
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert json.loads(captured.err) == {
+        "success": False,
+        "error": {"code": "INTERNAL_ERROR", "message": "Internal server error"},
+    }
+
+
 def test_unknown_json_field_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     args = '{"text": "hello", "algorithm": "sha256"}'
     assert main(["crypto", "hash", "--json", args]) == 65

@@ -32,7 +32,7 @@ import orjson
 from pydantic.alias_generators import to_camel
 
 from devutils import __version__
-from devutils.errors import NotFoundError, ToolError, ValidationError
+from devutils.errors import InternalError, NotFoundError, ToolError, ValidationError
 from devutils.frontends.cli_completion import SHELLS, Node, script
 from devutils.frontends.cli_input import (
     Sources,
@@ -860,6 +860,9 @@ def _main(arguments: list[str]) -> int:
         result = registry.invoke_sync(tool_spec, _tool_args(namespace, tool_spec, sources))
     except ToolError as exc:
         return _print_error(exc, raw)
+    except Exception:  # a bug in a tool: answered as REST answers it (500), never a traceback
+        logging.getLogger(__name__).exception("unhandled error", extra={"tool": tool_name})
+        return _print_error(InternalError(), raw)
     finally:
         registry.close()
     dumped = dump_output(result)

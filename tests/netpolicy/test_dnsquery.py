@@ -159,6 +159,7 @@ def test_internal_names_are_refused_before_any_query(
         ("exa mple.com", "A"),
         ("example..com", "A"),
         ("example.com", "PTR"),
+        ("2001:db8::1%eth0", "PTR"),  # a zone names a link of this host: no reverse name
         ("a" * 64 + ".com", "TXT"),
     ],
 )

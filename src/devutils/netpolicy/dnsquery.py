@@ -122,6 +122,9 @@ class DnsLookup:
                 ) from None
         if not isinstance(address, IPv4Address | IPv6Address):  # pragma: no cover - typing only
             raise ValidationError(_FAILED, "invalid address")
+        if isinstance(address, IPv6Address) and address.scope_id is not None:
+            # A zone (%eth0) names a link on this host: it has no reverse name.
+            raise ValidationError(_FAILED, "PTR lookups take an IP address without a zone (%...)")
         policy.check_address(address)
         return str(dns.reversename.from_address(str(address)).to_text())
 

@@ -98,7 +98,10 @@ class DnsOutput(ToolOutput):
     record_type: str
     records: list[str] = Field(description="Record values; [] when there are none.")
     ttl: int | None = Field(description="TTL of the answer in seconds; null when empty.")
-    answers: list[DnsRecord] = Field(description="Each record with its TTL.")
+    answers: list[DnsRecord] = Field(
+        description="Each record the server answered, with its TTL. A CNAME query of a name "
+        "without one has none: records then holds the name itself, as Go's LookupCNAME does."
+    )
     truncated: bool = Field(description="True when more records existed than DNS_MAX_RECORDS.")
 
 
