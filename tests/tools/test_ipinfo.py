@@ -76,7 +76,18 @@ CLASSIFY_VECTORS = [
     ("2001:db8::1", "2001:db8::1", 6, "documentation", {"isDocumentation"}),
     ("3fff::1", "3fff::1", 6, "documentation", {"isDocumentation"}),
     ("100::1", "100::1", 6, "discard", {"isReserved"}),
-    ("2001:20::1", "2001:20::1", 6, "ietf-protocol", {"isReserved"}),
+    ("2001:10::1", "2001:10::1", 6, "ietf-protocol", {"isReserved"}),  # ORCHID, retired
+    # Globally reachable blocks inside 192.0.0.0/24 and 2001::/23 (IANA registries): public
+    ("192.0.0.9", "192.0.0.9", 4, "pcp-anycast", {"isPublic"}),
+    ("192.0.0.10", "192.0.0.10", 4, "turn-anycast", {"isPublic"}),
+    ("192.0.0.11", "192.0.0.11", 4, "ietf-protocol", {"isReserved"}),
+    ("2001:1::1", "2001:1::1", 6, "pcp-anycast", {"isPublic"}),
+    ("2001:1::4", "2001:1::4", 6, "ietf-protocol", {"isReserved"}),
+    ("2001:3::1", "2001:3::1", 6, "amt", {"isPublic"}),
+    ("2001:4:112::1", "2001:4:112::1", 6, "as112", {"isPublic"}),
+    ("2001:20::1", "2001:20::1", 6, "orchid-v2", {"isPublic"}),
+    ("2001:30::1", "2001:30::1", 6, "drone-remote-id", {"isPublic"}),
+    ("192.31.196.1", "192.31.196.1", 4, "public", {"isPublic"}),  # AS112-v4: in no block
     ("5f00::1", "5f00::1", 6, "srv6", {"isReserved"}),
     ("4000::1", "4000::1", 6, "reserved", {"isReserved"}),
     ("::127.0.0.1", "::7f00:1", 6, "ipv4-compatible", {"isReserved"}),
@@ -191,4 +202,5 @@ def test_most_specific_block_wins() -> None:
     assert _iprange.classify(ipaddress.ip_address("0.0.0.0")).range == "unspecified"
     assert _iprange.classify(ipaddress.ip_address("0.0.0.1")).range == "this-network"
     assert _iprange.classify(ipaddress.ip_address("2001:db8::")).range == "documentation"
-    assert _iprange.classify(ipaddress.ip_address("2001:1::1")).range == "ietf-protocol"
+    assert _iprange.classify(ipaddress.ip_address("2001:1::4")).range == "ietf-protocol"
+    assert _iprange.classify(ipaddress.ip_address("2001:1::1")).range == "pcp-anycast"

@@ -3,7 +3,8 @@
 ``ipaddress``'s ``is_private``/``is_global`` flags are not used: they changed between patch
 releases (CVE-2024-4032) and still call multicast, NAT64 and 6to4 "global" (security-notes §0).
 The table below is the IANA IPv4/IPv6 Special-Purpose Address Registries (plus multicast,
-broadcast and the deprecated site-local and 6to4-relay blocks); the most specific block wins.
+broadcast and the deprecated site-local and 6to4-relay blocks); the most specific block wins, so
+the globally reachable blocks inside reserved ones (192.0.0.9, 2001:4:112::/48, ...) are public.
 Addresses that embed an IPv4 address (NAT64, 6to4, Teredo) are judged by that address.
 
 ``classify(ip) -> RangeInfo`` is the whole API, kept free of tool concerns so the SSRF deny table
@@ -30,6 +31,9 @@ CGNAT = "cgnat"
 BROADCAST = "broadcast"
 BENCHMARK = "benchmark"
 EMBEDDED = "embedded"  # judged by the IPv4 address inside
+# A block the registries mark "Globally Reachable: True" inside a reserved one (anycast services,
+# AS112, ORCHIDv2): public, but named.
+GLOBAL = "global"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ BLOCKS: tuple[Block, ...] = (
     _block("169.254.0.0/16", "link-local", LINK_LOCAL),
     _block("172.16.0.0/12", "private", PRIVATE),
     _block("192.0.0.0/24", "ietf-protocol", RESERVED),
+    _block("192.0.0.9/32", "pcp-anycast", GLOBAL),  # RFC 7723
+    _block("192.0.0.10/32", "turn-anycast", GLOBAL),  # RFC 8155
     _block("192.0.2.0/24", "documentation", DOCUMENTATION),
     _block("192.88.99.0/24", "6to4-relay", RESERVED),
     _block("192.168.0.0/16", "private", PRIVATE),
@@ -73,6 +79,13 @@ BLOCKS: tuple[Block, ...] = (
     _block("100::/64", "discard", RESERVED),
     _block("2001::/23", "ietf-protocol", RESERVED),
     _block("2001::/32", "teredo", EMBEDDED),
+    _block("2001:1::1/128", "pcp-anycast", GLOBAL),  # RFC 7723
+    _block("2001:1::2/128", "turn-anycast", GLOBAL),  # RFC 8155
+    _block("2001:1::3/128", "dns-sd-srp-anycast", GLOBAL),  # RFC 9665
+    _block("2001:3::/32", "amt", GLOBAL),  # RFC 7450
+    _block("2001:4:112::/48", "as112", GLOBAL),  # RFC 7535
+    _block("2001:20::/28", "orchid-v2", GLOBAL),  # RFC 7343
+    _block("2001:30::/28", "drone-remote-id", GLOBAL),  # RFC 9374
     _block("2001:2::/48", "benchmark", BENCHMARK),  # RFC 5180
     _block("2001:db8::/32", "documentation", DOCUMENTATION),
     _block("2002::/16", "6to4", EMBEDDED),
@@ -128,4 +141,6 @@ def classify(address: Address) -> RangeInfo:
         embedded = _embedded_ipv4(address, block)
         inner = classify(embedded)
         return RangeInfo(address, block.name, inner.flags, inner.public, embedded)
+    if GLOBAL in block.flags:
+        return RangeInfo(address, block.name, frozenset(), public=True)
     return RangeInfo(address, block.name, block.flags, public=False)
