@@ -10,35 +10,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 
-from tests.server.apps import Recorder, make_app
+from tests.server.apps import Recorder
 from tests.server.harness import (
     Responses,
     Served,
     header_value,
     read_until_closed,
     request,
-    served,
     split,
 )
 
 HOST = b"Host: 127.0.0.1\r\n"
 CHUNKED_BODY = b"2\r\nab\r\n0\r\n\r\n"
-
-
-@pytest.fixture(scope="module")
-def seen() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture(scope="module")
-def server(seen: Recorder) -> Iterator[Served]:
-    with served(make_app(seen)) as handle:
-        yield handle
 
 
 def refused(server: Served, raw: bytes) -> tuple[bytes, dict[str, str]]:
