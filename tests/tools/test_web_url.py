@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -126,6 +127,176 @@ async def test_a_url_that_fails_to_parse_never_echoes_its_password(
     details = response.json()["error"]["details"]
     assert details.startswith(f"failed to parse URL: parse {shown}: ")
     assert "pw" not in details
+
+
+# A "/", "?" or "#" in a password ends the authority early, so Go's parse reports the password's
+# first part as a port (or the like): neither the quoted URL nor the reason may show any of it.
+CUT_PASSWORDS = [
+    (
+        "postgres://app:Zm9v/YmFy@db.example.com:5432/prod",
+        ["Zm9v", "YmFy"],
+        'parse "postgres://app:xxxxx@db.example.com:5432/prod": invalid port "xxxxx" after host',
+    ),
+    (
+        "https://user:s3cr?t@host.example/",
+        ["s3cr"],
+        'parse "https://user:xxxxx@host.example/": invalid port "xxxxx" after host',
+    ),
+    (
+        "https://user:Zm9v#YmFy@host.example/",  # Go quotes only the text before "#"
+        ["Zm9v", "YmFy"],
+        'parse "https://user:xxxxx": invalid port "xxxxx" after host',
+    ),
+    (
+        "https://u:Zm9v%zzYmFy@h/",  # a bad escape inside the password
+        ["Zm9v", "YmFy", "%zz"],
+        'parse "https://u:xxxxx@h/": invalid URL escape "xxxxx"',
+    ),
+    (
+        "https://u:Zm9v[YmFy/x@h/",
+        ["Zm9v", "YmFy"],
+        'parse "https://u:xxxxx@h/": invalid IP-literal',
+    ),
+    (
+        " https://u:Zm9v/YmFy@h/",  # the leading space fails the scheme instead
+        ["Zm9v", "YmFy"],
+        'parse " https://u:xxxxx@h/": first path segment in URL cannot contain colon',
+    ),
+    (
+        "http://[::1]:Zm9v/YmFy@h/x",  # unclear which ":" starts a password: hide from the first
+        ["Zm9v", "YmFy"],
+        'parse "http://[:xxxxx@h/x": invalid port "xxxxx" after host',
+    ),
+    (
+        "https://user:Zm9vYmFy@host.example:bad/",  # a quoted piece outside it stays
+        ["Zm9v", "YmFy"],
+        'parse "https://user:xxxxx@host.example:bad/": invalid port ":bad" after host',
+    ),
+]
+CUT_PASSWORD_IDS = [
+    "slash", "question-mark", "hash", "bad-escape-in-password", "bracket-in-password",
+    "leading-space", "ipv6-host", "port-outside-password",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "secrets", "reason"), CUT_PASSWORDS, ids=CUT_PASSWORD_IDS)
+async def test_a_password_cut_short_by_a_delimiter_is_never_echoed(
+    client: httpx.AsyncClient, url: str, secrets: list[str], reason: str
+) -> None:
+    response = await client.post("/api/v1/web/url", json={"action": "parse", "url": url})
+    assert response.status_code == 400
+    for secret in secrets:
+        assert secret not in response.text
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "URL parsing failed")
+    assert error["details"] == f"failed to parse URL: {reason}"
+
+
+# RFC 3986 §3.2.2: only an IPv6 address goes in brackets (Go since 1.24.8/1.25.2, CVE-2025-47912);
+# the reasons are Go's url.Parse texts; an address that is not IPv6 is named, not diagnosed.
+BRACKET_ERRORS = [
+    (
+        "http://[example.com]:80/",
+        'invalid host: "example.com" is not an IPv6 address',
+    ),
+    ("http://[127.0.0.1]/", "invalid IP-literal"),
+    ("http://[]/", 'invalid host: "" is not an IPv6 address'),
+    ("http://[v1.x]/", 'invalid host: "v1.x" is not an IPv6 address'),
+    ("http://[ab]/", 'invalid host: "ab" is not an IPv6 address'),
+    ("http://a[::1]/", "invalid IP-literal"),
+    ("http://[%25en0]/", 'invalid host: "%en0" is not an IPv6 address'),
+    (
+        "http://[fe80::1%25]/",
+        'invalid host: "fe80::1%" is not an IPv6 address',
+    ),
+    ("http://[::1::]/", 'invalid host: "::1::" is not an IPv6 address'),
+    (
+        "http://[1:2:3:4:5:6:7:8:9]/",
+        'invalid host: "1:2:3:4:5:6:7:8:9" is not an IPv6 address',
+    ),
+    (
+        "http://[1:2::3:4:5:6:7:8]/",
+        'invalid host: "1:2::3:4:5:6:7:8" is not an IPv6 address',
+    ),
+    ("http://[1:2:3]/", 'invalid host: "1:2:3" is not an IPv6 address'),
+    (
+        "http://[12345::]/",
+        'invalid host: "12345::" is not an IPv6 address',
+    ),
+    (
+        "http://[::1.2.3.04]/",
+        'invalid host: "::1.2.3.04" is not an IPv6 address',
+    ),
+    ("http://[1.2.3]/", 'invalid host: "1.2.3" is not an IPv6 address'),
+]
+BRACKET_ERROR_IDS = [
+    "name", "ipv4", "empty", "ipvfuture", "no-dot-or-colon", "text-before-bracket", "zone-only",
+    "empty-zone", "two-ellipses", "too-long", "ellipsis-for-nothing", "too-short", "long-group",
+    "embedded-ipv4-leading-zero", "short-ipv4",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("url", "reason"), BRACKET_ERRORS, ids=BRACKET_ERROR_IDS)
+async def test_brackets_hold_only_an_ipv6_address(
+    client: httpx.AsyncClient, url: str, reason: str
+) -> None:
+    response = await client.post("/api/v1/web/url", json={"action": "parse", "url": url})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "URL parsing failed")
+    assert error["details"] == f"failed to parse URL: parse {json.dumps(url)}: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "hostname"),
+    [
+        ("http://[fe80::1%25en0]:8080/", "[fe80::1%en0]:8080", "fe80::1%en0"),
+        ("http://[fe80::1%25eth0.10]/", "[fe80::1%eth0.10]", "fe80::1%eth0.10"),
+        ("http://[2001:DB8::1]/", "[2001:DB8::1]", "2001:DB8::1"),
+        ("http://[::]/", "[::]", "::"),
+        ("http://[1:2:3:4:5:6:7::]/", "[1:2:3:4:5:6:7::]", "1:2:3:4:5:6:7::"),
+        ("http://[::ffff:192.0.2.1]/", "[::ffff:192.0.2.1]", "::ffff:192.0.2.1"),
+        ("http://[64:ff9b::192.0.2.1]:1/", "[64:ff9b::192.0.2.1]:1", "64:ff9b::192.0.2.1"),
+    ],
+    ids=["zone-port", "zone-with-dot", "upper-hex", "unspecified", "trailing-ellipsis", "v4-mapped", "v4-tail"],
+)  # fmt: skip
+def test_ipv6_literals_still_parse(registry: Registry, url: str, host: str, hostname: str) -> None:
+    data = parse(registry, url)
+    assert (data["host"], data["hostname"]) == (host, hostname)
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "reason"),
+    [
+        ("[example.com]", None, 'invalid host: "example.com" is not an IPv6 address'),
+        ("[127.0.0.1]", 80, "invalid IP-literal"),
+        ("[v1.x]", None, 'invalid host: "v1.x" is not an IPv6 address'),
+        ("[]:80", None, 'invalid host: "" is not an IPv6 address'),
+        ("a[::1]", None, "invalid IP-literal"),
+        ("[::1", None, "missing ']' in host"),
+        ("[::1]x", None, 'invalid port "x" after host'),
+    ],
+    ids=["name", "ipv4-with-port", "ipvfuture", "empty-with-port", "text-before-bracket", "unclosed", "junk-after"],
+)  # fmt: skip
+async def test_build_refuses_what_parse_refuses_in_brackets(
+    client: httpx.AsyncClient, host: str, port: int | None, reason: str
+) -> None:
+    body = {"action": "build", "scheme": "http", "host": host, "port": port}
+    response = await client.post("/api/v1/web/url", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == ("VALIDATION_ERROR", "Invalid request")
+    assert error["details"] == f"host {json.dumps(host)}: {reason}"
+
+
+async def test_build_keeps_a_zone_and_round_trips(client: httpx.AsyncClient) -> None:
+    body = {"action": "build", "scheme": "http", "host": "[fe80::1%en0]", "port": 8080}
+    built = await client.post("/api/v1/web/url", json=body)
+    assert built.status_code == 200
+    url = built.json()["data"]["url"]
+    assert url == "http://[fe80::1%25en0]:8080"
+    parsed = await client.post("/api/v1/web/url", json={"action": "parse", "url": url})
+    assert parsed.json()["data"]["hostname"] == "fe80::1%en0"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ port text and never rejects a bad ``%`` escape, so it would answer 200 where Go 
 from __future__ import annotations
 
 import enum
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
@@ -16,7 +17,12 @@ from devutils.tools._gotext import strconv_quote
 
 
 class URLError(ValueError):
-    """A Go ``url.Error``-style message."""
+    """A Go ``url.Error``-style message. ``quoted`` holds the pieces of the input the message
+    quotes, so :func:`parse` can hide the ones that are part of a password."""
+
+    def __init__(self, message: str, quoted: tuple[bytes, ...] = ()) -> None:
+        super().__init__(message)
+        self.quoted = quoted
 
 
 class Mode(enum.Enum):
@@ -84,22 +90,23 @@ def unescape(text: str, mode: Mode) -> str:
         if byte == 0x25:  # "%"
             chunk = data[index : index + 3]
             if len(chunk) < 3 or chunk[1] not in _HEX or chunk[2] not in _HEX:
-                raise URLError(f"invalid URL escape {strconv_quote(chunk)}")
+                raise URLError(f"invalid URL escape {strconv_quote(chunk)}", (chunk,))
             value = int(chunk[1:], 16)
             if mode is Mode.HOST and value < 0x80 and chunk != b"%25":
                 # RFC 3986 §3.2.2: in a host, %-encoding is only for non-ASCII bytes.
-                raise URLError(f"invalid URL escape {strconv_quote(chunk)}")
+                raise URLError(f"invalid URL escape {strconv_quote(chunk)}", (chunk,))
             if (
                 mode is Mode.ZONE
                 and chunk != b"%25"
                 and value != 0x20
                 and should_escape(value, Mode.HOST)
             ):
-                raise URLError(f"invalid URL escape {strconv_quote(chunk)}")
+                raise URLError(f"invalid URL escape {strconv_quote(chunk)}", (chunk,))
             index += 3
             continue
         if mode in (Mode.HOST, Mode.ZONE) and byte < 0x80 and should_escape(byte, mode):
-            raise URLError(f"invalid character {strconv_quote(bytes([byte]))} in host name")
+            char = bytes([byte])
+            raise URLError(f"invalid character {strconv_quote(char)} in host name", (char,))
         index += 1
     if mode is Mode.QUERY_COMPONENT:
         data = data.replace(b"+", b" ")
@@ -165,26 +172,82 @@ def _get_scheme(raw: str) -> tuple[str, str]:
     return "", raw
 
 
+def _invalid_port(colon_port: str) -> URLError:
+    quoted = colon_port.encode()
+    return URLError(f"invalid port {strconv_quote(quoted)} after host", (quoted,))
+
+
 def _parse_host(host: str) -> str:
-    if host.startswith("["):
-        close = host.rfind("]")
-        if close < 0:
-            raise URLError("missing ']' in host")
-        colon_port = host[close + 1 :]
-        if not _valid_optional_port(colon_port):
-            raise URLError(f"invalid port {strconv_quote(colon_port.encode())} after host")
-        zone = host.find("%25", 0, close)
-        if zone >= 0:
-            return (
-                unescape(host[:zone], Mode.HOST)
-                + unescape(host[zone:close], Mode.ZONE)
-                + unescape(host[close:], Mode.HOST)
-            )
-    else:
-        colon = host.rfind(":")
-        if colon != -1 and not _valid_optional_port(host[colon:]):
-            raise URLError(f"invalid port {strconv_quote(host[colon:].encode())} after host")
+    bracket = host.rfind("[")
+    if bracket > 0:
+        # RFC 3986 §3.2.2: an IP-literal is the whole host, never a part of one. Newer Go
+        # rejects it so too; its first CVE-2025-47912 fix silently kept the bracketed part.
+        raise URLError("invalid IP-literal")
+    if bracket == 0:
+        return _parse_ip_literal(host)
+    colon = host.rfind(":")
+    if colon != -1 and not _valid_optional_port(host[colon:]):
+        raise _invalid_port(host[colon:])
     return unescape(host, Mode.HOST)
+
+
+def _parse_ip_literal(host: str) -> str:
+    """``[IPv6]`` or ``[IPv6%25zone]`` (RFC 3986, RFC 6874), optionally with ``:port``."""
+    close = host.rfind("]")
+    if close < 0:
+        raise URLError("missing ']' in host")
+    colon_port = host[close + 1 :]
+    if not _valid_optional_port(colon_port):
+        raise _invalid_port(colon_port)
+    literal = host[1:close]
+    # RFC 6874: "%25" starts the zone, which may %-encode any byte; the address itself may not.
+    zone = literal.find("%25")
+    if zone >= 0:
+        address = unescape(literal[:zone], Mode.HOST) + unescape(literal[zone:], Mode.ZONE)
+    else:
+        address = unescape(literal, Mode.HOST)
+    _check_ipv6(address)
+    return f"[{address}]{colon_port}"
+
+
+def _check_ipv6(address: str) -> None:
+    """Only an IPv6 address may be bracketed (RFC 3986 §3.2.2). Go enforces it since 1.24.8 and
+    1.25.2 (CVE-2025-47912): IPv4 in brackets is its ``invalid IP-literal``, and a name, ``[]``
+    or IPvFuture (``[v1.x]``, which Go does not support) is ``invalid host``; an IPv4-mapped
+    IPv6 address is still accepted. ``ipaddress`` reads addresses as Go's ``netip`` does
+    (no leading zeros in IPv4 parts, a non-empty zone); its reasons are not Go's, so the
+    message names the text only."""
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        pass
+    else:
+        raise URLError("invalid IP-literal")
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        quoted = address.encode()
+        raise URLError(
+            f"invalid host: {strconv_quote(quoted)} is not an IPv6 address", (quoted,)
+        ) from None
+
+
+def check_host(host: str) -> None:
+    """For build, whose Go counterpart ``URL.String`` checks nothing: a host with a ``[`` must be
+    ``[IPv6]``, ``[IPv6%zone]`` or either with ``:port``, as parse requires, so build does not
+    write a bracketed host that parse refuses. ``host`` is unescaped (a zone is ``%en0``, not
+    ``%25en0``), as ``URL.Host`` holds it."""
+    bracket = host.rfind("[")
+    if bracket < 0:
+        return
+    if bracket > 0:
+        raise URLError("invalid IP-literal")
+    close = host.rfind("]")
+    if close < 0:
+        raise URLError("missing ']' in host")
+    if not _valid_optional_port(host[close + 1 :]):
+        raise _invalid_port(host[close + 1 :])
+    _check_ipv6(host[1:close])
 
 
 _USERINFO_OK = frozenset("-._:~!$&'()*+,;=%@")
@@ -249,34 +312,73 @@ def _parse(raw: str) -> GoURL:
     return url
 
 
-def redacted(raw: str) -> str:
-    """``raw`` with the password of its userinfo replaced by ``xxxxx`` (Go's URL.Redacted), for
-    error messages: a URL that fails to parse must not echo its password."""
-    scheme_end = raw.find("://")
-    start = scheme_end + 3 if scheme_end >= 0 else (2 if raw.startswith("//") else -1)
-    if start < 0:
-        return raw
-    end = min((i for i in (raw.find(c, start) for c in "/?#") if i >= 0), default=len(raw))
-    at = raw.rfind("@", start, end)
-    colon = raw.find(":", start, at)
-    if at < 0 or colon < 0:
-        return raw
-    return raw[: colon + 1] + "xxxxx" + raw[at:]
+def password_span(raw: str) -> tuple[int, int] | None:
+    """Where ``raw`` may hold a password: from after the first ``:`` that follows a ``//`` to
+    the last ``@``, or None. Wider than Go's own parse on purpose: a ``/``, ``?`` or ``#`` in a
+    password ends Go's authority early, so the password then shows up as a port or a path, and
+    an error must not echo it either."""
+    slashes = raw.find("//")
+    at = raw.rfind("@")
+    if slashes < 0 or at < slashes + 2:
+        return None
+    colon = raw.find(":", slashes + 2, at)
+    return None if colon < 0 else (colon + 1, at)
+
+
+def _redact(text: str, span: tuple[int, int] | None) -> str:
+    """``text`` (``raw`` or a head of it) with the password span replaced by ``xxxxx``, as Go's
+    ``URL.Redacted`` shows a password."""
+    if span is None or span[0] >= len(text):
+        return text
+    return text[: span[0]] + "xxxxx" + text[span[1] :]
+
+
+def _touches(raw: bytes, piece: bytes, start: int, end: int) -> bool:
+    """Whether ``piece`` may come from ``raw[start:end]``: it occurs overlapping that span, or
+    it cannot be placed in ``raw`` at all (decoded text), so it might."""
+    index = raw.find(piece)
+    if index < 0:
+        return True
+    while index >= 0:
+        if index < end and index + len(piece) > start:
+            return True
+        index = raw.find(piece, index + 1)
+    return False
+
+
+def _redact_reason(exc: URLError, raw: str, span: tuple[int, int] | None) -> str:
+    """The message of ``exc`` with each input piece it quotes from the password replaced by
+    ``"xxxxx"`` (``invalid port ":s3cr" after host`` for ``user:s3cr/t@host``)."""
+    reason = str(exc)
+    if span is None or span[0] == span[1]:
+        return reason
+    data = raw.encode()
+    start, end = len(raw[: span[0]].encode()), len(raw[: span[1]].encode())
+    for piece in exc.quoted:
+        if piece and _touches(data, piece, start, end):
+            reason = reason.replace(strconv_quote(piece), '"xxxxx"')
+    return reason
+
+
+def _parse_error(shown: str, exc: URLError, raw: str, span: tuple[int, int] | None) -> URLError:
+    reason = _redact_reason(exc, raw, span)
+    return URLError(f"parse {strconv_quote(_redact(shown, span).encode())}: {reason}")
 
 
 def parse(raw: str) -> GoURL:
-    """Go ``url.Parse`` (plus ``Query()``); errors read ``parse "<url>": <reason>``, with the
-    password redacted."""
+    """Go ``url.Parse`` (plus ``Query()``); errors read ``parse "<url>": <reason>``, with any
+    text that may be a password shown as ``xxxxx`` in both parts."""
+    span = password_span(raw)
     head, _, fragment = raw.partition("#")
     try:
         url = _parse(head)
     except URLError as exc:
-        raise URLError(f"parse {strconv_quote(redacted(head).encode())}: {exc}") from None
+        raise _parse_error(head, exc, raw, span) from None
     if fragment:
         try:
             url.fragment = unescape(fragment, Mode.FRAGMENT)
         except URLError as exc:
-            raise URLError(f"parse {strconv_quote(redacted(raw).encode())}: {exc}") from None
+            raise _parse_error(raw, exc, raw, span) from None
     url.query = parse_query(url.raw_query)
     return url
 

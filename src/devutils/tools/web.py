@@ -11,6 +11,7 @@ from devutils.models import ToolInput, ToolOutput, omit_none
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools import _gourl
 from devutils.tools._casing import go_trim_space
+from devutils.tools._gotext import strconv_quote
 
 
 class UrlInput(ToolInput):
@@ -106,6 +107,12 @@ def _build(inp: UrlInput) -> UrlOutput:
     if not inp.scheme or not inp.host:
         raise ValidationError("Scheme and host are required for build operation")
     host = _host_with_port(inp.host, inp.port)
+    try:
+        _gourl.check_host(host)
+    except _gourl.URLError as exc:
+        raise ValidationError(
+            "Invalid request", f"host {strconv_quote(inp.host.encode())}: {exc}"
+        ) from None
     return UrlOutput(url=_gourl.build(inp.scheme, host, inp.path, inp.query, inp.fragment))
 
 
