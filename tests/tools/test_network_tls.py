@@ -7,6 +7,7 @@ and refuses, so no test can reach outside the machine.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import ssl
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import verification
 
 from devutils.errors import UpstreamError
@@ -285,6 +287,35 @@ async def test_a_server_that_does_not_speak_tls_is_a_502(
         response = await inspect(make_app, {"host": "127.0.0.2", "port": server.port})
     assert response.status_code == 502
     assert response.json()["error"]["details"] == "TLS handshake failed"
+
+
+def _patched_leaf(old: bytes, new: bytes) -> str:
+    """The leaf with ``old`` DER bytes replaced: still loaded and sent by OpenSSL."""
+    der = x509.load_pem_x509_certificate(LEAF.encode()).public_bytes(Encoding.DER)
+    assert der.count(old) == 1
+    body = base64.encodebytes(der.replace(old, new)).decode()
+    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x03"),  # version 4, which X.509 has not
+        (b"\x17\x0d450101000000Z", b"\x17\x0d451301000000Z"),  # notAfter in month 13
+    ],
+    ids=["version-4", "month-13"],
+)
+async def test_a_certificate_only_openssl_reads_is_a_502(
+    make_app: Callable[..., Application], tmp_path: Path, old: bytes, new: bytes
+) -> None:
+    with tls_server(tmp_path, _patched_leaf(old, new), INTER) as server:
+        response = await inspect(make_app, {"host": "chain.example.com", "port": server.port})
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == (
+        "UPSTREAM_ERROR",
+        "the host sent a certificate that cannot be parsed",
+    )
 
 
 def test_the_handshake_byte_cap(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ MAX_HANDSHAKE_BYTES: Final = 256 * 1024
 MAX_CERTIFICATES: Final = 32
 _RECV_BYTES = 16 * 1024
 _MAX_ERROR_CHARS = 200
+UNPARSABLE_CERTIFICATE: Final = "the host sent a certificate that cannot be parsed"
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,10 @@ class ChainFetcher:
             raise UpstreamError(details="TLS handshake failed") from None
         except OSError:
             raise UpstreamError(details="the connection failed") from None
-        chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+        try:
+            chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+        except (ValueError, x509.InvalidVersion):  # DER OpenSSL took but cryptography refuses
+            raise UpstreamError(details=UNPARSABLE_CERTIFICATE) from None
         return PresentedChain(
             certificates=tuple(chain[:MAX_CERTIFICATES]),
             truncated=len(chain) > MAX_CERTIFICATES,

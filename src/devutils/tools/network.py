@@ -21,7 +21,12 @@ from devutils.netpolicy.dnsquery import dns_lookup
 from devutils.netpolicy.fetch import HeaderFetcher, socket_connector, tls_context
 from devutils.netpolicy.policy import network_policy
 from devutils.netpolicy.resolve import name_resolver
-from devutils.netpolicy.tlschain import ChainFetcher, trust_store, verify_chain
+from devutils.netpolicy.tlschain import (
+    UNPARSABLE_CERTIFICATE,
+    ChainFetcher,
+    trust_store,
+    verify_chain,
+)
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools._x509 import chain_order_valid
 from devutils.tools.cert import SanList, describe
@@ -201,7 +206,7 @@ def network_tls(inp: TlsInput, ctx: ToolContext) -> TlsOutput:
     try:
         details = [_entry(cert, now) for cert in chain]
     except (ValueError, x509.InvalidVersion, x509.DuplicateExtension, UnsupportedAlgorithm):
-        raise UpstreamError(details="the host sent a certificate that cannot be parsed") from None
+        raise UpstreamError(details=UNPARSABLE_CERTIFICATE) from None
     verdict = verify_chain(chain, destination, ctx.service(trust_store), now)
     return TlsOutput(
         host=inp.host,
