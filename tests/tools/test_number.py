@@ -78,6 +78,13 @@ FLOAT_VECTORS = [
     ("inf", "f32", "7f800000", "inf", True),
     ("-0", "f64", "8000000000000000", "-0.0", True),
     ("16777217", "f32", "4b800000", "16777216.0", False),  # 2**24 + 1 rounds to even
+    # Just above the midpoint of 1 and the next binary32: up, although as binary64 it is the
+    # midpoint itself (rounding twice went down to 1.0); the midpoint exactly goes to even.
+    ("1.000000059604644775390625001", "f32", "3f800001", "1.0000001", False),
+    ("1.000000059604644775390625", "f32", "3f800000", "1.0", False),
+    ("-1.000000178813934326171875", "f32", "bf800002", "-1.0000002", False),  # tie, to even
+    ("7e-46", "f32", "00000000", "0.0", False),  # under half the smallest subnormal
+    ("7.1e-46", "f32", "00000001", "1e-45", False),
 ]
 
 
@@ -125,6 +132,9 @@ def test_swap_bytes(registry: Registry, value: str, bits: int, expected: str) ->
     ("args", "detail"),
     [
         ({"value": "12a"}, "not an integer in base 10: 12a"),
+        ({"value": "+-5"}, "not an integer in base 10: +-5"),
+        ({"value": "--5"}, "not an integer in base 10: --5"),
+        ({"value": "-+0x5"}, "not an integer in base 10: -+0x5"),
         ({"value": "0x"}, "not an integer in base 16: 0x"),
         ({"value": "2", "fromBase": 2}, "not an integer in base 2: 2"),
         ({"value": "f" * 2049, "fromBase": 16}, "number too large: at most 8192 bits"),
@@ -139,6 +149,9 @@ def test_swap_bytes(registry: Registry, value: str, bits: int, expected: str) ->
          "swap_bytes takes an unsigned value that fits 16 bits"),
         ({"action": "float_to_hex", "value": "abc"}, "not a decimal number: abc"),
         ({"action": "float_to_hex", "value": "1e39", "floatFormat": "f32"}, "1e39 overflows f32"),
+        ({"action": "float_to_hex", "value": "1e309"}, "1e309 overflows f64"),
+        ({"action": "float_to_hex", "value": "3.4028236e38", "floatFormat": "f32"},
+         "3.4028236e38 overflows f32"),
         ({"action": "hex_to_float", "value": "3ff0"}, "f64 takes exactly 16 hex digits: 3ff0"),
     ],
 )  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import struct
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import Field
@@ -83,7 +84,8 @@ def parse_integer(text: str, base: int | None) -> int:
     """An integer in ``base``, or in the base its 0x/0o/0b prefix names; ``_`` separators allowed."""
     body = text.strip().replace("_", "")
     sign = -1 if body.startswith("-") else 1
-    body = body.lstrip("+-")
+    if body[:1] in ("+", "-"):
+        body = body[1:]  # one sign: a second one is no digit, refused below
     prefix = body[:2].lower()
     if prefix in _PREFIXES and (base is None or base == _PREFIXES[prefix]):
         base, body = _PREFIXES[prefix], body[2:]
@@ -169,16 +171,38 @@ def _swap_bytes(inp: NumberInput) -> NumberOutput:
 _STRUCT = {"f32": (">f", 4), "f64": (">d", 8)}
 
 
+def _nearest_f32(text: str) -> float:
+    """The binary32 value nearest the decimal ``text`` (ties to even), as a float.  Rounding
+    the binary64 value from float() again would round twice: a decimal just above a binary32
+    midpoint can land on it as binary64 and then go down.  Raises OverflowError past binary32."""
+    exact = Fraction(Decimal(text))
+    magnitude = abs(exact)
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length()
+    if Fraction(2) ** exponent > magnitude:
+        exponent -= 1  # now 2**exponent <= magnitude < 2**(exponent + 1)
+    exponent = max(exponent, -126)  # below it, subnormal: a fixed unit of 2**-149
+    significand = round(magnitude / Fraction(2) ** (exponent - 23))  # Fraction: half to even
+    value = math.copysign(math.ldexp(significand, exponent - 23), exact)
+    struct.pack(">f", value)  # OverflowError past the largest binary32
+    return value
+
+
 def _float_to_hex(inp: NumberInput) -> NumberOutput:
+    text = inp.value.strip()
     try:
-        value = float(inp.value.strip())
+        value = float(text)
     except ValueError:
         raise ValidationError(_FAILED, f"not a decimal number: {_echo(inp.value)}") from None
     code, size = _STRUCT[inp.float_format]
+    overflow = ValidationError(_FAILED, f"{_echo(inp.value)} overflows {inp.float_format}")
+    if math.isinf(value) and text.lower().lstrip("+-") not in ("inf", "infinity"):
+        raise overflow  # a finite decimal past binary64, as past binary32 below
     try:
+        if inp.float_format == "f32" and math.isfinite(value) and value:
+            value = _nearest_f32(text)
         packed = struct.pack(code, value)
     except OverflowError:
-        raise ValidationError(_FAILED, f"{_echo(inp.value)} overflows {inp.float_format}") from None
+        raise overflow from None
     stored = struct.unpack(code, packed)[0]
     return NumberOutput(
         action="float_to_hex",
