@@ -286,3 +286,25 @@ def test_references_cannot_multiply_a_small_request(registry: Registry) -> None:
     sign["args"]["claims"] = {"x": ["$prev.result"] * 5}
     token = run(registry, steps=[big, sign])["result"]["token"]
     assert token.count(".") == 2
+
+
+@pytest.mark.parametrize("depth", [300, 5000], ids=["past-the-limit", "past-the-stack"])
+def test_arguments_nested_too_deep_are_a_400(registry: Registry, depth: int) -> None:
+    """A 1 KB body nested 500 deep was a RecursionError, a 500."""
+    nested: Any = []
+    for _ in range(depth):
+        nested = [nested]
+    spec = registry.get("pipeline")
+    assert spec is not None
+    with pytest.raises(ToolError) as caught:
+        registry.invoke_sync(spec, {"steps": [step("id_ulid", count=nested)]})
+    assert (caught.value.status, caught.value.details) == (
+        400,
+        "step 1: its arguments nest deeper than MAX_JSON_DEPTH (256)",
+    )
+
+
+def test_null_arguments_are_the_default(registry: Registry) -> None:
+    """JSON null for an optional field means its default (docs/api-deltas.md)."""
+    out = run(registry, steps=[{"tool": "id_ulid", "args": None}])
+    assert len(out["result"]["ulids"]) == 1

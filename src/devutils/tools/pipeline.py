@@ -39,7 +39,7 @@ class PipelineStep(ToolInput):
     tool: str = Field(
         min_length=1, max_length=100, description="Tool name (crypto_hash) or REST path."
     )
-    args: dict[str, Any] = Field(
+    args: dict[str, Any] | None = Field(
         default_factory=dict,
         description='Its arguments; "$prev.x.y" or "$<id>.x" takes an earlier output\'s value.',
     )
@@ -94,11 +94,16 @@ class ArgumentsTooLarge(Exception):
     """The references of one step's arguments add up to more than the limit."""
 
 
+class ArgumentsTooDeep(Exception):
+    """One step's arguments nest deeper than the limit."""
+
+
 def resolve(
     value: Any,
     outputs: dict[str, dict[str, Any]],
     ids: frozenset[str] = frozenset(),
     limit: int | None = None,
+    max_depth: int = 256,
 ) -> Any:
     """``value`` with every reference string replaced by the output value it names.
 
@@ -106,7 +111,9 @@ def resolve(
     reference to a name that is no step (a typo such as "$jtw.exp"), raises KeyError.  With
     ``limit``, the values referenced may add up to at most that many characters (of text, or of
     JSON for other values): one reference to a large output repeated many times would otherwise
-    turn a small request into a huge call.  Past it, :class:`ArgumentsTooLarge`.
+    turn a small request into a huge call.  Past it, :class:`ArgumentsTooLarge`.  Arguments
+    nested deeper than ``max_depth`` (or than Python's stack allows) raise
+    :class:`ArgumentsTooDeep`.
     """
     remaining = [limit]
 
@@ -118,16 +125,25 @@ def resolve(
                 raise ArgumentsTooLarge
         return found
 
-    return _resolve(value, outputs, ids, charged)
+    def walk(value: Any, depth: int) -> Any:
+        if isinstance(value, dict | list):
+            if depth >= max_depth:
+                raise ArgumentsTooDeep
+            if isinstance(value, dict):
+                return {key: walk(item, depth + 1) for key, item in value.items()}
+            return [walk(item, depth + 1) for item in value]
+        return _reference(value, outputs, ids, charged)
+
+    try:
+        return walk(value, 0)
+    except RecursionError:
+        raise ArgumentsTooDeep from None
 
 
-def _resolve(
+def _reference(
     value: Any, outputs: dict[str, dict[str, Any]], ids: frozenset[str], charged: Any
 ) -> Any:
-    if isinstance(value, dict):
-        return {key: _resolve(item, outputs, ids, charged) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_resolve(item, outputs, ids, charged) for item in value]
+    """``value`` itself, or the output value a reference string names."""
     if not isinstance(value, str) or not value.startswith("$"):
         return value
     if value.startswith("$$"):
@@ -248,6 +264,7 @@ async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> Pi
     allow_network = registry.context.settings.pipeline_network_tools
     budget = registry.context.settings.max_output_bytes
     body_limit = registry.context.settings.max_body_bytes
+    max_depth = registry.context.settings.max_json_depth
     ids = [step.id for step in inp.steps if step.id is not None]
     if "prev" in ids or len(ids) != len(set(ids)):
         raise ValidationError(_FAILED, 'step ids must be unique and not "prev"')
@@ -267,7 +284,12 @@ async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> Pi
                 "PIPELINE_NETWORK_TOOLS is true",
             )
         try:
-            args = resolve(step.args, outputs, known_ids, limit=body_limit)
+            args = resolve(step.args or {}, outputs, known_ids, body_limit, max_depth)
+        except ArgumentsTooDeep:
+            raise ValidationError(
+                _FAILED,
+                f"step {index}: its arguments nest deeper than MAX_JSON_DEPTH ({max_depth})",
+            ) from None
         except ArgumentsTooLarge:
             raise RequestTooLargeError(
                 "Request too large",
