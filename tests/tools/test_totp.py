@@ -207,6 +207,22 @@ ERRORS = [
         "secret must be base32 (letters A-Z and digits 2-7)",
     ),
     ("secret-empty", {"secret": ""}, "secret must be base32 (letters A-Z and digits 2-7)"),
+    # str.upper() would make these S, I and ST: base32 is ASCII
+    (
+        "secret-long-s",
+        {"secret": "\u017f" * 16},
+        "secret must be base32 (letters A-Z and digits 2-7)",
+    ),
+    (
+        "secret-dotless-i",
+        {"secret": "\u0131" * 16},
+        "secret must be base32 (letters A-Z and digits 2-7)",
+    ),
+    (
+        "secret-st-ligature",
+        {"secret": "\ufb06" * 8},
+        "secret must be base32 (letters A-Z and digits 2-7)",
+    ),
     ("secret-bad-length", {"secret": "JBSWY3DPEHPK3PXPA"}, "secret is not valid base32"),
     ("secret-short", {"secret": "JBSWY3DP"}, "secret must decode to 10 to 256 bytes, not 5"),
     ("secret-long", {"secret": "A" * 416}, "secret must decode to 10 to 256 bytes, not 260"),

@@ -65,7 +65,9 @@ def hotp(key: bytes, counter: int, digits: int, algorithm: str) -> str:
 
 
 def _secret(text: str) -> bytes:
-    cleaned = "".join(text.split()).upper()
+    cleaned = "".join(text.split())
+    # Only ASCII is upper-cased: str.upper() maps ſ to S and ı to I, which would pass as base32.
+    cleaned = cleaned.upper() if cleaned.isascii() else cleaned
     if not _BASE32.fullmatch(cleaned):
         raise ValidationError(_ERROR, "secret must be base32 (letters A-Z and digits 2-7)")
     cleaned = cleaned.rstrip("=")
