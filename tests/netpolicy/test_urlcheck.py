@@ -141,6 +141,24 @@ def test_scheme_is_reported_not_judged() -> None:
     assert parse_url("FILE://example.com/etc").scheme == "file"
 
 
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("127.0.0.1:443", "a host is a name or an address, without a scheme, port or path"),
+        ("example.com:8443", "a host is a name or an address, without a scheme, port or path"),
+        ("https://example.com", "a host is a name or an address, without a scheme, port or path"),
+        ("example.com/path", "a host is a name or an address, without a scheme, port or path"),
+        ("::1", "IPv6 addresses must be written in brackets"),
+        ("2001:db8::1", "IPv6 addresses must be written in brackets"),
+    ],
+)
+def test_a_host_field_says_what_is_wrong(host: str, message: str) -> None:
+    """A host given alone (network/tls, network/dns): a port or scheme was called IPv6."""
+    with pytest.raises(HostError) as caught:
+        parse_host(host)
+    assert str(caught.value) == message
+
+
 def test_text_that_is_not_numeric_is_a_name() -> None:
     assert parse_ipv4("example.com") is None
     assert parse_ipv4("1.2.3.example") is None

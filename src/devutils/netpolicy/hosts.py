@@ -141,6 +141,8 @@ def parse_host(text: str) -> Host:
     """An IP literal (bracketed IPv6, any IPv4 spelling) or a normalised name."""
     if text.startswith("[") and text.endswith("]"):
         return Host(address=parse_ipv6(text[1:-1]))
+    if "/" in text or text.count(":") == 1:  # "https://host", "host:443": IPv6 has two or more
+        raise HostError("a host is a name or an address, without a scheme, port or path")
     if ":" in text or "[" in text or "]" in text:
         raise HostError("IPv6 addresses must be written in brackets")
     if not text.isascii() and any(
