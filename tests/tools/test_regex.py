@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devutils.errors import ValidationError
 from devutils.registry import Registry, dump_output
 from devutils.tools.regex import MAX_GROUP_CELLS, MAX_MATCHES
 
@@ -119,10 +120,15 @@ COMPILE_ERRORS = [
     ("a**", "invalid nested repetition operator: `**`"),
     ("*a", "missing argument to repetition operator: `*`"),
     ("[z-a]", "invalid character class range: `z-a`"),
+    (r"\C", "invalid escape sequence: `\\C`"),  # RE2's any byte; Go has no such escape
+    (r"a\Q\C\E\C", "invalid escape sequence: `\\C`"),  # the second one, after \Q...\E
+    (r"\Q\\E\C", "invalid escape sequence: `\\C`"),  # \Q...\E ends at the first \E
+    (r"[\C]", "invalid escape sequence: `\\C`"),
 ]
 COMPILE_IDS = [
     "missing-bracket", "lookahead", "lookbehind", "backreference", "repeat-count",
     "unexpected-paren", "missing-paren", "nested-repeat", "repeat-no-argument", "bad-range",
+    "any-byte", "any-byte-after-quote", "quote-ends-at-first-e", "any-byte-in-class",
 ]  # fmt: skip
 
 
@@ -140,6 +146,32 @@ async def test_compile_errors_read_like_go(
     assert error["details"] == f"invalid regex pattern: error parsing regexp: {reason}"
     # RE2 logs rejected patterns to stderr unless told not to.
     assert pattern not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("action", ["match", "replace", "split"])
+def test_any_byte_escape_is_refused_by_every_action(registry: Registry, action: str) -> None:
+    # RE2 accepted it and matched half of "é": offsets past the text, split and replace pieces cut
+    # inside a character.
+    with pytest.raises(ValidationError) as caught:
+        run(registry, {"content": "é", "pattern": r"(\C)", "action": action})
+    assert caught.value.details == (
+        "invalid regex pattern: error parsing regexp: invalid escape sequence: `\\C`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches"),
+    [
+        (r"\\C", ["\\C"]),  # a backslash, then C
+        (r"\Q\C\E", ["\\C"]),  # literal text
+        (r"\Q.\C", [".\\C"]),  # \Q without \E runs to the end
+        (r"\pC", []),  # the Unicode class C (other), not an escape C
+    ],
+)
+def test_backslash_c_that_is_not_the_escape_still_works(
+    registry: Registry, pattern: str, matches: list[str]
+) -> None:
+    assert run(registry, {"content": "x\\E.\\C é", "pattern": pattern})["matches"] == matches
 
 
 @pytest.mark.parametrize(
@@ -243,6 +275,15 @@ def test_braces_that_are_not_repeats_still_work(
         (r"a(x*)b", "-ab-axxb-", "$", "-$-$-"),  # a lone $ stays
         (r"x*", "abc", "-", "-a-b-c-"),
         (r"(\w+)@(\w+)", "me@host", "${2}:$9:${nope}", "host::"),
+        # Go's extract: ASCII digits without a leading zero number a group, anything else names one
+        (r"(a)", "a", "<$01>", "<>"),
+        (r"(a)", "a", "<${01}>", "<>"),
+        (r"(?P<01>a)", "a", "<$01>", "<a>"),
+        (r"(a)", "ab", "[$\u0661]", "[]b"),  # Arabic-Indic one: a digit of a name, not 1
+        (r"(a)", "a", "\u2039$1\u00b2>", "\u2039a\u00b2>"),  # ² (No) is not part of a name
+        (r"(?P<5>a)", "a", "<$5|$1>", "<|a>"),  # $5 is group five, never the group named 5
+        (r"(?P<123456789>a)", "a", "<$123456789>", "<>"),  # nine digits: a number
+        (r"(?P<1234567890>a)", "a", "<$1234567890>", "<a>"),  # ten: a name
     ],
 )
 def test_replace_like_go(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import httpx
 import pytest
+import regex
 
 from devutils.registry import Registry, dump_output
 from devutils.tools._casing import _title_char, capitalise, go_lower, go_upper, split_words
 from devutils.tools._gofloat import parse_go_float
+from devutils.tools.text import grapheme_count
+
+_WHOLE_TEXT_GRAPHEMES = regex.compile(r"\X")  # what text/info counted before: quadratic on flags
 
 
 def run(registry: Registry, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +212,53 @@ def test_info_distinct_words_graphemes_and_encodings(
     assert data["graphemeCount"] == graphemes
     assert data["encodedSizes"] == dict(zip(("utf-8", "utf-16", "utf-32"), sizes, strict=True))
     assert data["byteSize"] == sizes[0]
+
+
+# Runs of regional indicators are counted in pieces cut between their pairs: the counts must be
+# those of \X over the whole text.  (text, grapheme clusters)
+RI = "\U0001f1e6"
+RI_RUN_VECTORS = [
+    (RI * 3, 2),
+    (RI * 4, 2),
+    (RI * 5, 3),
+    ("a" + RI * 7 + "b", 6),  # a, three flags, a lone indicator, b
+    ("\u0600" + RI * 4, 2),  # a Prepend joins the first pair (GB9b)
+    (RI * 5 + "\u0301", 3),  # an Extend joins the last, lone indicator (GB9)
+    (RI * 6 + "\u200d\U0001f468", 4),  # ZWJ joins the last pair; no emoji before it (GB11)
+    ("\U0001f44b\U0001f3fd" + RI * 3 + "\U0001f44b\U0001f3fd", 4),  # skin tones around
+    (RI * 3 + "\u200d" + RI * 3, 4),  # a ZWJ restarts the pairing
+    ("\r\n" + RI * 4 + "\r\n", 4),
+    (RI * 3 + "x" + RI * 4 + "y" + RI, 7),
+]
+RI_RUN_IDS = [
+    "3", "4", "5", "text-around", "prepend", "extend", "zwj", "skin-tones", "zwj-between", "crlf",
+    "several-runs",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "graphemes"), RI_RUN_VECTORS, ids=RI_RUN_IDS)
+def test_grapheme_count_of_flag_runs(registry: Registry, content: str, graphemes: int) -> None:
+    assert len(_WHOLE_TEXT_GRAPHEMES.findall(content)) == graphemes
+    assert run(registry, "text_info", {"content": content})["graphemeCount"] == graphemes
+
+
+def test_grapheme_count_equals_x_over_the_whole_text() -> None:
+    # Random short texts of the characters whose rules meet the pairing: regional indicators,
+    # Extend, ZWJ, skin tones, emoji, Prepend, SpacingMark, controls, Hangul, Indic conjuncts.
+    alphabet = [RI, "\U0001f1ff", "\u0301", "\u200d", "\U0001f3fd", "\U0001f468", "\u0600"]
+    alphabet += ["\u0903", "\r", "\n", "a", "\u1100", "\u1161", "\u0915", "\u094d"]
+    weights = [6, 6] + [1] * (len(alphabet) - 2)
+    rng = random.Random(29)
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, weights, k=rng.randrange(25)))
+        assert grapheme_count(text) == len(_WHOLE_TEXT_GRAPHEMES.findall(text)), ascii(text)
+
+
+async def test_info_counts_a_long_run_of_flag_indicators(client: httpx.AsyncClient) -> None:
+    # 384 KB: \X over the whole run was quadratic and the call ran into TOOL_TIMEOUT (504).
+    response = await client.post("/api/v1/text/info", json={"content": RI * 96_000 + "!"})
+    assert response.status_code == 200
+    assert response.json()["data"]["graphemeCount"] == 48_001
 
 
 async def test_info_over_rest_and_error(client: httpx.AsyncClient) -> None:

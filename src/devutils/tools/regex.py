@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import re2
+import regex
 from pydantic import Field, field_validator
 
 from devutils.errors import ValidationError
@@ -241,8 +242,12 @@ def _matches(regexp: Any, inp: RegexInput, cap: int, budget: OutputBudget) -> Re
 
 
 # Go's Regexp.Expand: $name or ${name}, name as long as possible ($1x is ${1x}); $$ is a dollar;
-# a $ not followed by a name is kept as it is.
-_TEMPLATE = re.compile(r"\$(?:(\$)|\{(\w+)\}|(\w+))")
+# a $ not followed by a name is kept as it is.  A name is made of what Go's unicode.IsLetter (L*)
+# and unicode.IsDigit (Nd) accept, and "_": Python's \w would take ² (No) into it as well.
+_TEMPLATE = regex.compile(r"\$(?:(\$)|\{([\p{L}\p{Nd}_]+)\}|([\p{L}\p{Nd}_]+))")
+# Go numbers a group only with ASCII digits, no leading zero and at most nine of them: $01, $١ and
+# $1234567890 name a group instead.
+_GROUP_NUMBER = re.compile(r"0|[1-9][0-9]{0,8}")
 # A template compiled once per call: literal text (str) and group numbers (int) in order.
 Template = list[str | int]
 
@@ -256,8 +261,9 @@ def parse_template(template: str, regexp: Any) -> Template:
         name = ref.group(2) or ref.group(3)
         if ref.group(1):
             parts.append("$")
-        elif name.isdecimal() and int(name) <= regexp.groups:
-            parts.append(int(name))
+        elif _GROUP_NUMBER.fullmatch(name):
+            if int(name) <= regexp.groups:
+                parts.append(int(name))
         elif name in regexp.groupindex:
             parts.append(regexp.groupindex[name])
         # else: a group the pattern does not have expands to nothing, as in Go

@@ -153,12 +153,32 @@ class InfoOutput(ToolOutput):
 
 _WORD_GAPS = re.compile(f"[{ASCII_SPACE}]+")
 _GRAPHEME = regex.compile(r"\X")
-# Runs of regional indicators (flags) make \X rescan the run at every boundary: quadratic, so a
-# text holding them is counted in a pool process.
+# Regional indicators (flags) pair up from the start of their run (UAX #29 GB12, GB13): \X finds
+# the parity of each one by scanning back to that start, quadratic in the run's length.
+_REGIONAL_RUN = re.compile("[\U0001f1e6-\U0001f1ff]{3,}")
+# A text holding flags is still counted in a pool process, as when their runs were quadratic.
 _REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]")
 # Punctuation around a word ("Hello," "(world)") is not part of it; inner punctuation is (it's).
 _EDGE_PUNCTUATION = regex.compile(r"^\p{P}+|\p{P}+$")
 _SENTENCE_ENDS = re.compile(f"[.!?](?:[{ASCII_SPACE}]|\\Z)")
+
+
+def grapheme_count(text: str) -> int:
+    """Extended grapheme clusters in ``text`` (UAX #29), as ``\\X`` counts them, in linear time.
+
+    Between the pairs of a run of regional indicators there is always a boundary, and no rule
+    looks back past one: cut there, each piece is counted as a text of its own.  The first piece
+    keeps the text before the run (a Prepend joins the first pair) and the last keeps the text
+    after it (an Extend joins the last flag); the pairs between are one cluster each.
+    """
+    count = start = 0
+    for run in _REGIONAL_RUN.finditer(text):
+        first_cut = run.start() + 2
+        # The last cut leaves one or two indicators after it, for what follows the run.
+        pairs_between = (run.end() - first_cut - 1) // 2
+        count += len(_GRAPHEME.findall(text[start:first_cut])) + pairs_between
+        start = first_cut + 2 * pairs_between
+    return count + len(_GRAPHEME.findall(text[start:]))
 
 
 @tool(
@@ -188,7 +208,7 @@ def text_info(inp: InfoInput, ctx: ToolContext) -> InfoOutput:
         sentence_count=sentences,
         byte_size=len(text.encode(errors="surrogatepass")),
         unique_word_count=len(distinct),
-        grapheme_count=len(_GRAPHEME.findall(text)),
+        grapheme_count=grapheme_count(text),
         encoded_sizes={
             # A lone surrogate (JSON allows "\ud800") is counted as the code unit it would be.
             name: len(text.encode(codec, errors="surrogatepass"))
