@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 import anyio
 import orjson
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.shared.message import SessionMessage
 from mcp_types import JSONRPCNotification, JSONRPCRequest
 
@@ -41,7 +42,9 @@ async def test_sdk_client_over_stdio(mode: str) -> None:
         misspelled = await mcp.call_tool(
             "crypto_hmac", {"content": "abc", "secret": "k", "algorithm": "sha256"}
         )
-    assert [tool.name for tool in listed] == [spec.name for spec in catalogue()]
+    # Sorted: the registration order follows import order, which differs between this test
+    # process (whichever test modules ran first) and the server's.
+    assert sorted(tool.name for tool in listed) == sorted(spec.name for spec in catalogue())
     assert structured(ok) == {
         "hmac": "342e519ce0ad6c03a36b98eeb3f1d130db4813b9df4d1160eda488d712dc78ee",
         "algorithm": "sha256",
@@ -182,6 +185,99 @@ def test_a_line_that_is_not_utf8_is_skipped_not_answered_on_altered_text() -> No
     assert b"skipped a line that is not a JSON-RPC message" in done.stderr
 
 
+def _nested(levels: int) -> object:
+    """``levels`` lists one inside another, a marker string in the innermost one."""
+    value: object = ["SECRET"]
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def _deep_call(request_id: object, levels: int = 199) -> dict[str, object]:
+    """A tools/call that is valid JSON but past the SDK's parser's recursion limit (about 200
+    levels; this line nests ``levels + 3`` deep)."""
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": "id_ulid", "arguments": {"count": _nested(levels)}},
+    }
+
+
+def _line(message: object) -> bytes:
+    # The standard library's writer: orjson refuses to write past 255 levels.
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+def test_json_the_sdk_cannot_read_is_answered_with_the_request_id() -> None:
+    """The SDK's parser refuses valid JSON nested about 200 deep; the line was skipped, and a
+    client waited forever for its answer.  Now answered with the id, or with id null when the
+    line holds no request (JSON-RPC 2.0 §5.1); the line's text is never echoed."""
+    deep = _line(_deep_call(21))
+    lone_surrogate = _line(
+        {**_deep_call(24, 1), "params": {"name": "crypto_hash", "arguments": {"content": "X"}}}
+    ).replace(b'"X"', b'"\\ud800SECRET"')
+    lines = [
+        *(orjson.dumps(message) for message in REQUESTS[:2]),
+        deep,
+        _line(_deep_call("twenty-two")),
+        _line({"jsonrpc": "2.0", "method": "notifications/x", "params": _nested(220)}),
+        _line(_deep_call(23, 320)),  # past MAX_JSON_DEPTH: not parsed at all
+        lone_surrogate,
+        deep.replace(b'"id":21', b'"id":true'),  # no usable id
+        orjson.dumps(REQUESTS[2]),
+    ]
+    done = subprocess.run(
+        [*DEVUTILS, "mcp"],
+        input=b"".join(line + b"\n" for line in lines),
+        capture_output=True,
+        env=_env(LOG_LEVEL="debug", MAX_JSON_DEPTH="300"),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    replies = [orjson.loads(line) for line in done.stdout.splitlines()]
+    by_id = {reply["id"]: reply for reply in replies if reply["id"] is not None}
+    assert sorted(by_id, key=str) == [1, 2, 21, 24, "twenty-two"]
+    assert by_id[2]["result"]["isError"] is False  # a line after them is still served
+    too_deep = {
+        "code": -32600,
+        "message": "Invalid Request: nested too deeply",
+        "data": {
+            "code": "VALIDATION_ERROR",
+            "message": "nested too deeply",
+            "details": "nesting depth 202: over stdio the MCP SDK reads about 200 levels, "
+            "fewer than MAX_JSON_DEPTH (300)",
+        },
+    }
+    assert by_id[21]["error"] == by_id["twenty-two"]["error"] == too_deep
+    assert by_id[24]["error"]["code"] == -32600
+    assert by_id[24]["error"]["data"]["message"] == "JSON the MCP SDK cannot read"
+    anonymous = [reply["error"] for reply in replies if reply["id"] is None]
+    assert [(error["code"], error["message"]) for error in anonymous] == [
+        (-32600, "Invalid Request: nested too deeply"),
+        (-32700, "Parse error: nested too deeply"),
+        (-32600, "Invalid Request: nested too deeply"),
+    ]
+    assert anonymous[1]["data"]["details"] == "nesting depth 323 exceeds MAX_JSON_DEPTH (300)"
+    assert b"SECRET" not in done.stdout
+    assert b"SECRET" not in done.stderr
+    assert done.stderr.count(b"answered a line the MCP SDK could not read") == 6
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_sdk_client_gets_an_error_for_a_call_nested_too_deeply(mode: str) -> None:
+    """The official client raises the error at once instead of waiting for ever."""
+    with anyio.fail_after(60):
+        async with Client(_params(), mode=mode) as mcp:
+            with pytest.raises(MCPError) as refused:
+                await mcp.call_tool("id_ulid", {"count": _nested(199)})
+            after = await mcp.call_tool("id_ulid", {})
+    assert refused.value.error.code == -32600
+    assert refused.value.error.message == "Invalid Request: nested too deeply"
+    assert after.is_error is False
+
+
 def test_bad_toolset_configuration_exits_with_a_message() -> None:
     done = subprocess.run(
         [*DEVUTILS, "mcp"],
@@ -262,6 +358,7 @@ async def _relay_until_closed(
     in_flight = InFlight()
     source_send, source = anyio.create_memory_object_stream[SessionMessage | Exception](10)
     server_side, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
+    replies, _ = anyio.create_memory_object_stream[SessionMessage](10)
     for message in messages:
         source_send.send_nowait(message)
     source_send.close()  # EOF
@@ -269,7 +366,7 @@ async def _relay_until_closed(
     started = time.monotonic()
     with anyio.fail_after(10):  # a relay that never closes fails rather than hangs
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(relay_inbound, source, server_side, in_flight, grace)
+            tasks.start_soon(relay_inbound, source, server_side, in_flight, grace, replies, 256)
             async for item in server_reads:  # ends when the relay closes the read side
                 assert isinstance(item, SessionMessage)
                 if isinstance(item.message, JSONRPCRequest):

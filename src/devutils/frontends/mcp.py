@@ -288,7 +288,9 @@ def run_stdio(settings: Settings) -> int:
     log.info("serving MCP over stdio", extra={"tools": len(frontend.tools)})
     try:
         grace = settings.tool_timeout + GRACE_MARGIN
-        anyio.run(serve_stdio, server, grace, backend_options=_backend_options())
+        anyio.run(
+            serve_stdio, server, grace, settings.max_json_depth, backend_options=_backend_options()
+        )
     except KeyboardInterrupt:
         return 130
     return 0

@@ -14,12 +14,18 @@ nothing a tool runs can write into the protocol stream.  Stdin is ours (:func:`c
 the SDK decodes it with ``errors="replace"``, which turned bytes that are not UTF-8 into U+FFFD
 and answered a call on altered input (a hash of other text); decoded with ``surrogateescape``, such
 a line is not valid JSON-RPC text, and the SDK skips it as it skips any invalid line.
+
+A line the SDK's parser refuses although it is JSON we read (nested past its recursion limit,
+about 200 levels, yet within ``MAX_JSON_DEPTH``) is answered by the inbound relay itself
+(:func:`refusal`), with the request's id when it has one: skipped, a client would wait for the
+answer forever.  Lines that are not JSON at all are still skipped, as the SDK does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import sys
@@ -32,7 +38,19 @@ from mcp.server import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.jsonrpc_dispatcher import cancelled_request_id_from_params
 from mcp.shared.message import SessionMessage
-from mcp_types import JSONRPCError, JSONRPCNotification, JSONRPCRequest, JSONRPCResponse
+from mcp_types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    JSONRPCNotification,
+    JSONRPCRequest,
+    JSONRPCResponse,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+from devutils.errors import ValidationError
+from devutils.tools._jsontext import nesting_depth
 
 log = logging.getLogger("devutils.mcp")
 
@@ -86,23 +104,106 @@ class InFlight:
         await self._drained.wait()
 
 
+TOO_DEEP = "nested too deeply"
+
+
+def refusal(failure: Exception, max_depth: int) -> JSONRPCError | None:
+    """The answer to a line the SDK's JSON parser refused, or None to skip the line.
+
+    JSON that we read although the SDK's parser does not (nested past its recursion limit, an
+    integer past its range, a lone surrogate escape) gets ``-32600``, with the line's id when it
+    is a request, or the client would wait for that answer forever; id null otherwise (JSON-RPC
+    2.0 §5.1).  A line nested past ``max_depth`` is not parsed: ``-32700``, id null, as ``/mcp``
+    answers a body its parser gives up on.  Skipped, as the SDK does: a line that is not JSON,
+    and JSON the SDK read that is not one JSON-RPC message (its error does not hold the line).
+    """
+    unparsed = _unparsed_line(failure)
+    if unparsed is None:
+        return None
+    line, reason = unparsed
+    depth = nesting_depth(line)
+    if depth > max_depth:
+        details = f"nesting depth {depth} exceeds MAX_JSON_DEPTH ({max_depth})"
+        return _refused(None, PARSE_ERROR, "Parse error", ValidationError(TOO_DEEP, details))
+    try:
+        # Only the id and the method are read: an integer past Python's digit limit is not
+        # either, so it must not make valid JSON unreadable here.
+        message = json.loads(line, parse_int=_integer, parse_constant=_no_constant)
+    except RecursionError:  # MAX_JSON_DEPTH near 1000 and the stack already in use
+        details = f"nesting depth {depth} is more than the server reads"
+        return _refused(None, PARSE_ERROR, "Parse error", ValidationError(TOO_DEEP, details))
+    except ValueError:
+        return None  # not JSON
+    if "recursion limit" in reason:
+        error = ValidationError(
+            TOO_DEEP,
+            f"nesting depth {depth}: over stdio the MCP SDK reads about 200 levels, "
+            f"fewer than MAX_JSON_DEPTH ({max_depth})",
+        )
+    else:
+        # The parser's reason is not quoted: only its own wording is known not to hold input.
+        error = ValidationError("JSON the MCP SDK cannot read", "its JSON parser refused it")
+    return _refused(_request_id(message), INVALID_REQUEST, "Invalid Request", error)
+
+
+def _unparsed_line(failure: Exception) -> tuple[str, str] | None:
+    """The line the SDK's parser refused as JSON and the parser's reason; pydantic's
+    ``json_invalid`` error holds the whole input.  None for any other failure."""
+    if isinstance(failure, PydanticValidationError):
+        for error in failure.errors(include_url=False):
+            line = error.get("input")
+            if error["type"] == "json_invalid" and isinstance(line, str):
+                return line, str(error.get("ctx", {}).get("error", ""))
+    return None
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() reads from text
+        return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _request_id(message: Any) -> int | str | None:
+    """The id to answer: a request's (an object with a string ``method``) string or integer id."""
+    if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+        return None
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        return None
+    return request_id
+
+
+def _refused(
+    request_id: int | str | None, code: int, kind: str, error: ValidationError
+) -> JSONRPCError:
+    """Worded as ``/mcp`` words a refusal: ``data`` is the REST error object."""
+    data = ErrorData(code=code, message=f"{kind}: {error.message}", data=error.to_dict())
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=data)
+
+
 async def relay_inbound(
     source: AsyncIterable[SessionMessage | Exception],
     server_side: ObjectSendStream[SessionMessage | Exception],
     in_flight: InFlight,
     grace: float,
+    replies: ObjectSendStream[SessionMessage],
+    max_depth: int,
 ) -> None:
-    """Pass client messages to the server; at EOF close its read side once all are answered."""
-    async with server_side:
+    """Pass client messages to the server; at EOF close its read side once all are answered.
+
+    ``replies`` carries the answers to lines the SDK refused (:func:`refusal`) to stdout.
+    """
+    async with server_side, replies:
         async for item in source:
             if isinstance(item, Exception):
-                # A line that is not one JSON-RPC message: the SDK skips it without an answer.
-                # Its type only: the line is the client's input.
-                log.debug(
-                    "skipped a line that is not a JSON-RPC message",
-                    extra={"error": type(item).__name__},
-                )
-            elif isinstance(item, SessionMessage):
+                await _refuse(item, replies, in_flight, max_depth)
+                continue
+            if isinstance(item, SessionMessage):
                 message = item.message
                 if isinstance(message, JSONRPCRequest):
                     in_flight.add(message.id)
@@ -123,6 +224,30 @@ async def relay_inbound(
                 "stdin closed; requests still unanswered after the grace period",
                 extra={"requests": len(in_flight), "grace_s": grace},
             )
+
+
+async def _refuse(
+    failure: Exception,
+    replies: ObjectSendStream[SessionMessage],
+    in_flight: InFlight,
+    max_depth: int,
+) -> None:
+    """Answer a line the SDK could not read, or skip it; logs name the error type only, since
+    the line is the client's input."""
+    answer = refusal(failure, max_depth)
+    if answer is None:
+        log.debug(
+            "skipped a line that is not a JSON-RPC message",
+            extra={"error": type(failure).__name__},
+        )
+        return
+    log.debug(
+        "answered a line the MCP SDK could not read",
+        extra={"error": type(failure).__name__, "code": answer.error.code},
+    )
+    if answer.id is not None:
+        in_flight.add(answer.id)  # the outbound relay forgets it once the answer is written
+    await replies.send(SessionMessage(answer))
 
 
 async def relay_outbound(
@@ -173,23 +298,30 @@ def claimed_stdin() -> Iterator[anyio.AsyncFile[str] | None]:
         os.dup2(wire, 0)
 
 
-async def serve_stdio(server: Server[Any], grace: float) -> None:
+async def serve_stdio(server: Server[Any], grace: float, max_depth: int) -> None:
     """Serve one client on stdin/stdout until EOF and every answer is written.
 
-    ``grace``: how long after EOF requests may still run before the server gives up on them.
+    ``grace``: how long after EOF requests may still run before the server gives up on them;
+    ``max_depth``: ``MAX_JSON_DEPTH``, the deepest line read to answer one the SDK refused.
     """
     in_flight = InFlight()
     with claimed_stdin() as wire:
-        await _serve(server, grace, wire, in_flight)
+        await _serve(server, grace, max_depth, wire, in_flight)
 
 
 async def _serve(
-    server: Server[Any], grace: float, wire: anyio.AsyncFile[str] | None, in_flight: InFlight
+    server: Server[Any],
+    grace: float,
+    max_depth: int,
+    wire: anyio.AsyncFile[str] | None,
+    in_flight: InFlight,
 ) -> None:
     async with stdio_server(stdin=wire) as (stdin, stdout):
         to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
         server_writes, from_server = anyio.create_memory_object_stream[SessionMessage]()
+        # The inbound relay's answers share the server's way out; stdout ends when both close.
+        replies = server_writes.clone()
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(relay_inbound, stdin, to_server, in_flight, grace)
+            tasks.start_soon(relay_inbound, stdin, to_server, in_flight, grace, replies, max_depth)
             tasks.start_soon(relay_outbound, from_server, stdout, in_flight)
             await server.run(server_reads, server_writes, server.create_initialization_options())
