@@ -19,10 +19,18 @@ import importlib
 import threading
 import time
 import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import orjson
 import pydantic
@@ -84,9 +92,18 @@ def always_off_loop(inp: Any) -> int:
     return OFF_LOOP_WORK
 
 
-# How a composite tool (the pipeline) calls another tool: through the registry, with the same
-# validation, admission (rate limits), placement, deadline and output cap as a direct call.
-StepCall = Callable[["ToolSpec", Mapping[str, Any]], Awaitable[ToolOutput]]
+class StepCall(Protocol):
+    """How a composite tool (the pipeline) calls another tool: through the registry, with the
+    same validation, admission (rate limits), placement, deadline and output cap as a direct
+    call."""
+
+    def __call__(self, spec: ToolSpec, args: Mapping[str, Any], /) -> Awaitable[ToolOutput]: ...
+
+    def plan(self, specs: Sequence[ToolSpec], /) -> None:
+        """Declare every step before the first runs: raises (nothing spent) when the steps
+        could never all be admitted, whatever the caller waits (the plan checks)."""
+
+
 Composite = Callable[[Any, "Registry", StepCall], Coroutine[Any, Any, ToolOutput]]
 
 
@@ -294,6 +311,10 @@ InvokeMiddleware = Callable[[ToolSpec, CallInfo, Proceed], Awaitable[ToolOutput]
 # Runs before validation and may refuse the call by raising (rate limits); returns None when it
 # decided synchronously (the memory store) or an awaitable to wait for (the Redis store).
 Admission = Callable[[ToolSpec, CallInfo], Awaitable[None] | None]
+# Told, before a composite's first step, how many admissions the whole needs per rate class (its
+# own and its steps'): raises when they can never all pass (more than the caller's burst), so the
+# caller is told at once instead of spending its budget on the first steps and failing again.
+PlanCheck = Callable[["ToolSpec", Mapping[str, int], CallInfo], None]
 # Told every outcome with the call's duration: (spec, call, seconds, result, error); cancellation
 # (the client went away) is not an outcome.
 Observer = Callable[[ToolSpec, CallInfo, float, ToolOutput | None, Exception | None], None]
@@ -396,6 +417,7 @@ class Registry:
             self._by_path[spec.path] = spec
         self.middleware: list[InvokeMiddleware] = []
         self.admission: list[Admission] = []
+        self.plan_checks: list[PlanCheck] = []
         self.observers: list[Observer] = []
         settings = context.settings
         self.gates: dict[str, ConcurrencyGate] = {
@@ -507,7 +529,7 @@ class Registry:
             self._precheck(spec, parsed)
             cost = spec.cost_class
             if spec.composite is not None:
-                result = await self._composite(spec.composite, parsed, call)
+                result = await self._composite(spec, parsed, call)
             elif cost == "inline":
                 # The common case: no coroutine of its own.  Inline tools are cheap and bounded
                 # by their input caps, so their results are not measured (~0.5 µs a call).
@@ -525,29 +547,17 @@ class Registry:
             observe(spec, call, time.perf_counter() - started, result, None)
         return result
 
-    async def _composite(self, run: Composite, parsed: ToolInput, call: CallInfo) -> ToolOutput:
+    async def _composite(self, spec: ToolSpec, parsed: ToolInput, call: CallInfo) -> ToolOutput:
         """A composite call: every step through :meth:`invoke` as the same caller (so each step
         is rate-limited in its own class and observed), all of them within one TOOL_TIMEOUT."""
-        timeout = self.context.settings.tool_timeout
-        running: list[str] = []
-
-        hidden = self.hidden.get(call.frontend, frozenset())
-
-        def step(spec: ToolSpec, args: Mapping[str, Any]) -> Awaitable[ToolOutput]:
-            if spec.name in hidden:
-                raise ValidationError(f"Unknown tool: {spec.name}")
-            running.append(spec.name)
-            return self.invoke(spec, args, _step_call(call))
-
+        assert spec.composite is not None
+        steps = _Steps(self, spec, call)
         try:
-            async with asyncio.timeout(timeout):
-                result = await run(parsed, self, step)
+            async with asyncio.timeout(self.context.settings.tool_timeout):
+                result = await spec.composite(parsed, self, steps)
         except TimeoutError:
             # The running step is cancelled with the rest (a pool process is killed).
-            where = f"; step {len(running)} ({running[-1]}) was running" if running else ""
-            raise ToolTimeoutError(
-                "Operation timed out", f"the steps did not finish within {timeout:g} s{where}"
-            ) from None
+            raise steps.timed_out() from None
         self._check_output(result)
         return result
 
@@ -606,7 +616,7 @@ class Registry:
         self._precheck(spec, parsed)
         cost = spec.cost_class
         if spec.composite is not None:
-            return self._composite_sync(spec.composite, parsed)
+            return self._composite_sync(spec, parsed)
         if cost == "inline":
             return self._call(spec, parsed)
         if cost == "network" or (
@@ -623,25 +633,23 @@ class Registry:
             return gate.run_sync(lambda: pool.run_sync(spec, parsed, until), until)
         return pool.run_sync(spec, parsed, until)
 
-    def _composite_sync(self, run: Composite, parsed: ToolInput) -> ToolOutput:
+    def _composite_sync(self, spec: ToolSpec, parsed: ToolInput) -> ToolOutput:
         """The CLI's composite call: steps through :meth:`invoke_sync` under one deadline, as
-        the server runs them (a step in a pool process is stopped at it)."""
-        deadline = self._deadline()
-
-        async def step(spec: ToolSpec, args: Mapping[str, Any]) -> ToolOutput:
-            if time.monotonic() > deadline:
-                raise ToolTimeoutError("Operation timed out", "the steps did not finish in time")
-            return self.invoke_sync(spec, args, deadline)
-
+        the server runs them (a step in a pool process is stopped at it), and the same error
+        as the server's when the deadline passes."""
+        assert spec.composite is not None
+        steps = _SyncSteps(self, spec, self._deadline())
         # The steps never wait on anything (invoke_sync is synchronous), so the coroutine runs to
         # its end on the first send: no event loop is needed, and none may be running (tests).
-        coroutine = run(parsed, self, step)
+        coroutine = spec.composite(parsed, self, steps)
         try:
             coroutine.send(None)
         except StopIteration as done:
             result: ToolOutput = done.value
             self._check_output(result)
             return result
+        except _DeadlinePassed:
+            raise steps.timed_out() from None
         coroutine.close()
         raise RuntimeError("a composite tool waited on something other than its steps")
 
@@ -656,6 +664,95 @@ class Registry:
             yield
         finally:
             self.close()
+
+
+class _DeadlinePassed(Exception):
+    """The CLI composite's deadline passed during or before a step.  Not a ToolError, so the
+    composite does not wrap it as its step's failure: the registry answers for the whole."""
+
+
+class _Steps:
+    """A composite's :class:`StepCall` on the server: each step an ordinary :meth:`Registry.invoke`
+    as the same caller."""
+
+    def __init__(self, registry: Registry, spec: ToolSpec, call: CallInfo | None) -> None:
+        self.registry = registry
+        self.spec = spec
+        self.call = call
+        self.running: list[str] = []
+
+    def plan(self, specs: Sequence[ToolSpec], /) -> None:
+        call = self.call
+        if call is None:
+            return  # the CLI: every tool offered, no admission checks
+        for step in specs:
+            self._offered(step, call)
+        if not self.registry.plan_checks:
+            return
+        needs: dict[str, int] = {self.spec.rate_class: 1}  # the composite's own admission
+        for step in specs:
+            needs[step.rate_class] = needs.get(step.rate_class, 0) + 1
+        for check in self.registry.plan_checks:
+            check(self.spec, needs, call)
+
+    def __call__(self, spec: ToolSpec, args: Mapping[str, Any], /) -> Awaitable[ToolOutput]:
+        assert self.call is not None
+        self._offered(spec, self.call)
+        self.running.append(spec.name)
+        return self._run(spec, args, self.call)
+
+    def _offered(self, spec: ToolSpec, call: CallInfo) -> None:
+        """A step may not reach a tool its front end does not offer (MCP_TOOLSETS ...)."""
+        if spec.name in self.registry.hidden.get(call.frontend, frozenset()):
+            raise ValidationError(f"Unknown tool: {spec.name}")
+
+    async def _run(self, spec: ToolSpec, args: Mapping[str, Any], call: CallInfo) -> ToolOutput:
+        step_call = _step_call(call)
+        result = await self.registry.invoke(spec, args, step_call)
+        if spec.rate_class == self.spec.rate_class and step_call.response_headers:
+            # The step charged the bucket the response's X-RateLimit-* headers describe (same
+            # caller, same class), after the composite's own admission: its headers tell what
+            # is left once the steps have spent their share.
+            _supersede(call.response_headers, step_call.response_headers)
+        return result
+
+    def timed_out(self) -> ToolTimeoutError:
+        """The composite's error when its TOOL_TIMEOUT passes: the same on every front end."""
+        timeout = self.registry.context.settings.tool_timeout
+        running = self.running
+        where = f"; step {len(running)} ({running[-1]}) was running" if running else ""
+        return ToolTimeoutError(
+            "Operation timed out", f"the steps did not finish within {timeout:g} s{where}"
+        )
+
+
+class _SyncSteps(_Steps):
+    """The CLI's :class:`StepCall`: :meth:`Registry.invoke_sync` steps under one deadline."""
+
+    def __init__(self, registry: Registry, spec: ToolSpec, deadline: float) -> None:
+        super().__init__(registry, spec, None)
+        self.deadline = deadline
+
+    def __call__(self, spec: ToolSpec, args: Mapping[str, Any], /) -> Awaitable[ToolOutput]:
+        if time.monotonic() >= self.deadline:
+            raise _DeadlinePassed
+        self.running.append(spec.name)
+        return self._run_sync(spec, args)
+
+    async def _run_sync(self, spec: ToolSpec, args: Mapping[str, Any]) -> ToolOutput:
+        try:
+            return self.registry.invoke_sync(spec, args, self.deadline)
+        except ToolTimeoutError:
+            if time.monotonic() >= self.deadline:
+                raise _DeadlinePassed from None  # the shared deadline, not the step's own
+            raise
+
+
+def _supersede(headers: list[tuple[bytes, bytes]], newer: list[tuple[bytes, bytes]]) -> None:
+    """Replace in ``headers`` (in place) every header that ``newer`` also sets."""
+    names = {name for name, _ in newer}
+    headers[:] = [header for header in headers if header[0] not in names]
+    headers += newer
 
 
 def _step_call(call: CallInfo) -> CallInfo:

@@ -4,6 +4,12 @@ caps of each step still apply), the failing step named with its own error code."
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -22,6 +28,7 @@ from devutils.registry import (
 )
 from devutils.tools.pipeline import resolve
 from tests.conftest import FIXED_NOW, make_settings
+from tests.support import DEVUTILS
 
 SHA256_HELLO = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
@@ -180,14 +187,18 @@ def test_network_steps_run_when_allowed() -> None:
 
 
 async def test_each_step_is_rate_limited_in_its_own_class(make_app: Any) -> None:
-    """Three crypto steps against a crypto burst of 2: the third is refused, as three direct
-    calls would be; the pipeline answers 429 naming the step, with Retry-After."""
+    """Three crypto steps that fit the crypto burst of 3, but one direct call spent a token
+    first: the third step is refused, as a fourth direct call would be; the pipeline answers 429
+    naming the step, with Retry-After."""
     app = make_app(
-        rate_limit_enabled=True, rate_limit_crypto_per_minute=1, rate_limit_crypto_burst=2
+        rate_limit_enabled=True, rate_limit_crypto_per_minute=1, rate_limit_crypto_burst=3
     )
     async with app.lifespan():
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            hash_md5 = {"content": "x", "algorithm": "md5"}
+            spent = await http.post("/api/v1/crypto/hash", json=hash_md5)
+            assert spent.status_code == 200
             body = {
                 "steps": [step("crypto_hash", content=str(i), algorithm="md5") for i in range(3)]
             }
@@ -198,10 +209,113 @@ async def test_each_step_is_rate_limited_in_its_own_class(make_app: Any) -> None
             assert error["message"].startswith("Pipeline step 3 (crypto_hash) failed")
             assert int(response.headers["retry-after"]) >= 1
             # The two admitted steps spent the class's budget for direct calls too.
-            direct = await http.post(
-                "/api/v1/crypto/hash", json={"content": "x", "algorithm": "md5"}
-            )
+            direct = await http.post("/api/v1/crypto/hash", json=hash_md5)
             assert direct.status_code == 429
+
+
+# The shipped bursts (anonymous 10, crypto 5), refilled slowly enough (one token every 60 s,
+# every 30 s) that no count drifts while a test runs.
+_DEFAULT_LIMITS = {
+    "rate_limit_enabled": True,
+    "rate_limit_anonymous_burst": 10,
+    "rate_limit_anonymous_per_minute": 1,
+    "rate_limit_crypto_burst": 5,
+    "rate_limit_crypto_per_minute": 2,
+}
+_TOTP = step("crypto_totp", secret="GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", time=59)
+
+
+@asynccontextmanager
+async def _http(make_app: Callable[..., Any], **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    app = make_app(**settings)
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            yield http
+
+
+async def test_a_pipeline_past_the_burst_is_refused_before_any_step(make_app: Any) -> None:
+    """10 default-class steps and the pipeline itself (11) against a burst of 10, or 6 crypto
+    steps against 5, can never pass: a 400 saying so (no Retry-After: waiting cannot help), and
+    no step's token spent.  Only the pipeline request's own token is charged, as for any 400."""
+    async with _http(make_app, **_DEFAULT_LIMITS) as http:
+        ulids = await http.post("/api/v1/pipeline", json={"steps": [step("id_ulid")] * 10})
+        assert ulids.status_code == 400
+        assert "retry-after" not in ulids.headers
+        error = ulids.json()["error"]
+        assert (error["code"], error["message"]) == (
+            "VALIDATION_ERROR",
+            "Pipeline exceeds your rate limit",
+        )
+        assert error["details"] == (
+            "the pipeline needs 11 calls of rate class default at once (itself and its steps); "
+            "your burst in that class is 10, so it can never pass: split it into smaller ones"
+        )
+        totps = await http.post("/api/v1/pipeline", json={"steps": [_TOTP] * 6})
+        assert totps.status_code == 400
+        details = totps.json()["error"]["details"]
+        assert "needs 6 calls of rate class crypto at once (its steps); " in details
+        assert "your burst in that class is 5," in details
+        # Nothing spent but the two pipeline requests: 10 - 2 - 1 left after a direct call, and
+        # the crypto bucket is whole.
+        direct = await http.post("/api/v1/id/ulid", json={})
+        assert direct.headers["x-ratelimit-remaining"] == "7"
+        crypto = await http.post("/api/v1/crypto/totp", json=_TOTP["args"])
+        assert crypto.status_code == 200
+        assert crypto.headers["x-ratelimit-remaining"] == "4"
+        # A pipeline within the burst and the tokens left (7: itself and 6 steps) runs.
+        fits = await http.post("/api/v1/pipeline", json={"steps": [step("id_ulid")] * 6})
+        assert fits.status_code == 200, fits.text
+    # Without rate limiting there is no burst to fit.
+    async with _http(make_app) as http:
+        unlimited = await http.post("/api/v1/pipeline", json={"steps": [step("id_ulid")] * 16})
+        assert unlimited.status_code == 200
+
+
+async def test_the_rate_limit_headers_count_the_steps(make_app: Any) -> None:
+    """X-RateLimit-* describe the pipeline's own class (default) after its steps have spent
+    their tokens; steps of another class (crypto) leave that bucket alone."""
+    async with _http(make_app, **_DEFAULT_LIMITS) as http:
+        first = await http.post("/api/v1/pipeline", json={"steps": [step("id_ulid")] * 3})
+        assert first.status_code == 200
+        assert first.headers["x-ratelimit-remaining"] == "6"  # 10 - the pipeline - 3 steps
+        assert first.headers["x-ratelimit-limit"] == "1"  # the anonymous class's
+        crypto = await http.post("/api/v1/pipeline", json={"steps": [_TOTP] * 2})
+        assert crypto.status_code == 200
+        assert crypto.headers["x-ratelimit-remaining"] == "5"
+        assert crypto.headers["x-ratelimit-limit"] == "1"  # still the anonymous class's
+        # The headers were true: exactly 5 more default-class calls pass.
+        last = await http.post("/api/v1/pipeline", json={"steps": [step("id_ulid")] * 4})
+        assert (last.status_code, last.headers["x-ratelimit-remaining"]) == (200, "0")
+        refused = await http.post("/api/v1/id/ulid", json={})
+        assert refused.status_code == 429
+
+
+def test_the_cli_reports_a_pipeline_timeout_as_the_server_does() -> None:
+    """The CLI runs the steps under one TOOL_TIMEOUT like the server, and says so the same way:
+    the whole pipeline timed out, naming the step that was running (not that step's failure)."""
+    bcrypt = step("crypto_password_hash", password="x", algorithm="bcrypt")
+    result = subprocess.run(
+        [*DEVUTILS, "pipeline", "--steps", json.dumps([bcrypt] * 16)],
+        env={
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "SECRETS_MOUNT_PATH": "/nonexistent",
+            "TOOL_TIMEOUT": "1",
+            # The code under test, should the test run against another tree.
+            **{key: os.environ[key] for key in ("PYTHONPATH",) if key in os.environ},
+        },
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 75, result.stderr
+    error = json.loads(result.stderr or result.stdout)["error"]
+    assert (error["code"], error["message"]) == ("TIMEOUT", "Operation timed out")
+    assert re.fullmatch(
+        r"the steps did not finish within 1 s; step \d+ \(crypto_password_hash\) was running",
+        error["details"],
+    ), error["details"]
 
 
 def test_step_outputs_count_against_the_output_cap() -> None:

@@ -171,6 +171,22 @@ def _step_error(index: int, step: PipelineStep, exc: ToolError) -> ToolError:
     )
 
 
+def _step_tool(registry: Registry, index: int, step: PipelineStep, allow_network: bool) -> ToolSpec:
+    """The tool step ``index`` names; a 400 when it names none, a pipeline or a network tool
+    (unless PIPELINE_NETWORK_TOOLS)."""
+    spec = _lookup(registry, step.tool)
+    if spec is None or spec.composite is not None:
+        what = "a pipeline cannot contain a pipeline" if spec else "unknown tool"
+        raise ValidationError(_FAILED, f"step {index}: {what}: {step.tool[:100]}")
+    if spec.open_world and not allow_network:
+        raise ValidationError(
+            _FAILED,
+            f"step {index}: {spec.name} makes network requests; pipelines may not unless "
+            "PIPELINE_NETWORK_TOOLS is true",
+        )
+    return spec
+
+
 @tool(
     "/api/v1/pipeline",
     title="Run tools in a pipeline",
@@ -269,20 +285,17 @@ async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> Pi
     if "prev" in ids or len(ids) != len(set(ids)):
         raise ValidationError(_FAILED, 'step ids must be unique and not "prev"')
     known_ids = frozenset(ids)
+    # Every step's tool is checked, and the whole declared, before the first step runs: a
+    # pipeline refused for its last step, or one larger than the caller's rate-limit burst,
+    # spends nothing.
+    specs = [
+        _step_tool(registry, index, step, allow_network) for index, step in enumerate(inp.steps, 1)
+    ]
+    call.plan(specs)
     outputs: dict[str, dict[str, Any]] = {}
     results: list[StepResult] = []
     used = 0
-    for index, step in enumerate(inp.steps, start=1):
-        spec = _lookup(registry, step.tool)
-        if spec is None or spec.composite is not None:
-            what = "a pipeline cannot contain a pipeline" if spec else "unknown tool"
-            raise ValidationError(_FAILED, f"step {index}: {what}: {step.tool[:100]}")
-        if spec.open_world and not allow_network:
-            raise ValidationError(
-                _FAILED,
-                f"step {index}: {spec.name} makes network requests; pipelines may not unless "
-                "PIPELINE_NETWORK_TOOLS is true",
-            )
+    for index, (step, spec) in enumerate(zip(inp.steps, specs, strict=True), start=1):
         try:
             args = resolve(step.args or {}, outputs, known_ids, body_limit, max_depth)
         except ArgumentsTooDeep:

@@ -18,15 +18,16 @@ instead of 401.  A correct credential from the same address still passes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING
 
 from devutils.auth import CredentialError
+from devutils.errors import ValidationError
 from devutils.http.asgi import MCP_PATH, Guard, RequestState, Scope
 from devutils.observability.metrics import RATE_LIMIT_STORE_ERRORS
 from devutils.ratelimit.limiter import RateLimiter
 from devutils.ratelimit.redis_store import RedisStore, make_client
-from devutils.registry import Admission, CallInfo, ToolSpec
+from devutils.registry import Admission, CallInfo, PlanCheck, ToolSpec
 
 if TYPE_CHECKING:
     from devutils.frontends.mcp_http import McpHttpEndpoint
@@ -54,6 +55,28 @@ def tool_call_limiter(limiter: RateLimiter) -> Admission:
         call.response_headers += limiter.raw_headers(decision)
 
     return admit
+
+
+def composite_plan_limiter(limiter: RateLimiter) -> PlanCheck:
+    """A composite (the pipeline) whose admissions in one class, its own and its steps', exceed
+    the caller's burst in that class could never pass: every retry would spend the bucket on
+    the first steps and be refused again.  So it is refused before any step, spending nothing,
+    with a 400 and no Retry-After: the request must change (be split), waiting cannot help.
+    A 429 with Retry-After would be a false promise, and a 413 reads as a body size."""
+
+    def check(spec: ToolSpec, needs: Mapping[str, int], call: CallInfo) -> None:
+        for rate_class, count in needs.items():
+            burst = limiter.limit_for(rate_class, call.authenticated).burst
+            if count > burst:
+                whose = "itself and its steps" if rate_class == spec.rate_class else "its steps"
+                raise ValidationError(
+                    "Pipeline exceeds your rate limit",
+                    f"the {spec.name} needs {count} calls of rate class {rate_class} at once "
+                    f"({whose}); your burst in that class is {burst}, so it can never pass: "
+                    "split it into smaller ones",
+                )
+
+    return check
 
 
 def http_rate_limit_guard(
@@ -164,6 +187,7 @@ def install_rate_limiting(
     if redis_store is not None:
         RATE_LIMIT_STORE_ERRORS.labels(store="redis")
     app.registry.admission.append(tool_call_limiter(limiter))
+    app.registry.plan_checks.append(composite_plan_limiter(limiter))
     app.router.guards.append(
         http_rate_limit_guard(limiter, app.router, EXEMPT_ROUTES | app.public_routes)
     )
