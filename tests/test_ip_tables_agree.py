@@ -3,10 +3,11 @@
 ``tools/_iprange`` describes an address for network/ip ("what is this?"); ``netpolicy.denytable``
 decides whether outbound requests may reach it ("may we connect?").  They are kept apart on
 purpose: the deny table is a security policy (it refuses every 6to4, Teredo and IPv4-compatible
-address whatever they embed, and Teredo's server address too), while the classification reports
-what the address is.  This test holds them to one rule: an address network/ip calls public is
-denied only for one of those documented policy reasons, and an address it calls non-public is
-always denied.
+address whatever they embed, and Teredo's server address too, and every IETF protocol block
+whole, the globally reachable anycast and AS112 blocks inside them included), while the
+classification reports what the address is.  This test holds them to one rule: an address
+network/ip calls public is denied only for one of those documented policy reasons, and an address
+it calls non-public is always denied.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import pytest
 
-from devutils.netpolicy.denytable import DENY_V4, DENY_V6, TRANSITION, deny_reason
-from devutils.tools._iprange import BLOCKS, classify
+from devutils.netpolicy.denytable import DENY_V4, DENY_V6, RESERVED, TRANSITION, deny_reason
+from devutils.tools._iprange import BLOCKS, GLOBAL, classify
 
 Address = IPv4Address | IPv6Address
 
@@ -33,12 +34,19 @@ def _samples() -> list[Address]:
                 addresses.add(kind(value))
     addresses.update(
         ip_address(text)
-        for text in ("8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2001:4860:4860::8888")
+        for text in (
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+            "2002:808:808::1",  # 6to4 of a public address: public, denied as a transition
+        )
     )
     return sorted(addresses, key=lambda a: (a.version, int(a)))
 
 
 SAMPLES = _samples()
+GLOBAL_BLOCKS = frozenset(block.name for block in BLOCKS if GLOBAL in block.flags)
 
 
 @pytest.mark.parametrize("address", SAMPLES, ids=[str(a) for a in SAMPLES])
@@ -47,9 +55,12 @@ def test_tables_agree(address: Address) -> None:
     reason = deny_reason(address)
     if not info.public:
         assert reason is not None, f"network/ip calls {address} {info.range} but it is not denied"
-    elif reason is not None:
-        assert reason == TRANSITION, f"public {address} denied as {reason}"
+    elif reason == TRANSITION:
         assert isinstance(address, IPv6Address)
+    elif reason is not None:  # only a globally reachable block inside a reserved one
+        assert (reason, info.range in GLOBAL_BLOCKS) == (RESERVED, True), (
+            f"public {address} ({info.range}) denied as {reason}"
+        )
 
 
 def test_samples_cover_both_kinds() -> None:
