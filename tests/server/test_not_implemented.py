@@ -1,7 +1,8 @@
 """What HTTP/1.1 tells a server to refuse other than 400 (RFC 9110 §9.1, §15.6; RFC 9112 §2.3,
 §6.1, §6.3), answered before the application runs, with the error envelope and a close:
 
-- an unknown method (methods are case-sensitive): 501 ``NOT_IMPLEMENTED``;
+- an unknown method (methods are case-sensitive), an RTSP method, CONNECT (we are no proxy): 501
+  ``NOT_IMPLEMENTED``;
 - a transfer coding other than chunked before the final chunked: 501; a Transfer-Encoding whose
   last coding is not chunked, or in an HTTP/1.0 request, leaves the body length unknown: 400;
 - a major version other than 1: 505 ``HTTP_VERSION_NOT_SUPPORTED``; a higher 1.x minor version
@@ -71,6 +72,39 @@ def test_an_unknown_method_is_501(
     )
     assert error.get("details") == details
     assert seen.events == []  # the application never ran
+
+
+@pytest.mark.parametrize("method", [b"DESCRIBE", b"GET_PARAMETER", b"TEARDOWN"])
+def test_an_rtsp_method_on_an_http_line_is_501(
+    server: Served, seen: Recorder, method: bytes
+) -> None:
+    """The parser knows RTSP's methods and refuses them on an HTTP line as malformed."""
+    status, error = refused(server, method + b" /body-events HTTP/1.1\r\n" + HOST + b"\r\n")
+    assert status == b"HTTP/1.1 501 Not Implemented"
+    assert error["details"] == "method " + method.decode()
+    assert seen.events == []
+
+
+def test_an_rtsp_method_pipelined_after_a_served_request_is_400(server: Served) -> None:
+    """Only the first request of a read is known to begin there (see the BREW case below)."""
+    with server.connect() as sock:
+        sock.sendall(request("/echo", close=False) + b"DESCRIBE / HTTP/1.1\r\n" + HOST + b"\r\n")
+        responses = Responses(sock)
+        first, _, _ = responses.next()
+        second, _, body = responses.next()
+    assert (first, second) == (b"HTTP/1.1 200 OK", b"HTTP/1.1 400 Bad Request")
+    assert orjson.loads(body)["error"]["message"] == "Malformed HTTP request"
+
+
+def test_connect_is_501(server: Served, seen: Recorder) -> None:
+    """RFC 9110 §9.3.6: CONNECT opens a tunnel, which only a proxy does."""
+    status, error = refused(server, b"CONNECT 127.0.0.1:443 HTTP/1.1\r\n" + HOST + b"\r\n")
+    assert status == b"HTTP/1.1 501 Not Implemented"
+    assert (error["code"], error["details"]) == (
+        "NOT_IMPLEMENTED",
+        "method CONNECT: this server is no proxy",
+    )
+    assert seen.events == []
 
 
 def test_empty_lines_before_the_request_line_do_not_hide_the_method(server: Served) -> None:

@@ -72,6 +72,11 @@ SHOWN_TOKEN_BYTES = 20
 # The first bytes of a request kept while its head is read, to name a method the parser refuses.
 REQUEST_START_BYTES = 32
 _METHODS = frozenset(HTTPMethod)
+# The methods llhttp reads only on an RTSP request line (RFC 2326 §10).
+_RTSP_METHODS = frozenset(
+    b"ANNOUNCE DESCRIBE FLUSH GET_PARAMETER PAUSE PLAY RECORD REDIRECT SETUP SET_PARAMETER "
+    b"TEARDOWN".split()
+)
 # The head a fresh parser is given to read the body of a request with an Upgrade header (see
 # _ignore_upgrade): the request's own framing fields go in its %s.  Connection: close, with the
 # parser's data-after-close leniency, makes it drop whatever follows that body.
@@ -232,7 +237,10 @@ class HttpProtocol(asyncio.Protocol):
             # The HTTP/2 connection preface (PRI * HTTP/2.0) stops the parser after its version.
             version = self.parser.get_http_version()
             major = int(version.partition(".")[0])
-            self._refuse(_version_refused(version) if major >= 2 else MALFORMED)
+            if major >= 2:
+                self._refuse(_version_refused(version))
+            else:
+                self._refuse(_rtsp_method(self.request_start) or MALFORMED)
             return
         if upgrade is not None:
             # Not in the except clause: an error raised there while the body is parsed would get
@@ -307,6 +315,14 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         parser = self.parser
+        method = parser.get_method()
+        if method == b"CONNECT":
+            # RFC 9110 §9.3.6: a tunnel, which only a proxy opens.
+            raise _Refused(
+                UnimplementedError(
+                    "Request method not implemented", "method CONNECT: this server is no proxy"
+                )
+            )
         parsed = httptools.parse_url(b"".join(self.url_parts))
         version = _served_version(parser.get_http_version())
         headers = self.headers
@@ -331,7 +347,7 @@ class HttpProtocol(asyncio.Protocol):
             "type": "http",
             "asgi": ASGI_VERSION,
             "http_version": version,
-            "method": parser.get_method().decode("ascii"),
+            "method": method.decode("ascii"),
             "scheme": "http",
             "path": path,
             "raw_path": raw_path,
@@ -742,6 +758,19 @@ def _unknown_method(start: bytes | None) -> ToolError:
     if method.upper() in _METHODS:
         details += f" (methods are case-sensitive: {method.upper()})"
     return UnimplementedError("Request method not implemented", details)
+
+
+def _rtsp_method(start: bytes | None) -> ToolError | None:
+    """501 for a request line whose method is RTSP's (``DESCRIBE``, ``PLAY``): the parser knows
+    those, so it refuses them on an HTTP line as a malformed one.  Such a line always fails as
+    the first request of its read, so ``start`` is its own: other methods there may be a request
+    served before the one that failed."""
+    if start is None:
+        return None
+    token = _TOKEN.match(start.lstrip(b"\r\n"))
+    if token is None or token.group() not in _RTSP_METHODS:
+        return None
+    return _unknown_method(start)
 
 
 def _shown(token: bytes) -> str | None:
