@@ -193,13 +193,7 @@ def _parse_host(host: str) -> str:
 
 def _parse_ip_literal(host: str) -> str:
     """``[IPv6]`` or ``[IPv6%25zone]`` (RFC 3986, RFC 6874), optionally with ``:port``."""
-    close = host.rfind("]")
-    if close < 0:
-        raise URLError("missing ']' in host")
-    colon_port = host[close + 1 :]
-    if not _valid_optional_port(colon_port):
-        raise _invalid_port(colon_port)
-    literal = host[1:close]
+    literal, colon_port = _split_ip_literal(host)
     # RFC 6874: "%25" starts the zone, which may %-encode any byte; the address itself may not.
     zone = literal.find("%25")
     if zone >= 0:
@@ -208,6 +202,17 @@ def _parse_ip_literal(host: str) -> str:
         address = unescape(literal, Mode.HOST)
     _check_ipv6(address)
     return f"[{address}]{colon_port}"
+
+
+def _split_ip_literal(host: str) -> tuple[str, str]:
+    """``[literal]:port`` as the literal between the brackets and ``:port`` (maybe empty)."""
+    close = host.rfind("]")
+    if close < 0:
+        raise URLError("missing ']' in host")
+    colon_port = host[close + 1 :]
+    if not _valid_optional_port(colon_port):
+        raise _invalid_port(colon_port)
+    return host[1:close], colon_port
 
 
 def _check_ipv6(address: str) -> None:
@@ -242,12 +247,7 @@ def check_host(host: str) -> None:
         return
     if bracket > 0:
         raise URLError("invalid IP-literal")
-    close = host.rfind("]")
-    if close < 0:
-        raise URLError("missing ']' in host")
-    if not _valid_optional_port(host[close + 1 :]):
-        raise _invalid_port(host[close + 1 :])
-    _check_ipv6(host[1:close])
+    _check_ipv6(_split_ip_literal(host)[0])
 
 
 _USERINFO_OK = frozenset("-._:~!$&'()*+,;=%@")
