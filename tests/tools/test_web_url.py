@@ -356,8 +356,11 @@ def test_build_vectors(registry: Registry, parts: dict[str, Any], expected: str)
         ("[::1]", 8080, "http://[::1]:8080"),
         ("h", None, "http://h"),
         ("h:81", None, "http://h:81"),
+        # Bare, its last group would parse back as a port (Go writes http://::1).
+        ("::1", None, "http://[::1]"),
+        ("fe80::1%en0", None, "http://[fe80::1%25en0]"),
     ],
-    ids=["bare-ipv6", "bracketed-ipv6", "no-port", "port-in-host"],
+    ids=["bare-ipv6", "bracketed-ipv6", "no-port", "port-in-host", "ipv6-no-port", "zone-no-port"],
 )
 def test_build_hosts(registry: Registry, host: str, port: int | None, expected: str) -> None:
     data = run(registry, {"action": "build", "scheme": "http", "host": host, "port": port})
@@ -396,12 +399,13 @@ async def test_build_round_trips_through_parse(client: httpx.AsyncClient) -> Non
         ({"action": "build", "scheme": "h", "host": "h", "port": 65536}, "Invalid request", "port"),
         ({"action": "build", "scheme": "h", "host": "h:1", "port": 2}, "Invalid request", "port"),
         ({"action": "build", "scheme": "h", "host": "[::1]:1", "port": 2}, "Invalid request", "port"),
+        ({"action": "build", "scheme": "h", "host": "a:b:c"}, "Invalid request", "not an IPv6 address"),
         ({"action": "open", "url": "http://x"}, "Invalid request", "action"),
         ({"url": "http://x"}, 'field "action" is required', "action"),
     ],
     ids=[
         "build-no-scheme", "build-no-host", "query-not-string", "port-zero", "port-too-big",
-        "port-twice", "ipv6-port-twice", "bad-action", "missing-action",
+        "port-twice", "ipv6-port-twice", "colons-not-ipv6", "bad-action", "missing-action",
     ],
 )  # fmt: skip
 async def test_request_errors(

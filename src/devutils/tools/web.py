@@ -91,16 +91,19 @@ def _parse(raw: str) -> UrlOutput:
 
 
 def _host_with_port(host: str, port: int | None) -> str:
+    if not host.startswith("[") and host.count(":") > 1:
+        # An IPv6 address, which a URL writes in brackets (RFC 3986 §3.2.2): bare, its last
+        # group would read as a port.  ``check_host`` then refuses one that is no address.
+        host = f"[{host}]"
     if port is None:
         return host
     if host.startswith("["):
         if not host.endswith("]"):
             raise ValidationError("Invalid request", "host already has a port; omit 'port'")
         return f"{host}:{port}"
-    colons = host.count(":")
-    if colons == 1:
+    if ":" in host:
         raise ValidationError("Invalid request", "host already has a port; omit 'port'")
-    return f"[{host}]:{port}" if colons else f"{host}:{port}"
+    return f"{host}:{port}"
 
 
 def _build(inp: UrlInput) -> UrlOutput:
