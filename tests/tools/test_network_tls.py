@@ -28,7 +28,13 @@ from devutils.http.app import Application
 from devutils.netpolicy.fetch import direct_connect, socket_connector
 from devutils.netpolicy.policy import NetworkPolicy
 from devutils.netpolicy.resolve import Resolver, name_resolver
-from devutils.netpolicy.tlschain import ChainFetcher, trust_store
+from devutils.netpolicy.tlschain import (
+    CLIENT_CERTIFICATE_REQUESTED,
+    CLIENT_CERTIFICATE_REQUESTED_TLS13,
+    CLIENT_CERTIFICATE_REQUIRED,
+    ChainFetcher,
+    trust_store,
+)
 from tests.netpolicy.loopback import (
     Canary,
     MapResolver,
@@ -139,6 +145,7 @@ async def test_chain_of_a_public_host(make_app: Callable[..., Application], tmp_
     assert data["chainOrderValid"] is True
     assert data["trusted"] is True
     assert "verificationError" not in data
+    assert "warnings" not in data
     assert data["truncated"] is False
 
 
@@ -204,6 +211,69 @@ async def test_an_address_is_dialled_without_sni(
     data = response.json()["data"]
     assert server.server_names == [None]
     assert data["trusted"] is True  # the leaf names 127.0.0.2 as an IP SAN
+
+
+# --- servers that ask for a client certificate (none is ever sent) ------------------------------
+def client_auth_context(
+    tmp: Path, version: ssl.TLSVersion, mode: ssl.VerifyMode = ssl.CERT_REQUIRED
+) -> ssl.SSLContext:
+    """A server presenting leaf + intermediate that asks for a client certificate, at ``version``."""
+    context = server_context(tmp, LEAF, INTER)
+    context.verify_mode = mode
+    context.load_verify_locations(cadata=ROOT)
+    context.minimum_version = context.maximum_version = version
+    return context
+
+
+@pytest.mark.parametrize(
+    ("version", "mode", "protocol", "warning"),
+    [
+        (
+            ssl.TLSVersion.TLSv1_2,
+            ssl.CERT_REQUIRED,
+            "TLSv1.2",
+            CLIENT_CERTIFICATE_REQUIRED.format(alert="handshake_failure"),
+        ),
+        (ssl.TLSVersion.TLSv1_3, ssl.CERT_REQUIRED, "TLSv1.3", CLIENT_CERTIFICATE_REQUESTED_TLS13),
+        (ssl.TLSVersion.TLSv1_2, ssl.CERT_OPTIONAL, "TLSv1.2", CLIENT_CERTIFICATE_REQUESTED),
+    ],
+    ids=["required-tls12", "required-tls13", "optional-tls12"],
+)
+async def test_a_server_asking_for_a_client_certificate_still_shows_its_chain(
+    make_app: Callable[..., Application],
+    tmp_path: Path,
+    version: ssl.TLSVersion,
+    mode: ssl.VerifyMode,
+    protocol: str,
+    warning: str,
+) -> None:
+    with serving("127.0.0.2", tls=client_auth_context(tmp_path, version, mode)) as server:
+        response = await inspect(make_app, {"host": "chain.example.com", "port": server.port})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert [c["subject"] for c in data["certificates"]] == [
+        "CN=chain.example.com,O=devutils tests",
+        "CN=devutils test intermediate,O=devutils tests",
+    ]
+    assert [c["sha256Fingerprint"] for c in data["certificates"]] == [LEAF_SHA256, INTER_SHA256]
+    assert data["trusted"] is True  # verified as usual, handshake finished or not
+    assert data["protocol"] == protocol
+    assert data["cipher"] != ""
+    assert data["warnings"] == [warning]
+
+
+async def test_a_client_certificate_server_that_aborts_before_its_certificate_is_a_502(
+    make_app: Callable[..., Application], tmp_path: Path
+) -> None:
+    context = client_auth_context(tmp_path, ssl.TLSVersion.TLSv1_2)
+    # Python 3.11 has no PSK callbacks: no cipher is shared, the server alerts handshake_failure
+    # right after the ClientHello, before any Certificate or CertificateRequest.
+    context.set_ciphers("PSK-AES128-CBC-SHA")
+    with serving("127.0.0.2", tls=context) as server:
+        response = await inspect(make_app, {"host": "chain.example.com", "port": server.port})
+    assert response.status_code == 502, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == ("UPSTREAM_ERROR", "TLS handshake failed")
 
 
 # --- the network policy ------------------------------------------------------------------------

@@ -168,6 +168,12 @@ class TlsOutput(ToolOutput):
     chain_order_valid: bool
     trusted: bool = Field(description="Verifies to a Mozilla root for this host.")
     verification_error: str | None = Field(None, exclude_if=omit_none)
+    warnings: list[str] | None = Field(
+        None,
+        exclude_if=omit_none,
+        description="E.g. the server requires a client certificate, so the handshake stopped "
+        "after its chain.",
+    )
 
 
 def _entry(cert: x509.Certificate, now: datetime) -> ChainCertificate:
@@ -218,4 +224,5 @@ def network_tls(inp: TlsInput, ctx: ToolContext) -> TlsOutput:
         chain_order_valid=chain_order_valid(chain),
         trusted=verdict.trusted,
         verification_error=verdict.error,
+        warnings=list(presented.warnings) or None,
     )
