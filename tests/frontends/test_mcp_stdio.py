@@ -16,6 +16,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.shared.message import SessionMessage
 from mcp_types import JSONRPCNotification, JSONRPCRequest
 
+from devutils.frontends.mcp_envelope import BAD_ID
 from devutils.frontends.mcp_stdio import InFlight, relay_inbound
 from devutils.registry import catalogue
 from tests.frontends.mcp_support import MODES, modern_call, structured, tool_error
@@ -136,28 +137,36 @@ def test_stdout_carries_protocol_only_and_eof_exits_zero() -> None:
     assert any(entry["msg"] == "serving MCP over stdio" for entry in logs)
 
 
-def test_a_skipped_line_is_logged_at_debug_without_its_text() -> None:
-    """Lines that are not one JSON-RPC message get no answer over stdio; debug logs say why."""
-    lines = [b'[{"jsonrpc":"2.0","id":9,"method":"ping"}]', b"not json SECRET", b""]
+def test_lines_are_logged_at_debug_without_their_text() -> None:
+    """A refused line is answered and an empty one skipped (tests/frontends/
+    test_mcp_stdio_refusals.py has the answers); debug logs say which, never with the line."""
+    lines = [b'[{"jsonrpc":"2.0","id":9,"method":"SECRET"}]', b"", b"not json SECRET"]
     done = subprocess.run(
         [*DEVUTILS, "mcp"],
-        input=b"\n".join(lines),
+        input=b"".join(line + b"\n" for line in lines),
         capture_output=True,
         env=_env(LOG_LEVEL="debug"),
         cwd=ROOT,
         timeout=60,
     )
-    assert (done.returncode, done.stdout) == (0, b""), done.stderr.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    codes = [orjson.loads(line)["error"]["code"] for line in done.stdout.splitlines()]
+    assert codes == [-32600, -32700]
     logs = [orjson.loads(line) for line in done.stderr.splitlines()]
+    answered = [entry for entry in logs if entry["msg"].startswith("answered a line")]
+    assert [(entry["level"], entry["code"]) for entry in answered] == [
+        ("DEBUG", -32600),
+        ("DEBUG", -32700),
+    ]
+    assert [entry["error"] for entry in answered] == ["NotOneMessage", "NotJSON"]
     skipped = [entry for entry in logs if entry["msg"].startswith("skipped a line")]
-    assert len(skipped) == 2
-    assert all(entry["level"] == "DEBUG" and entry["error"] for entry in skipped)
+    assert [entry["level"] for entry in skipped] == ["DEBUG"]  # the empty line
     assert b"SECRET" not in done.stderr
 
 
-def test_a_line_that_is_not_utf8_is_skipped_not_answered_on_altered_text() -> None:
+def test_a_line_that_is_not_utf8_is_refused_not_answered_on_altered_text() -> None:
     """Bytes that are not UTF-8 were decoded as U+FFFD and the call answered on that other text
-    (a hash of "caf\ufffd"); the line is now refused like any line that is not JSON-RPC."""
+    (a hash of "caf\ufffd"); the line is now refused, with the request's id."""
     call = {
         "jsonrpc": "2.0",
         "method": "tools/call",
@@ -179,10 +188,13 @@ def test_a_line_that_is_not_utf8_is_skipped_not_answered_on_altered_text() -> No
     )
     assert done.returncode == 0, done.stderr.decode()
     replies = {reply["id"]: reply for reply in map(orjson.loads, done.stdout.splitlines())}
-    assert sorted(replies) == [1, 12]  # the initialize, then only the call that was UTF-8
+    assert sorted(replies) == [1, 11, 12]
+    assert replies[11]["error"] == {
+        "code": -32600,
+        "message": "Line is not UTF-8: send each JSON-RPC message as one line of UTF-8 text",
+    }
     digest = hashlib.md5("caf\u00e9".encode()).hexdigest()  # noqa: S324 - a known answer
-    assert replies[12]["result"]["structuredContent"]["hash"] == digest
-    assert b"skipped a line that is not a JSON-RPC message" in done.stderr
+    assert replies[12]["result"]["structuredContent"]["hash"] == digest  # only the UTF-8 call
 
 
 def _nested(levels: int) -> object:
@@ -221,10 +233,10 @@ def test_json_the_sdk_cannot_read_is_answered_with_the_request_id() -> None:
         *(orjson.dumps(message) for message in REQUESTS[:2]),
         deep,
         _line(_deep_call("twenty-two")),
-        _line({"jsonrpc": "2.0", "method": "notifications/x", "params": _nested(220)}),
+        _line({"jsonrpc": "2.0", "method": "notifications/x", "params": {"p": _nested(220)}}),
         _line(_deep_call(23, 320)),  # past MAX_JSON_DEPTH: not parsed at all
         lone_surrogate,
-        deep.replace(b'"id":21', b'"id":true'),  # no usable id
+        deep.replace(b'"id":21', b'"id":true'),  # no usable id: refused before the SDK reads it
         orjson.dumps(REQUESTS[2]),
     ]
     done = subprocess.run(
@@ -257,7 +269,7 @@ def test_json_the_sdk_cannot_read_is_answered_with_the_request_id() -> None:
     assert [(error["code"], error["message"]) for error in anonymous] == [
         (-32600, "Invalid Request: nested too deeply"),
         (-32700, "Parse error: nested too deeply"),
-        (-32600, "Invalid Request: nested too deeply"),
+        (-32600, BAD_ID),
     ]
     assert anonymous[1]["data"]["details"] == "nesting depth 323 exceeds MAX_JSON_DEPTH (300)"
     assert b"SECRET" not in done.stdout

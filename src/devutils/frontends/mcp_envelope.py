@@ -34,6 +34,11 @@ def envelope_error(body: bytes) -> str | None:
         decoded: Any = json.loads(body)
     except (ValueError, RecursionError):
         return None
+    return message_error(decoded)
+
+
+def message_error(decoded: Any) -> str | None:
+    """:func:`envelope_error` of a body already parsed: None for one JSON-RPC message."""
     if type(decoded) is list:
         return BATCH
     if (

@@ -13,12 +13,17 @@ answer has been handed to the stdout writer.
 nothing a tool runs can write into the protocol stream.  Stdin is ours (:func:`claimed_stdin`):
 the SDK decodes it with ``errors="replace"``, which turned bytes that are not UTF-8 into U+FFFD
 and answered a call on altered input (a hash of other text); decoded with ``surrogateescape``, such
-a line is not valid JSON-RPC text, and the SDK skips it as it skips any invalid line.
+a line is not UTF-8 text, and is refused as below.
 
-A line the SDK's parser refuses although it is JSON we read (nested past its recursion limit,
-about 200 levels, yet within ``MAX_JSON_DEPTH``) is answered by the inbound relay itself
-(:func:`refusal`), with the request's id when it has one: skipped, a client would wait for the
-answer forever.  Lines that are not JSON at all are still skipped, as the SDK does.
+Every line the server cannot serve is answered, as ``/mcp`` answers that body, or a client would
+wait for ever (JSON-RPC 2.0 §5.1 says the server answers).  The SDK skips, without an answer, a
+line its parser refuses, and takes a request whose id is not a string or an integer (null, a
+float, an array) for a notification, which is never answered.  So the SDK reads the client's
+lines through :class:`ScreenedInput`, which answers those that are not one JSON-RPC message of
+UTF-8 JSON itself (:func:`screen`) and hands the SDK the others.  JSON the screen reads but the
+SDK's parser does not (nested past its recursion limit, about 200 levels, yet within
+``MAX_JSON_DEPTH``; a lone surrogate escape) is answered by the inbound relay from the SDK's
+error, which holds the line (:func:`refusal`).  Blank lines are skipped without an answer.
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterable, Iterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterable, Callable, Coroutine, Iterator
+from typing import IO, Any, NamedTuple, Protocol, TextIO, cast
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
@@ -50,6 +55,7 @@ from mcp_types import (
 from pydantic import ValidationError as PydanticValidationError
 
 from devutils.errors import ValidationError
+from devutils.frontends.mcp_envelope import message_error
 from devutils.tools._jsontext import nesting_depth
 
 log = logging.getLogger("devutils.mcp")
@@ -123,17 +129,13 @@ def refusal(failure: Exception, max_depth: int) -> JSONRPCError | None:
     line, reason = unparsed
     depth = nesting_depth(line)
     if depth > max_depth:
-        details = f"nesting depth {depth} exceeds MAX_JSON_DEPTH ({max_depth})"
-        return _refused(None, PARSE_ERROR, "Parse error", ValidationError(TOO_DEEP, details))
+        return _too_deep(depth, max_depth)
     try:
-        # Only the id and the method are read: an integer past Python's digit limit is not
-        # either, so it must not make valid JSON unreadable here.
-        message = json.loads(line, parse_int=_integer, parse_constant=_no_constant)
-    except RecursionError:  # MAX_JSON_DEPTH near 1000 and the stack already in use
-        details = f"nesting depth {depth} is more than the server reads"
-        return _refused(None, PARSE_ERROR, "Parse error", ValidationError(TOO_DEEP, details))
+        message = _decoded(line)
+    except RecursionError:
+        return _too_deep(depth, max_depth)
     except ValueError:
-        return None  # not JSON
+        return None  # not JSON: the screen answers such a line before the SDK reads it
     if "recursion limit" in reason:
         error = ValidationError(
             TOO_DEEP,
@@ -144,6 +146,22 @@ def refusal(failure: Exception, max_depth: int) -> JSONRPCError | None:
         # The parser's reason is not quoted: only its own wording is known not to hold input.
         error = ValidationError("JSON the MCP SDK cannot read", "its JSON parser refused it")
     return _refused(_request_id(message), INVALID_REQUEST, "Invalid Request", error)
+
+
+def _too_deep(depth: int, max_depth: int) -> JSONRPCError:
+    """``-32700``, id null: a line too deep to read, past ``MAX_JSON_DEPTH`` or the stack."""
+    if depth > max_depth:
+        details = f"nesting depth {depth} exceeds MAX_JSON_DEPTH ({max_depth})"
+    else:  # MAX_JSON_DEPTH near 1000 and the stack already in use
+        details = f"nesting depth {depth} is more than the server reads"
+    return _refused(None, PARSE_ERROR, "Parse error", ValidationError(TOO_DEEP, details))
+
+
+def _decoded(line: str) -> Any:
+    """The line's JSON value.  Numbers are not read as numbers need to be: only ids, methods and
+    the message's shape are looked at, so an integer past Python's digit limit must not make
+    valid JSON unreadable here."""
+    return json.loads(line, parse_int=_integer, parse_constant=_no_constant)
 
 
 def _unparsed_line(failure: Exception) -> tuple[str, str] | None:
@@ -184,6 +202,95 @@ def _refused(
     """Worded as ``/mcp`` words a refusal: ``data`` is the REST error object."""
     data = ErrorData(code=code, message=f"{kind}: {error.message}", data=error.to_dict())
     return JSONRPCError(jsonrpc="2.0", id=request_id, error=data)
+
+
+NOT_UTF8 = "Line is not UTF-8: send each JSON-RPC message as one line of UTF-8 text"
+NOT_JSON = "Parse error: the line is not JSON"
+NOT_UTF8_JSON = "Parse error: the line is not UTF-8 JSON"
+
+
+class Refusal(NamedTuple):
+    """What the screen does with a line the SDK is not given."""
+
+    answer: JSONRPCError | None  # None: skipped without an answer (a blank line)
+    kind: str  # what was wrong, for the debug log, which never holds the line
+
+
+def screen(line: str, max_depth: int) -> Refusal | None:
+    """None for a line the SDK may be given: one JSON-RPC message of UTF-8 JSON.  Otherwise the
+    answer ``/mcp`` gives that body, quoting none of it: ``-32700`` for text that is not JSON
+    (or nested past ``max_depth``), ``-32600`` with ``mcp_envelope``'s message for JSON that is
+    not one JSON-RPC message, ``-32600`` for a request that is not UTF-8.
+
+    The id is the line's when it is a request (an object with a string ``method`` and a string
+    or integer ``id``), even one that breaks another rule (``"jsonrpc": "1.0"``, ``params`` not
+    an object): the client waits for that id, and over stdio only an answer with it ends the
+    wait (``/mcp`` answers with id null, since its HTTP response ends the wait).
+    """
+    if not line.strip():
+        return Refusal(None, "EmptyLine")
+    depth = nesting_depth(line)
+    if depth > max_depth:
+        return Refusal(_too_deep(depth, max_depth), "TooDeep")
+    utf8 = _is_utf8(line)
+    try:
+        message = _decoded(line)
+    except RecursionError:
+        return Refusal(_too_deep(depth, max_depth), "TooDeep")
+    except ValueError:
+        return Refusal(_plain(None, PARSE_ERROR, NOT_JSON if utf8 else NOT_UTF8_JSON), "NotJSON")
+    request_id = _request_id(message)
+    if not utf8:
+        if request_id is None:
+            return Refusal(_plain(None, PARSE_ERROR, NOT_UTF8_JSON), "NotUTF8")
+        return Refusal(_plain(request_id, INVALID_REQUEST, NOT_UTF8), "NotUTF8")
+    problem = message_error(message)
+    if problem is None:
+        return None
+    # A bad id (BAD_ID) is no id to answer with: _request_id gives None for it.
+    return Refusal(_plain(request_id, INVALID_REQUEST, problem), "NotOneMessage")
+
+
+def _is_utf8(line: str) -> bool:
+    """False when ``surrogateescape`` kept bytes that are not UTF-8 (as lone surrogates)."""
+    try:
+        line.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _plain(request_id: int | str | None, code: int, message: str) -> JSONRPCError:
+    """Worded as ``/mcp`` words a body it refuses before the SDK: a message, no ``data``."""
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
+
+
+class ScreenedInput:
+    """The client's lines as the SDK reads them, less those :func:`screen` refuses: each of
+    those is handed to ``refused``, run on the event loop (``anyio.from_thread.run``), before
+    the next line is read.  Read through ``anyio.wrap_file``, whose ``readline`` and line
+    iteration call :meth:`readline` in a worker thread."""
+
+    def __init__(
+        self,
+        wire: TextIO,
+        max_depth: int,
+        refused: Callable[[Refusal], Coroutine[Any, Any, None]],
+    ) -> None:
+        self._wire = wire
+        self._max_depth = max_depth
+        self._refused = refused
+
+    def readline(self) -> str:
+        """The next line the SDK may read, or ``""`` at EOF."""
+        while True:
+            line = self._wire.readline()
+            if not line:
+                return line
+            refusal = screen(line, self._max_depth)
+            if refusal is None:
+                return line
+            anyio.from_thread.run(self._refused, refusal)
 
 
 async def relay_inbound(
@@ -234,16 +341,23 @@ async def _refuse(
 ) -> None:
     """Answer a line the SDK could not read, or skip it; logs name the error type only, since
     the line is the client's input."""
-    answer = refusal(failure, max_depth)
+    await answer_refusal(
+        Refusal(refusal(failure, max_depth), type(failure).__name__), replies, in_flight
+    )
+
+
+async def answer_refusal(
+    refused: Refusal, replies: ObjectSendStream[SessionMessage], in_flight: InFlight
+) -> None:
+    """Answer a line the server is not given, or skip it; logs name what was wrong only,
+    since the line is the client's input."""
+    answer = refused.answer
     if answer is None:
-        log.debug(
-            "skipped a line that is not a JSON-RPC message",
-            extra={"error": type(failure).__name__},
-        )
+        log.debug("skipped a line that is not a JSON-RPC message", extra={"error": refused.kind})
         return
     log.debug(
         "answered a line the MCP SDK could not read",
-        extra={"error": type(failure).__name__, "code": answer.error.code},
+        extra={"error": refused.kind, "code": answer.error.code},
     )
     if answer.id is not None:
         in_flight.add(answer.id)  # the outbound relay forgets it once the answer is written
@@ -269,7 +383,7 @@ async def relay_outbound(
 
 
 @contextlib.contextmanager
-def claimed_stdin() -> Iterator[anyio.AsyncFile[str] | None]:
+def claimed_stdin() -> Iterator[TextIO | None]:
     """The client's input as text that keeps bytes that are not UTF-8 (as lone surrogates), read
     from a private duplicate of fd 0 while fd 0 itself points at the null device, so nothing a
     tool runs can read the client's input (as ``stdio_server`` does for the stdin it opens).
@@ -293,7 +407,7 @@ def claimed_stdin() -> Iterator[anyio.AsyncFile[str] | None]:
         # closefd=False: a reader thread may still block on it after serving ends; the process
         # exits right after, and the descriptor is never recycled under that thread.
         raw = os.fdopen(wire, "rb", closefd=False)
-        yield anyio.wrap_file(io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape"))
+        yield io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape")
     finally:
         os.dup2(wire, 0)
 
@@ -313,15 +427,24 @@ async def _serve(
     server: Server[Any],
     grace: float,
     max_depth: int,
-    wire: anyio.AsyncFile[str] | None,
+    wire: TextIO | None,
     in_flight: InFlight,
 ) -> None:
-    async with stdio_server(stdin=wire) as (stdin, stdout):
-        to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
-        server_writes, from_server = anyio.create_memory_object_stream[SessionMessage]()
-        # The inbound relay's answers share the server's way out; stdout ends when both close.
-        replies = server_writes.clone()
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(relay_inbound, stdin, to_server, in_flight, grace, replies, max_depth)
-            tasks.start_soon(relay_outbound, from_server, stdout, in_flight)
-            await server.run(server_reads, server_writes, server.create_initialization_options())
+    to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
+    server_writes, from_server = anyio.create_memory_object_stream[SessionMessage]()
+    # The answers to refused lines share the server's way out; stdout ends when both close.  The
+    # screen's last answer is sent before the SDK reads EOF, so before the relay closes this.
+    replies = server_writes.clone()
+
+    async def refused(refusal: Refusal) -> None:
+        await answer_refusal(refusal, replies, in_flight)
+
+    # Without a claimed wire the SDK opens stdin itself, unscreened.
+    screened = None
+    if wire is not None:
+        # Read as a text file: wrap_file calls its readline, which is all the SDK reads.
+        screened = anyio.wrap_file(cast(IO[str], ScreenedInput(wire, max_depth, refused)))
+    async with stdio_server(stdin=screened) as (stdin, stdout), anyio.create_task_group() as tasks:
+        tasks.start_soon(relay_inbound, stdin, to_server, in_flight, grace, replies, max_depth)
+        tasks.start_soon(relay_outbound, from_server, stdout, in_flight)
+        await server.run(server_reads, server_writes, server.create_initialization_options())
