@@ -7,6 +7,8 @@ the exit code the CLI uses.  REST renders ``{"success": false, "error": {...}}``
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 
@@ -129,6 +131,20 @@ class RateLimitError(ToolError):
     status = 429
     exit_code = 75  # EX_TEMPFAIL
     default_message = "Rate limit exceeded"
+
+    # Set by the limiter that refused: seconds until the refused bucket holds ``n`` tokens.
+    wait_for: Callable[[int], float] | None = None
+
+    def retry_needing(self, tokens: int) -> None:
+        """Make Retry-After say when ``tokens`` calls in a row will pass, not one: the promise a
+        caller whose retry needs that many (a pipeline repeats every admission) must make."""
+        if self.wait_for is not None and "Retry-After" in self.headers:
+            self.headers["Retry-After"] = self.retry_after(self.wait_for(tokens))
+
+    @staticmethod
+    def retry_after(seconds: float) -> str:
+        """Retry-After in whole seconds: rounded up (earlier would be refused), at least 1."""
+        return str(max(1, math.ceil(seconds)))
 
 
 class InternalError(ToolError):

@@ -35,7 +35,13 @@ from typing import Any, Literal, Protocol, TypeVar, cast
 import orjson
 import pydantic
 
-from devutils.errors import ServiceUnavailableError, ToolError, ToolTimeoutError, ValidationError
+from devutils.errors import (
+    RateLimitError,
+    ServiceUnavailableError,
+    ToolError,
+    ToolTimeoutError,
+    ValidationError,
+)
 from devutils.execution.budget import OutputBudget, output_too_large
 from devutils.execution.call import run_tool, surrogate_error, too_deep_error
 from devutils.execution.executors import CostClass, Executors
@@ -680,6 +686,8 @@ class _Steps:
         self.spec = spec
         self.call = call
         self.running: list[str] = []
+        # Admissions per rate class a run of the composite needs, its own and its steps'.
+        self.needs: dict[str, int] = {}
 
     def plan(self, specs: Sequence[ToolSpec], /) -> None:
         call = self.call
@@ -687,11 +695,10 @@ class _Steps:
             return  # the CLI: every tool offered, no admission checks
         for step in specs:
             self._offered(step, call)
-        if not self.registry.plan_checks:
-            return
         needs: dict[str, int] = {self.spec.rate_class: 1}  # the composite's own admission
         for step in specs:
             needs[step.rate_class] = needs.get(step.rate_class, 0) + 1
+        self.needs = needs
         for check in self.registry.plan_checks:
             check(self.spec, needs, call)
 
@@ -708,7 +715,13 @@ class _Steps:
 
     async def _run(self, spec: ToolSpec, args: Mapping[str, Any], call: CallInfo) -> ToolOutput:
         step_call = _step_call(call)
-        result = await self.registry.invoke(spec, args, step_call)
+        try:
+            result = await self.registry.invoke(spec, args, step_call)
+        except RateLimitError as refused:
+            # A retry of the composite spends again every admission it needs in this class: a
+            # Retry-After for one call would be refused again.
+            refused.retry_needing(self.needs.get(spec.rate_class, 1))
+            raise
         if spec.rate_class == self.spec.rate_class and step_call.response_headers:
             # The step charged the bucket the response's X-RateLimit-* headers describe (same
             # caller, same class), after the composite's own admission: its headers tell what

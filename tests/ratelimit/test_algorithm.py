@@ -146,6 +146,55 @@ def test_admit_local_refuses_with_retry_after_and_counts_nothing_twice() -> None
         limiter.admit_local("crypto", False, None, "192.0.2.9")
 
 
+def _spent_then_refused(clock: FakeClock) -> tuple[RateLimiter, RateLimitError]:
+    """A crypto bucket of 4 (one token a second) emptied at t=1000 and refused at t=1000.25."""
+    settings = make_settings(
+        rate_limit_enabled=True, rate_limit_crypto_per_minute=60, rate_limit_crypto_burst=4
+    )
+    limiter = RateLimiter(settings, clock=clock)
+    for _ in range(4):
+        limiter.admit_local("crypto", False, None, "192.0.2.9")
+    clock.now += 0.25
+    with pytest.raises(RateLimitError) as refused:
+        limiter.admit_local("crypto", False, None, "192.0.2.9")
+    return limiter, refused.value
+
+
+def _calls_in_a_row(limiter: RateLimiter, count: int) -> int:
+    for admitted in range(count):
+        try:
+            limiter.admit_local("crypto", False, None, "192.0.2.9")
+        except RateLimitError:
+            return admitted
+    return count
+
+
+@pytest.mark.parametrize("tokens", [1, 2, 3, 4])
+def test_a_refusal_says_when_n_calls_in_a_row_pass(tokens: int) -> None:
+    """``wait_for(n)`` of a refusal: from then on n calls in a row pass, a moment earlier the n-th
+    is refused; for one call it is the refusal's own Retry-After.  ``retry_needing(n)`` puts it,
+    rounded up, in Retry-After (what a pipeline needing n admissions in the class promises)."""
+    clock = FakeClock()
+    _, error = _spent_then_refused(clock)
+    assert error.wait_for is not None
+    wait = error.wait_for(tokens)
+    assert wait == tokens - 0.25  # the bucket refills a token a second from t=1000
+    if tokens == 1:
+        assert error.headers["Retry-After"] == "1"  # ceil(0.75), the one-call promise
+    error.retry_needing(tokens)
+    assert error.headers["Retry-After"] == str(tokens)
+
+    early = FakeClock()
+    limiter, _ = _spent_then_refused(early)
+    early.now += wait - 0.01
+    assert _calls_in_a_row(limiter, tokens) == tokens - 1
+
+    on_time = FakeClock()
+    limiter, _ = _spent_then_refused(on_time)
+    on_time.now += wait
+    assert _calls_in_a_row(limiter, tokens + 1) == tokens
+
+
 def test_keys_and_classes_are_separate_buckets() -> None:
     store = MemoryStore(max_keys=100, clock=FakeClock())
     for _ in range(3):

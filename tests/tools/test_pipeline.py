@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,7 +29,7 @@ from devutils.registry import (
 )
 from devutils.tools.pipeline import resolve
 from tests.conftest import FIXED_NOW, make_settings
-from tests.support import DEVUTILS
+from tests.support import DEVUTILS, run_redis
 
 SHA256_HELLO = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
@@ -211,6 +212,69 @@ async def test_each_step_is_rate_limited_in_its_own_class(make_app: Any) -> None
             # The two admitted steps spent the class's budget for direct calls too.
             direct = await http.post("/api/v1/crypto/hash", json=hash_md5)
             assert direct.status_code == 429
+
+
+async def _refused_at_step_3(
+    http: httpx.AsyncClient, direct: str, direct_body: dict[str, Any], steps: list[Any]
+) -> httpx.Response:
+    """Two direct calls spend two tokens, then a three-step pipeline is refused at its third."""
+    for _ in range(2):
+        assert (await http.post(direct, json=direct_body)).status_code == 200
+    response = await http.post("/api/v1/pipeline", json={"steps": steps})
+    assert response.status_code == 429
+    assert response.json()["error"]["message"].startswith("Pipeline step 3 (")
+    return response
+
+
+async def test_a_refused_step_says_when_the_whole_pipeline_can_pass(make_app: Any) -> None:
+    """Crypto: one token a minute, burst 4; two spent directly and two by steps 1 and 2, so the
+    bucket is full 240 s later.  One more call could pass in 60 s, but a retry needs 3 crypto
+    tokens (its 3 steps): Retry-After is the 180 s until the bucket holds 3, not 60."""
+    settings = {"rate_limit_crypto_per_minute": 1, "rate_limit_crypto_burst": 4}
+    async with _http(make_app, rate_limit_enabled=True, **settings) as http:
+        before = time.time()
+        hashes = [step("crypto_hash", content=str(i), algorithm="md5") for i in range(3)]
+        response = await _refused_at_step_3(
+            http, "/api/v1/crypto/hash", {"content": "x", "algorithm": "md5"}, hashes
+        )
+        after = time.time()
+    assert response.headers["retry-after"] == "180"
+    # The X-RateLimit-* headers still describe the refused bucket: empty, full again in 240 s.
+    assert response.headers["x-ratelimit-limit"] == "1"
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    assert before + 239 <= int(response.headers["x-ratelimit-reset"]) <= after + 241
+
+
+async def test_a_refused_step_in_the_pipelines_class_counts_its_admission(make_app: Any) -> None:
+    """The default class, one token a minute, burst 5: two direct calls, the pipeline's own
+    admission and steps 1 and 2 spend it all.  A retry needs 4 (itself and 3 steps): 240 s."""
+    settings = {"rate_limit_anonymous_per_minute": 1, "rate_limit_anonymous_burst": 5}
+    async with _http(make_app, rate_limit_enabled=True, **settings) as http:
+        before = time.time()
+        response = await _refused_at_step_3(http, "/api/v1/id/ulid", {}, [step("id_ulid")] * 3)
+        after = time.time()
+    assert response.headers["retry-after"] == "240"
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    assert before + 299 <= int(response.headers["x-ratelimit-reset"]) <= after + 301
+
+
+async def test_a_refused_step_says_when_the_pipeline_can_pass_with_redis(make_app: Any) -> None:
+    """The same promise from the Redis store (its figures come from Redis TIME)."""
+    settings = {"rate_limit_crypto_per_minute": 1, "rate_limit_crypto_burst": 4}
+    with run_redis() as server:
+        async with _http(
+            make_app,
+            rate_limit_enabled=True,
+            rate_limit_store="redis",
+            rate_limit_redis_url=server.url,
+            **settings,
+        ) as http:
+            hashes = [step("crypto_hash", content=str(i), algorithm="md5") for i in range(3)]
+            response = await _refused_at_step_3(
+                http, "/api/v1/crypto/hash", {"content": "x", "algorithm": "md5"}, hashes
+            )
+    assert response.headers["retry-after"] == "180"
+    assert response.headers["x-ratelimit-remaining"] == "0"
 
 
 # The shipped bursts (anonymous 10, crypto 5), refilled slowly enough (one token every 60 s,

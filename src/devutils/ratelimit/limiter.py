@@ -103,6 +103,18 @@ def identity_of(principal: str | None, client_ip: str | None) -> str:
     return identity
 
 
+def seconds_until(decision: Decision, tokens: int) -> float:
+    """Seconds from a refused ``decision`` until its bucket holds ``tokens`` tokens.
+
+    GCRA admits ``tokens`` calls in a row once the TAT (now + ``reset_after``) plus their
+    intervals runs at most ``tolerance`` ahead of now; for one token this is the decision's
+    ``retry_after``.  Both stores report ``reset_after``, and ``decision.limit`` is the limit
+    (or worker share) that decided, so this needs no second look at the store.
+    """
+    limit = decision.limit
+    return max(0.0, decision.reset_after + tokens * limit.interval - limit.tolerance)
+
+
 class RateLimiter:
     def __init__(
         self,
@@ -220,12 +232,14 @@ class RateLimiter:
             limit = decision.limit
             self.hits[limit.name].inc()
             headers = self.headers(decision)
-            headers["Retry-After"] = str(max(1, math.ceil(decision.retry_after)))
-            raise RateLimitError(
+            headers["Retry-After"] = RateLimitError.retry_after(decision.retry_after)
+            error = RateLimitError(
                 "Rate limit exceeded",
                 f"Limit: {limit.per_minute} requests per minute, burst {limit.burst}",
                 headers=headers,
             )
+            error.wait_for = functools.partial(seconds_until, decision)
+            raise error
         return decision
 
     def headers(self, decision: Decision) -> dict[str, str]:
