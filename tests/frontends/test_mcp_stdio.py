@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import anyio
 import orjson
@@ -403,3 +405,44 @@ async def test_a_cancelled_request_is_not_waited_for() -> None:
     elapsed, forwarded = await _relay_until_closed([_request(1), _request(2), cancel], 30, {1})
     assert forwarded == [1, 2]
     assert elapsed < 5
+
+
+def _default_sigint() -> None:
+    # A background job starts with SIGINT ignored; a terminal's foreground command has it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _waits_for_input(pid: int) -> bool:
+    """A thread of ``pid`` sleeps in select/poll: the reader waiting for the client's line."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        if task.name != str(pid) and (task / "wchan").read_text().startswith("poll_schedule"):
+            return True
+    return False
+
+
+def test_ctrl_c_while_waiting_for_a_line_exits_130() -> None:
+    """`devutils mcp` in a terminal, then Ctrl-C with stdin still open.  The reader thread sat in
+    a read() that nothing could cancel, so the server went on until the client's next line."""
+    proc = subprocess.Popen(
+        [*DEVUTILS, "mcp"],
+        stdin=subprocess.PIPE,  # kept open and silent, as a terminal is
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
+        cwd=ROOT,
+        preexec_fn=_default_sigint,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _waits_for_input(proc.pid):
+            assert time.monotonic() < deadline, "devutils mcp never waited for input"
+            assert proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)  # stdin stays open: only the signal can end it
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (code, out) == (130, b"")

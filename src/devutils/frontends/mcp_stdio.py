@@ -29,13 +29,13 @@ error, which holds the line (:func:`refusal`).  Blank lines are skipped without 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
+import select
 import sys
 from collections.abc import AsyncIterable, Callable, Coroutine, Iterator
-from typing import IO, Any, NamedTuple, Protocol, TextIO, cast
+from typing import IO, Any, NamedTuple, Protocol, cast
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
@@ -60,6 +60,8 @@ from devutils.tools._jsontext import nesting_depth
 
 log = logging.getLogger("devutils.mcp")
 
+# Bytes read from the client at a time.
+_READ_BYTES = 64 * 1024
 # Past TOOL_TIMEOUT every call has stopped (the registry's deadline includes queueing); the
 # margin covers writing the answers and a pool process that is being killed.
 GRACE_MARGIN = 10.0
@@ -265,6 +267,42 @@ def _plain(request_id: int | str | None, code: int, message: str) -> JSONRPCErro
     return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
 
 
+class StoppableLines:
+    """Lines of a file descriptor (a pipe, a terminal, a file), decoded as UTF-8 that keeps bytes
+    which are not (as lone surrogates), that a :meth:`stop` from another thread ends as if at
+    EOF.  A blocking read in a worker thread cannot be cancelled, so Ctrl-C waited for the
+    client's next line; this reader waits for either (``select``) and so can be told to stop."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._wake, self._waker = os.pipe()
+        self._buffer = bytearray()
+        self._searched = 0  # bytes of the buffer known to hold no line feed
+        self._eof = False
+
+    def stop(self) -> None:
+        """Make the pending and every later :meth:`readline` return ``""``."""
+        with contextlib.suppress(OSError):
+            os.write(self._waker, b"\0")
+
+    def readline(self) -> str:
+        """The next line with its line feed (the last one may have none), ``""`` at the end."""
+        buffer = self._buffer
+        while (end := buffer.find(b"\n", self._searched)) < 0 and not self._eof:
+            self._searched = len(buffer)
+            ready, _, _ = select.select([self._fd, self._wake], [], [])
+            if self._wake in ready:
+                return ""
+            chunk = os.read(self._fd, _READ_BYTES)
+            self._eof = not chunk
+            buffer += chunk
+        cut = end + 1 if end >= 0 else len(buffer)
+        line = bytes(buffer[:cut])
+        del buffer[:cut]
+        self._searched = 0
+        return line.decode("utf-8", "surrogateescape")
+
+
 class ScreenedInput:
     """The client's lines as the SDK reads them, less those :func:`screen` refuses: each of
     those is handed to ``refused``, run on the event loop (``anyio.from_thread.run``), before
@@ -273,7 +311,7 @@ class ScreenedInput:
 
     def __init__(
         self,
-        wire: TextIO,
+        wire: StoppableLines,
         max_depth: int,
         refused: Callable[[Refusal], Coroutine[Any, Any, None]],
     ) -> None:
@@ -282,7 +320,7 @@ class ScreenedInput:
         self._refused = refused
 
     def readline(self) -> str:
-        """The next line the SDK may read, or ``""`` at EOF."""
+        """The next line the SDK may read, or ``""`` at EOF (or once stopped)."""
         while True:
             line = self._wire.readline()
             if not line:
@@ -383,8 +421,8 @@ async def relay_outbound(
 
 
 @contextlib.contextmanager
-def claimed_stdin() -> Iterator[TextIO | None]:
-    """The client's input as text that keeps bytes that are not UTF-8 (as lone surrogates), read
+def claimed_stdin() -> Iterator[StoppableLines | None]:
+    """The client's input as lines that keep bytes that are not UTF-8 (as lone surrogates), read
     from a private duplicate of fd 0 while fd 0 itself points at the null device, so nothing a
     tool runs can read the client's input (as ``stdio_server`` does for the stdin it opens).
     Started with fd 0 closed (``devutils mcp <&-``), there is no input: the null device, read as
@@ -404,10 +442,7 @@ def claimed_stdin() -> Iterator[TextIO | None]:
     os.dup2(null, 0)
     os.close(null)
     try:
-        # closefd=False: a reader thread may still block on it after serving ends; the process
-        # exits right after, and the descriptor is never recycled under that thread.
-        raw = os.fdopen(wire, "rb", closefd=False)
-        yield io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape")
+        yield StoppableLines(wire)
     finally:
         os.dup2(wire, 0)
 
@@ -427,7 +462,7 @@ async def _serve(
     server: Server[Any],
     grace: float,
     max_depth: int,
-    wire: TextIO | None,
+    wire: StoppableLines | None,
     in_flight: InFlight,
 ) -> None:
     to_server, server_reads = anyio.create_memory_object_stream[SessionMessage | Exception]()
@@ -447,4 +482,10 @@ async def _serve(
     async with stdio_server(stdin=screened) as (stdin, stdout), anyio.create_task_group() as tasks:
         tasks.start_soon(relay_inbound, stdin, to_server, in_flight, grace, replies, max_depth)
         tasks.start_soon(relay_outbound, from_server, stdout, in_flight)
-        await server.run(server_reads, server_writes, server.create_initialization_options())
+        try:
+            await server.run(server_reads, server_writes, server.create_initialization_options())
+        finally:
+            if wire is not None:
+                # Cancelled (Ctrl-C): the SDK's reader, in a thread, sees EOF and lets the
+                # task group end.  After a normal end the wire is at EOF already.
+                wire.stop()
