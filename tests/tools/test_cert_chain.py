@@ -8,6 +8,7 @@ Fixtures: tests/fixtures/chain (written once by make_chain.py).  Fingerprints we
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 CHAIN = Path(__file__).resolve().parent.parent / "fixtures" / "chain"
@@ -337,3 +339,140 @@ async def test_key_errors_never_echo_the_key(
         "details": details,
     }
     assert CANARY not in response.text
+
+
+# --- public keys of an algorithm cryptography does not know (ML-DSA, GOST, ...) ----------------
+# An Ed25519 certificate and CSR whose SPKI algorithm OID is rewritten to 1.3.101.100, which no
+# library knows; Go's x509 leaves such a key unparsed and `openssl x509 -text` prints the rest.
+UNKNOWN_KEY = ed25519.Ed25519PrivateKey.generate()
+UNKNOWN_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unknown key")])
+ED25519_OID_DER = bytes.fromhex("06032b6570")  # OBJECT IDENTIFIER 1.3.101.112
+UNKNOWN_OID_DER = bytes.fromhex("06032b6564")  # OBJECT IDENTIFIER 1.3.101.100
+
+
+def _with_unknown_key_algorithm(der: bytes) -> bytes:
+    spki = UNKNOWN_KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert der.count(spki) == 1
+    assert spki.count(ED25519_OID_DER) == 1
+    return der.replace(spki, spki.replace(ED25519_OID_DER, UNKNOWN_OID_DER))
+
+
+def unknown_key_certificate_der() -> bytes:
+    cert = (
+        x509.CertificateBuilder()
+        .issuer_name(UNKNOWN_NAME)
+        .subject_name(UNKNOWN_NAME)
+        .public_key(UNKNOWN_KEY.public_key())
+        .serial_number(5)
+        .not_valid_before(datetime(2023, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2045, 1, 1, tzinfo=UTC))
+        .sign(UNKNOWN_KEY, None)
+    )
+    return _with_unknown_key_algorithm(cert.public_bytes(serialization.Encoding.DER))
+
+
+def unknown_key_csr_der() -> bytes:
+    csr = x509.CertificateSigningRequestBuilder().subject_name(UNKNOWN_NAME).sign(UNKNOWN_KEY, None)
+    return _with_unknown_key_algorithm(csr.public_bytes(serialization.Encoding.DER))
+
+
+def _pem(kind: str, der: bytes) -> str:
+    return f"-----BEGIN {kind}-----\n{base64.encodebytes(der).decode()}-----END {kind}-----\n"
+
+
+UNKNOWN_CERT_DER = unknown_key_certificate_der()
+UNKNOWN_CERT = _pem("CERTIFICATE", UNKNOWN_CERT_DER)
+UNKNOWN_CSR = _pem("CERTIFICATE REQUEST", unknown_key_csr_der())
+UNKNOWN_KEY_PEM = UNKNOWN_KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+
+
+def test_the_unknown_key_fixtures_are_unknown_to_cryptography() -> None:
+    with pytest.raises(UnsupportedAlgorithm):
+        x509.load_der_x509_certificate(UNKNOWN_CERT_DER).public_key()
+    with pytest.raises(UnsupportedAlgorithm):
+        x509.load_pem_x509_csr(UNKNOWN_CSR.encode()).public_key()
+
+
+async def test_a_certificate_with_an_unknown_key_algorithm_is_decoded(
+    client: httpx.AsyncClient,
+) -> None:
+    data = await data_of(client, certificate=UNKNOWN_CERT)
+    certificate = {
+        "subject": "CN=unknown key",
+        "issuer": "CN=unknown key",
+        "notBefore": "2023-01-01T00:00:00Z",
+        "notAfter": "2045-01-01T00:00:00Z",
+        "serialNumber": "5",
+        "version": 3,
+        "keyUsage": [],
+        "isCA": False,
+        "signatureAlgorithm": "Ed25519",
+        "publicKeyAlgorithm": "1.3.101.100",
+        "sha256Fingerprint": hashlib.sha256(UNKNOWN_CERT_DER).hexdigest(),
+        "sha1Fingerprint": hashlib.sha1(UNKNOWN_CERT_DER).hexdigest(),  # noqa: S324 - a fingerprint
+        "daysLeft": DAYS_LEFT,
+    }
+    assert data == {"certificate": certificate, "certificates": [certificate]}
+
+
+async def test_a_csr_with_an_unknown_key_algorithm_is_decoded(client: httpx.AsyncClient) -> None:
+    data = await data_of(client, certificate=UNKNOWN_CSR)
+    assert data["csr"] == {
+        "subject": "CN=unknown key",
+        "signatureAlgorithm": "Ed25519",
+        "publicKeyAlgorithm": "1.3.101.100",
+        "signatureValid": False,  # no key to check it with (Go: ErrUnsupportedAlgorithm)
+    }
+
+
+@pytest.mark.parametrize(
+    "certificate", [UNKNOWN_CERT, UNKNOWN_CSR, UNKNOWN_CERT + INTER], ids=["cert", "csr", "chain"]
+)
+@pytest.mark.parametrize(
+    "key", [UNKNOWN_KEY_PEM, LEAF_KEY], ids=["same-key-bytes-known-algorithm", "other-key"]
+)
+async def test_a_key_of_an_unknown_algorithm_matches_no_private_key(
+    client: httpx.AsyncClient, certificate: str, key: str
+) -> None:
+    data = await data_of(client, certificate=certificate, privateKey=key)
+    assert data["keyMatches"] is False
+
+
+def _ec_der(kind: str) -> bytes:
+    key = ec.generate_private_key(ec.SECP256R1())
+    if kind == "CERTIFICATE REQUEST":
+        builder = x509.CertificateSigningRequestBuilder().subject_name(UNKNOWN_NAME)
+        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    cert = (
+        x509.CertificateBuilder()
+        .issuer_name(UNKNOWN_NAME)
+        .subject_name(UNKNOWN_NAME)
+        .public_key(key.public_key())
+        .serial_number(6)
+        .not_valid_before(datetime(2023, 1, 1, tzinfo=UTC))
+        .not_valid_after(datetime(2045, 1, 1, tzinfo=UTC))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+@pytest.mark.parametrize("kind", ["CERTIFICATE", "CERTIFICATE REQUEST"], ids=["cert", "csr"])
+async def test_a_known_algorithm_with_unsupported_parameters_is_still_refused(
+    client: httpx.AsyncClient, kind: str
+) -> None:
+    # An EC key on an unknown named curve: Go's ParseCertificate refuses it too.
+    der = _ec_der(kind)
+    p256 = bytes.fromhex("06082a8648ce3d030107")  # prime256v1, 1.2.840.10045.3.1.7
+    assert der.count(p256) == 1
+    unknown_curve = der.replace(p256, bytes.fromhex("06082a8648ce3d03017f"))
+    response = await decode(client, certificate=_pem(kind, unknown_curve))
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "Certificate decoding failed",
+        "details": "failed to parse certificate: Curve 1.2.840.10045.3.1.127 is not supported",
+    }

@@ -566,6 +566,56 @@ async def test_hash_verify(client: httpx.AsyncClient, expected: str, valid: bool
     assert response.json() == {"success": True, "data": {"valid": valid, "algorithm": "sha256"}}
 
 
+# One-byte digests whose unpadded base64 is two hex digits: "7A" is base64 of 0xec but hex of 0x7a.
+# (algorithm, content, options, digest by hashlib / blake3, its hex as printed once)
+ONE_BYTE_DIGESTS: list[tuple[str, str, dict[str, Any], bytes, str]] = [
+    ("blake2b", "m6", {"digestSize": 1}, hashlib.blake2b(b"m6", digest_size=1).digest(), "ec"),
+    ("blake2s", "m3", {"digestSize": 1}, hashlib.blake2s(b"m3", digest_size=1).digest(), "e0"),
+    ("shake_128", "m9", {"length": 1}, hashlib.shake_128(b"m9").digest(1), "e0"),
+    ("shake_256", "m6", {"length": 1}, hashlib.shake_256(b"m6").digest(1), "e8"),
+    ("blake3", "m0", {"length": 1}, blake3.blake3(b"m0").digest(length=1), "d4"),
+]
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "content", "options", "digest", "digest_hex"),
+    ONE_BYTE_DIGESTS,
+    ids=[row[0] for row in ONE_BYTE_DIGESTS],
+)
+async def test_hash_verify_reads_hex_shaped_text_as_hex_only(
+    client: httpx.AsyncClient,
+    algorithm: str,
+    content: str,
+    options: dict[str, Any],
+    digest: bytes,
+    digest_hex: str,
+) -> None:
+    assert digest.hex() == digest_hex
+    unpadded = base64.b64encode(digest).decode().rstrip("=")
+    # the ambiguous spelling: two hex digits that stand for another byte
+    assert len(unpadded) == 2
+    assert bytes.fromhex(unpadded) != digest
+    body = {"content": content, "algorithm": algorithm, **options}
+    answers = {}
+    for expected in (
+        unpadded,
+        unpadded.lower(),
+        digest.hex(),
+        digest.hex().upper(),
+        unpadded + "==",
+    ):
+        response = await _post(client, "/api/v1/crypto/hash/verify", {**body, "expected": expected})
+        assert response.status_code == 200, response.text
+        answers[expected] = response.json()["data"]["valid"]
+    assert answers == {
+        unpadded: False,  # hex of another byte, though it is also this digest's unpadded base64
+        unpadded.lower(): False,
+        digest.hex(): True,
+        digest.hex().upper(): True,
+        unpadded + "==": True,  # padded base64 is not hex, so still read as base64
+    }
+
+
 async def test_hash_verify_takes_the_hash_options(client: httpx.AsyncClient) -> None:
     body = {
         "content": "313233343536373839",

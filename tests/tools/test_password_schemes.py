@@ -511,6 +511,49 @@ async def test_parameters_below_the_floor_are_not_valid(
     assert any(problem in item for item in found.problems)
 
 
+def _scrypt_phc(password: bytes, salt: bytes, ln: int, r: int) -> str:
+    key = hashlib.scrypt(password, salt=salt, n=2**ln, r=r, p=1, dklen=32)
+    return f"$scrypt$ln={ln},r={r},p=1${_phc(_b64(salt.hex()))}${_phc(_b64(key.hex()))}"
+
+
+async def test_scrypt_n_below_2_to_the_16r_is_the_largest_verifiable(cheap: Registry) -> None:
+    # RFC 7914 section 2: N < 2^(128*r/8).  ln=15 with r=1 is the largest N hashlib computes.
+    encoded = _scrypt_phc(b"password", b"saltsaltsaltsalt", 15, 1)
+    assert (await inspect(cheap, encoded)).verifiable is True
+    assert await verify(cheap, "password", encoded) is True
+
+
+@pytest.mark.parametrize(
+    ("encoded", "problem"),
+    [
+        (
+            "$scrypt$ln=16,r=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + _phc(_b64("00" * 32)),
+            "ln=16 must be below 16*r=16 (RFC 7914: N < 2^(16*r))",
+        ),
+        (
+            "$scrypt$ln=17,r=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$" + _phc(_b64("00" * 32)),
+            "ln=17 must be below 16*r=16 (RFC 7914: N < 2^(16*r))",
+        ),
+        (
+            "scrypt$65536$salt$1$1$" + _b64("00" * 32),
+            "ln=16 must be below 16*r=16 (RFC 7914: N < 2^(16*r))",
+        ),
+    ],
+    ids=["phc-ln-16-r-1", "phc-ln-17-r-1", "django-n-2^16-r-1"],
+)
+async def test_scrypt_n_at_2_to_the_16r_is_not_verifiable(
+    cheap: Registry, encoded: str, problem: str
+) -> None:
+    # OpenSSL refuses N >= 2^(16*r) with this message, though r=2 (twice the memory) computes:
+    # no password could ever match such a hash.
+    with pytest.raises(ValueError, match="memory limit exceeded"):
+        hashlib.scrypt(b"password", salt=b"salt", n=2**16, r=1, p=1, dklen=32)
+    assert len(hashlib.scrypt(b"password", salt=b"salt", n=2**16, r=2, p=1, dklen=32)) == 32
+    found = await inspect(cheap, encoded)
+    assert (found.verifiable, found.problems) == (False, [problem])
+    assert await verify(cheap, "password", encoded) is False
+
+
 async def test_inspect_over_rest(client: httpx.AsyncClient) -> None:
     response = await client.post(INSPECT_PATH, json={"hash": KNOWN[17][1]})
     assert response.status_code == 200, response.text

@@ -73,6 +73,7 @@ BLAKE2_MAX = {"blake2b": 64, "blake2s": 32}  # digest and key size limits (RFC 7
 BLAKE3_KEY = 32
 KEYED_HASHES = ("blake2b", "blake2s", "blake3")
 _HEX = re.compile(r"[0-9A-Fa-f]*")
+_HEX_BYTES = re.compile(rb"[0-9A-Fa-f]*")
 
 
 def _checksum(func: Callable[[bytes], int], size: int) -> Callable[[bytes], bytes]:
@@ -129,23 +130,21 @@ def encode_digest(digest: bytes, output: OutputFormat) -> str:
 def digest_matches(digest: bytes, expected: str) -> bool:
     """True when ``expected`` spells ``digest`` in hex (any case), base64 or base64url.
 
+    Text that is valid hex of the digest's hex length is read as hex only: for a 1-byte digest
+    two hex digits are also unpadded base64 of another byte ("0A" is 0x0a, or 0xd0 in base64).
     Every spelling is compared in constant time and all comparisons always run, so the answer
     takes the same time whichever spelling (or none) matched.
     """
     given = expected.strip().encode("utf-8", "surrogatepass")
     b64 = _gobase64.encode(digest).encode()
     b64url = _gobase64.encode(digest, url_safe=True).encode()
-    candidates = (
-        (given.lower(), digest.hex().encode()),
-        (given, b64),
-        (given, b64.rstrip(b"=")),
-        (given, b64url),
-        (given, b64url.rstrip(b"=")),
-    )
-    matched = False
-    for supplied, wanted in candidates:
-        matched |= hmac.compare_digest(supplied, wanted)
-    return matched
+    hex_matched = hmac.compare_digest(given.lower(), digest.hex().encode())
+    base64_candidates = (b64, b64.rstrip(b"="), b64url, b64url.rstrip(b"="))
+    base64_matched = False
+    for wanted in base64_candidates:
+        base64_matched |= hmac.compare_digest(given, wanted)
+    is_hex = len(given) == 2 * len(digest) and _HEX_BYTES.fullmatch(given) is not None
+    return hex_matched or (base64_matched and not is_hex)
 
 
 def check_options(

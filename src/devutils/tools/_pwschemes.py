@@ -243,16 +243,25 @@ def over_limits(parsed: Parsed, settings: Settings) -> list[str]:
 
 
 def malformed(parsed: Parsed) -> list[str]:
-    """Why this hash cannot be recomputed (parameters below each algorithm's floor)."""
+    """Why this hash cannot be recomputed (parameters outside what each algorithm accepts)."""
     params = parsed.params
     if parsed.argon2 is not None:
         return [] if computable(parsed.argon2) else ["parameters below libargon2's minimums"]
     if parsed.scheme == "bcrypt":
         return [] if params["cost"] >= BCRYPT_MIN_COST else [f"cost below {BCRYPT_MIN_COST}"]
     if parsed.scheme == "scrypt":
-        ok = params["ln"] >= 1 and params["r"] >= 1 and params["p"] >= 1
-        return [] if ok else ["ln, r and p must be at least 1"]
+        return _scrypt_malformed(params["ln"], params["r"], params["p"])
     return [] if params["i"] >= 1 else ["i must be at least 1"]
+
+
+def _scrypt_malformed(ln: int, r: int, p: int) -> list[str]:
+    if ln < 1 or r < 1 or p < 1:
+        return ["ln, r and p must be at least 1"]
+    # RFC 7914 section 2 requires N < 2^(128*r/8); OpenSSL (hashlib) refuses anything else, so
+    # such a hash could never verify.
+    if ln >= 16 * r:
+        return [f"ln={ln} must be below 16*r={16 * r} (RFC 7914: N < 2^(16*r))"]
+    return []
 
 
 def check_password_for(scheme: Scheme, password: bytes) -> None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from pydantic import Field
 
 from devutils.errors import ValidationError
@@ -341,13 +342,68 @@ def describe(cert: x509.Certificate, now: datetime) -> CertificateInfo:
     )
 
 
+def _der_element(der: bytes, offset: int) -> tuple[int, int]:
+    """Where the contents of the DER element at ``offset`` start and end."""
+    length, start = der[offset + 1], offset + 2
+    if length & 0x80:  # long form: the low bits count the length octets that follow
+        count = length & 0x7F
+        length, start = int.from_bytes(der[start : start + count], "big"), start + count
+    return start, start + length
+
+
+def _oid_text(body: bytes) -> str:
+    """Dotted form of an OBJECT IDENTIFIER's contents (X.690 8.19)."""
+    arcs: list[int] = []
+    value = 0
+    for octet in body:
+        value = value << 7 | octet & 0x7F
+        if not octet & 0x80:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(arc) for arc in (first, arcs[0] - 40 * first, *arcs[1:]))
+
+
+def _key_algorithm_oid(subject: x509.Certificate | x509.CertificateSigningRequest) -> str:
+    """The SPKI algorithm OID; cryptography's typed API has it for certificates only, so a
+    CSR's is read from its already parsed CertificationRequestInfo (version, subject, SPKI)."""
+    if isinstance(subject, x509.Certificate):
+        return subject.public_key_algorithm_oid.dotted_string
+    info = subject.tbs_certrequest_bytes
+    version, _ = _der_element(info, 0)
+    _, subject_at = _der_element(info, version)
+    _, spki_at = _der_element(info, subject_at)
+    algorithm, _ = _der_element(info, spki_at)
+    oid, _ = _der_element(info, algorithm)
+    start, end = _der_element(info, oid)
+    return _oid_text(info[start:end])
+
+
+def known_public_key(
+    subject: x509.Certificate | x509.CertificateSigningRequest,
+) -> PublicKeyTypes | None:
+    """The subject's public key, or None when its algorithm is one cryptography does not know.
+
+    Like Go's ``x509.ParseCertificate``, a key of an unknown algorithm (ML-DSA, GOST, ...) is left
+    unparsed rather than failing the whole certificate; a bad key of a known algorithm still fails.
+    """
+    try:
+        return subject.public_key()
+    except UnsupportedAlgorithm:
+        if _key_algorithm_oid(subject) in _PUBLIC_KEY_NAMES:
+            raise  # e.g. an EC key on a curve nobody supports: Go refuses it too
+        return None
+
+
 def describe_csr(csr: x509.CertificateSigningRequest) -> CsrInfo:
+    key = known_public_key(csr)
     return CsrInfo(
         subject=format_name(csr.subject),
         **_sans(csr.extensions),
         signature_algorithm=_signature_algorithm(csr),
-        public_key_algorithm=public_key_name(csr.public_key()),
-        signature_valid=csr.is_signature_valid,
+        public_key_algorithm=public_key_name(key) if key is not None else _key_algorithm_oid(csr),
+        # A signature under a key nobody can load cannot be checked (Go: ErrUnsupportedAlgorithm).
+        signature_valid=key is not None and csr.is_signature_valid,
     )
 
 
@@ -392,7 +448,7 @@ def crypto_cert_decode(inp: CertDecodeInput, ctx: ToolContext) -> CertDecodeOutp
     try:
         if csr is not None:
             output = CertDecodeOutput(csr=describe_csr(csr))
-            public_key = csr.public_key()
+            public_key = known_public_key(csr)
         else:
             now = ctx.clock()
             details = [describe(cert, now) for cert in certificates]
@@ -403,13 +459,16 @@ def crypto_cert_decode(inp: CertDecodeInput, ctx: ToolContext) -> CertDecodeOutp
                 if len(certificates) > 1
                 else None,
             )
-            public_key = certificates[0].public_key()
+            public_key = known_public_key(certificates[0])
     except _PARSE_ERRORS as exc:
         raise _parse_error(exc) from None
     if inp.private_key is None:
         return output
     private_key = load_private_key(inp.private_key, _ERROR)
-    return output.model_copy(update={"key_matches": key_matches(public_key, private_key)})
+    # A key that loaded is of an algorithm cryptography knows, so it cannot be a key of an
+    # algorithm it does not know: false is the exact answer, not a guess.
+    matches = public_key is not None and key_matches(public_key, private_key)
+    return output.model_copy(update={"key_matches": matches})
 
 
 _PARSE_ERRORS = (ValueError, x509.InvalidVersion, x509.DuplicateExtension, UnsupportedAlgorithm)
