@@ -232,3 +232,137 @@ async def test_query_over_rest(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"] == {"result": [2], "paths": ["$['a'][1]"]}
+
+
+def refusal(registry: Registry, content: Any, expression: str, **options: Any) -> str:
+    """The details of the 400 the query gets (anything else fails the test)."""
+    with pytest.raises(ValidationError) as caught:
+        query(registry, content, expression, **options)
+    assert caught.value.message == "Query failed"
+    return str(caught.value.details)
+
+
+# RFC 9535 §2.4: `@` is a filter query (NodesType) whose node list is the current node, so
+# count(@) is 1 and value(@) the current value, a scalar included (the library took len() of it).
+NODES_OF_THE_CURRENT_NODE = [
+    ({"a": [1, 2]}, "$.a[?count(@)==1]", [1, 2], ["$['a'][0]", "$['a'][1]"]),
+    ({"a": [1, 2]}, "$.a[?value(@)==1]", [1], ["$['a'][0]"]),
+    ({"o": {"k": 1}}, "$.o[?count(@)==1]", [1], ["$['o']['k']"]),
+    ({"a": [{"b": "x"}, 1]}, "$.a[?@.b=='x' && count(@)==1]", [{"b": "x"}], ["$['a'][0]"]),
+    ({"a": ["ab", "x", None, True, [1, 2], {}]}, "$.a[?count(@)==1]",
+     ["ab", "x", None, True, [1, 2], {}], None),
+    ({"a": ["ab", "x", None, [1]]}, "$.a[?value(@)=='ab']", ["ab"], ["$['a'][0]"]),
+    ({"a": ["ab", "x", None, [1]]}, "$.a[?value(@)=='x']", ["x"], ["$['a'][1]"]),
+    ({"a": [0, None]}, "$.a[?value(@)==null]", [None], ["$['a'][1]"]),
+    ({"a": [[1, 2], {"x": 1, "y": 2}, 3]}, "$.a[?count(@.*)==2]", [[1, 2], {"x": 1, "y": 2}],
+     None),
+    ({"a": [[7], [7, 8], 7]}, "$.a[?value(@.*)==7]", [[7]], ["$['a'][0]"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("document", "expression", "values", "paths"),
+    NODES_OF_THE_CURRENT_NODE,
+    ids=[f"{e[1]}-{i}" for i, e in enumerate(NODES_OF_THE_CURRENT_NODE)],
+)
+def test_count_and_value_of_the_current_node(
+    registry: Registry, document: Any, expression: str, values: list[Any], paths: list[str] | None
+) -> None:
+    out = query(registry, document, expression)
+    assert out["result"] == values
+    if paths is not None:
+        assert out["paths"] == paths
+
+
+async def test_value_of_a_scalar_current_node_over_rest(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/data/query", json={"content": '{"a":[1,2]}', "query": "$.a[?value(@)==1]"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"result": [1], "paths": ["$['a'][0]"]}
+
+
+_NO_JSON_FORM = (
+    "JMESPath result holds a number with no JSON form (past a 64-bit float, NaN or Infinity)"
+)
+_FLOOR_INFINITY = (
+    "JMESPath evaluation failed: OverflowError: cannot convert float infinity to integer"
+)
+_FLOOR_NAN = "JMESPath evaluation failed: ValueError: cannot convert float NaN to integer"
+_ZERO_STEP = "JMESPath evaluation failed: ValueError: slice step cannot be zero"
+
+
+@pytest.mark.parametrize(
+    ("expression", "detail"),
+    [
+        ("a[::0]", _ZERO_STEP),
+        ("a[1:2:0]", _ZERO_STEP),
+        ("floor(`1e400`)", _FLOOR_INFINITY),
+        ("floor(`NaN`)", _FLOOR_NAN),
+        ("`1e400`", _NO_JSON_FORM),
+        ("`-Infinity`", _NO_JSON_FORM),
+        ("ceil(to_number('1.0e400'))",
+         "JMESPath evaluation failed: to_number() gives infinity, which has no JSON form"),
+        ("to_number('1.0e400')",
+         "JMESPath evaluation failed: to_number() gives infinity, which has no JSON form"),
+        ("to_string(to_number('1.0e400'))",
+         "JMESPath evaluation failed: to_number() gives infinity, which has no JSON form"),
+        ("to_number('-inf')",
+         "JMESPath evaluation failed: to_number() gives -infinity, which has no JSON form"),
+        ("to_number('NaN')",
+         "JMESPath evaluation failed: to_number() gives NaN, which has no JSON form"),
+        ("sum(`[1e308,1e308]`)",
+         "JMESPath evaluation failed: sum() gives infinity, which has no JSON form"),
+        ("avg(`[-1e308,-1e308]`)",
+         "JMESPath evaluation failed: avg() gives -infinity, which has no JSON form"),
+    ],
+)  # fmt: skip
+def test_jmespath_results_with_no_json_form_are_400(
+    registry: Registry, expression: str, detail: str
+) -> None:
+    assert refusal(registry, {"a": [1, 2]}, expression, language="jmespath") == detail
+
+
+@pytest.mark.parametrize(
+    ("expression", "detail"),
+    [
+        ("sum(big)", "OverflowError: int too large to convert to float"),
+        ("avg(huge)", "OverflowError: integer division result too large for a float"),
+    ],
+)
+def test_jmespath_arithmetic_the_library_cannot_do_is_400(
+    registry: Registry, expression: str, detail: str
+) -> None:
+    # Integers past a float are valid input (up to 4200 digits); Python's float() of them fails.
+    content = '{"big": [1' + "0" * 400 + ', 1.5], "huge": [1' + "0" * 400 + "]}"
+    details = refusal(registry, content, expression, language="jmespath")
+    assert details == f"JMESPath evaluation failed: {detail}"
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("sum(`[1e308]`)", 1e308),
+        ("max(`[1e308, -1e308]`)", 1e308),
+        ("to_number('1.5e308')", 1.5e308),
+        ("ceil(`1.5`)", 2),
+        ("a[::-1]", [2, 1]),
+    ],
+)
+def test_jmespath_finite_numbers_still_pass(
+    registry: Registry, expression: str, expected: Any
+) -> None:
+    assert query(registry, {"a": [1, 2]}, expression, language="jmespath")["result"] == expected
+
+
+async def test_jmespath_infinity_is_a_400_over_rest(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/data/query",
+        json={"content": "{}", "query": "sum(`[1e308,1e308]`)", "language": "jmespath"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == {
+        "code": "VALIDATION_ERROR",
+        "message": "Query failed",
+        "details": "JMESPath evaluation failed: sum() gives infinity, which has no JSON form",
+    }

@@ -406,11 +406,102 @@ def test_a_pattern_re2_cannot_run_is_refused_with_its_reason(
     with pytest.raises(ValidationError) as caught:
         validate(registry, {"properties": {"p": {"pattern": pattern}}}, {"p": "aa"})
     details = str(caught.value.details)
-    assert details.startswith(f"invalid schema: pattern {pattern!r}: not supported by RE2")
+    assert details.startswith(
+        f"invalid schema at /properties/p/pattern: pattern {pattern!r}: not supported by RE2"
+    )
     assert "look-around and back-references are not" in details
 
 
-def test_an_unreached_pattern_is_not_compiled(registry: Registry) -> None:
-    """Patterns run when content reaches them, as jsonschema's do."""
-    out = validate(registry, {"properties": {"p": {"pattern": "(?=a)"}}}, {"q": 1})
-    assert out["valid"] is True
+# The metaschema's `format: regex` is checked with RE2, as the patterns run: RE2 syntax that
+# Python's re lacks is accepted, and what RE2 cannot run is refused whether content reaches it
+# or not (Python's re said "'\\p{L}' is not a 'regex'" and let look-arounds through).
+RE2_SYNTAX = [
+    ({"pattern": "^\\p{L}+$"}, "Ärger", True),
+    ({"pattern": "^\\p{L}+$"}, "a1", False),
+    ({"patternProperties": {"^\\p{Lu}": {"type": "integer"}}}, {"Ä": "x", "ä": "x"}, False),
+    ({"patternProperties": {"^\\p{Lu}": {"type": "integer"}}}, {"Ä": 1, "ä": "x"}, True),
+    ({"propertyNames": {"pattern": "^\\pL+$"}}, {"ok": 1}, True),
+    ({"pattern": "^(?P<n>x)$"}, "x", True),
+]
+
+
+@pytest.mark.parametrize(("schema", "instance", "valid"), RE2_SYNTAX)
+@pytest.mark.parametrize("draft", ["7", "2019-09", "2020-12"])
+def test_re2_pattern_syntax_is_accepted(
+    registry: Registry, schema: dict[str, Any], instance: Any, valid: bool, draft: str
+) -> None:
+    out = validate(registry, schema, json.dumps(instance, ensure_ascii=False), draft=draft)
+    assert out["valid"] is valid
+
+
+@pytest.mark.parametrize(
+    ("schema", "where", "pattern"),
+    [
+        ({"properties": {"p": {"pattern": "(?=a)"}}}, "/properties/p/pattern", "(?=a)"),
+        ({"patternProperties": {"(?<!a)b": {}}}, "/patternProperties", "(?<!a)b"),
+        ({"$defs": {"unused": {"pattern": "(a)\\1"}}}, "/$defs/unused/pattern", "(a)\\1"),
+        ({"pattern": "[a"}, "/pattern", "[a"),
+    ],
+    ids=["unreached-lookahead", "pattern-properties-key", "unused-def", "unclosed-class"],
+)
+def test_a_pattern_re2_cannot_run_is_refused_before_the_content_is_read(
+    registry: Registry, schema: dict[str, Any], where: str, pattern: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate(registry, schema, {"q": 1})
+    details = str(caught.value.details)
+    assert details.startswith(
+        f"invalid schema at {where}: pattern {pattern!r}: not supported by RE2"
+    )
+    assert "is not a 'regex'" not in details
+
+
+def test_a_pattern_the_metaschema_does_not_see_is_refused_when_reached(
+    registry: Registry,
+) -> None:
+    # Under an unknown keyword the metaschema checks nothing; a $ref still makes it a schema.
+    schema = {"x-defs": {"p": {"pattern": "(?=a)"}}, "$ref": "#/x-defs/p"}
+    assert validate(registry, {"x-defs": schema["x-defs"]}, '"a"')["valid"] is True
+    with pytest.raises(ValidationError) as caught:
+        validate(registry, schema, '"a"')
+    assert str(caught.value.details).startswith(
+        "invalid schema: pattern '(?=a)': not supported by RE2"
+    )
+
+
+async def test_an_re2_unicode_class_is_accepted_over_rest(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/data/schema/validate",
+        json={"content": '"x"', "schema": '{"pattern":"\\\\p{L}"}'},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {
+        "valid": True,
+        "draft": "2020-12",
+        "errors": [],
+        "truncated": False,
+    }
+
+
+# A local reference that points nowhere is missing, not remote; the message shows it as written.
+@pytest.mark.parametrize(
+    ("schema", "detail"),
+    [
+        ({"$ref": "#/nope"}, "cannot resolve $ref '#/nope': the schema has nothing at /nope"),
+        ({"$dynamicRef": "#meta"},
+         "cannot resolve $dynamicRef '#meta': the schema has no anchor 'meta'"),
+        ({"$ref": "#meta"}, "cannot resolve $ref '#meta': the schema has no anchor 'meta'"),
+        ({"items": {"$ref": "#/$defs/a"}, "$defs": {"a": {"$ref": "#/$defs/zz"}}},
+         "cannot resolve $ref '#/$defs/zz': the schema has nothing at /$defs/zz"),
+        ({"$id": "urn:s", "$ref": "#/nope"},
+         "cannot resolve $ref '#/nope': the schema resource 'urn:s' has nothing at /nope"),
+    ],
+    ids=["pointer", "dynamic-anchor", "anchor", "nested", "with-id"],
+)  # fmt: skip
+def test_a_missing_local_reference_is_named_as_written(
+    registry: Registry, schema: dict[str, Any], detail: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        validate(registry, schema, [1])
+    assert caught.value.message == "Schema validation failed"
+    assert caught.value.details == detail

@@ -177,6 +177,43 @@ def test_yaml_documents_and_patches(registry: Registry) -> None:
     assert call(registry, "data_patch", args)["result"] == {"a": 1, "b": ["x"]}
 
 
+@pytest.mark.parametrize(
+    ("operations", "detail"),
+    [
+        ("- op: add\n  path: /b\n  value: 1\n  value: 2\n",
+         'patch: invalid YAML: member "value" appears twice in one object (line 4, column 3)'),
+        ("- {op: add, path: /b, value: 1, op: remove}\n",
+         'patch: invalid YAML: member "op" appears twice in one object (line 1, column 33)'),
+    ],
+    ids=["repeated-value", "repeated-op"],
+)  # fmt: skip
+def test_a_yaml_patch_repeating_a_member_is_refused_like_json(
+    registry: Registry, operations: str, detail: str
+) -> None:
+    # RFC 6902 A.13 holds whatever the patch is written in (YAML once applied the last value).
+    args = {"content": "a: 1\n", "patch": operations, "format": "yaml"}
+    with pytest.raises(ValidationError) as caught:
+        call(registry, "data_patch", args)
+    assert (caught.value.message, caught.value.details) == ("Patch failed", detail)
+
+
+def test_a_yaml_document_repeating_a_member_keeps_the_last(registry: Registry) -> None:
+    # Only the patch must not repeat a member; the document reads as JSON documents do.
+    args = {"content": "a: 1\na: 2\n", "patch": "- {op: add, path: /b, value: 3}\n",
+            "format": "yaml"}  # fmt: skip
+    assert call(registry, "data_patch", args)["result"] == {"a": 2, "b": 3}
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_patch_and_diff_ignore_a_leading_byte_order_mark(registry: Registry, fmt: str) -> None:
+    content = '\ufeff{"a": 1}'
+    patch_text = '\ufeff[{"op": "replace", "path": "/a", "value": 2}]'
+    args = {"content": content, "patch": patch_text, "format": fmt}
+    assert call(registry, "data_patch", args)["result"] == {"a": 2}
+    args = {"original": content, "modified": '{"a": 1}', "format": fmt}
+    assert call(registry, "data_diff", args)["equal"] is True
+
+
 # --- structural diff ----------------------------------------------------------------------------
 
 DIFFS = [
@@ -355,5 +392,14 @@ async def test_diff_and_patch_over_rest(client: httpx.AsyncClient) -> None:
         "message": "Patch failed",
         "details": 'operation 0 ("remove") failed: "x" does not exist',
     }
+    response = await client.post(
+        "/api/v1/data/patch",
+        json={"content": "a: 1\n", "format": "yaml",
+              "patch": "- op: add\n  path: /b\n  value: 1\n  value: 2\n"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == (
+        'patch: invalid YAML: member "value" appears twice in one object (line 4, column 3)'
+    )
     response = await client.post("/api/v1/text/diff", json={"original": "a", "modified": "b"})
     assert response.json()["data"]["diff"].startswith("--- original\n+++ modified\n")

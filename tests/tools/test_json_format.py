@@ -87,7 +87,7 @@ INVALID_JSON = [
     ("[1,]", "Expecting value"),
     ('"abc', "Unterminated string"),
     ("// comment\n1", "Expecting value"),
-    ("\ufeff{}", "BOM"),
+    ("\ufeff\ufeff{}", "unexpected byte order mark (U+FEFF) (line 1, column 1)"),  # one is read
     ("   ", "Expecting value"),
 ]
 INVALID_IDS = [
@@ -190,3 +190,8 @@ def test_depth_limit_is_inclusive_and_follows_settings(registry: Registry) -> No
 )
 def test_nesting_depth_prescan(text: str, depth: int) -> None:
     assert nesting_depth(text) == depth
+
+
+def test_a_leading_byte_order_mark_is_ignored(registry: Registry) -> None:
+    """RFC 8259 section 8.1; it was a 400 saying "decode using utf-8-sig"."""
+    assert run(registry, {"content": '\ufeff{"a": 1}', "action": "minify"}) == '{"a":1}'

@@ -13,13 +13,13 @@ import base64
 import datetime as dt
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, Literal
 
 import yaml
 
 from devutils.json_digits import exceeds_digit_limit
-from devutils.tools._jsontext import nesting_depth
+from devutils.tools._jsontext import nesting_depth, strip_bom
 
 # Nodes (scalars and containers) one document may expand to, aliases included.  A 1 MiB body
 # holds at most ~500 000 JSON nodes; the cap leaves room for YAML aliases used as intended.
@@ -28,9 +28,12 @@ MAX_NODES = 1_000_000
 TextFormat = Literal["json", "yaml"]
 
 try:  # libyaml's parser when PyYAML was built with it; the pure-Python one otherwise
-    _YAML_LOADER: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the wheel
-    _YAML_LOADER = yaml.SafeLoader
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - depends on the wheel
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+_YAML_LOADER: Any = _SafeLoader
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 _OPEN_EVENTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
 _CLOSE_EVENTS = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
@@ -74,6 +77,7 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def load_json(text: str, max_depth: int, unique_keys: bool = False) -> Any:
     """JSON text as a value; a duplicate member keeps the last value unless ``unique_keys``."""
+    text = strip_bom(text)
     depth = nesting_depth(text)
     if depth > max_depth:
         raise DataError(f"nesting depth {depth} exceeds the limit of {max_depth}")
@@ -85,8 +89,10 @@ def load_json(text: str, max_depth: int, unique_keys: bool = False) -> Any:
             object_pairs_hook=_unique_members if unique_keys else None,
         )
     except json.JSONDecodeError as exc:
+        # Python's message for a second mark says "decode using utf-8-sig": not the caller's remedy.
+        problem = "unexpected byte order mark (U+FEFF)" if "BOM" in exc.msg else exc.msg
         raise DataError(
-            f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+            f"invalid JSON: {problem} (line {exc.lineno}, column {exc.colno})"
         ) from None
     except ValueError as exc:  # integer digit limit
         raise DataError(f"invalid JSON: {exc}") from None
@@ -144,10 +150,66 @@ def check_yaml_events(text: str, max_depth: int, max_nodes: int = MAX_NODES) -> 
         raise DataError(_yaml_problem(exc)) from None
 
 
-def load_yaml(text: str, max_depth: int, max_nodes: int = MAX_NODES) -> Any:
+def _key_display(key: Any) -> str:
+    """A mapping key as the reader wrote it: strings quoted, so ``"1"`` and ``1`` differ."""
+    return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else _key_text(key)
+
+
+class _KeyCheckingLoader(_SafeLoader):
+    """The safe loader, refusing mapping keys a Python dict would silently merge.
+
+    PyYAML builds mappings as dicts, so a repeated key keeps its last value and keys of different
+    types that Python finds equal (``1``, ``1.0`` and ``true``) become one entry: a member lost
+    without a word.  The latter is always refused; a true repeat keeps the last value (as JSON
+    input does) unless ``unique_keys`` (a JSON Patch, RFC 6902 A.13), where it is refused.
+    """
+
+    unique_keys = False
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            self._check_keys(node)
+        return super().construct_mapping(node, deep)
+
+    def _check_keys(self, node: yaml.MappingNode) -> None:
+        # Only the mapping's own keys: a key that overrides one from a merge (<<) is intended.
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # the base constructor refuses it with its own message
+            if key not in seen:
+                seen[key] = key
+                continue
+            earlier = seen[key]  # the first key equal to this one, with its own type
+            if type(earlier) is not type(key):
+                problem = (
+                    f"keys {_key_display(earlier)} and {_key_display(key)} would become one, "
+                    "losing a member"
+                )
+            elif self.unique_keys:
+                problem = f"member {_key_display(key)} appears twice in one object"
+            else:
+                continue
+            raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+
+
+class _UniqueKeyLoader(_KeyCheckingLoader):
+    unique_keys = True
+
+
+def load_yaml(
+    text: str, max_depth: int, max_nodes: int = MAX_NODES, unique_keys: bool = False
+) -> Any:
+    """YAML text as Python values (one document); a repeated key is refused if ``unique_keys``,
+    else keeps its last value."""
+    text = strip_bom(text)
     check_yaml_events(text, max_depth, max_nodes)
+    loader = _UniqueKeyLoader if unique_keys else _KeyCheckingLoader
     try:
-        return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader, see above
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader, see above
     except yaml.YAMLError as exc:
         raise DataError(_yaml_problem(exc)) from None
     except ValueError as exc:  # a value its constructor refuses, e.g. a date 2024-02-30
@@ -219,6 +281,15 @@ def _scalar(value: Any, where: str, warnings: Warnings) -> Any:
     raise DataError(f"unsupported value of type {type(value).__name__} at {where or '/'}")
 
 
+def _key_collision(node: dict[Any, Any], text: str, where: str) -> DataError:
+    """Two keys (``1`` and ``"1"``) that become the same JSON key: one member would be lost."""
+    first, second, *_ = (key for key in node if _key_text(key) == text)
+    return DataError(
+        f"keys {_key_display(first)} and {_key_display(second)} of the object at {where or '/'} "
+        f"both become the JSON key {json.dumps(text, ensure_ascii=False)}, losing a member"
+    )
+
+
 def normalise(value: Any, warnings: Warnings, max_depth: int, max_nodes: int = MAX_NODES) -> Any:
     """A fresh tree of JSON types (aliases expanded, sets as lists, keys as strings)."""
     count = 0
@@ -236,6 +307,8 @@ def normalise(value: Any, warnings: Warnings, max_depth: int, max_nodes: int = M
                 if not isinstance(key, str):
                     warnings.add("non-string key written as a string", where)
                     key = _key_text(key)
+                if key in out:
+                    raise _key_collision(node, key, where)
                 out[key] = walk(item, f"{where}/{escape_pointer(key)}", depth + 1)
             return out
         if isinstance(node, list | tuple | set | frozenset):
@@ -260,10 +333,11 @@ def load_text(
     warnings: Warnings | None = None,
     unique_keys: bool = False,
 ) -> Any:
-    """JSON or YAML text as a plain JSON value."""
+    """JSON or YAML text as a plain JSON value; ``unique_keys`` refuses a repeated member."""
     if fmt == "json":
         return load_json(text, max_depth, unique_keys)
-    return normalise(load_yaml(text, max_depth), warnings or Warnings(), max_depth)
+    loaded = load_yaml(text, max_depth, unique_keys=unique_keys)
+    return normalise(loaded, warnings or Warnings(), max_depth)
 
 
 def same(a: Any, b: Any) -> bool:

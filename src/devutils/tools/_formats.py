@@ -34,9 +34,12 @@ from devutils.tools._datatree import (
     normalise,
     value_error,
 )
+from devutils.tools._jsontext import strip_bom
 
 Format = Literal["json", "yaml", "toml", "xml", "csv", "tsv", "querystring"]
 TEXT_KEY = "#text"
+# XML's white space (production S): the only characters indentation between elements is made of.
+_XML_SPACE = " \t\r\n"
 _QUERY_FIELDS = 100_000
 
 
@@ -76,19 +79,45 @@ class BinarySink(io.BytesIO):
 # --- readers ----------------------------------------------------------------------------------
 
 
+def _clash(key: str, where: str) -> DataError:
+    # Merging the two into one array would silently make an attribute look like a child.
+    return DataError(
+        f"an attribute and {'the text' if key == TEXT_KEY else 'a child element'} would both "
+        f"be the key {key!r} at {where or '/'} (choose another attributePrefix)"
+    )
+
+
+def _attributes(node: ET.Element, opts: Options, warnings: Warnings, where: str) -> dict[str, Any]:
+    if opts.attribute_prefix:
+        return {opts.attribute_prefix + name: value for name, value in node.attrib.items()}
+    if node.attrib:  # an empty prefix means no attributes, in either direction
+        warnings.add("attributes left out (attributePrefix is empty)", where)
+    return {}
+
+
+def _text(node: ET.Element, mixed: bool, warnings: Warnings, where: str) -> str:
+    """A leaf's text exactly as parsed; beside child elements, white space is layout."""
+    text = node.text or ""
+    if not mixed:
+        return text
+    trimmed = text.strip(_XML_SPACE)
+    if trimmed != text and trimmed:
+        warnings.add("white space around text mixed with child elements trimmed", where)
+    return trimmed
+
+
 def _element(node: ET.Element, opts: Options, depth: int, warnings: Warnings, where: str) -> Any:
     if depth > opts.max_depth:
         raise DataError(f"nesting depth exceeds the limit of {opts.max_depth}")
-    out: dict[str, Any] = {}
-    if opts.attribute_prefix:
-        out.update((opts.attribute_prefix + name, value) for name, value in node.attrib.items())
-    elif node.attrib:  # an empty prefix means no attributes, in either direction
-        warnings.add("attributes left out (attributePrefix is empty)", where)
+    out = _attributes(node, opts, warnings, where)
+    attributes = set(out)
     lists: set[str] = set()
     for child in node:
         path = f"{where}/{escape_pointer(child.tag)}"
+        if child.tag in attributes:
+            raise _clash(child.tag, where)
         value = _element(child, opts, depth + 1, warnings, path)
-        if (child.tail or "").strip():
+        if (child.tail or "").strip(_XML_SPACE):
             warnings.add("text between child elements left out", path)
         if child.tag in lists:
             out[child.tag].append(value)
@@ -97,10 +126,12 @@ def _element(node: ET.Element, opts: Options, depth: int, warnings: Warnings, wh
             lists.add(child.tag)
         else:
             out[child.tag] = value
-    text = (node.text or "").strip()
+    text = _text(node, len(node) > 0, warnings, where)
     if not out:
         return text or None
     if text:
+        if TEXT_KEY in attributes:
+            raise _clash(TEXT_KEY, where)
         out[TEXT_KEY] = text
     return out
 
@@ -168,6 +199,7 @@ def read(text: str, fmt: Format, opts: Options, warnings: Warnings) -> Any:
         return load_json(text, depth)
     if fmt == "yaml":
         return normalise(load_yaml(text, depth), warnings, depth)
+    text = strip_bom(text)  # as the JSON and YAML loaders do
     if fmt == "toml":
         try:
             return normalise(tomllib.loads(text), warnings, depth)
@@ -216,9 +248,13 @@ class _YamlDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignor
     """
 
 
+# YAML 1.2 core float, [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?, with
+# YAML 1.1's underscores.  PyYAML's own 1.1 pattern misses a sign before a bare dot (-.5, +.5e3),
+# an exponent without a dot (1e3) or without a sign (.5e3), and digits with a leading zero (09:
+# 1.2's integer 9); the exponent is optional here so all of those are quoted.
 _YamlDumper.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)[eE][-+]?[0-9]+$"),
+    re.compile(r"^[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?$"),
     list("-+.0123456789"),
 )
 _YamlDumper.add_implicit_resolver(
@@ -336,7 +372,9 @@ class _XmlWriter:
                 self.warnings.add("empty array left out: XML has no empty list", where)
             for index, item in enumerate(value):
                 if isinstance(item, list):
-                    self.warnings.add("nested array written as repeated <item> elements", where)
+                    self.warnings.add(
+                        "nested array written as repeated <item> elements", f"{where}/{index}"
+                    )
                     if not item:
                         self.out.write(f"{pad}<{tag}/>")
                         continue
@@ -387,23 +425,34 @@ class _XmlWriter:
             close_pad = "\n"
         self.out.write(f"{close_pad}</{tag}>")
 
+    def items(self, tag: str, value: list[Any]) -> None:
+        """A top-level array as <item> children of ``tag``: the items are at /0, /1, ..."""
+        self.warnings.add("top-level array written as repeated <item> elements", "/")
+        self.out.write(f"<{tag}>")
+        self.element("item", value, "", 1)
+        self.out.write(f"\n</{tag}>" if self.opts.indent else f"</{tag}>")
+
 
 def write_xml(value: Any, opts: Options, out: Sink, warnings: Warnings) -> None:
     writer = _XmlWriter(opts, out, warnings)
+    # ``where`` is the body's JSON pointer in the input, which the warnings name.
     if opts.xml_root:
-        root, body = writer.name(opts.xml_root, "/"), value
-    elif isinstance(value, dict) and len(value) == 1:
+        root, body, where = writer.name(opts.xml_root, "/"), value, ""
+    elif (
+        isinstance(value, dict)
+        and len(value) == 1
+        and not isinstance(next(iter(value.values())), list)
+    ):
         ((key, body),) = value.items()
-        root = writer.name(key, "/" + escape_pointer(key))
-        if isinstance(body, list):
-            root, body = "root", value
+        where = "/" + escape_pointer(key)
+        root = writer.name(key, where)
     else:
-        root, body = "root", value
-    if isinstance(body, list):
-        warnings.add("top-level array written as repeated <item> elements", "/")
-        body = {"item": body}
+        root, body, where = "root", value, ""
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    writer.element(root, body, "", 0)
+    if isinstance(body, list):
+        writer.items(root, body)
+    else:
+        writer.element(root, body, where, 0)
     out.write("\n")
 
 
@@ -421,10 +470,33 @@ def _cell(value: Any, where: str, warnings: Warnings) -> str:
     return str(value)
 
 
+class _Rows:
+    """Rows for a Sink, ended with a line feed, every cell with a line break in it quoted.
+
+    The stdlib writer quotes only the characters of its line terminator, so with "\n" a cell
+    holding a carriage return went out bare and read back as two rows (RFC 4180 quotes both).
+    It writes each row with "\r\n" into a buffer here; the row goes out with "\n".
+    """
+
+    def __init__(self, out: Sink, delimiter: str) -> None:
+        self._out = out
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=delimiter, lineterminator="\r\n")
+
+    def writerow(self, cells: list[str]) -> None:
+        self._writer.writerow(cells)
+        row = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._out.write(row.removesuffix("\r\n") + "\n")
+
+
 def write_delimited(value: Any, opts: Options, out: Sink, warnings: Warnings, fmt: str) -> None:
     delimiter = opts.delimiter or ("\t" if fmt == "tsv" else ",")
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    writer = _Rows(out, delimiter)
     rows = value if isinstance(value, list) else [value]
+    # A row's JSON pointer in the input: a single value written as one row is the whole input.
+    places = [f"/{index}" for index in range(len(rows))] if isinstance(value, list) else [""]
     if not isinstance(value, list):
         warnings.add("a single object written as one row", "/")
     if rows and all(isinstance(row, dict) for row in rows):
@@ -436,26 +508,26 @@ def write_delimited(value: Any, opts: Options, out: Sink, warnings: Warnings, fm
             writer.writerow(names)
         else:
             warnings.add("header left out: column names lost", "/")
-        for index, row in enumerate(rows):
+        for place, row in zip(places, rows, strict=True):
             if len(row) != len(names):
-                warnings.add("missing column written as an empty cell", f"/{index}")
+                warnings.add("missing column written as an empty cell", place)
             writer.writerow(
                 [
-                    _cell(row[name], f"/{index}/{escape_pointer(name)}", warnings)
+                    _cell(row[name], f"{place}/{escape_pointer(name)}", warnings)
                     if name in row
                     else ""
                     for name in names
                 ]
             )
         return
-    for index, row in enumerate(rows):
+    for place, row in zip(places, rows, strict=True):
         if isinstance(row, list):
-            cells = [_cell(item, f"/{index}/{col}", warnings) for col, item in enumerate(row)]
+            cells = [_cell(item, f"{place}/{col}", warnings) for col, item in enumerate(row)]
         elif isinstance(row, dict):
-            warnings.add("object among array rows written as JSON text", f"/{index}")
+            warnings.add("object among array rows written as JSON text", place)
             cells = [compact(row)]
         else:
-            cells = [_cell(row, f"/{index}", warnings)]
+            cells = [_cell(row, place, warnings)]
         writer.writerow(cells)
 
 

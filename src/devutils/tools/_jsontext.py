@@ -43,7 +43,14 @@ def _refuse_constant(name: str) -> Any:
     raise JSONTextError(f"{name} is not valid JSON")
 
 
+def strip_bom(text: str) -> str:
+    """The text without one leading U+FEFF: a byte order mark, not content.  RFC 8259 §8.1 lets
+    a parser ignore it; editors on Windows and Excel's CSV write one."""
+    return text.removeprefix("\ufeff")
+
+
 def parse(text: str, max_depth: int) -> Any:
+    text = strip_bom(text)
     depth = nesting_depth(text)
     if depth > max_depth:
         raise JSONTextError(f"nesting depth {depth} exceeds the limit of {max_depth}")
@@ -56,7 +63,9 @@ def parse(text: str, max_depth: int) -> Any:
             object_pairs_hook=dict,
         )
     except json.JSONDecodeError as exc:
-        raise JSONTextError(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        # Python's message for a second mark says "decode using utf-8-sig": not the caller's remedy.
+        problem = "unexpected byte order mark (U+FEFF)" if "BOM" in exc.msg else exc.msg
+        raise JSONTextError(f"{problem} (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise JSONTextError("nesting too deep") from None
 

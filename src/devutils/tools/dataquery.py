@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import jmespath
 import jmespath.exceptions
+import jmespath.functions
 import jsonpath_rfc9535
+import jsonpath_rfc9535.function_extensions
 from pydantic import Field, JsonValue
 
 from devutils.errors import ValidationError
@@ -16,6 +20,43 @@ from devutils.tools._datatree import DataError, TextFormat, compact, load_text
 
 MAX_QUERY = 4096
 _ERROR = "Query failed"
+# What the libraries' own code raises on input they did not foresee (len() of an int, int() of
+# infinity, a zero slice step): the expression is the cause, so it is a 400, never a 500.
+_EVALUATION_FAILURES = (ArithmeticError, AttributeError, LookupError, TypeError, ValueError)
+
+
+class _Count(jsonpath_rfc9535.function_extensions.Count):
+    """RFC 9535 count(): ``@`` is a query whose node list is the current node, so 1.
+
+    The library evaluates a bare ``@`` on a scalar to the value itself, not a node list, and its
+    count() then took len() of it (a TypeError for a number, the string's length for a string).
+    """
+
+    def __call__(self, node_list: object) -> int:
+        if isinstance(node_list, jsonpath_rfc9535.JSONPathNodeList):
+            return len(node_list)
+        return 1  # the one current node
+
+
+class _Value(jsonpath_rfc9535.function_extensions.Value):
+    """RFC 9535 value(): the value of the single node, so for a bare ``@`` the current value."""
+
+    def __call__(self, nodes: object) -> object:
+        if isinstance(nodes, jsonpath_rfc9535.JSONPathNodeList):
+            return nodes[0].value if len(nodes) == 1 else jsonpath_rfc9535.NOTHING
+        return nodes
+
+
+class _JSONPathEnvironment(jsonpath_rfc9535.JSONPathEnvironment):
+    """The library's environment with count() and value() correct for a bare ``@``."""
+
+    def setup_function_extensions(self) -> None:
+        super().setup_function_extensions()
+        self.function_extensions["count"] = _Count()
+        self.function_extensions["value"] = _Value()
+
+
+_JSONPATH = _JSONPathEnvironment()
 
 
 class QueryInput(ToolInput):
@@ -48,7 +89,7 @@ def _position(query: str, index: int) -> str:
 
 def _jsonpath(query: str, document: Any, charge: Any) -> QueryOutput:
     try:
-        compiled = jsonpath_rfc9535.compile(query)
+        compiled = _JSONPATH.compile(query)
     except jsonpath_rfc9535.JSONPathError as exc:
         message = exc.args[0] if exc.args else type(exc).__name__
         if exc.token is not None:
@@ -70,7 +111,48 @@ def _jsonpath(query: str, document: Any, charge: Any) -> QueryOutput:
             paths.append(path)
     except jsonpath_rfc9535.JSONPathError as exc:
         raise ValidationError(_ERROR, f"JSONPath evaluation failed: {exc}") from None
+    except _EVALUATION_FAILURES as exc:
+        raise ValidationError(
+            _ERROR, f"JSONPath evaluation failed: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
     return QueryOutput(result=values, paths=paths)
+
+
+class _FiniteFunctions(jmespath.functions.Functions):
+    """JMESPath's functions, refusing a result with no JSON form.
+
+    A document or a literal holds only finite numbers (both are checked), so infinity or NaN can
+    only come from a function that computes a number: sum() or avg() past binary64, to_number()
+    of ``'1e400'``, ``'inf'`` or ``'NaN'``. Written out it became ``null`` (or ``"Infinity"`` via
+    to_string()) with no warning; the tools refuse ``1e400`` in input for the same reason.
+    """
+
+    def call_function(self, function_name: str, resolved_args: Iterable[Any]) -> Any:
+        result = super().call_function(function_name, resolved_args)
+        if isinstance(result, float) and not math.isfinite(result):
+            what = "NaN" if math.isnan(result) else ("" if result > 0 else "-") + "infinity"
+            raise _NotFinite(f"{function_name}() gives {what}, which has no JSON form")
+        return result
+
+
+class _NotFinite(Exception):
+    """A JMESPath function result that is infinity or NaN."""
+
+
+_JMESPATH_OPTIONS = jmespath.Options(custom_functions=_FiniteFunctions())
+
+
+def _has_non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _jmespath(query: str, document: Any, charge: Any) -> QueryOutput:
@@ -84,9 +166,20 @@ def _jmespath(query: str, document: Any, charge: Any) -> QueryOutput:
     except jmespath.exceptions.JMESPathError as exc:
         raise ValidationError(_ERROR, f"invalid JMESPath: {exc}") from None
     try:
-        result = compiled.search(document)
-    except jmespath.exceptions.JMESPathError as exc:
+        result = compiled.search(document, options=_JMESPATH_OPTIONS)
+    except (jmespath.exceptions.JMESPathError, _NotFinite) as exc:
         raise ValidationError(_ERROR, f"JMESPath evaluation failed: {exc}") from None
+    except _EVALUATION_FAILURES as exc:
+        raise ValidationError(
+            _ERROR, f"JMESPath evaluation failed: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    if _has_non_finite(result):
+        # A literal past binary64 (`1e400`), `NaN` or `Infinity`, given back as it is.
+        raise ValidationError(
+            _ERROR,
+            "JMESPath result holds a number with no JSON form (past a 64-bit float, NaN or "
+            "Infinity)",
+        )
     charge(len(compact(result)))
     return QueryOutput(result=result)
 

@@ -6,6 +6,7 @@ retrieve hook refuses every other URI, so a remote ``$ref`` is never fetched (no
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, always_off_loop, tool
 from devutils.tools._datatree import DataError, TextFormat, escape_pointer, load_text
-from devutils.tools._schemakeywords import UnsupportedPattern, bounded
+from devutils.tools._schemakeywords import UnsupportedPattern, bounded, search
 
 MAX_ERRORS = 100
 MAX_SAMPLES = 100
@@ -62,6 +63,74 @@ def _shortened(message: str, limit: int = 1000) -> str:
 
 def _pointer(parts: Iterable[Any]) -> str:
     return "".join("/" + escape_pointer(str(part)) for part in parts)
+
+
+def _re2_regex(instance: object) -> bool:
+    """The metaschema's ``format: regex`` as the validation runs patterns: on RE2 (raises
+    UnsupportedPattern). Python's ``re`` refused RE2 syntax such as ``\\p{L}``, and accepted
+    look-arounds that the validation then refused."""
+    if isinstance(instance, str):
+        search(instance, "")  # compiles it as the validation will, raising what RE2 refuses
+    return True
+
+
+@functools.cache
+def _metaschema_formats(cls: Any) -> jsonschema.FormatChecker:
+    """The draft's own format checker for its metaschema, with ``regex`` checked by RE2."""
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checkers.update(cls.FORMAT_CHECKER.checkers)
+    checker.checks("regex", raises=UnsupportedPattern)(_re2_regex)
+    return checker
+
+
+def _check_schema(cls: Any, schema: Any) -> None:
+    try:
+        cls.check_schema(schema, format_checker=_metaschema_formats(cls))
+    except jsonschema.exceptions.SchemaError as exc:
+        where = _pointer(exc.absolute_path) or "/"
+        if isinstance(exc.cause, UnsupportedPattern):
+            raise ValidationError(_ERROR, f"invalid schema at {where}: {exc.cause}") from None
+        raise ValidationError(_ERROR, f"invalid schema at {where}: {exc.message}") from None
+    except RecursionError:  # the metaschema check recurses with the schema's nesting
+        raise ValidationError(_ERROR, "the schema nests too deeply") from None
+
+
+def _reference_keyword(schema: Any, reference: str) -> str:
+    """Which keyword holds the reference that failed (the library's error does not say)."""
+    stack = [schema]
+    found: set[str] = set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for keyword in ("$ref", "$dynamicRef"):
+                value = node.get(keyword)
+                if isinstance(value, str) and value.endswith(reference):
+                    found.add(keyword)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return "$dynamicRef" if found == {"$dynamicRef"} else "$ref"
+
+
+def _unresolvable(schema: Any, exc: referencing.exceptions.Unresolvable) -> str:
+    """Why a reference failed; a local one (``#/...``, ``#anchor``) is missing, not remote."""
+    # jsonschema raises its own wrapper of the referencing error, chained from it.
+    cause = exc.__cause__ if isinstance(exc.__cause__, referencing.exceptions.Unresolvable) else exc
+    if isinstance(cause, referencing.exceptions.PointerToNowhere):
+        reference = f"#{cause.ref}"
+        where = f"nothing at {cause.ref or '/'}"
+    elif isinstance(cause, referencing.exceptions.NoSuchAnchor):
+        reference = f"{cause.ref}#{cause.anchor}"
+        where = f"no anchor {cause.anchor!r}"
+    else:
+        return (
+            f"cannot resolve $ref {cause.ref!r}: only references inside the schema are "
+            "followed (remote references are never fetched)"
+        )
+    resource = cause.resource.id()
+    inside = f"the schema resource {resource!r}" if resource else "the schema"
+    keyword = _reference_keyword(schema, reference)
+    return f"cannot resolve {keyword} {reference!r}: {inside} has {where}"
 
 
 class SchemaValidateInput(ToolInput):
@@ -128,13 +197,7 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     else:
         cls = _DRAFTS[inp.draft]
-    try:
-        cls.check_schema(schema)  # type: ignore[arg-type]  # booleans are schemas too
-    except jsonschema.exceptions.SchemaError as exc:
-        where = _pointer(exc.absolute_path) or "/"
-        raise ValidationError(_ERROR, f"invalid schema at {where}: {exc.message}") from None
-    except RecursionError:  # the metaschema check recurses with the schema's nesting
-        raise ValidationError(_ERROR, "the schema nests too deeply") from None
+    _check_schema(cls, schema)
     validator = bounded(cls)(schema, registry=_NO_REMOTE)
     errors: list[SchemaError] = []
     truncated = False
@@ -152,11 +215,7 @@ def data_schema_validate(inp: SchemaValidateInput, ctx: ToolContext) -> SchemaVa
                 )
             )
     except referencing.exceptions.Unresolvable as exc:
-        raise ValidationError(
-            _ERROR,
-            f"cannot resolve $ref {getattr(exc, 'ref', '')!r}: only references inside "
-            "the schema are followed (remote references are never fetched)",
-        ) from None
+        raise ValidationError(_ERROR, _unresolvable(schema, exc)) from None
     except RecursionError:
         raise ValidationError(_ERROR, "the schema's references nest too deeply") from None
     except UnsupportedPattern as exc:
