@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import signal
 import struct
 import subprocess
@@ -1271,3 +1272,59 @@ def test_a_field_named_like_a_cli_option_stays_reachable_through_json() -> None:
     namespace = parser.parse_args(["zz", "clash", "--raw", "--json-text", "x"])
     assert namespace.raw is True
     assert getattr(namespace, "field:json_text") == "x"
+
+
+def _shell(name: str) -> str:
+    """The path of a real zsh or fish; CI installs both (REQUIRE_SHELLS=1), elsewhere a test
+    that needs one skips without it."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("REQUIRE_SHELLS"):
+            pytest.fail(f"{name} is not installed (REQUIRE_SHELLS is set)")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def _completion_script(shell: str, tmp_path: Path) -> Path:
+    script = tmp_path / f"devutils.{shell}"
+    done = subprocess.run(
+        [*DEVUTILS, "completion", shell], capture_output=True, check=True, timeout=60
+    )
+    script.write_bytes(done.stdout)
+    return script
+
+
+def test_zsh_loads_the_script_without_compinit_run_before(tmp_path: Path) -> None:
+    """The documented `eval "$(devutils completion zsh)"` in a ~/.zshrc that never ran compinit
+    failed with "command not found: compdef" and registered nothing."""
+    zsh = _shell("zsh")
+    script = _completion_script("zsh", tmp_path)
+    done = subprocess.run(
+        [zsh, "-f", "-c", f'source {script} && print -r -- "$_comps[devutils]"'],
+        capture_output=True,
+        env={**os.environ, "HOME": str(tmp_path)},  # compinit writes its dump there
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert done.stdout.decode().strip() == "_bash_complete -F _devutils"
+
+
+def test_fish_completes_an_option_value_with_its_choices_only(tmp_path: Path) -> None:
+    """`devutils crypto hash --algorithm s<TAB>` also offered the files of the directory."""
+    fish = _shell("fish")
+    script = _completion_script("fish", tmp_path)
+    (tmp_path / "sha5-notes.txt").write_text("")  # a file the value's prefix matches
+    done = subprocess.run(
+        [
+            fish,
+            "--no-config",
+            "-c",
+            f'source {script}; complete -C "devutils crypto hash --algorithm sha5"',
+        ],
+        capture_output=True,
+        cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().split() == ["sha512", "sha512_256"]

@@ -79,6 +79,9 @@ def _zsh(tree: dict[str, Node]) -> str:
         [
             "#compdef devutils",
             '# devutils completion for zsh. Load it with: eval "$(devutils completion zsh)"',
+            # bashcompinit's complete() registers through compdef, which compinit defines: a
+            # ~/.zshrc without compinit got "command not found: compdef" and no completion.
+            "(( $+functions[compdef] )) || { autoload -U compinit && compinit }",
             "autoload -U +X bashcompinit && bashcompinit",
             _bash(tree),
         ]
@@ -116,7 +119,8 @@ def _fish(tree: dict[str, Node]) -> str:
             choices = node.values.get(option)
             # fish splits -a on spaces: a value's own spaces are escaped.
             listed = " ".join(choice.replace(" ", "\\ ") for choice in choices or ())
-            extra = f" -r -a {_fish_quote(listed)}" if choices else ""
+            # -x: the value is one of these, never a file name (-r alone still offers files).
+            extra = f" -x -a {_fish_quote(listed)}" if choices else ""
             lines.append(f"complete -c devutils -n {condition} -l {option[2:]}{extra}")
     return "\n".join(lines) + "\n"
 
