@@ -242,3 +242,22 @@ def test_top_level_array_xml_is_unchanged(registry: Registry) -> None:
         f"{head}<root><item>1</item></root>\n"
     )
     assert convert(registry, "[]", "json", "xml", xmlRoot="d")["result"] == f"{head}<d>\n</d>\n"
+
+
+# --- CSV/TSV: a delimiter that cannot read back ------------------------------------------------
+
+
+@pytest.mark.parametrize("delimiter", ['"', "\n", "\r"], ids=["quote", "lf", "cr"])
+def test_a_quote_or_a_line_break_is_no_delimiter(registry: Registry, delimiter: str) -> None:
+    """`"` as the delimiter wrote `a"b` rows that read back as other cells."""
+    with pytest.raises(ValidationError) as caught:
+        convert(registry, '[{"a":1,"b":2}]', "json", "csv", delimiter=delimiter)
+    assert caught.value.details == (
+        "delimiter: a double quote or a line break cannot be the delimiter"
+    )
+
+
+def test_another_delimiter_reads_back(registry: Registry) -> None:
+    assert round_trip(registry, [{"a": "x;y", "b": "2"}], "csv", delimiter=";") == [
+        {"a": "x;y", "b": "2"}
+    ]

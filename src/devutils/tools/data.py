@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, ToolOutput
@@ -90,7 +90,10 @@ class ConvertInput(ToolInput):
     )
     sort_keys: bool = Field(False, description="Sort object keys.")
     delimiter: str | None = Field(
-        None, min_length=1, max_length=1, description="CSV/TSV delimiter (default , or tab)."
+        None,
+        min_length=1,
+        max_length=1,
+        description="CSV/TSV delimiter (default , or tab; not a double quote or a line break).",
     )
     header: bool = Field(True, description="CSV/TSV has (reads/writes) a header row.")
     xml_root: str | None = Field(
@@ -102,6 +105,15 @@ class ConvertInput(ToolInput):
     attribute_prefix: str = Field(
         "@", max_length=8, description="Key prefix for XML attributes (empty: no attributes)."
     )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _readable_delimiter(cls, value: str | None) -> str | None:
+        # CSV quotes with " and quotes cells holding a line break: as the delimiter, either
+        # would write text that does not read back.
+        if value is not None and value in '"\r\n':
+            raise ValueError("a double quote or a line break cannot be the delimiter")
+        return value
 
 
 class ConvertOutput(ToolOutput):
