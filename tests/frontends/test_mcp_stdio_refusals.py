@@ -15,28 +15,17 @@ import time
 import orjson
 
 from devutils.frontends.mcp_envelope import BAD_ID, BATCH, NOT_A_MESSAGE
+from tests.frontends.test_mcp_stdio import REQUESTS
+from tests.frontends.test_mcp_stdio import _env as env_for_stdio
 from tests.support import DEVUTILS, ROOT
 
-INITIALIZE = orjson.dumps(
-    {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "1"},
-        },
-    }
-)
-INITIALIZED = b'{"jsonrpc":"2.0","method":"notifications/initialized"}'
+INITIALIZE, INITIALIZED = (orjson.dumps(message) for message in REQUESTS[:2])
 PING = b'{"jsonrpc":"2.0","id":99,"method":"ping"}'  # the valid request after the refused lines
 NOT_UTF8 = "Line is not UTF-8: send each JSON-RPC message as one line of UTF-8 text"
 
 
 def _env() -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "LOG_"))}
-    return {**inherited, "SECRETS_MOUNT_PATH": "/nonexistent", "LOG_LEVEL": "debug"}
+    return env_for_stdio(LOG_LEVEL="debug")
 
 
 def _serve(lines: list[bytes]) -> tuple[list[dict[str, object]], bytes]:
