@@ -304,6 +304,9 @@ SORT_VECTORS = [
     ("1.10.0\n1.9.0\n1.2.0", "desc", "natural", "1.10.0\n1.9.0\n1.2.0"),
     ("file10\nfile2\nfile1\nfile", "asc", "natural", "file\nfile1\nfile2\nfile10"),
     ("a01\na1\na001", "asc", "natural", "a1\na01\na001"),
+    # Zeros break a tie only: 9 before 10 whatever the padding before them (sort -V).
+    ("v1.10\nv01.9\nv01.10\nv1.9", "asc", "natural", "v1.9\nv01.9\nv1.10\nv01.10"),
+    ("2024-1-10 deploy\n2024-01-9 deploy", "asc", "natural", "2024-01-9 deploy\n2024-1-10 deploy"),
     ("x" + "9" * 5000 + "\nx" + "1" + "0" * 5000, "asc", "natural",
      "x" + "9" * 5000 + "\nx" + "1" + "0" * 5000),
 ]  # fmt: skip
@@ -312,7 +315,8 @@ SORT_IDS = [
     "numeric-stable-tie", "numeric-desc-stable-tie", "numeric-desc-text-reversed",
     "go-parsefloat-forms", "nan-last-asc", "nan-first-desc", "overflow-is-text",
     "versions-not-numeric", "natural-versions", "natural-desc", "natural-prefix",
-    "natural-leading-zeros", "natural-huge-runs",
+    "natural-leading-zeros", "natural-zeros-only-break-ties", "natural-dates",
+    "natural-huge-runs",
 ]  # fmt: skip
 
 

@@ -235,23 +235,26 @@ class SortOutput(ToolOutput):
 
 
 _DIGIT_RUNS = re.compile(r"[0-9]+|[^0-9]+")
-NaturalKey = tuple[tuple[str, int, str, int], ...]
+NaturalKey = tuple[tuple[tuple[str, int, str], ...], tuple[int, ...]]
 
 
 def _natural_key(line: str) -> NaturalKey:
-    """Digit runs compare by value (leading zeros break ties), text runs by code point.
+    """Digit runs compare by value, text runs by code point; then, only between lines equal so
+    far, leading zeros break the tie (v1.9 before v01.9, and v01.9 before v1.10, as sort -V).
 
     A digit run's key starts with "0", so against a text run it orders like the characters do.
     No int conversion: a 10 000-digit run costs nothing extra.
     """
-    key = []
+    runs = []
+    widths = []
     for run in _DIGIT_RUNS.findall(line):
         if run[0].isdigit():
             significant = run.lstrip("0")
-            key.append(("0", len(significant), significant, len(run)))
+            runs.append(("0", len(significant), significant))
+            widths.append(len(run))
         else:
-            key.append((run, 0, "", 0))
-    return tuple(key)
+            runs.append((run, 0, ""))
+    return tuple(runs), tuple(widths)
 
 
 def _numeric_sort(lines: list[str], descending: bool) -> list[str]:
