@@ -120,6 +120,10 @@ LOSSY = [
      ["date/time value written as an ISO 8601 string (at /t)"]),
     ('<a xmlns="urn:x"><b>1</b></a>', "xml", "json", '{"{urn:x}a":{"{urn:x}b":"1"}}',
      ["XML namespaces written as {uri}name keys (at /)"]),
+    # A namespaced attribute alone (xml:lang) is one too.
+    ('<a xml:lang="en">1</a>', "xml", "json",
+     '{"a":{"@{http://www.w3.org/XML/1998/namespace}lang":"en","#text":"1"}}',
+     ["XML namespaces written as {uri}name keys (at /)"]),
     ('{"a":{"b":1}}', "json", "querystring", "a=%7B%22b%22%3A1%7D",
      ["nested value written as JSON text in one cell (at /a)"]),
     ('{"r":{"e":[],"s":"x"}}', "json", "xml",
@@ -132,7 +136,7 @@ LOSSY = [
 LOSSY_IDS = [
     "toml-null", "csv-nested-and-missing", "xml-types-and-null", "xml-top-array",
     "xml-invalid-name", "yaml-timestamp-and-int-key", "yaml-binary-and-nan", "toml-datetime",
-    "xml-namespace", "querystring-nested", "xml-empty-array", "toml-int-past-64-bits",
+    "xml-namespace", "xml-namespaced-attribute", "querystring-nested", "xml-empty-array", "toml-int-past-64-bits",
 ]  # fmt: skip
 
 

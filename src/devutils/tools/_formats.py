@@ -148,7 +148,8 @@ def read_xml(text: str, opts: Options, warnings: Warnings) -> Any:
         ) from None
     except ET.ParseError as exc:
         raise DataError(f"invalid XML: {exc}") from None
-    if any("{" in element.tag for element in root.iter()):
+    names = (name for element in root.iter() for name in (element.tag, *element.attrib))
+    if any("{" in name for name in names):
         warnings.add("XML namespaces written as {uri}name keys", "/")
     return {root.tag: _element(root, opts, 1, warnings, "/" + escape_pointer(root.tag))}
 
