@@ -3,6 +3,7 @@ directions, charsets, and the error paths."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import httpx
@@ -115,6 +116,8 @@ async def test_known_answers_both_ways(
         ("unicode", "\\ud83d\\ude00 \\x41 \\u{1F600} \\n", "😀 A 😀 \n"),
         ("json", '"quoted \\u00e9"', "quoted é"),
         ("json", "unquoted \\u00e9", "unquoted é"),
+        ("json", "  two\\tspaces ", "  two\tspaces "),
+        ("json", ' \r\n"  two\\tspaces " \t', "  two\tspaces "),
         ("quoted-printable", "soft=\nbreak", "softbreak"),
         ("idna", "xn--bcher-kva.example", "bücher.example"),
     ],
@@ -129,6 +132,8 @@ async def test_known_answers_both_ways(
         "unicode-surrogate-pair-and-forms",
         "json-quoted",
         "json-unquoted",
+        "json-unquoted-keeps-its-spaces",
+        "json-quoted-in-json-whitespace",
         "qp-soft-line-break",
         "idna-decode",
     ],
@@ -160,6 +165,9 @@ async def test_binary_results_are_flagged(client: httpx.AsyncClient) -> None:
     assert response.json()["data"] == {"result": "\x81", "isBinary": False, "resultBase64": None}
 
 
+_ONE_CHAR_GROUP = "incorrect length: a final group of 1 character"
+
+
 @pytest.mark.parametrize(
     ("content", "codec", "direction", "extra", "details"),
     [
@@ -178,7 +186,36 @@ async def test_binary_results_are_flagged(client: httpx.AsyncClient) -> None:
         ("tail\\", "unicode", "decode", {}, "content: invalid escape: trailing backslash"),
         ("\\U00110000", "unicode", "decode", {}, "content: invalid escape: invalid code point"),
         ('"open', "json", "decode", {}, "content: invalid JSON string"),
+        ('\u00a0"x"', "json", "decode", {}, "content: invalid JSON string"),
         ("é", "punycode", "decode", {}, "content: invalid punycode"),
+        *[
+            (puny, "punycode", "decode", {}, "content: invalid punycode: '-' at offset 0")
+            for puny in ("-3ya", "-", "-abc")
+        ],
+        *[
+            (text, codec, "decode", {}, f"content: invalid {codec}: {_ONE_CHAR_GROUP}")
+            for text, codec in [
+                ("0", "base85"),
+                ("000000", "base85"),
+                ("z0", "ascii85"),
+                ("9jqo^\n0", "ascii85"),
+                ("<~9jqo^ 0~>", "ascii85"),
+            ]
+        ],
+        (
+            "café",
+            "url",
+            "decode",
+            {"charset": "ascii"},
+            "content: character 'é' at offset 3 has no ascii encoding",
+        ),
+        (
+            "a%E9€",
+            "url",
+            "decode",
+            {"charset": "latin-1"},
+            "content: character '€' at offset 4 has no latin-1 encoding",
+        ),
         ("a..b", "idna", "encode", {}, "content: invalid IDNA domain name"),
         ("€", "hex", "encode", {"charset": "latin-1"}, "content: character '€' has no latin-1"),
         ("é", "base32", "encode", {"charset": "ascii"}, "content: character 'é' has no ascii"),
@@ -302,3 +339,60 @@ async def test_odd_input_never_fails_the_server(
 def test_a_lone_high_surrogate_is_named_where_its_escape_starts(content: str, offset: int) -> None:
     with pytest.raises(EscapeError, match=f"^lone surrogate at offset {offset}$"):
         unescape(content)
+
+
+@pytest.mark.parametrize(
+    ("content", "charset", "text"),
+    [
+        ("café%20crème", "latin-1", "café crème"),
+        ("caf%E9 é", "latin-1", "café é"),
+        ("€%80", "cp1252", "€€"),
+        ("é%41%00", "utf-16le", "éA"),
+    ],
+    ids=["latin-1", "latin-1-escape-and-literal", "cp1252", "utf-16le"],
+)
+async def test_url_decode_writes_literal_characters_in_the_charset(
+    client: httpx.AsyncClient, content: str, charset: str, text: str
+) -> None:
+    response = await _encode(client, content, "url", "decode", charset=charset)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"result": text, "isBinary": False, "resultBase64": None}
+
+
+# (text, encoded): each line break is kept as written; a CR that is not part of one is =0D.
+QP_LINE_BREAKS = [
+    ("x\ny\r\nz", "x\ny\r\nz"),
+    ("x\r\ny\nz", "x\r\ny\nz"),
+    ("\n\r\n", "\n\r\n"),
+    ("a\rb\nc\r\n", "a=0Db\nc\r\n"),
+    ("a\r\r\nb\n", "a=0D\r\nb\n"),
+    ("a \r\nb\t\n", "a=20\r\nb=09\n"),
+    (".\r\n.\n", "=2E\r\n=2E\n"),
+    ("a" * 80 + "\r\nb\n", "a" * 75 + "=\r\naaaaa\r\nb\n"),
+]
+
+
+@pytest.mark.parametrize(("text", "encoded"), QP_LINE_BREAKS)
+async def test_quoted_printable_keeps_mixed_line_breaks(
+    client: httpx.AsyncClient, text: str, encoded: str
+) -> None:
+    response = await _encode(client, text, "quoted-printable", "encode")
+    assert response.json()["data"]["result"] == encoded
+    response = await _encode(client, encoded, "quoted-printable", "decode")
+    assert response.json()["data"]["result"] == text
+
+
+async def test_quoted_printable_round_trips_random_bytes(client: httpx.AsyncClient) -> None:
+    rng = random.Random(3492)
+    # Half the pieces are line breaks, CRs, whitespace or `.`/`=`: mixed endings in most samples.
+    pieces = [b"\n", b"\r\n", b"\r", b" ", b"\t", b".", b"="] * 36 + [
+        bytes([n]) for n in range(256)
+    ]
+    for _ in range(200):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randrange(100)))
+        text = data.decode("latin-1")
+        response = await _encode(client, text, "quoted-printable", "encode", charset="latin-1")
+        encoded = response.json()["data"]["result"]
+        assert max(map(len, encoded.replace("\r\n", "\n").split("\n"))) <= 76, encoded
+        response = await _encode(client, encoded, "quoted-printable", "decode", charset="latin-1")
+        assert response.json()["data"]["result"] == text, data

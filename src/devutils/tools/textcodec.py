@@ -17,7 +17,7 @@ import html
 import re
 from collections.abc import Callable
 from typing import Literal
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import quote
 
 import base58
 import idna
@@ -54,6 +54,10 @@ MAX_BASE58_BYTES = 4096
 MAX_BASE58_CHARS = MAX_BASE58_BYTES * 138 // 100 + 1  # the encoding of MAX_BASE58_BYTES fits
 _MESSAGE = "Encoding failed"
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_URL_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_QP_LINE_BREAK = re.compile(rb"(\r?\n)")
+_A85_IGNORED = " \t\n\r\v"  # a85decode's ignorechars
+_JSON_WHITESPACE = " \t\n\r"
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -94,10 +98,56 @@ def _b58decode(text: str) -> bytes:
         raise _invalid("invalid base58: a character outside the Bitcoin alphabet") from None
 
 
+def _refuse_lone_char_group(count: int) -> None:
+    # base64's 85 decoders pad a final group of one character and drop it whole, so `0` decoded
+    # to nothing; an encoder writes 2-5 characters per group, never one.
+    if count % 5 == 1:
+        raise ValueError("incorrect length: a final group of 1 character")
+
+
+def _b85decode(text: str) -> bytes:
+    stripped = text.strip()
+    data = base64.b85decode(stripped)
+    _refuse_lone_char_group(len(stripped))
+    return data
+
+
+def _a85_group_chars(body: str) -> int:
+    """Characters of the 5-character groups, without whitespace and the `z` shortcut."""
+    count = 0
+    for char in body:
+        if char in _A85_IGNORED or (char == "z" and count % 5 == 0):
+            continue
+        count += 1
+    return count
+
+
 def _a85decode(text: str) -> bytes:
     stripped = text.strip()
     framed = stripped.startswith("<~") and stripped.endswith("~>")
-    return base64.a85decode(stripped.encode("ascii"), adobe=framed, ignorechars=b" \t\n\r\v")
+    data = base64.a85decode(
+        stripped.encode("ascii"), adobe=framed, ignorechars=_A85_IGNORED.encode()
+    )
+    _refuse_lone_char_group(_a85_group_chars(stripped[2:-2] if framed else stripped))
+    return data
+
+
+def _qp_encode(data: bytes) -> str:
+    """Quoted-printable keeping every line break as it is (LF or CRLF) and every other CR/LF.
+
+    b2a_qp in text mode writes all line breaks in the style of the first one (and a lone CR as
+    it is), so mixed endings changed; that is exact only for LF-only text without CR and for
+    CRLF-only text.  Otherwise each line is encoded alone in binary mode: a lone CR is =0D."""
+    crlf = data.count(b"\r\n")
+    if data.count(b"\r") == crlf and crlf in (0, data.count(b"\n")):
+        return binascii.b2a_qp(data).decode("ascii")  # one style: fast, same lines
+    parts = _QP_LINE_BREAK.split(data)  # line, break, line, ..., line
+    soft_break = b"=\r\n" if parts[1:2] == [b"\r\n"] else b"=\n"  # b2a_qp's own choice
+    encoded = [
+        binascii.b2a_qp(part, istext=False).replace(b"=\n", soft_break) if index % 2 == 0 else part
+        for index, part in enumerate(parts)
+    ]
+    return b"".join(encoded).decode("ascii")
 
 
 BYTE_ENCODERS: dict[str, Callable[[bytes], str]] = {
@@ -107,7 +157,7 @@ BYTE_ENCODERS: dict[str, Callable[[bytes], str]] = {
     "base58": _b58encode,
     "base85": lambda data: base64.b85encode(data).decode("ascii"),
     "ascii85": lambda data: base64.a85encode(data).decode("ascii"),
-    "quoted-printable": lambda data: binascii.b2a_qp(data).decode("ascii"),
+    "quoted-printable": _qp_encode,
     "url": lambda data: quote(data, safe="-_.~"),
 }
 BYTE_DECODERS: dict[str, Callable[[str], bytes]] = {
@@ -115,10 +165,9 @@ BYTE_DECODERS: dict[str, Callable[[str], bytes]] = {
     "base32": lambda text: base64.b32decode(_pad(text.strip(), 8), casefold=True),
     "base32hex": lambda text: base64.b32hexdecode(_pad(text.strip(), 8), casefold=True),
     "base58": _b58decode,
-    "base85": lambda text: base64.b85decode(text.strip()),
+    "base85": _b85decode,
     "ascii85": _a85decode,
     "quoted-printable": lambda text: binascii.a2b_qp(text.encode("ascii")),
-    "url": lambda text: _url_decode(text),
 }
 # Exact encoded sizes, known before encoding; the other encoders' results are checked after.
 ENCODED_SIZE: dict[str, Callable[[int], int]] = {
@@ -129,17 +178,43 @@ ENCODED_SIZE: dict[str, Callable[[int], int]] = {
 }
 
 
-def _url_decode(text: str) -> bytes:
+def _decode_bytes(codec: str, text: str, charset: str) -> bytes:
+    if codec == "url":
+        return _url_decode(text, charset)
+    return BYTE_DECODERS[codec](text)
+
+
+def _url_decode(text: str, charset: str) -> bytes:
+    """%XX escapes are bytes; literal characters are bytes in `charset` (unquote_to_bytes would
+    write them as UTF-8 whatever the charset)."""
     bad = _BAD_ESCAPE.search(text)
     if bad is not None:
         raise _invalid(f"invalid URL escape {text[bad.start() : bad.start() + 3]!r}")
-    return unquote_to_bytes(text)
+    data = bytearray()
+    start = 0
+    for escape_match in _URL_ESCAPE.finditer(text):
+        data += _literal_bytes(text, start, escape_match.start(), charset)
+        data.append(int(escape_match.group(1), 16))
+        start = escape_match.end()
+    data += _literal_bytes(text, start, len(text), charset)
+    return bytes(data)
+
+
+def _literal_bytes(text: str, start: int, end: int, charset: str) -> bytes:
+    try:
+        return text[start:end].encode(charset)
+    except UnicodeEncodeError as exc:
+        offset = start + exc.start
+        raise _invalid(
+            f"character {text[offset]!r} at offset {offset} has no {charset} encoding"
+        ) from None
 
 
 def _json_decode(text: str) -> str:
-    literal = text.strip()
-    if not literal.startswith('"'):
-        literal = f'"{literal}"'
+    """With quotes, a JSON string literal (JSON whitespace around it allowed); without quotes,
+    the text is the string's content exactly, spaces included (a bare `"` cannot be content)."""
+    quoted = text.strip(_JSON_WHITESPACE).startswith('"')
+    literal = text if quoted else f'"{text}"'
     try:
         value = orjson.loads(literal)
     except orjson.JSONDecodeError as exc:
@@ -183,6 +258,10 @@ def _punydecode(text: str) -> str:
         raw = text.encode("ascii")
     except UnicodeEncodeError:
         raise _invalid("invalid punycode: not ASCII") from None
+    # RFC 3492 6.2: the last delimiter is consumed only after at least one basic code point;
+    # a leading one is then an extended digit, and `-` is not a digit (Python skips it).
+    if raw.rfind(b"-") == 0:
+        raise _invalid("invalid punycode: '-' at offset 0 is not a digit")
     return raw.decode("punycode")
 
 
@@ -252,7 +331,7 @@ def transform_encode(inp: EncodeInput, ctx: ToolContext) -> BytesOutput:
         check_output_size(len(encoded), limit, _MESSAGE)
         return text_output(encoded)
     try:
-        data = BYTE_DECODERS[inp.codec](inp.content)
+        data = _decode_bytes(inp.codec, inp.content, charset)
     except ValueError as exc:  # binascii.Error, UnicodeError and the codecs' own
         raise _invalid(f"invalid {inp.codec}: {exc}") from None
     return _from_bytes(data, charset)
