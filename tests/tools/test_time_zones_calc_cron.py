@@ -71,9 +71,17 @@ def convert(registry: Registry, value: str, **zones: str) -> dict[str, Any]:
          False, "UTC"),
         ("2024-01-01T00:00:00Z", {"timezone": "Z"}, "2024-01-01T00:00:00Z", "+00:00", False,
          "UTC"),
+        # An abbreviation that names summer time says so, as the IANA zone would.
+        ("2024-07-01T12:00:00Z", {"timezone": "CEST"}, "2024-07-01T14:00:00+02:00", "+02:00",
+         True, "CEST"),
+        ("2024-07-01T12:00:00Z", {"timezone": "EDT"}, "2024-07-01T08:00:00-04:00", "-04:00",
+         True, "EDT"),
+        ("2024-07-01T12:00:00Z", {"timezone": "bst"}, "2024-07-01T13:00:00+01:00", "+01:00",
+         True, "BST"),
     ],
     ids=["kolkata-new-york-winter", "kolkata-new-york-summer", "nepal-offset", "utc-minus-8",
-         "unambiguous-abbreviation", "from-offset", "z"],
+         "unambiguous-abbreviation", "from-offset", "z", "cest-is-dst", "edt-is-dst",
+         "bst-is-dst"],
 )  # fmt: skip
 def test_convert_between_zones(
     registry: Registry,
@@ -246,6 +254,16 @@ DIFFS_ACROSS_CHANGES = [
     ("2024-03-09T12:00:00", "2024-03-10T13:30:00", "America/New_York", "P1DT1H30M", 24.5),
     ("2011-12-29T12:00:00", "2011-12-31T12:00:00", "Pacific/Apia", "P2D", 24.0),  # no Dec 30
     ("2024-01-31T00:00:00.75", "2024-03-01T00:00:00.25", "UTC", "P1MT23H59M59.5S", 719.99986),
+    # A start in the second pass of the repeated hour (01:30 EST, after 01:30 EDT) stays there.
+    ("2024-11-03T01:30:00-05:00", "2024-11-03T01:30:00-04:00", "America/New_York", "-PT1H", -1.0),
+    (
+        "2024-11-03T01:30:00-05:00",
+        "2024-11-04T01:00:00-05:00",
+        "America/New_York",
+        "PT23H30M",
+        23.5,
+    ),
+    ("2024-11-03T01:30:00-05:00", "2024-11-03T03:00:00-05:00", "America/New_York", "PT1H30M", 1.5),
 ]
 
 
@@ -341,6 +359,66 @@ def test_cron_a_day_field_starting_with_a_star_is_unrestricted(
     assert out["nextRuns"] == [f"{day}T00:00:00Z" for day in runs]
 
 
+@pytest.mark.parametrize(
+    ("expression", "runs", "words"),
+    [
+        # croniter 7 ANDs (or finds nothing for) # and W with the other day field: ours is OR.
+        ("0 0 1 * MON#1", ["2024-02-01", "2024-02-05", "2024-03-01", "2024-03-04"],
+         "At 00:00, on day 1 of the month, or on the first Monday of the month"),
+        ("0 0 15 * MON#1", ["2024-01-15", "2024-02-05", "2024-02-15", "2024-03-04"],
+         "At 00:00, on day 15 of the month, or on the first Monday of the month"),
+        # 15W: Monday Jan 15 (also a Monday), Thursday Feb 15.
+        ("0 0 15W * MON", ["2024-01-08", "2024-01-15", "2024-01-22", "2024-01-29", "2024-02-05",
+                           "2024-02-12", "2024-02-15", "2024-02-19"],
+         "At 00:00, on the weekday nearest day 15 of the month, or on Monday"),
+        # Six fields: the day fields are still the last but two and the last.
+        ("0 0 0 1 * MON#1", ["2024-02-01", "2024-02-05", "2024-03-01", "2024-03-04"],
+         "At 00:00, on day 1 of the month, or on the first Monday of the month"),
+    ],
+    ids=["day-1-or-first-monday", "day-15-or-first-monday", "15w-or-monday", "six-fields"],
+)  # fmt: skip
+def test_cron_nth_weekday_or_nearest_weekday_with_the_other_day_field(
+    registry: Registry, expression: str, runs: list[str], words: str
+) -> None:
+    out = run(
+        registry, "time_cron", expression=expression, count=len(runs),
+        after="2024-01-01T00:00:00Z",
+    )  # fmt: skip
+    assert out["nextRuns"] == [f"{day}T00:00:00Z" for day in runs]
+    assert out["description"] == words
+
+
+def test_cron_words_say_and_when_the_day_fields_both_apply(registry: Registry) -> None:
+    out = run(registry, "time_cron", expression="0 0 */2 * 1", count=3, after="2024-01-01T00:00:00Z")  # fmt: skip
+    assert out["nextRuns"] == ["2024-01-15T00:00:00Z", "2024-01-29T00:00:00Z", "2024-02-05T00:00:00Z"]  # fmt: skip
+    assert out["description"] == "At 00:00, every 2 days, but only on Monday"
+
+
+def test_cron_after_without_offset_is_in_the_zone(registry: Registry) -> None:
+    for after in ("2024-01-01", "2024-01-01T00:00:00"):
+        out = run(
+            registry, "time_cron", expression="0 5 * * *", count=1, after=after,
+            timezone="Asia/Tokyo",
+        )  # fmt: skip
+        assert out["nextRuns"] == ["2024-01-01T05:00:00+09:00"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "after", "runs"),
+    [
+        ("0 0 1 1 *", "9997-06-01T00:00:00Z", ["9998-01-01T00:00:00Z", "9999-01-01T00:00:00Z"]),
+        ("0 0 * * *", "9999-12-30T00:00:00Z", ["9999-12-31T00:00:00Z"]),
+        ("0 0 1 * MON#1", "9999-11-15T00:00:00Z", ["9999-12-01T00:00:00Z", "9999-12-06T00:00:00Z"]),
+    ],
+    ids=["yearly", "daily", "union"],
+)  # fmt: skip
+def test_cron_near_the_year_9999_lists_the_runs_there_are(
+    registry: Registry, expression: str, after: str, runs: list[str]
+) -> None:
+    out = run(registry, "time_cron", expression=expression, count=5, after=after)
+    assert out["nextRuns"] == runs
+
+
 def test_cron_day_of_month_or_weekday(registry: Registry) -> None:
     # Vixie cron: both restricted means either matches (the 13th, or any Friday).
     out = run(registry, "time_cron", expression="0 0 13 * FRI", count=3, after="2024-09-01T00:00:00Z")  # fmt: skip
@@ -375,6 +453,13 @@ def test_cron_errors(registry: Registry, expression: str, details: str) -> None:
 )
 def test_cron_at_the_ends_of_the_calendar(registry: Registry, after: str, details: str) -> None:
     args = {"expression": "0 0 * * *", "timezone": "America/New_York", "after": after}
+    assert refused(registry, "time_cron", **args) == ("Invalid cron expression", details)
+
+
+def test_cron_with_no_run_before_the_year_10000_says_so(registry: Registry) -> None:
+    # croniter raises ValueError("year 10000 is out of range") here: our sentence, not Python's.
+    args = {"expression": "0 0 1 1 *", "after": "9999-06-01T00:00:00Z"}
+    details = "the next runs fall after the year 9999"
     assert refused(registry, "time_cron", **args) == ("Invalid cron expression", details)
 
 

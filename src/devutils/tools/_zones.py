@@ -40,10 +40,47 @@ def zone_keys() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+class _Abbreviated(tzinfo):
+    """A fixed offset named by an abbreviation, with the daylight-saving part the tz database
+    gives it: ``CEST`` is +02:00 of which one hour is summer time, so ``dst()`` says so."""
+
+    def __init__(self, offset: timedelta, name: str, saving: timedelta) -> None:
+        self._offset, self._name, self._saving = offset, name, saving
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return self._offset
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return self._saving
+
+    def tzname(self, dt: datetime | None) -> str:
+        return self._name
+
+    def fromutc(self, dt: datetime) -> datetime:
+        # The offset never changes, so the base class's DST-transition arithmetic is not needed.
+        return dt + self._offset
+
+    def __reduce__(self) -> tuple[type[_Abbreviated], tuple[timedelta, str, timedelta]]:
+        return (_Abbreviated, (self._offset, self._name, self._saving))
+
+    def __repr__(self) -> str:
+        return f"_Abbreviated({self._offset!r}, {self._name!r}, {self._saving!r})"
+
+
 @functools.lru_cache(maxsize=8)  # keyed by a year the caller chooses: bounded
 def _abbreviations(year: int) -> dict[str, dict[timedelta, list[str]]]:
     """Abbreviation → offset it denotes → zones (Region/City keys) that use it so in ``year``."""
-    table: dict[str, dict[timedelta, list[str]]] = defaultdict(lambda: defaultdict(list))
+    return {
+        name: {offset: zones for offset, (zones, _) in uses.items()}
+        for name, uses in _uses(year).items()
+    }
+
+
+@functools.lru_cache(maxsize=8)  # keyed by a year the caller chooses: bounded
+def _uses(year: int) -> dict[str, dict[timedelta, tuple[list[str], frozenset[timedelta]]]]:
+    """Abbreviation → offset → (zones using it so in ``year``, the DST parts they give it)."""
+    zones_of: dict[str, dict[timedelta, list[str]]] = defaultdict(lambda: defaultdict(list))
+    savings: dict[tuple[str, timedelta], set[timedelta]] = defaultdict(set)
     for key in sorted(zone_keys()):
         if "/" not in key or key.startswith(("Etc/", "SystemV/")):
             continue
@@ -52,10 +89,14 @@ def _abbreviations(year: int) -> dict[str, dict[timedelta, list[str]]]:
             moment = datetime(year, month, 15, 12, tzinfo=zone)
             name, offset = moment.tzname(), moment.utcoffset()
             if name and offset is not None and _ABBREVIATION.fullmatch(name):
-                zones = table[name.upper()][offset]
+                zones = zones_of[name.upper()][offset]
                 if key not in zones:
                     zones.append(key)
-    return {name: dict(offsets) for name, offsets in table.items()}
+                savings[name.upper(), offset].add(moment.dst() or timedelta())
+    return {
+        name: {offset: (zones, frozenset(savings[name, offset])) for offset, zones in uses.items()}
+        for name, uses in zones_of.items()
+    }
 
 
 def resolve_zone(name: str, year: int, field: str = "timezone") -> tzinfo:
@@ -73,7 +114,14 @@ def resolve_zone(name: str, year: int, field: str = "timezone") -> tzinfo:
         offsets = _abbreviations(year).get(text.upper())
         if offsets and len(offsets) == 1:
             ((offset, _),) = offsets.items()
-            return timezone(offset, text.upper())
+            # Summer time only when every zone using the name so agrees on it (EDT, CEST, BST).
+            savings = _uses(year)[text.upper()][offset][1]
+            saving = next(iter(savings)) if len(savings) == 1 else timedelta()
+            return (
+                _Abbreviated(offset, text.upper(), saving)
+                if saving
+                else timezone(offset, text.upper())
+            )
         if offsets:
             raise ValidationError(
                 "Unknown time zone",

@@ -1,15 +1,19 @@
 """time/cron: check a cron expression, say it in words, and list its next runs in a time zone.
 
 croniter computes the runs (Vixie cron semantics: when both day-of-month and day-of-week are
-restricted, a day matching either runs; a wall time that a DST change skips runs at the first
-time after the gap; a fixed-time job, one without ``*`` in its minute and hour fields, runs once
-in the hour a DST change repeats), cron-descriptor writes the words.  Five fields, or six with seconds first
-(Quartz, Spring, node-cron), and the ``@hourly``-style aliases.
+restricted, a day matching either runs, unless one of them starts with ``*``: then both must;
+croniter leaves ``#`` and ``W`` out of that union, so we merge two schedules for it; a wall time
+that a DST change skips runs at the first time after the gap; a fixed-time job, one without ``*``
+in its minute and hour fields, runs once in the hour a DST change repeats), cron-descriptor writes
+the words.  Five fields, or six with seconds first (Quartz, Spring, node-cron), and the
+``@hourly``-style aliases.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, tzinfo
+from typing import Literal
 
 from cron_descriptor import ExpressionDescriptor, Options
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
@@ -67,16 +71,6 @@ def _second_pass(moment: datetime, zone: tzinfo) -> bool:
     return moment.astimezone(UTC).astimezone(zone).fold == 1
 
 
-def _describe(fields: str) -> str:
-    options = Options()
-    options.use_24hour_time_format = True
-    options.throw_exception_on_parse_error = True
-    try:
-        return str(ExpressionDescriptor(fields, options).get_description())
-    except Exception:  # the words are a courtesy: croniter already accepted the schedule
-        return "(no description available for this expression)"
-
-
 @tool(
     "/api/v1/time/cron",
     raw=("next_runs", "description"),
@@ -119,51 +113,136 @@ def time_cron(inp: CronInput, ctx: ToolContext) -> CronOutput:
         )
     except ValidationError as exc:
         raise ValidationError(_FAILED, exc.details) from None
-    start = ctx.clock().astimezone(UTC) if inp.after is None else parse_time(inp.after, "iso8601")
+    # An after without offset is wall time in the zone, as time/calc and time/convert read it.
+    start = (
+        ctx.clock().astimezone(UTC)
+        if inp.after is None
+        else parse_time(inp.after, "iso8601", zone, naive=zone)
+    )
     try:
         local_start = start.astimezone(zone)
     except OverflowError:  # only an instant in the first hours of year 1, west of Greenwich
         raise ValidationError(_FAILED, "after is before the year 1 on the zone's clock") from None
+    has_seconds = len(fields) == 6
     try:
-        schedule = croniter(
-            text,
-            local_start,
-            second_at_beginning=len(fields) == 6,
-            max_years_between_matches=_SEARCH_YEARS,
-            # As Vixie cron and cronie: a day field that starts with * (*/2) counts as
-            # unrestricted, so with the other day field restricted both must match (AND).
-            implement_cron_bug=True,
-        )
-        minute, hour = fields[-5], fields[-4]
-        fixed_time = "*" not in minute and "*" not in hour
-        runs: list[datetime] = []
-        while len(runs) < inp.count:
-            try:
-                run = schedule.get_next(datetime)
-            except CroniterBadDateError:
-                if runs:  # the runs found stand; the next would be after the year 9999
-                    break
-                raise
-            if fixed_time and _second_pass(run, zone):
-                # The repeated hour when clocks go back: a fixed-time job ran in its first pass
-                # (or, when listing starts between the two, already did), as cron does.
-                continue
-            runs.append(run)
-    except CroniterBadDateError:
-        raise ValidationError(
-            _FAILED, f"{text} never runs (no date matches within {_SEARCH_YEARS} years)"
-        ) from None
+        days = _day_rule(text, fields)
+        sides = [
+            _Side(_schedule(part, local_start, has_seconds)) for part in _union_parts(fields, days)
+        ]
     except (CroniterBadCronError, ValueError, KeyError) as exc:
         raise ValidationError(_FAILED, f"{text}: {_reason(exc)}") from None
-    except OverflowError:
-        raise ValidationError(_FAILED, "the next runs fall after the year 9999") from None
+    minute, hour = fields[-5], fields[-4]
+    runs = _next_runs(sides, inp.count, zone, fixed_time="*" not in minute and "*" not in hour)
+    if not runs:
+        if any(side.past_9999 for side in sides):
+            raise ValidationError(_FAILED, "the next runs fall after the year 9999")
+        raise ValidationError(
+            _FAILED, f"{text} never runs (no date matches within {_SEARCH_YEARS} years)"
+        )
     return CronOutput(
         expression=text,
-        description=_describe(text),
-        has_seconds=len(fields) == 6,
+        description=_describe(text, days),
+        has_seconds=has_seconds,
         timezone=zone_name(zone, start.astimezone(zone)),
         next_runs=[rfc3339(run.astimezone(zone)) for run in runs],
     )
+
+
+DayRule = Literal["one", "both", "either"]
+
+
+def _day_rule(text: str, fields: list[str]) -> DayRule:
+    """How croniter combines the day fields, by its own test: when both are restricted, a field
+    starting with ``*`` (implement_cron_bug, as Vixie cron) makes it AND, else it is OR."""
+    expanded, _ = croniter.expand(text, second_at_beginning=len(fields) == 6)
+    if expanded[2][0] == "*" or expanded[4][0] == "*":  # 2, 4: day of month, day of week
+        return "one"
+    return "both" if fields[-3].startswith("*") or fields[-1].startswith("*") else "either"
+
+
+def _union_parts(fields: list[str], days: DayRule) -> list[str]:
+    """The schedules whose runs together are the expression's.  croniter 7 keeps ``#`` and ``W``
+    outside its day-field union (it ANDs them, or finds no date), so an OR with one of them is
+    computed here as two schedules, each with the other day field ``*``, merged."""
+    text = " ".join(fields)
+    special = "#" in fields[-1] or "w" in fields[-3].lower()
+    if days != "either" or not special:
+        return [text]
+    return [" ".join([*fields[:-1], "*"]), " ".join([*fields[:-3], "*", *fields[-2:]])]
+
+
+def _schedule(text: str, local_start: datetime, has_seconds: bool) -> croniter:
+    return croniter(
+        text,
+        local_start,
+        second_at_beginning=has_seconds,
+        max_years_between_matches=_SEARCH_YEARS,
+        # As Vixie cron and cronie: a day field that starts with * (*/2) counts as
+        # unrestricted, so with the other day field restricted both must match (AND).
+        implement_cron_bug=True,
+    )
+
+
+class _Side:
+    """One schedule's next run (in UTC, so the two passes of a repeated hour differ), or None
+    once no date matches within the search bound or the next would be after the year 9999."""
+
+    def __init__(self, schedule: croniter) -> None:
+        self._schedule = schedule
+        self.past_9999 = False
+        self.head = self.advance()
+
+    def advance(self) -> datetime | None:
+        try:
+            return self._schedule.get_next(datetime).astimezone(UTC)
+        except CroniterBadDateError:
+            return None
+        except (ValueError, OverflowError):  # croniter stepped past datetime's year 9999
+            self.past_9999 = True
+            return None
+
+
+def _next_runs(sides: list[_Side], count: int, zone: tzinfo, fixed_time: bool) -> list[datetime]:
+    """The first ``count`` runs of all sides in order, each once; fewer (the runs found stand)
+    when the schedules end."""
+    runs: list[datetime] = []
+    while len(runs) < count:
+        heads = [side.head for side in sides if side.head is not None]
+        if not heads:
+            break
+        run = min(heads)
+        for side in sides:
+            if side.head == run:
+                side.head = side.advance()
+        if fixed_time and _second_pass(run, zone):
+            # The repeated hour when clocks go back: a fixed-time job ran in its first pass
+            # (or, when listing starts between the two, already did), as cron does.
+            continue
+        runs.append(run)
+    return runs
+
+
+_NTH_WEEKDAY = re.compile(
+    r", on the ((?:first|second|third|fourth|fifth|last) "
+    r"(?:Sun|Mon|Tues|Wednes|Thurs|Fri|Satur)day)"
+)
+
+
+def _describe(fields: str, days: DayRule) -> str:
+    options = Options()
+    options.use_24hour_time_format = True
+    options.throw_exception_on_parse_error = True
+    try:
+        words = str(ExpressionDescriptor(fields, options).get_description())
+    except Exception:  # the words are a courtesy: croniter already accepted the schedule
+        return "(no description available for this expression)"
+    # cron-descriptor says "or on" whenever day of month is restricted, and nothing for an nth
+    # weekday; say what the runs do.
+    if days == "both":
+        return words.replace(", or on ", ", but only on ")
+    if days == "either" and ", or on " not in words:
+        return _NTH_WEEKDAY.sub(r", or on the \1", words, count=1)
+    return words
 
 
 def _reason(exc: Exception) -> str:

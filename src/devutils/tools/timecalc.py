@@ -243,7 +243,10 @@ def _calendar_split(start: datetime, end: datetime, zone: tzinfo) -> DurationPar
     for _ in range(_CALENDAR_TRIES):
         wall = relativedelta(target, begin)
         calendar = relativedelta(years=wall.years, months=wall.months, days=wall.days)
-        left = end - (begin + calendar).replace(tzinfo=zone).astimezone(UTC)
+        # As _shift reads it: no calendar parts keep the instant itself (the wall clock would
+        # lose the second pass of a repeated hour: adding a relativedelta resets fold to 0).
+        base = (begin + calendar).replace(tzinfo=zone) if calendar else start
+        left = end - base.astimezone(UTC)
         if left * direction >= timedelta(0):
             break
         target -= timedelta(days=direction)
