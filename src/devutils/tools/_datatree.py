@@ -27,12 +27,8 @@ MAX_NODES = 1_000_000
 
 TextFormat = Literal["json", "yaml"]
 
-try:  # libyaml's parser when PyYAML was built with it; the pure-Python one otherwise
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - depends on the wheel
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-_YAML_LOADER: Any = _SafeLoader
+# libyaml's parser when PyYAML was built with it; the pure-Python one otherwise.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 _OPEN_EVENTS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
@@ -155,7 +151,7 @@ def _key_display(key: Any) -> str:
     return json.dumps(key, ensure_ascii=False) if isinstance(key, str) else _key_text(key)
 
 
-class _KeyCheckingLoader(_SafeLoader):
+class _KeyCheckingLoader(_YAML_LOADER):  # type: ignore[misc]
     """The safe loader, refusing mapping keys a Python dict would silently merge.
 
     PyYAML builds mappings as dicts, so a repeated key keeps its last value and keys of different
