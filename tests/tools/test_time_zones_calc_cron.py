@@ -394,6 +394,28 @@ def test_cron_words_say_and_when_the_day_fields_both_apply(registry: Registry) -
     assert out["description"] == "At 00:00, every 2 days, but only on Monday"
 
 
+@pytest.mark.parametrize(
+    ("expression", "runs", "words"),
+    [
+        # Either day field may match (OR): Tuesday Jan 2 is not the 13th, Saturday Jan 13 is.
+        ("0 0 13 * MON-FRI", ["01-02", "01-03", "01-04", "01-05", "01-08"],
+         "At 00:00, on day 13 of the month, or Monday through Friday"),
+        # A day of week starting with * restricts the day of month (AND): Sat 13 Jan, Tue 13 Feb, Thu 13 Jun.
+        ("0 0 13 * */2", ["01-13", "02-13", "04-13", "06-13", "07-13"],
+         "At 00:00, on day 13 of the month, but only every 2 days of the week"),
+        ("0 0 */2 * MON-FRI", ["01-03", "01-05", "01-09", "01-11", "01-15"],
+         "At 00:00, every 2 days, but only Monday through Friday"),
+    ],
+    ids=["range-or", "step-and", "odd-days-and-range"],
+)  # fmt: skip
+def test_cron_words_join_every_weekday_form_as_the_runs_do(
+    registry: Registry, expression: str, runs: list[str], words: str
+) -> None:
+    out = run(registry, "time_cron", expression=expression, count=5, after="2024-01-01T00:00:00Z")  # fmt: skip
+    assert out["nextRuns"] == [f"2024-{day}T00:00:00Z" for day in runs]
+    assert out["description"] == words
+
+
 def test_cron_after_without_offset_is_in_the_zone(registry: Registry) -> None:
     for after in ("2024-01-01", "2024-01-01T00:00:00"):
         out = run(

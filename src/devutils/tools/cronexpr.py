@@ -11,11 +11,10 @@ the words.  Five fields, or six with seconds first (Quartz, Spring, node-cron), 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
-from cron_descriptor import ExpressionDescriptor, Options
+from cron_descriptor import DescriptionTypeEnum, ExpressionDescriptor, Options
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 from pydantic import Field
 
@@ -222,27 +221,24 @@ def _next_runs(sides: list[_Side], count: int, zone: tzinfo, fixed_time: bool) -
     return runs
 
 
-_NTH_WEEKDAY = re.compile(
-    r", on the ((?:first|second|third|fourth|fifth|last) "
-    r"(?:Sun|Mon|Tues|Wednes|Thurs|Fri|Satur)day)"
-)
-
-
 def _describe(fields: str, days: DayRule) -> str:
     options = Options()
     options.use_24hour_time_format = True
     options.throw_exception_on_parse_error = True
     try:
-        words = str(ExpressionDescriptor(fields, options).get_description())
+        descriptor = ExpressionDescriptor(fields, options)
+        words = str(descriptor.get_description())
+        weekdays = str(descriptor.get_description(DescriptionTypeEnum.DAYOFWEEK))
     except Exception:  # the words are a courtesy: croniter already accepted the schedule
         return "(no description available for this expression)"
-    # cron-descriptor says "or on" whenever day of month is restricted, and nothing for an nth
-    # weekday; say what the runs do.
-    if days == "both":
-        return words.replace(", or on ", ", but only on ")
-    if days == "either" and ", or on " not in words:
-        return _NTH_WEEKDAY.sub(r", or on the \1", words, count=1)
-    return words
+    # cron-descriptor joins the weekday clause with "or on" for some forms (a list, one day) and
+    # with nothing for others (a range, an nth weekday, a step), whatever the runs do: say it
+    # from how the day fields combine.
+    if days == "one" or not weekdays or words.count(weekdays) != 1:
+        return words
+    clause = weekdays.removeprefix(", ").removeprefix("or ").removeprefix("only ")
+    joiner = "or" if days == "either" else "but only"
+    return words.replace(weekdays, f", {joiner} {clause}")
 
 
 def _reason(exc: Exception) -> str:
