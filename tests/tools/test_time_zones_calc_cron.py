@@ -78,10 +78,17 @@ def convert(registry: Registry, value: str, **zones: str) -> dict[str, Any]:
          True, "EDT"),
         ("2024-07-01T12:00:00Z", {"timezone": "bst"}, "2024-07-01T13:00:00+01:00", "+01:00",
          True, "BST"),
+        # A date alone is midnight in the input's zone: fromTimezone when given, else timezone.
+        ("2024-03-10", {"timezone": "Europe/London"}, "2024-03-10T00:00:00Z", "+00:00", False,
+         "GMT"),
+        ("2024-03-10", {"fromTimezone": "America/New_York"}, "2024-03-10T05:00:00Z", "+00:00",
+         False, "UTC"),
+        ("2024-03-10", {"fromTimezone": "America/New_York", "timezone": "Europe/London"},
+         "2024-03-10T05:00:00Z", "+00:00", False, "GMT"),
     ],
     ids=["kolkata-new-york-winter", "kolkata-new-york-summer", "nepal-offset", "utc-minus-8",
          "unambiguous-abbreviation", "from-offset", "z", "cest-is-dst", "edt-is-dst",
-         "bst-is-dst"],
+         "bst-is-dst", "date-in-timezone", "date-in-from-timezone", "date-from-timezone-wins"],
 )  # fmt: skip
 def test_convert_between_zones(
     registry: Registry,

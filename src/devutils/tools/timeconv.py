@@ -112,12 +112,14 @@ class TimeConvertInput(ToolInput):
         None,
         max_length=64,
         description="Output zone for iso8601, rfc3339 and human: IANA (Europe/Paris), offset "
-        "(+05:30) or unambiguous abbreviation; also a date-only input's zone. Default UTC.",
+        "(+05:30) or unambiguous abbreviation; also a date-only input's zone when fromTimezone is "
+        "not given. Default UTC.",
     )
     from_timezone: str | None = Field(
         None,
         max_length=64,
-        description="Zone of an input written without offset (2024-03-10T02:30:00); default UTC.",
+        description="Zone of an input written without offset (2024-03-10T02:30:00, or a date "
+        "alone); default UTC (timezone for a date alone).",
     )
 
 
@@ -333,8 +335,9 @@ def time_convert(inp: TimeConvertInput, ctx: ToolContext) -> TimeConvertOutput:
     zone = zone_for(inp.timezone, ctx)
     naive = zone_for(inp.from_timezone, ctx, "fromTimezone") or UTC
     value = inp.input.strip() if isinstance(inp.input, str) else inp.input
-    # A date-only input is midnight in the zone it was given for, as before fromTimezone existed.
-    date_zone = zone if inp.timezone is not None else None
+    # A date-only input is midnight in the input's zone: fromTimezone when given, else timezone
+    # (the zone it was read in before fromTimezone existed).
+    date_zone = zone if inp.timezone is not None and inp.from_timezone is None else None
     moment = parse_time(value, inp.input_format, date_zone, naive)
     result = format_time(moment, inp.output_format, zone)
     if inp.timezone is None and inp.from_timezone is None and zone is None:
