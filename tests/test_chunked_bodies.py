@@ -8,6 +8,7 @@ import time
 
 import httpx
 import orjson
+import pytest
 
 from tests.support import ServerProcess, run_server
 
@@ -152,3 +153,57 @@ def test_an_mcp_body_the_client_abandons_is_a_499_on_the_sdks_path_too() -> None
                 pass
         lines = log_lines(server, request_id="abandoned-mcp")
     assert [(entry.get("status"), entry["level"]) for entry in lines] == [(499, "WARNING")], lines
+
+
+# Request bodies the server refuses itself while the application reads them, and its answer.
+REFUSED_BODIES = {
+    "bad-chunk-size": (b"zz\r\n", 400),
+    "bad-chunk-extension": (b"1;\x01\r\na\r\n0\r\n\r\n", 400),
+    "too-many-trailer-fields": (b"0\r\n" + b"t: 1\r\n" * 101 + b"\r\n", 431),
+}
+
+
+def _refused_exchange(port: int, sends: list[bytes]) -> bytes:
+    """The server's whole answer to ``sends``, the later ones once the application reads."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        for number, data in enumerate(sends):
+            if number:
+                time.sleep(0.3)  # the application is now waiting for the body
+            sock.sendall(data)
+        answer = b""
+        while part := sock.recv(65536):
+            answer += part
+    return answer
+
+
+@pytest.mark.parametrize("what", REFUSED_BODIES, ids=REFUSED_BODIES.keys())
+def test_the_servers_own_answer_carries_the_request_id_of_its_access_line(what: str) -> None:
+    """However the bytes arrive: a bad chunk in the same read as the head (the application has
+    not run yet, so the request has no id yet), or in a later one.  With a valid client
+    X-Request-ID the answer echoes it; without one, the answer's id is the one logged."""
+    body, status = REFUSED_BODIES[what]
+    cases = [
+        (same_read, client_id)
+        for same_read in (True, False)
+        for client_id in (None, f"{what}-{'one' if same_read else 'two'}-reads")
+    ]
+    with run_server() as server:
+        for same_read, client_id in cases:
+            sent_id = b"X-Request-ID: %s\r\n" % client_id.encode() if client_id else b""
+            head = (
+                b"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: localhost\r\n%s"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" % sent_id
+            )
+            answer = _refused_exchange(server.port, [head + body] if same_read else [head, body])
+            case = (what, same_read, client_id)
+            assert answer.startswith(b"HTTP/1.1 %d " % status), (case, answer)
+            fields = dict(
+                line.split(b": ", 1) for line in answer.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]
+            )
+            answered_id = fields[b"x-request-id"].decode()
+            if client_id is not None:
+                assert answered_id == client_id, case
+            lines = log_lines(server, msg="request", request_id=answered_id)
+            assert [(e["route"], e["status"]) for e in lines] == [
+                ("/api/v1/crypto/hash", status)
+            ], case

@@ -255,7 +255,8 @@ CASES: list[tuple[str, tuple[dict[str, str], bytes], bool]] = [
     ("legacy-version", _edit(headers={"MCP-Protocol-Version": "2025-11-25"}), False),
     ("no-version-header", _edit(drop_headers=("MCP-Protocol-Version",)), False),
     ("accept-sse-only", _edit(headers={"Accept": "text/event-stream"}), False),
-    ("content-type-text", _edit(headers={"Content-Type": "text/plain"}), False),
+    # Any other Content-Type never reaches either path: test_mcp_limits_wire.py.
+    ("content-type-case", _edit(headers={"Content-Type": "Application/JSON"}), True),
 ]
 
 

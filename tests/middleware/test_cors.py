@@ -100,3 +100,36 @@ async def test_wildcard(make_app: Callable[..., Application]) -> None:
         no_origin = await client.post(HASH, json={"content": "", "algorithm": "md5"})
     assert response.headers["access-control-allow-origin"] == "*"
     assert cors_headers(no_origin) == {}  # not a browser cross-origin call
+
+
+@pytest.mark.parametrize(
+    ("configured", "origin", "allowed"),
+    [
+        # Leading labels: what the Origin check lets through, CORS answers too.
+        ("https://*.example.org", "https://a.example.org", True),
+        ("https://*.example.org", "https://a.b.example.org", True),
+        ("https://*.example.org", "https://example.org", False),
+        ("https://*.example.org", "http://a.example.org", False),
+        # A scheme's default port written out is the origin browsers send without it.
+        ("https://app.example:443", "https://app.example", True),
+        ("https://app.example", "https://app.example:8443", False),
+        ("http://localhost:*", "http://localhost:5173", True),
+    ],
+    ids=["label", "labels", "apex", "scheme", "default-port", "other-port", "any-port"],
+)
+async def test_pattern_entries_answer_as_the_origin_check_lets_through(
+    make_app: Callable[..., Application], configured: str, origin: str, allowed: bool
+) -> None:
+    app = make_app(mcp_enabled=False, cors_allow_origins=configured)
+    async with in_process(app) as client:
+        preflight = await client.options(HASH, headers={"Origin": origin, **PREFLIGHT})
+        call = await client.post(
+            HASH, json={"content": "", "algorithm": "md5"}, headers={"Origin": origin}
+        )
+    if allowed:
+        assert (preflight.status_code, call.status_code) == (204, 200)
+        assert preflight.headers["access-control-allow-origin"] == origin
+        assert call.headers["access-control-allow-origin"] == origin
+    else:
+        assert (preflight.status_code, call.status_code) == (403, 403)
+        assert cors_headers(preflight) == cors_headers(call) == {}

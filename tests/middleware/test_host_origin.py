@@ -97,6 +97,18 @@ def test_configured_hosts(configured: str, host: str, allowed: bool) -> None:
         ((), ("https://app.example.com*",), "https://app.example.com:8443", True),
         ((), ("https://app.example.com*",), "https://app.example.com.evil.io", False),
         ((), ("*",), "null", True),
+        # A default port written out is the same origin as none, in the entry or the Origin.
+        ((), ("https://app.example.com:443",), "https://app.example.com", True),
+        ((), ("https://app.example.com:443",), "https://app.example.com:443", True),
+        ((), ("https://app.example.com",), "https://app.example.com:443", True),
+        ((), ("http://b.example.com:80",), "http://b.example.com", True),
+        ((), ("http://b.example.com",), "http://b.example.com:80", True),
+        ((), ("https://*.example.com:443",), "https://a.example.com", True),
+        ((), ("https://app.example.com:443",), "https://app.example.com:8443", False),
+        ((), ("https://app.example.com:443",), "http://app.example.com", False),
+        ((), ("https://app.example.com:80",), "https://app.example.com", False),
+        ((), ("http://b.example.com:443",), "http://b.example.com", False),
+        ((), ("https://app.example.com",), "https://app.example.com:80", False),
     ],
     ids=lambda value: str(value),
 )
@@ -300,6 +312,14 @@ async def test_empty_body_without_content_type_is_validated_not_415(
         ("api.example.com", "api.example.com", False),
         ("api.example.com", "ftp://api.example.com", False),
         ("evil.io", "https://evil.io", False),  # the Host itself must be allowed first
+        # The Origin scheme's default port, written out on either side, is the same as none.
+        ("api.example.com:443", "https://api.example.com", True),
+        ("api.example.com", "https://api.example.com:443", True),
+        ("api.example.com:80", "http://api.example.com", True),
+        ("api.example.com", "http://api.example.com:80", True),
+        ("api.example.com:443", "http://api.example.com", False),
+        ("api.example.com:80", "https://api.example.com", False),
+        ("api.example.com:8443", "https://api.example.com:443", False),
     ],
     ids=lambda value: str(value),
 )
@@ -330,6 +350,30 @@ async def test_rest_serves_its_own_pages_with_a_configured_host(
         )
     assert own.status_code == 200, own.text
     assert other.status_code == 403
+
+
+@pytest.mark.parametrize("variable", ["allowed_origins", "cors_allow_origins"])
+async def test_origin_entries_naming_the_default_port_serve_browsers_on_rest(
+    make_app: Callable[..., Application], variable: str
+) -> None:
+    """Browsers never write the default port in Origin (RFC 6454 §6.2): an entry naming it
+    must still let them in, and so must a Host naming it for the server's own pages."""
+    app = make_app(
+        allowed_hosts="api.example.com",
+        **{variable: "https://app.example.com:443,http://b.example.com:80"},
+    )
+    sent = [
+        ("api.example.com", "https://app.example.com"),
+        ("api.example.com", "http://b.example.com"),
+        ("api.example.com:443", "https://api.example.com"),
+        ("api.example.com", "https://c.example.com"),
+    ]
+    async with app.lifespan(), in_process(app) as http:
+        statuses = [
+            (await http.post(HASH, json=HASH_ARGS, headers={"Host": h, "Origin": o})).status_code
+            for h, o in sent
+        ]
+    assert statuses == [200, 200, 200, 403]
 
 
 async def test_a_refused_host_says_to_set_allowed_hosts(

@@ -123,3 +123,15 @@ def test_the_server_goes_on_serving_after_a_malformed_body(server: Served) -> No
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as other:
         other.sendall(request("/"))
         assert read_until_closed(other).endswith(b"ok")
+
+
+@pytest.mark.parametrize("path", [b"/", b"/boom", b"/slow"], ids=["answers", "raises", "sleeps"])
+def test_a_malformed_body_in_the_heads_read_is_answered_whatever_the_app_does(
+    server: Served, path: bytes
+) -> None:
+    """Refused before its application ran, the request's 400 waits for it (to carry the id it
+    gives the request): it comes when the application answers without reading the body, raises,
+    or ends, and only the 400 is sent."""
+    with server.connect() as sock:
+        sock.sendall(CHUNKED_HEAD % path + BAD_BODIES["bad-chunk-size"])
+        assert_malformed_answer(read_until_closed(sock))

@@ -289,7 +289,12 @@ def run_stdio(settings: Settings) -> int:
     try:
         grace = settings.tool_timeout + GRACE_MARGIN
         anyio.run(
-            serve_stdio, server, grace, settings.max_json_depth, backend_options=_backend_options()
+            serve_stdio,
+            server,
+            grace,
+            settings.max_json_depth,
+            settings.max_body_bytes,
+            backend_options=_backend_options(),
         )
     except KeyboardInterrupt:
         return 130

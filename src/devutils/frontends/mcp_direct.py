@@ -74,18 +74,11 @@ def is_legacy_route(headers: Mapping[str, str]) -> bool:
     return version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
 
 
-def sdk_reads_body(headers: Mapping[str, str], legacy: bool) -> bool:
-    """Whether the SDK gets as far as parsing the body: it answers 400 (Content-Type, both
-    eras), 406 (``Accept`` without JSON) or 415 (handshake era, Content-Type) before that."""
-    content_type = headers.get("content-type", "")
-    if not content_type.lower().startswith("application/json"):
-        return False
-    if not _accepts_json(headers.get("accept", "")):
-        return False
-    if legacy:
-        parts = content_type.split(";", 1)[0].split(",")
-        return any(part.strip() == "application/json" for part in parts)
-    return True
+def sdk_reads_body(headers: Mapping[str, str]) -> bool:
+    """Whether the SDK gets as far as parsing the body: it answers 406 (``Accept`` without
+    JSON) before that.  Its Content-Type checks pass: the endpoint refused any other value
+    and hands it ``application/json`` (:func:`~devutils.frontends.mcp_http.json_content_type`)."""
+    return _accepts_json(headers.get("accept", ""))
 
 
 def check_call(
@@ -106,7 +99,7 @@ def check_call(
     if type(message) is not dict or not _is_tool_call(message, tools):
         return None
     legacy = is_legacy_route(headers)
-    if not sdk_reads_body(headers, legacy):
+    if not sdk_reads_body(headers):
         return None
     if legacy:
         version = headers.get(MCP_PROTOCOL_VERSION_HEADER, DEFAULT_NEGOTIATED_VERSION)
@@ -154,14 +147,12 @@ class DirectToolCalls:
         """Whether the request may be a direct call, by its headers; else it is the SDK's.
 
         The SDK routes by the ``MCP-Protocol-Version`` header: handshake-era versions (and no
-        header) take its legacy transport.  It refuses a non-JSON ``Content-Type`` and, in
-        JSON-response mode, an ``Accept`` without JSON.  A repeated header of any name goes to
+        header) take its legacy transport.  In JSON-response mode it refuses an ``Accept``
+        without JSON.  A repeated header of any name goes to
         the SDK too, which tells a repeated routing header from a harmless one.
         """
         return (
-            len(headers) == len(pairs)
-            and not is_legacy_route(headers)
-            and sdk_reads_body(headers, legacy=False)
+            len(headers) == len(pairs) and not is_legacy_route(headers) and sdk_reads_body(headers)
         )
 
     def usable(self) -> bool:

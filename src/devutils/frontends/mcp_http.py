@@ -9,8 +9,9 @@ check, as over REST), anything else (initialize, tools/list, ping, notifications
 bodies, unknown-tool calls, calls the SDK refuses) by the ``mcp`` class
 (:attr:`McpHttpEndpoint.protocol_limit`, set when rate limiting is on).  Modern ``tools/call``
 requests take the direct path of :mod:`devutils.frontends.mcp_direct`; handshake-era bodies that
-are not one JSON-RPC message get our ``-32600`` (:mod:`devutils.frontends.mcp_envelope`);
-everything else goes to the SDK.
+are not one JSON-RPC message get our ``-32600`` (:mod:`devutils.frontends.mcp_envelope`), and
+a Content-Type REST would refuse gets REST's 415 (:func:`json_content_type`); everything else
+goes to the SDK.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import TypeAdapter
 
-from devutils.errors import RequestTooLargeError
+from devutils.errors import RequestTooLargeError, UnsupportedMediaTypeError
 from devutils.frontends.mcp import McpFrontend
 from devutils.frontends.mcp_direct import (
     CheckedCall,
@@ -38,12 +39,14 @@ from devutils.frontends.mcp_direct import (
     sdk_reads_body,
 )
 from devutils.frontends.mcp_envelope import envelope_error, invalid_request
+from devutils.frontends.rest import check_media_type
 from devutils.http.asgi import (
     MCP_PATH,
     Guard,
     Receive,
     Scope,
     Send,
+    header,
     read_body,
     send_bytes,
     state_of,
@@ -57,6 +60,9 @@ if TYPE_CHECKING:
 # pydantic's JSON parser, which the SDK's handshake-era transport reads bodies with.
 _PYDANTIC_JSON: TypeAdapter[Any] = TypeAdapter(Any)
 JSON = b"application/json"  # as the SDK labels its JSON responses
+# The body check_media_type is told of (it reads the body only when there is no Content-Type):
+# REST lets a POST without a body omit it, and a JSON-RPC POST always has one.
+_A_MESSAGE = b"{}"
 
 
 class McpHttpEndpoint:
@@ -82,22 +88,23 @@ class McpHttpEndpoint:
         state = state_of(scope)
         limit = self.protocol_limit
         charged = limit is not None and state is not None
-        direct = self.direct
-        pairs, headers = request_headers(scope)
-        legacy = is_legacy_route(headers)
-        candidate = direct is not None and direct.candidate(pairs, headers)
         try:
             # Read here even when the SDK alone will answer: a body that ends early then raises
             # our ClientDisconnected (recorded as 499), not the SDK's own exception (a 500).
             body = await read_body(receive, self.max_body_bytes)
-        except RequestTooLargeError:
-            # A chunked body past the limit: refused before anything is known of it, so the
-            # mcp class pays for it (a 429 then replaces the 413).
+            scope = json_content_type(scope)
+        except (RequestTooLargeError, UnsupportedMediaTypeError):
+            # Refused before anything is known of the message (a chunked body past the limit,
+            # a body that is not JSON), so the mcp class pays for it (a 429 then replaces it).
             if limit is not None and state is not None:
                 pending = limit(scope, state)
                 if pending is not None:
                     await pending
             raise
+        direct = self.direct
+        pairs, headers = request_headers(scope)
+        legacy = is_legacy_route(headers)
+        candidate = direct is not None and direct.candidate(pairs, headers)
         if not charged and not legacy and not candidate:
             await self.manager.handle_request(scope, replay(body, receive), send)
             return
@@ -119,7 +126,7 @@ class McpHttpEndpoint:
             answer = await direct.answer(call, body, state)
             await send_bytes(send, 200, answer, content_type=JSON, scope=scope)
             return
-        if legacy and call is None and sdk_reads_body(headers, legacy=True):
+        if legacy and call is None and sdk_reads_body(headers):
             error = envelope_error(body)
             if error is not None:
                 # As the SDK answers its own parse errors: 400 and a JSON-RPC error object.
@@ -151,6 +158,22 @@ class McpHttpEndpoint:
         except (ValueError, RecursionError):
             return None, False  # the SDK's parser and its parse error decide
         return check_call(self.tools, pairs, headers, message), False
+
+
+def json_content_type(scope: Scope) -> Scope:
+    """The request as the SDK is to read it, with ``Content-Type: application/json``; refused
+    with REST's 415 unless its Content-Type is that, as REST reads it (the media type in any
+    case, parameters ignored).
+
+    The SDK's own checks differ by era and from REST's: a prefix match (``application/jsonx``
+    passed) with a plain-text 400 at 2026-07-28, a case-sensitive match with a 415 at the
+    handshake era.  So the SDK is handed the one value both of its checks accept.  Unlike REST,
+    no Content-Type is refused even without a body: every POST here carries a message.
+    """
+    content_type = header(scope, b"content-type")
+    check_media_type(content_type, _A_MESSAGE)
+    kept = [(key, value) for key, value in scope["headers"] if key != b"content-type"]
+    return {**scope, "headers": [*kept, (b"content-type", JSON)]}
 
 
 def install_mcp(app: Application) -> McpHttpEndpoint:

@@ -24,6 +24,8 @@ UTF-8 JSON itself (:func:`screen`) and hands the SDK the others.  JSON the scree
 SDK's parser does not (nested past its recursion limit, about 200 levels, yet within
 ``MAX_JSON_DEPTH``; a lone surrogate escape) is answered by the inbound relay from the SDK's
 error, which holds the line (:func:`refusal`).  Blank lines are skipped without an answer.
+A line longer than ``MAX_BODY_BYTES`` is never read whole (:class:`StoppableLines`): it is
+answered as ``/mcp`` answers a body over that limit (:func:`too_long`), and the next line served.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from collections.abc import AsyncIterable, Callable, Coroutine, Iterator
 from typing import IO, Any, NamedTuple, Protocol, cast
 
 import anyio
+import orjson
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from mcp.server import Server
 from mcp.server.stdio import stdio_server
@@ -54,8 +57,9 @@ from mcp_types import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from devutils.errors import ValidationError
+from devutils.errors import RequestTooLargeError, ValidationError
 from devutils.frontends.mcp_envelope import message_error
+from devutils.http.asgi import mcp_refusal
 from devutils.tools._jsontext import nesting_depth
 
 log = logging.getLogger("devutils.mcp")
@@ -267,14 +271,80 @@ def _plain(request_id: int | str | None, code: int, message: str) -> JSONRPCErro
     return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
 
 
+class LineTooLong(NamedTuple):
+    """A line longer than ``MAX_BODY_BYTES``, read no further than the limit and then skipped
+    up to its line feed; ``head``, its first bytes (at most ``_HEAD_BYTES``), may name the
+    request's id."""
+
+    head: bytes
+    limit: int
+
+
+# Bytes of an over-long line kept to find its request id in: a client writes ``jsonrpc``, ``id``
+# and ``method`` before ``params`` (the SDK clients' field order).
+_HEAD_BYTES = 4096
+
+
+def too_long(line: LineTooLong) -> JSONRPCError:
+    """The answer to a line over ``MAX_BODY_BYTES``: ``/mcp``'s to a body over it (its 413),
+    ``-32600`` with the REST error object in ``data``, and the request's id when the line's
+    first bytes name it (only an answer with that id ends the client's wait)."""
+    # Worded as read_body's refusal, so a client sees one answer on both transports.
+    error = RequestTooLargeError(
+        "Request body too large", f"Maximum allowed size is {line.limit} bytes"
+    )
+    answer = orjson.loads(mcp_refusal(error))
+    data = ErrorData.model_validate(answer["error"])
+    return JSONRPCError(jsonrpc="2.0", id=leading_request_id(line.head), error=data)
+
+
+_MEMBERS = json.JSONDecoder(parse_int=_integer, parse_constant=_no_constant)
+
+
+def leading_request_id(head: bytes) -> int | str | None:
+    """The request id :func:`_request_id` finds among the members of a JSON object that are
+    whole in ``head``, the start of a line too long to read: None unless ``id`` and ``method``
+    come before the first member cut off."""
+    text = head.decode("utf-8", "replace")  # only a character cut at the end is replaced
+    index = _after_blanks(text, 0)
+    if not text.startswith("{", index):
+        return None
+    members: dict[str, Any] = {}
+    index += 1
+    with contextlib.suppress(ValueError, RecursionError):
+        while True:
+            key, index = _MEMBERS.raw_decode(text, _after_blanks(text, index))
+            index = _after_blanks(text, index)
+            if not isinstance(key, str) or not text.startswith(":", index):
+                break
+            members[key], index = _MEMBERS.raw_decode(text, _after_blanks(text, index + 1))
+            index = _after_blanks(text, index)
+            if not text.startswith(",", index):
+                break
+            index += 1
+    return _request_id(members)
+
+
+def _after_blanks(text: str, index: int) -> int:
+    """The index of the first character at or after ``index`` that is not JSON whitespace."""
+    while index < len(text) and text[index] in " \t\n\r":
+        index += 1
+    return index
+
+
 class StoppableLines:
     """Lines of a file descriptor (a pipe, a terminal, a file), decoded as UTF-8 that keeps bytes
     which are not (as lone surrogates), that a :meth:`stop` from another thread ends as if at
     EOF.  A blocking read in a worker thread cannot be cancelled, so Ctrl-C waited for the
-    client's next line; this reader waits for either (``select``) and so can be told to stop."""
+    client's next line; this reader waits for either (``select``) and so can be told to stop.
 
-    def __init__(self, fd: int) -> None:
+    A line longer than ``max_bytes`` (its line feed not counted) is :class:`LineTooLong`: it is
+    never held whole, or one line could take all the memory there is (``/mcp`` reads no more
+    than ``MAX_BODY_BYTES`` of a body either)."""
+
+    def __init__(self, fd: int, max_bytes: int) -> None:
         self._fd = fd
+        self._max_bytes = max_bytes
         self._wake, self._waker = os.pipe()
         self._buffer = bytearray()
         self._searched = 0  # bytes of the buffer known to hold no line feed
@@ -285,22 +355,53 @@ class StoppableLines:
         with contextlib.suppress(OSError):
             os.write(self._waker, b"\0")
 
-    def readline(self) -> str:
+    def readline(self) -> str | LineTooLong:
         """The next line with its line feed (the last one may have none), ``""`` at the end."""
         buffer = self._buffer
         while (end := buffer.find(b"\n", self._searched)) < 0 and not self._eof:
+            if self._too_long(len(buffer)):
+                return self._skip_line()
             self._searched = len(buffer)
-            ready, _, _ = select.select([self._fd, self._wake], [], [])
-            if self._wake in ready:
+            if not self._read():
                 return ""
-            chunk = os.read(self._fd, _READ_BYTES)
-            self._eof = not chunk
-            buffer += chunk
+        length = end if end >= 0 else len(buffer)
+        if self._too_long(length):
+            head = bytes(buffer[:_HEAD_BYTES])
+            del buffer[: length + 1]
+            self._searched = 0
+            return LineTooLong(head, self._max_bytes)
         cut = end + 1 if end >= 0 else len(buffer)
         line = bytes(buffer[:cut])
         del buffer[:cut]
         self._searched = 0
         return line.decode("utf-8", "surrogateescape")
+
+    def _too_long(self, length: int) -> bool:
+        return length > self._max_bytes
+
+    def _read(self) -> bool:
+        """Add the next chunk to the buffer (none at EOF); False once :meth:`stop` was called."""
+        ready, _, _ = select.select([self._fd, self._wake], [], [])
+        if self._wake in ready:
+            return False
+        chunk = os.read(self._fd, _READ_BYTES)
+        self._eof = not chunk
+        self._buffer += chunk
+        return True
+
+    def _skip_line(self) -> LineTooLong | str:
+        """Drop the over-long line whose start is buffered, reading on to its line feed a chunk
+        at a time; ``""`` if stopped before then."""
+        buffer = self._buffer
+        head = bytes(buffer[:_HEAD_BYTES])
+        del buffer[:]
+        while (end := buffer.find(b"\n")) < 0 and not self._eof:
+            del buffer[:]
+            if not self._read():
+                return ""
+        del buffer[: end + 1 if end >= 0 else len(buffer)]
+        self._searched = 0
+        return LineTooLong(head, self._max_bytes)
 
 
 class ScreenedInput:
@@ -323,6 +424,9 @@ class ScreenedInput:
         """The next line the SDK may read, or ``""`` at EOF (or once stopped)."""
         while True:
             line = self._wire.readline()
+            if isinstance(line, LineTooLong):
+                anyio.from_thread.run(self._refused, Refusal(too_long(line), "TooLong"))
+                continue
             if not line:
                 return line
             refusal = screen(line, self._max_depth)
@@ -421,7 +525,7 @@ async def relay_outbound(
 
 
 @contextlib.contextmanager
-def claimed_stdin() -> Iterator[StoppableLines | None]:
+def claimed_stdin(max_line_bytes: int) -> Iterator[StoppableLines | None]:
     """The client's input as lines that keep bytes that are not UTF-8 (as lone surrogates), read
     from a private duplicate of fd 0 while fd 0 itself points at the null device, so nothing a
     tool runs can read the client's input (as ``stdio_server`` does for the stdin it opens).
@@ -442,19 +546,22 @@ def claimed_stdin() -> Iterator[StoppableLines | None]:
     os.dup2(null, 0)
     os.close(null)
     try:
-        yield StoppableLines(wire)
+        yield StoppableLines(wire, max_line_bytes)
     finally:
         os.dup2(wire, 0)
 
 
-async def serve_stdio(server: Server[Any], grace: float, max_depth: int) -> None:
+async def serve_stdio(
+    server: Server[Any], grace: float, max_depth: int, max_line_bytes: int
+) -> None:
     """Serve one client on stdin/stdout until EOF and every answer is written.
 
     ``grace``: how long after EOF requests may still run before the server gives up on them;
-    ``max_depth``: ``MAX_JSON_DEPTH``, the deepest line read to answer one the SDK refused.
+    ``max_depth``: ``MAX_JSON_DEPTH``, the deepest line read to answer one the SDK refused;
+    ``max_line_bytes``: ``MAX_BODY_BYTES``, the longest line read.
     """
     in_flight = InFlight()
-    with claimed_stdin() as wire:
+    with claimed_stdin(max_line_bytes) as wire:
         await _serve(server, grace, max_depth, wire, in_flight)
 
 

@@ -8,6 +8,10 @@ A ``*`` stands only for whole things, never for a prefix of text:
 * ``host:*``: any port (for a host entry one must be present; a host entry without a port already
   accepts every port, and an origin entry without a port only the scheme's default one).
 
+An origin's default port written out (``https://app.example.com:443``, ``http://a.example:80``)
+is the same origin as none, in an entry and in an ``Origin`` value alike: browsers never write it
+(RFC 6454 §6.2), so an entry naming it must still match them.
+
 An entry with a ``*`` right after the name (``legacy.example.com*``, once a prefix match that also
 let ``legacy.example.com.attacker.net`` in) now means that name on any port, or none.  Any other
 ``*`` is a configuration error that stops start-up.
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 NO_PORT = ""
 ANY_PORT = "*"
 SOME_PORT = "+"
+# The ports an origin of these schemes has when it names none (RFC 6454 §4, RFC 9110 §4.2).
+DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,8 @@ class OriginPattern:
         if not sep or scheme != self.scheme:
             return False
         host, port = split_host_port(rest)
+        if port is not None and port == DEFAULT_PORTS.get(scheme):
+            port = None
         return self.host.matches(host, port)
 
 
@@ -75,6 +83,16 @@ def split_host_port(value: str) -> tuple[str, str | None]:
         host, _, port = value.partition(":")
         return host, port
     return value, None
+
+
+def without_default_port(scheme: str, authority: str) -> str:
+    """``authority`` (``host[:port]``, lower case) without ``scheme``'s default port."""
+    default = DEFAULT_PORTS.get(scheme)
+    if default is not None and authority.endswith(":" + default):
+        host, port = split_host_port(authority)
+        if port == default:
+            return host
+    return authority
 
 
 def _parse(entry: str, *, default_port: str, star_port: str) -> HostPattern:
@@ -118,4 +136,7 @@ def parse_origin_pattern(entry: str) -> OriginPattern:
     scheme, sep, rest = text.partition("://")
     if not sep or not scheme or "*" in scheme:
         raise ValueError(f"{entry!r}: an origin is scheme://host[:port], or *")
-    return OriginPattern(scheme, _parse(rest, default_port=NO_PORT, star_port=ANY_PORT))
+    host = _parse(rest, default_port=NO_PORT, star_port=ANY_PORT)
+    if host.port == DEFAULT_PORTS.get(scheme):
+        host = HostPattern(host.host, NO_PORT)  # matches() drops that port from Origin values
+    return OriginPattern(scheme, host)

@@ -1,6 +1,8 @@
 """CORS for browser clients (CORS_ALLOW_ORIGINS; not installed when empty).
 
-Origins match exactly (scheme, host and port, as browsers send them); ``*`` allows any origin.
+Entries are read as ALLOWED_ORIGINS entries are (``host_patterns.parse_origin_pattern``: scheme,
+host and port, ``*.`` for leading labels, a scheme's default port the same as none); ``*`` allows
+any origin.  So an origin the Host/Origin check lets through as a CORS origin gets its CORS answers.
 An allowed origin's preflight (``OPTIONS`` with ``Access-Control-Request-Method``) is answered here
 with 204 and never reaches authentication, since browsers send preflights without credentials.
 Other requests from an allowed origin get ``Access-Control-Allow-Origin`` and the exposed headers.
@@ -15,15 +17,21 @@ other browser origin is refused with 403 before it reaches this layer.
 from __future__ import annotations
 
 from devutils.http.asgi import ASGIApp, Receive, Scope, Send, header, state_of
+from devutils.http.host_patterns import parse_origin_pattern
 
 ALLOW_METHODS = b"GET, POST, DELETE, OPTIONS"  # DELETE ends an MCP session
+# Every header the MCP SDK clients (Python and TypeScript) send at the 2025 and 2026-07-28
+# revisions: a 2026-07-28 call carries Mcp-Method, and Mcp-Name for tools/call, and the server
+# refuses the call without them, so a preflight that left one out blocked every browser call.
+# Cache-Control: the Python client's SSE GET (answered 405, which a blocked preflight would hide).
 ALLOW_HEADERS = (
-    b"Accept, Authorization, Content-Type, Last-Event-ID, MCP-Protocol-Version, "
-    b"Mcp-Session-Id, Mcp-Method, X-API-Key, X-Request-ID, traceparent, tracestate"
+    b"Accept, Authorization, Cache-Control, Content-Type, Last-Event-ID, MCP-Protocol-Version, "
+    b"Mcp-Session-Id, Mcp-Method, Mcp-Name, X-API-Key, X-Request-ID, traceparent, tracestate"
 )
+# WWW-Authenticate: the SDK clients read it from a 401 to start their auth flow.
 EXPOSE_HEADERS = (
-    b"Mcp-Session-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, "
-    b"X-Request-ID, X-Trace-ID"
+    b"Mcp-Session-Id, Retry-After, WWW-Authenticate, X-RateLimit-Limit, X-RateLimit-Remaining, "
+    b"X-RateLimit-Reset, X-Request-ID, X-Trace-ID"
 )
 MAX_AGE = b"600"
 
@@ -32,12 +40,15 @@ class CorsMiddleware:
     def __init__(self, app: ASGIApp, allow_origins: tuple[str, ...]) -> None:
         self.app = app
         self.any_origin = "*" in allow_origins
-        self.origins = frozenset(
-            origin.rstrip("/").lower().encode() for origin in allow_origins if origin != "*"
+        self.patterns = tuple(
+            parse_origin_pattern(origin) for origin in allow_origins if origin != "*"
         )
 
     def allowed(self, origin: bytes) -> bool:
-        return self.any_origin or origin in self.origins
+        if self.any_origin:
+            return True
+        text = origin.decode("latin-1")
+        return any(pattern.matches(text) for pattern in self.patterns)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = header(scope, b"origin") if scope["type"] == "http" else None

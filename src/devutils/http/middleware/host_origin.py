@@ -31,6 +31,7 @@ from devutils.http.host_patterns import (
     parse_host_pattern,
     parse_origin_pattern,
     split_host_port,
+    without_default_port,
 )
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -131,11 +132,16 @@ class HostOriginGuard:
 def same_origin(host: bytes | None, origin: bytes | None) -> bool:
     """An ``http(s)://`` Origin naming exactly the request's own Host: a page this server served
     (the playground) calling it.  Not cross-site, and the Host has already passed ALLOWED_HOSTS,
-    so a foreign or DNS-rebinding page cannot pass this way (Django's CSRF check does the same)."""
+    so a foreign or DNS-rebinding page cannot pass this way (Django's CSRF check does the same).
+    The Origin scheme's default port, written out on either side, is the same as none (a Host
+    of ``api.example.com:443`` for ``https://api.example.com``)."""
     if host is None or origin is None:
         return False
-    scheme, sep, authority = origin.lower().partition(b"://")
-    return bool(sep) and scheme in (b"http", b"https") and authority == host.lower()
+    scheme, sep, authority = origin.decode("latin-1").lower().partition("://")
+    if not sep or scheme not in ("http", "https"):
+        return False
+    own = host.decode("latin-1").lower()
+    return without_default_port(scheme, authority) == without_default_port(scheme, own)
 
 
 class HostOriginMiddleware:

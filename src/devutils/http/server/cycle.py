@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from devutils.errors import InternalError, ToolError
 from devutils.http.asgi import SERVER_ANSWER, TRUSTED_HEADERS, ASGIApp, Message, Scope
-from devutils.http.server.wire import CONTINUE, DATE, check_header, error_response, status_line
+from devutils.http.server.wire import (
+    CONTINUE,
+    DATE,
+    check_header,
+    error_response,
+    request_id_of,
+    status_line,
+)
 
 if TYPE_CHECKING:
     from devutils.http.server.protocol import HttpProtocol
@@ -47,6 +54,7 @@ class RequestCycle:
         "remaining",
         "response_complete",
         "response_started",
+        "running",
         "scope",
         "waiter",
     )
@@ -65,6 +73,7 @@ class RequestCycle:
         self.body_done = False  # the whole request body has been parsed
         self.body_sent = False  # ... and handed to the application
         self.disconnected = False
+        self.running = False  # the application's task has begun to run
         self.response_started = False
         self.response_complete = False
         self.chunked = False
@@ -100,8 +109,13 @@ class RequestCycle:
             waiter.set_result(None)
 
     async def run(self, app: ASGIApp) -> None:
+        self.running = True
         try:
-            await app(self.scope, self.receive, self.send)
+            try:
+                await app(self.scope, self.receive, self.send)
+            finally:
+                if self.conn.held is self:  # it neither read nor answered: before the close below
+                    self.conn.answer_held()
         except asyncio.CancelledError:
             self.conn.close()
             raise
@@ -109,21 +123,26 @@ class RequestCycle:
             # The type only: an exception's text or traceback may carry request data.
             log.error("the application raised", extra={"error": type(exc).__name__})
             if not self.response_started and not self.disconnected:
-                self.conn.write(error_response(InternalError("Internal server error")))
+                self.conn.write(self._internal_error())
             self._flush_head()
             self.conn.close()
         else:
             if not self.response_complete and not self.disconnected:
                 if not self.response_started:
                     log.error("the application returned without a response")
-                    self.conn.write(error_response(InternalError("Internal server error")))
+                    self.conn.write(self._internal_error())
                 self._flush_head()
                 self.conn.close()  # a response cut short cannot be framed: end it
         finally:
             self.conn.cycle_done(self)
 
+    def _internal_error(self) -> bytes:
+        return error_response(InternalError("Internal server error"), request_id_of(self.scope))
+
     # --- ASGI ------------------------------------------------------------------------------------
     async def receive(self) -> Message:
+        if self.conn.held is self:
+            self.conn.answer_held()  # the request id is known now (HttpProtocol._answer)
         if self.expect_continue and not self.response_started and not self.disconnected:
             # RFC 9110 §10.1.1: the client waits for this before it sends the body.
             self.expect_continue = False
@@ -160,6 +179,8 @@ class RequestCycle:
         return {"type": "http.request", "body": body, "more_body": more}
 
     async def send(self, message: Message) -> None:
+        if self.conn.held is self:
+            self.conn.answer_held()
         if self.conn.write_paused and not self.disconnected:
             await self.conn.drain()
         if self.disconnected:

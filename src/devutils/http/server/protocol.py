@@ -72,6 +72,15 @@ SHOWN_TOKEN_BYTES = 20
 # The first bytes of a request kept while its head is read, to name a method the parser refuses.
 REQUEST_START_BYTES = 32
 _METHODS = frozenset(HTTPMethod)
+# RFC 9110 §7.2 Host = uri-host [":" port], read loosely (RFC 3986 §3.2.2): a bracketed IP
+# literal or a reg-name of unreserved, pct-encoded and sub-delims characters, then digits.  No
+# space, control or non-ASCII byte, no "/", "@", "?" or "#".  Empty is allowed (§7.2: a target
+# without an authority).
+_HOST = re.compile(
+    rb"(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]*\]"  # IP-literal
+    rb"|[0-9A-Za-z._~%!$&'()*+,;=-]*)"  # IPv4address or reg-name
+    rb"(?::[0-9]*)?"
+)
 # The methods llhttp reads only on an RTSP request line (RFC 2326 §10).
 _RTSP_METHODS = frozenset(
     b"ANNOUNCE DESCRIBE FLUSH GET_PARAMETER PAUSE PLAY RECORD REDIRECT SETUP SET_PARAMETER "
@@ -143,6 +152,9 @@ class HttpProtocol(asyncio.Protocol):
         # The error answer to a pipelined request the parser refused while an earlier one was
         # running: written, and the connection closed, once the responses before it are out.
         self.failure: bytes | None = None
+        # A request refused while its body arrived, before its application ran (see _answer):
+        # its answer waits for the request id the application gives it.
+        self.held: RequestCycle | None = None
         # The request head being parsed.
         self.in_head = False
         self.in_body = False
@@ -211,7 +223,7 @@ class HttpProtocol(asyncio.Protocol):
         self._release_writers()
 
     def data_received(self, data: bytes) -> None:
-        if self.closed or self.failure is not None:
+        if self.closed or self.failure is not None or self.held is not None:
             return  # after a parse error the parser is unusable: the rest is not read
         if self.upgraded and not self.in_body:
             return  # after the body of a request with Upgrade: the connection closes, unread
@@ -298,9 +310,12 @@ class HttpProtocol(asyncio.Protocol):
         if self.head_size > self.limits.max_header_bytes:
             raise _Refused(RequestHeaderTooLargeError())
         name = name.lower()
+        value = value.strip(OWS)
         if name == b"host":
             self.hosts += 1
-        self.headers.append((name, value.strip(OWS)))
+            if not _HOST.fullmatch(value):  # on every route, probes too (RFC 9112 §3.2)
+                raise _Refused(ValidationError("Invalid request", "invalid Host header value"))
+        self.headers.append((name, value))
 
     def _trailer(self, name: bytes, value: bytes) -> None:
         """A trailer field of a chunked body.  Never merged into the headers (RFC 9110 §6.5.1:
@@ -327,12 +342,9 @@ class HttpProtocol(asyncio.Protocol):
         version = _served_version(parser.get_http_version())
         headers = self.headers
         _check_transfer_codings(headers, version)
+        _check_host_count(self.hosts, version)
         if parsed.host is not None:
             headers = _target_host(headers, parsed.host, parsed.port)
-        elif self.hosts != 1 and (self.hosts or version == "1.1"):
-            # RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, and for several Hosts.
-            what = "several Host headers" if self.hosts else "no Host header (HTTP/1.1 needs one)"
-            raise _Refused(ValidationError("Invalid request", what))
         if self.active is None:
             self._cancel_timer()
         self.in_head = False
@@ -561,8 +573,26 @@ class HttpProtocol(asyncio.Protocol):
         elif cycle.response_started:
             self.close()  # a response under way cannot be replaced by an error answer
         else:
-            self.write(error_response(error, request_id_of(cycle.scope)))
-            self._close_lingering()
+            self._answer(cycle, error)
+
+    def _answer(self, cycle: RequestCycle, error: ToolError) -> None:
+        """Answer ``error`` to the running request ``cycle`` (its response not started), and
+        close.  The answer carries the request's id, so that it matches the access log line: our
+        request context gives that id when the application starts.  A request refused in the
+        read that brought its head (a bad chunk right after it) has a task that has not run yet,
+        so its answer is held until the application has: at its first receive or send, or its
+        end (answer_held).  Reads are ignored meanwhile, as once the answer is written."""
+        if not cycle.running:
+            self.held = cycle
+            return
+        self.write(error_response(error, request_id_of(cycle.scope)))
+        self._close_lingering()
+
+    def answer_held(self) -> None:
+        """Write the answer held by _answer, now that its application has run."""
+        cycle, self.held = self.held, None
+        if cycle is not None and cycle.answer is not None and not self.closed:
+            self._answer(cycle, cycle.answer)
 
     def _ignore_upgrade(self, rest: bytes) -> None:
         """No protocol upgrades here (``curl --http2`` asks for h2c): RFC 9110 §7.8 lets a server
@@ -603,14 +633,14 @@ class HttpProtocol(asyncio.Protocol):
         cycle = self.parsing
         if cycle is None or self.closed:
             return
-        answer = None
         if cycle.response_started:
+            cycle.lost()  # the application reading the body learns it at once
             self.close()  # the application's answer is cut short: nothing more can be said
-        else:
-            answer = RequestTimeoutError("Request body not received in time")
-            self.write(error_response(answer, request_id_of(cycle.scope)))
-            self._close_lingering()  # the client is still sending: a reset would lose the 408
-        cycle.lost(answer)  # the application reading the body learns it at once
+            return
+        answer = RequestTimeoutError("Request body not received in time")
+        cycle.lost(answer)
+        # A lingering close: the client is still sending, and a reset would lose the 408.
+        self._answer(cycle, answer)
 
     def _cancel_body_timer(self) -> None:
         if self.body_timer is not None:
@@ -778,6 +808,15 @@ def _shown(token: bytes) -> str | None:
     if len(token) > SHOWN_TOKEN_BYTES or not _TOKEN.fullmatch(token):
         return None
     return token.decode("ascii")
+
+
+def _check_host_count(hosts: int, version: str) -> None:
+    """RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host and for several Host fields
+    (each value is checked as it is read), with an absolute-form target as well, whose
+    authority only replaces a valid Host (§3.2.2)."""
+    if hosts != 1 and (hosts or version == "1.1"):
+        what = "several Host headers" if hosts else "no Host header (HTTP/1.1 needs one)"
+        raise _Refused(ValidationError("Invalid request", what))
 
 
 def _target_host(
