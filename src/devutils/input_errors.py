@@ -10,9 +10,15 @@ pydantic's per-field reasons as details.  This runs on the error path only.
 from __future__ import annotations
 
 import difflib
+import types
+import typing
+from collections import abc
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 import pydantic
+from pydantic import AliasChoices
 
 from devutils.errors import ValidationError
 from devutils.models import ToolInput, wire_name
@@ -29,7 +35,10 @@ KNOWN_ALIASES: dict[str, tuple[str, ...]] = {
     "str": ("content",),
     "value": ("content", "input"),
     "payload": ("content",),
-    "input": ("content",),
+    "input": ("content", "args"),
+    "arguments": ("args",),
+    "params": ("args",),
+    "parameters": ("args",),
     "algo": ("algorithm",),
     "alg": ("algorithm",),
     "hashalgorithm": ("algorithm",),
@@ -54,7 +63,7 @@ KNOWN_ALIASES: dict[str, tuple[str, ...]] = {
     "uri": ("url",),
     "href": ("url",),
     "hostname": ("domain", "host"),
-    "name": ("domain",),
+    "name": ("domain", "tool"),
     "address": ("ip",),
     "tz": ("timezone",),
     "zone": ("timezone",),
@@ -138,45 +147,151 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(f'"{name}"' for name in names)
 
 
-def _unknown_field(model: type[ToolInput], key: str, given: set[str]) -> str:
-    if key in model.model_fields:
+Loc = tuple[int | str, ...]
+
+
+def _path(loc: Loc) -> str:
+    """``steps.0.input``: a location as the messages name it, client-chosen keys cut."""
+    return ".".join(_shown(part) if isinstance(part, str) else str(part) for part in loc)
+
+
+@cache
+def _field_names(model: type[ToolInput]) -> dict[str, str]:
+    """Every key that names a field of ``model`` (camelCase, snake_case, explicit aliases),
+    mapped to the field: pydantic reports a nested location by the key the client sent."""
+    names: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        names[name] = names[_wire(model, name)] = name
+        alias = info.validation_alias
+        choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        for choice in choices:
+            if isinstance(choice, str):
+                names[choice] = name
+    return names
+
+
+def _unwrapped(kind: Any) -> Any:
+    """``X`` for ``X | None`` and ``Annotated[X, ...]``; other types unchanged."""
+    while True:
+        origin = typing.get_origin(kind)
+        if origin is typing.Annotated:
+            kind = typing.get_args(kind)[0]
+        elif origin is typing.Union or origin is types.UnionType:
+            members = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+            if len(members) != 1:
+                return kind  # a real union: pydantic's location names the member, not a field
+            kind = members[0]
+        else:
+            return kind
+
+
+def _is_model(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, ToolInput)
+
+
+def _inside(kind: Any, part: int | str) -> Any:
+    """The type found at ``part`` of a value of type ``kind``, or None when it is not known."""
+    kind = _unwrapped(kind)
+    if _is_model(kind):
+        name = _field_names(kind).get(part) if isinstance(part, str) else None
+        return None if name is None else kind.model_fields[name].annotation
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if isinstance(part, int) and origin in (list, tuple, abc.Sequence) and args:
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            return args[part] if part < len(args) else None
+        return args[0]
+    if isinstance(part, str) and origin in (dict, abc.Mapping) and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _holder(model: type[ToolInput], where: Loc) -> type[ToolInput] | None:
+    """The model of the object at ``where`` (the one holding an unknown key), or None."""
+    kind: Any = model
+    for part in where:
+        kind = _inside(kind, part)
+        if kind is None:
+            return None
+    kind = _unwrapped(kind)
+    return kind if _is_model(kind) else None
+
+
+def _keys_at(args: Any, where: Loc) -> set[str]:
+    """The keys the client sent in the object at ``where``."""
+    for part in where:
+        in_object = isinstance(args, Mapping) and part in args
+        in_list = isinstance(args, list) and isinstance(part, int) and part < len(args)
+        if not (in_object or in_list):
+            return set()
+        args = args[part]
+    return {key for key in args if isinstance(key, str)} if isinstance(args, Mapping) else set()
+
+
+def _unknown_field(model: type[ToolInput] | None, loc: Loc, given: set[str]) -> str:
+    """One unknown key at ``loc``, judged against the model of the object that holds it."""
+    key = str(loc[-1])
+    prefix = _path(loc[:-1]) + "." if len(loc) > 1 else ""
+    if model is not None and key in model.model_fields:
         # Both spellings of one field (caseType and case_type): pydantic refuses the second.
         wire = _wire(model, key)
-        return f'field "{wire}" is given twice (as "{wire}" and "{key}")'
-    meant = suggest(model, key)
+        return f'field "{prefix}{wire}" is given twice (as "{prefix}{wire}" and "{prefix}{key}")'
+    meant = None if model is None else suggest(model, key)
     if meant is None or meant in given:
-        return f'unknown field "{_shown(key)}"'
-    return f'unknown field "{key}"; did you mean "{meant}"?'
+        return f'unknown field "{prefix}{_shown(key)}"'
+    return f'unknown field "{prefix}{key}"; did you mean "{meant}"?'
 
 
-def _unknown_fields(model: type[ToolInput], keys: list[str], given: set[str]) -> str:
-    named = [_unknown_field(model, key, given) for key in keys[:_MAX_NAMED]]
-    if len(keys) > _MAX_NAMED:
-        named.append(f"and {len(keys) - _MAX_NAMED} more unknown fields")
-    return "; ".join(named)
+def _allowed(model: type[ToolInput], top: bool, paths: list[str]) -> str:
+    """What may be sent in the objects at ``paths``: the top level's list keeps its plain
+    ``allowed fields: ...`` form; a nested object's says where it is."""
+    wire, _ = _fields(model)
+    where = "" if top else f" of {', '.join(paths)}"
+    if wire:
+        return f"allowed fields{where}: {', '.join(wire)}"
+    return "this tool takes no arguments" if top else f"{', '.join(paths)} take no fields"
+
+
+def _unknown_fields(model: type[ToolInput], locs: list[Loc], args: Any) -> tuple[str, list[str]]:
+    """The message naming the unknown keys at ``locs`` (the first few), and the allowed
+    fields of each object holding one: an agent corrects ``steps.0.input`` from a step's
+    fields (``tool, args, id``), not from the top level's."""
+    named: list[str] = []
+    holders: dict[type[ToolInput], list[str]] = {}
+    for loc in locs[:_MAX_NAMED]:
+        holder = _holder(model, loc[:-1])
+        named.append(_unknown_field(holder, loc, _keys_at(args, loc[:-1])))
+        if holder is not None:
+            paths = holders.setdefault(holder, [])
+            if (path := _path(loc[:-1])) not in paths:
+                paths.append(path)
+    if len(locs) > _MAX_NAMED:
+        named.append(f"and {len(locs) - _MAX_NAMED} more unknown fields")
+    allowed = [_allowed(holder, holder is model, paths) for holder, paths in holders.items()]
+    return "; ".join(named), allowed
 
 
 def unknown_fields_error(
-    model: type[ToolInput], keys: list[str], given: set[str]
+    model: type[ToolInput], keys: list[str], given: Mapping[str, Any]
 ) -> ValidationError:
-    """For keys refused before validation (an unknown key whose value was null)."""
-    wire, _ = _fields(model)
-    return ValidationError(
-        _unknown_fields(model, keys, given), f"allowed fields: {', '.join(wire)}"
-    )
+    """For top-level keys refused before validation (an unknown key whose value was null)."""
+    message, allowed = _unknown_fields(model, [(key,) for key in keys], given)
+    return ValidationError(message, "; ".join(allowed))
 
 
 def input_error(
-    model: type[ToolInput], exc: pydantic.ValidationError, fallback_message: str, given: set[str]
+    model: type[ToolInput],
+    exc: pydantic.ValidationError,
+    fallback_message: str,
+    given: Mapping[str, Any],
 ) -> ValidationError:
-    """Our 400 for pydantic's verdict on ``model`` (``given``: the keys the client sent)."""
-    unknown: list[str] = []
+    """Our 400 for pydantic's verdict on ``model`` (``given``: the arguments as sent)."""
+    unknown: list[Loc] = []
     missing: list[str] = []
     others: list[str] = []
     untold = 0
     for err in exc.errors(include_url=False, include_input=False, include_context=False):
         if err["type"] == "extra_forbidden":
-            unknown.append(".".join(str(part) for part in err["loc"]))
+            unknown.append(tuple(err["loc"]))
         elif err["type"] == "missing" and len(err["loc"]) == 1:
             missing.append(str(err["loc"][0]))
         elif len(others) < _MAX_REASONS:
@@ -189,11 +304,8 @@ def input_error(
     # round trip can fix the whole call.
     reasons = [*others, *(f'field "{name}" is required' for name in missing)]
     if unknown:
-        wire, _ = _fields(model)
-        return ValidationError(
-            _unknown_fields(model, unknown, given),
-            "; ".join([*reasons, f"allowed fields: {', '.join(wire)}"]),
-        )
+        message, allowed = _unknown_fields(model, unknown, given)
+        return ValidationError(message, "; ".join([*reasons, *allowed]))
     if missing:
         message = (
             f'field "{missing[0]}" is required'

@@ -171,10 +171,16 @@ def _step_error(index: int, step: PipelineStep, exc: ToolError) -> ToolError:
     )
 
 
-def _step_tool(registry: Registry, index: int, step: PipelineStep, allow_network: bool) -> ToolSpec:
+def _step_tool(
+    registry: Registry, call: StepCall, index: int, step: PipelineStep, allow_network: bool
+) -> ToolSpec:
     """The tool step ``index`` names; a 400 when it names none, a pipeline or a network tool
-    (unless PIPELINE_NETWORK_TOOLS)."""
+    (unless PIPELINE_NETWORK_TOOLS).  A tool the caller's front end hides (MCP_TOOLSETS,
+    MCP_DISABLED_TOOLS) is unknown here too, in the same words: the answer must not tell
+    that the name exists."""
     spec = _lookup(registry, step.tool)
+    if spec is not None and not call.offers(spec):
+        spec = None
     if spec is None or spec.composite is not None:
         what = "a pipeline cannot contain a pipeline" if spec else "unknown tool"
         raise ValidationError(_FAILED, f"step {index}: {what}: {step.tool[:100]}")
@@ -289,7 +295,8 @@ async def pipeline(inp: PipelineInput, registry: Registry, call: StepCall) -> Pi
     # pipeline refused for its last step, or one larger than the caller's rate-limit burst,
     # spends nothing.
     specs = [
-        _step_tool(registry, index, step, allow_network) for index, step in enumerate(inp.steps, 1)
+        _step_tool(registry, call, index, step, allow_network)
+        for index, step in enumerate(inp.steps, 1)
     ]
     call.plan(specs)
     outputs: dict[str, dict[str, Any]] = {}
