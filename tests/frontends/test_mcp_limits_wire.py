@@ -258,13 +258,23 @@ def _modern() -> dict[str, Any]:
     return {"headers": headers, "body": body}
 
 
+# A body labelled with a content coding would be read undecoded: refused, "identity" is none.
+CODED = [("application/json", "gzip"), ("application/json", "br"), ("application/json", "identity")]
+
+
 @pytest.mark.parametrize("era", ["handshake", "modern"])
-@pytest.mark.parametrize("content_type", CONTENT_TYPES, ids=lambda value: str(value))
+@pytest.mark.parametrize(
+    ("content_type", "coding"),
+    [*((value, None) for value in CONTENT_TYPES), *CODED],
+    ids=lambda value: str(value),
+)
 async def test_mcp_applies_rests_content_type_rule(
-    make_app: Callable[..., Application], era: str, content_type: str | None
+    make_app: Callable[..., Application], era: str, content_type: str | None, coding: str | None
 ) -> None:
     request = HANDSHAKE_PING if era == "handshake" else _modern()
     typed = {} if content_type is None else {"Content-Type": content_type}
+    if coding is not None:
+        typed["Content-Encoding"] = coding
     async with raw_client(make_app()) as http:
         rest = await http.post(
             "/api/v1/crypto/hash", content=b'{"content":"abc","algorithm":"md5"}', headers=typed
@@ -273,6 +283,9 @@ async def test_mcp_applies_rests_content_type_rule(
             "/mcp", content=orjson.dumps(request["body"]), headers={**request["headers"], **typed}
         )
     assert rest.status_code in (200, 415)
+    if coding not in (None, "identity"):
+        assert rest.status_code == 415
+        assert f"(got {coding})" in rest.json()["error"]["details"]
     assert mcp.status_code == rest.status_code, mcp.text
     assert mcp.headers["content-type"].split(";")[0] == "application/json"
     answer = mcp.json()

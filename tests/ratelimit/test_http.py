@@ -129,6 +129,31 @@ async def test_refused_before_validation(limited: tuple[httpx.AsyncClient, Regis
     assert statuses == [400, 400, 400, 429]
 
 
+async def test_a_call_refused_after_admission_says_what_it_spent(
+    limited: tuple[httpx.AsyncClient, Registry],
+) -> None:
+    http, _ = limited
+    # Bad input, a bad media type and a bad content coding: each spent a token, and says so in
+    # the same headers a served call carries, so a client pacing itself on them sees it.
+    refused = [
+        await http.post(HASH, json={"algorithm": 7}),
+        await http.post(HASH, content=b"{}", headers={"Content-Type": "text/plain"}),
+    ]
+    assert [response.status_code for response in refused] == [400, 415]
+    for remaining, response in zip((2, 1), refused, strict=True):
+        assert response.headers["x-ratelimit-limit"] == "60"
+        assert response.headers["x-ratelimit-remaining"] == str(remaining)
+        assert int(response.headers["x-ratelimit-reset"]) == FROZEN_WALL + 3 - remaining
+        assert "retry-after" not in response.headers
+    served = await http.post(HASH, json=BODY)
+    assert served.headers["x-ratelimit-remaining"] == "0"
+    refused_now = await http.post(HASH, json=BODY)
+    assert refused_now.status_code == 429
+    # The refusal's own headers, once each.
+    assert refused_now.headers.get_list("x-ratelimit-remaining") == ["0"]
+    assert refused_now.headers.get_list("retry-after") == ["1"]
+
+
 async def test_forwarded_for_rotation_does_not_escape(
     limited: tuple[httpx.AsyncClient, Registry],
 ) -> None:

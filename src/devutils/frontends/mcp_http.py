@@ -39,7 +39,7 @@ from devutils.frontends.mcp_direct import (
     sdk_reads_body,
 )
 from devutils.frontends.mcp_envelope import envelope_error, invalid_request
-from devutils.frontends.rest import check_media_type
+from devutils.frontends.rest import check_content_coding, check_media_type
 from devutils.http.asgi import (
     MCP_PATH,
     Guard,
@@ -170,6 +170,7 @@ def json_content_type(scope: Scope) -> Scope:
     handshake era.  So the SDK is handed the one value both of its checks accept.  Unlike REST,
     no Content-Type is refused even without a body: every POST here carries a message.
     """
+    check_content_coding(header(scope, b"content-encoding"))
     content_type = header(scope, b"content-type")
     check_media_type(content_type, _A_MESSAGE)
     kept = [(key, value) for key, value in scope["headers"] if key != b"content-type"]

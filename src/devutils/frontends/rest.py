@@ -13,10 +13,16 @@ from typing import Any
 import orjson
 
 from devutils import __version__
-from devutils.errors import RequestTooLargeError, UnsupportedMediaTypeError, ValidationError
+from devutils.errors import (
+    RequestTooLargeError,
+    ToolError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+)
 from devutils.http.asgi import (
     ASGIApp,
     Receive,
+    RequestState,
     Scope,
     Send,
     header,
@@ -82,6 +88,18 @@ def _no_constant(name: str) -> Any:
 JSON_MEDIA_TYPE = b"application/json"
 
 
+def check_content_coding(coding: bytes | None) -> None:
+    """Request bodies are read as sent: one labelled with a content coding (``gzip``) would be
+    read as JSON undecoded, so it is refused as the media type is (RFC 9110 §8.4: 415)."""
+    if coding is None or coding.strip().lower() in (b"", b"identity"):
+        return
+    raise UnsupportedMediaTypeError(
+        "Unsupported media type",
+        "request bodies are not decoded: send the body without Content-Encoding "
+        f"(got {coding.decode('latin-1')[:100]})",
+    )
+
+
 def check_media_type(content_type: bytes | None, body: bytes) -> None:
     """POST bodies are ``application/json`` (parameters such as ``charset`` allowed); no
     Content-Type only with an empty body.  A browser sends a cross-site POST without a CORS
@@ -112,7 +130,8 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
         if spec.method == "GET":
             # GET tools take no input: query parameters are ignored, as in the reference.
             call.input_bytes = 0
-            result = await registry.invoke(spec, {}, call)
+            args: dict[str, Any] | None = {}
+            load = None
         else:
             # The body is read first (it is usually in the same packet as the head, and a
             # refusal before it arrived would cost the client its connection), but checked and
@@ -127,20 +146,37 @@ def tool_endpoint(registry: Registry, spec: ToolSpec, max_body_bytes: int) -> AS
             else:
                 too_large = None
             call.input_bytes = len(raw)
+            args = None
 
             def load() -> Any:
                 if too_large is not None:
                     raise too_large
+                check_content_coding(header(scope, b"content-encoding"))
                 check_media_type(header(scope, b"content-type"), raw)
                 return decode_body(raw, spec)
 
-            result = await registry.invoke(spec, None, call, load=load)
+        try:
+            result = await registry.invoke(spec, args, call, load=load)
+        except ToolError as exc:
+            if state is not None and call.response_headers:
+                _keep_rate_headers(state, call, exc)
+            raise
         body = b'{"success":true,"data":' + dump_output_json(result) + b"}"
         # send_bytes inlined: this is the hot path, and a helper coroutine costs more than it saves.
         await send(response_start(scope, 200, len(body), headers=call.response_headers))
         await send({"type": "http.response.body", "body": body})
 
     return endpoint
+
+
+def _keep_rate_headers(state: RequestState, call: CallInfo, error: ToolError) -> None:
+    """An admitted call that then failed (a 400, a 504) spent its token: its ``X-RateLimit-*``
+    go on the error answer as on a 200 (the request context adds ``extra_headers`` to any
+    response), unless the error carries its own (a pipeline step's 429)."""
+    own = {name.lower().encode() for name in error.headers}
+    state.extra_headers += [
+        (name, value) for name, value in call.response_headers if name not in own
+    ]
 
 
 def tool_listing(registry: Registry) -> list[dict[str, Any]]:
