@@ -148,16 +148,17 @@ def test_openapi_documents_the_errors_each_tool_operation_can_answer(
 def test_openapi_documents_the_service_routes_answers(registry: Registry) -> None:
     paths = build_openapi(registry)["paths"]
     ready = paths["/health/ready"]["get"]["responses"]
-    assert set(ready) == {"200", "405", "503"}
+    # The registry's settings: no authentication, no rate limits, so no 401 or 429 is listed.
+    assert set(ready) == {"200", "400", "405", "413", "503"}
     readiness = {"$ref": "#/components/schemas/Readiness"}
     assert ready["503"]["content"]["application/json"]["schema"] == readiness  # its own body
     assert ready["200"]["content"]["application/json"]["schema"] == readiness
     for probe in ("/health", "/health/live"):  # exempt from credentials, Host/Origin, limits
-        assert set(paths[probe]["get"]["responses"]) == {"200", "405"}
+        assert set(paths[probe]["get"]["responses"]) == {"200", "400", "405", "413"}
     for path in ("/api/v1/status", "/api/v1/tools"):
         operation = paths[path]["get"]
-        assert set(operation["responses"]) == {"200", "401", "403", "405", "429"}
-        for status in ("401", "403", "405", "429"):
+        assert set(operation["responses"]) == {"200", "400", "403", "405", "413"}
+        for status in ("400", "403", "405", "413"):
             assert error_schema(operation, status) == ENVELOPE_REF
 
 

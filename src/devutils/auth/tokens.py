@@ -9,6 +9,10 @@
   it: a leaked token must not be valid forever); ``exp``/``nbf``/``iat`` allow AUTH_JWT_LEEWAY.
 - ``iss`` and ``aud`` are checked when configured; ``aud`` may be a string or a list containing the
   configured audience.
+- Key files hold public keys only: a JWKS entry with private members (``d``, ...) or a symmetric
+  (``oct``) key stops start-up, as a private PEM does.  PyJWT keeps a private RSA JWK as a private
+  key that cannot verify (every RS/PS token would be a 500); a key whose type does not fit the
+  token's algorithm is refused as ``bad_algorithm`` before PyJWT sees it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from typing import Any
 
 import jwt
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from devutils.auth.failures import CredentialError, Reason
@@ -32,6 +40,15 @@ PUBLIC_KEY_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 _SAFE_SUBJECT = re.compile(r"[\x21-\x7e]{1,128}")
+# The public key type each public-key algorithm family verifies with (by the algorithm's prefix).
+_KEY_TYPES: dict[str, tuple[type, ...]] = {
+    "RS": (RSAPublicKey,),
+    "PS": (RSAPublicKey,),
+    "ES": (EllipticCurvePublicKey,),
+    "Ed": (Ed25519PublicKey, Ed448PublicKey),
+}
+# RFC 7518 §6.2.2 (EC, and OKP by RFC 8037) and §6.3.2 (RSA): members only a private key has.
+_PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
 
 
 class JwtVerifier:
@@ -83,6 +100,10 @@ class JwtVerifier:
         if not isinstance(alg, str) or alg not in self.accepted:
             raise CredentialError("bad_algorithm", "token algorithm not accepted")
         key = self._key_for(alg, header.get("kid"))
+        if alg not in HMAC_ALGORITHMS and not isinstance(key, _KEY_TYPES[alg[:2]]):
+            # Checked here rather than left to PyJWT, which fails on some misfits (a private or
+            # symmetric key) with errors of its own that are not PyJWTError.
+            raise CredentialError("bad_algorithm", "token algorithm does not fit the key")
         try:
             claims = jwt.decode(
                 token,
@@ -157,6 +178,42 @@ def _subject(sub: Any) -> str:
     return "unknown"
 
 
+def _refuse_secret_keys(path: Path, entries: list[Any]) -> None:
+    """Stop start-up on a private or symmetric key: the file is meant to be public, and a secret
+    in it is a leak to fix at its source.  The message names the key, never its material."""
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue  # PyJWKSet already skipped it as unusable
+        kid = entry.get("kid")
+        # The kid is the file's own label (bounded, repr-escaped); without one, the position.
+        name = f"kid {kid[:64]!r}" if isinstance(kid, str) and kid else "no kid"
+        where = f"AUTH_JWT_JWKS_FILE: {path}: key {index} ({name})"
+        if entry.get("kty") == "oct":
+            raise SettingsError(
+                f"{where} is a symmetric (oct) key; the file must hold public keys only "
+                "(HS* tokens use AUTH_JWT_SECRET)"
+            )
+        if any(member in entry for member in _PRIVATE_MEMBERS):
+            raise SettingsError(
+                f"{where} is a private key; the file must hold public keys only "
+                '(publish it without its private members such as "d")'
+            )
+
+
+def _load_jwks(path: Path) -> dict[str, Any]:
+    """The file's public keys by kid (``#<n>`` for one without); anything else stops start-up."""
+    try:
+        document = orjson.loads(path.read_bytes())
+        if not isinstance(document, dict):
+            raise ValueError('a JWKS is a JSON object with a "keys" list')
+        key_set = jwt.PyJWKSet.from_dict(document)
+    except (OSError, ValueError, jwt.PyJWTError) as exc:
+        raise SettingsError(f"AUTH_JWT_JWKS_FILE: cannot load {path}: {exc}") from None
+    # from_dict succeeded, so "keys" is a non-empty list.
+    _refuse_secret_keys(path, document["keys"])
+    return {entry.key_id or f"#{index}": entry.key for index, entry in enumerate(key_set.keys)}
+
+
 def load_jwt_verifier(settings: Settings) -> JwtVerifier:
     """Read the configured keys once; unreadable or invalid key files stop start-up."""
     public_key: Any = None
@@ -168,13 +225,7 @@ def load_jwt_verifier(settings: Settings) -> JwtVerifier:
         except (OSError, ValueError, TypeError) as exc:
             raise SettingsError(f"AUTH_JWT_PUBLIC_KEY_FILE: cannot load {path}: {exc}") from None
     if settings.auth_jwt_jwks_file:
-        path = Path(settings.auth_jwt_jwks_file)
-        try:
-            key_set = jwt.PyJWKSet.from_dict(orjson.loads(path.read_bytes()))
-        except (OSError, ValueError, jwt.PyJWTError) as exc:
-            raise SettingsError(f"AUTH_JWT_JWKS_FILE: cannot load {path}: {exc}") from None
-        for index, entry in enumerate(key_set.keys):
-            jwks[entry.key_id or f"#{index}"] = entry.key
+        jwks = _load_jwks(Path(settings.auth_jwt_jwks_file))
     if "none" in {alg.lower() for alg in settings.auth_jwt_algorithms}:
         raise SettingsError("AUTH_JWT_ALGORITHMS: 'none' is never accepted")
     return JwtVerifier(

@@ -47,7 +47,7 @@ class Application:
         # Routes served to anyone (no credential, no HTTP rate limit): the playground's pages.
         self.public_routes: frozenset[str] = frozenset()
         add_rest_routes(self.router, registry, self.health, settings.max_body_bytes)
-        openapi_body = orjson.dumps(build_openapi(registry))
+        openapi_body = orjson.dumps(build_openapi(registry, settings))
 
         async def openapi(scope: Scope, receive: Receive, send: Send) -> None:
             await send_bytes(send, 200, openapi_body, scope=scope)
