@@ -149,3 +149,77 @@ def test_cli_refuses_invalid_configuration(
     monkeypatch.setenv("SERVER_PORT", "not-a-port")
     assert main(["crypto", "hash", "--algorithm", "md5"]) == 78
     assert "SERVER_PORT" in capsys.readouterr().err
+
+
+# A password as `openssl rand -base64` makes them: '/', '#' and '?' end a URL's authority, so
+# redis-py's own parser sees parts of it as a port or a path and quotes them in its errors.
+PASSWORD = "CANARY9/Pass#wo?rd"
+NO_SECRETS = {"SECRETS_MOUNT_PATH": "/nonexistent"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RATE_LIMIT_REDIS_URL", f"redis://:{PASSWORD}@127.0.0.1:6379/0"),
+        ("RATE_LIMIT_REDIS_URL", "redis://:1234/CANARY@127.0.0.1:6379/0"),  # would be localhost
+        ("RATE_LIMIT_REDIS_URL", "http://:CANARY@127.0.0.1:6379/0"),
+        ("RATE_LIMIT_REDIS_URL", "CANARY-supersecret"),
+        ("RATE_LIMIT_REDIS_URL", "redis://:CANARY@127.0.0.1:notaport/0"),
+        ("RATE_LIMIT_REDIS_URL", "redis://:CANARY@127.0.0.1:6379/0?CANARY=1"),
+        ("CORS_ALLOW_ORIGINS", "https://ok.example,CANARY"),
+        ("CORS_ALLOW_ORIGINS", "https://CANARY.example:http"),
+        ("DNS_RESOLVERS", "CANARY"),
+        ("DNS_RESOLVERS", "192.0.2.1,192.0.2.2:CANARY"),
+        ("DNS_RESOLVERS", "192.0.2.1:70000"),
+        ("TRACING_OTLP_ENDPOINT", "CANARY"),
+        ("TRACING_OTLP_ENDPOINT", "ftp://CANARY:4318"),
+        ("TRACING_OTLP_ENDPOINT", "http://CANARY:port"),
+        ("TRACING_OTLP_ENDPOINT", "http://:4318/CANARY"),
+    ],
+)
+def test_unusable_values_are_refused_naming_the_variable_only(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^invalid configuration: {variable}: ") as caught:
+        load_settings({**NO_SECRETS, variable: value})
+    message = str(caught.value)
+    assert "CANARY" not in message
+    assert "Pass" not in message
+    assert "(value not shown)" in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RATE_LIMIT_REDIS_URL", "redis://:CANARY9%2FPass%23wo%3Frd@127.0.0.1:6379/0"),
+        ("RATE_LIMIT_REDIS_URL", "rediss://user:pw@redis.example:6380/2"),
+        ("RATE_LIMIT_REDIS_URL", "unix:///run/redis.sock?db=1"),
+        ("CORS_ALLOW_ORIGINS", "https://app.example,http://*.example.com:8080,*"),
+        ("DNS_RESOLVERS", "192.0.2.1, 192.0.2.2:5353,[2001:db8::1]:53,2001:db8::2"),
+        ("TRACING_OTLP_ENDPOINT", "http://otel-collector:4318"),
+        ("TRACING_OTLP_ENDPOINT", "https://c.example/v1/traces"),
+        ("TRACING_OTLP_ENDPOINT", "collector:4318"),  # bare host:port means https
+    ],
+)
+def test_usable_values_start(variable: str, value: str) -> None:
+    settings = load_settings({**NO_SECRETS, variable: value})
+    assert getattr(settings, variable.lower()) in (
+        value,
+        tuple(v.strip() for v in value.split(",")),
+    )
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "257"])
+def test_web_concurrency_is_named_when_it_is_the_source(value: str) -> None:
+    with pytest.raises(SettingsError, match=r"^invalid configuration: WEB_CONCURRENCY: ") as caught:
+        load_settings({**NO_SECRETS, "WEB_CONCURRENCY": value})
+    assert "SERVER_WORKERS" not in str(caught.value)
+    with pytest.raises(SettingsError, match=r"^invalid configuration: SERVER_WORKERS: "):
+        load_settings({**NO_SECRETS, "SERVER_WORKERS": value, "WEB_CONCURRENCY": "2"})
+
+
+def test_a_value_from_a_secret_file_is_named_with_its_file(tmp_path: Path) -> None:
+    (tmp_path / "redis-url").write_text(f"redis://:{PASSWORD}@redis:6379/0\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"SECRETS_MOUNT_PATH": str(tmp_path), "RATE_LIMIT_STORE": "redis"})
+    message = str(caught.value)
+    assert f"RATE_LIMIT_REDIS_URL (secret file {tmp_path / 'redis-url'}): " in message
+    assert "CANARY" not in message

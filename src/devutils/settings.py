@@ -10,9 +10,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -56,6 +57,93 @@ OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 
 class SettingsError(ValueError):
     """Invalid configuration: the message names the variable."""
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """``ip``, ``ip:port``, ``[v6]`` or ``[v6]:port`` → (ip, port).
+
+    Here rather than in :mod:`devutils.netpolicy.resolve`, which uses it per request, so that
+    DNS_RESOLVERS is checked at start-up by the very parser the resolver uses.
+    """
+    text = text.strip()
+    port = 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            port = int(rest.removeprefix(":"))
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text)
+    else:
+        host = text
+    ipaddress.ip_address(host)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"bad DNS port in {text!r}")
+    return host, port
+
+
+# The messages below never quote the value: a Redis URL holds a password, and whatever part of a
+# value a parser quotes would end up in the start-up log.
+_REDIS_URL_FORM = (
+    "not a Redis URL: expected redis://[:password@]host:port/db, rediss://... or "
+    "unix:///path (value not shown); percent-encode '/', '#', '?' and '@' in the password "
+    "(%2F, %23, %3F, %40)"
+)
+
+
+def check_redis_url(url: str) -> None:
+    """Raise ValueError (without the URL) unless redis-py can build a connection from ``url``.
+
+    The store's client reads the URL with the same ``from_url``; doing it here moves the failure
+    from inside every worker's application start (a traceback, a crash loop) to start-up.
+    """
+    from redis.asyncio import ConnectionPool
+
+    try:
+        pool = ConnectionPool.from_url(url)
+        # Query parameters redis-py does not know fail only when a connection is made.
+        pool.make_connection()  # type: ignore[no-untyped-call]
+    except (ValueError, TypeError):
+        raise ValueError(_REDIS_URL_FORM) from None
+    options = pool.connection_kwargs
+    # redis-py falls back to localhost without a host: a password with '/' cut short by the
+    # URL parser (redis://:123/rest@host) must not become a silent connection to localhost.
+    if not options.get("host") and not options.get("path"):
+        raise ValueError(_REDIS_URL_FORM)
+
+
+def check_otlp_endpoint(value: str) -> None:
+    """``http[s]://host[:port][/path]``, or a bare ``host:port`` (https, as in the reference)."""
+    bare = "://" not in value
+    try:
+        parts = urlsplit(f"https://{value}" if bare else value)
+        port = parts.port
+    except ValueError:
+        port, parts = None, None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or (bare and port is None)
+    ):
+        raise ValueError(
+            "not an OTLP/HTTP endpoint: expected http[s]://host[:port][/path] or host:port "
+            "(value not shown)"
+        )
+
+
+def _check_entries(
+    value: tuple[str, ...], parse: Callable[[str], object], expected: str
+) -> tuple[str, ...]:
+    """Parse every list entry; a bad one is named by its position, not its text."""
+    for index, item in enumerate(value, 1):
+        try:
+            parse(item)
+        except ValueError:
+            raise ValueError(
+                f"entry {index} of {len(value)} is not {expected} (value not shown)"
+            ) from None
+    return value
 
 
 class Settings(BaseModel):
@@ -628,6 +716,36 @@ class Settings(BaseModel):
             parse_origin_pattern(item)
         return value
 
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _cors_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # ALLOWED_ORIGINS' parser: the CORS middleware builds its patterns with it, so a value
+        # it would refuse must stop start-up here instead of raising inside every worker.
+        return _check_entries(
+            value,
+            parse_origin_pattern,
+            "an origin (scheme://host[:port], wildcards as in ALLOWED_ORIGINS, or *)",
+        )
+
+    @field_validator("dns_resolvers")
+    @classmethod
+    def _nameservers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _check_entries(value, parse_nameserver, "ip, ip:port, [ipv6] or [ipv6]:port")
+
+    @field_validator("rate_limit_redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_redis_url(value)
+        return value
+
+    @field_validator("tracing_otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_otlp_endpoint(value)
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
@@ -685,7 +803,8 @@ _SECRET_FILES = {
 }
 
 
-def _read_secrets(mount: Path, raw: dict[str, str]) -> None:
+def _read_secrets(mount: Path, raw: dict[str, str], sources: dict[str, str]) -> None:
+    """Fill empty secret variables from their files, noting in ``sources`` where each came from."""
     if not mount.is_dir():
         return
     for filename, variable in _SECRET_FILES.items():
@@ -695,6 +814,7 @@ def _read_secrets(mount: Path, raw: dict[str, str]) -> None:
         try:
             if path.is_file():
                 raw[variable] = path.read_text(encoding="utf-8").strip()
+                sources[variable] = f"{variable} (secret file {path})"
         except OSError as exc:
             raise SettingsError(
                 f"{variable}: cannot read secret file {path}: {exc.strerror}"
@@ -708,20 +828,27 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     # The reference ignores SERVER_PORT=0 / unparsable; we refuse unparsable but keep "0" = default.
     if raw.get("SERVER_PORT", "").strip() == "0":
         raw.pop("SERVER_PORT")
+    # What a message calls a setting whose value came from elsewhere than its own variable: the
+    # operator must find the name they set (WEB_CONCURRENCY) or the file they mounted.
+    sources: dict[str, str] = {}
     for alternate, name in ALTERNATE_NAMES.items():
         if name not in raw and env.get(alternate, "").strip():
             raw[name] = env[alternate]
-    _read_secrets(Path(raw.get("SECRETS_MOUNT_PATH", "/etc/secrets")), raw)
+            sources[name] = alternate
+    _read_secrets(Path(raw.get("SECRETS_MOUNT_PATH", "/etc/secrets")), raw, sources)
     for key, value in overrides.items():
-        field = Settings.model_fields[key]
-        raw[str(field.alias)] = value
+        alias = str(Settings.model_fields[key].alias)
+        raw[alias] = value
+        sources.pop(alias, None)
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = ".".join(str(part) for part in err["loc"]) or "settings"
-            problems.append(f"{loc}: {err['msg']}")
+            parts = [str(part) for part in err["loc"]]
+            if parts:
+                parts[0] = sources.get(parts[0], parts[0])
+            problems.append(f"{'.'.join(parts) or 'settings'}: {err['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
     _check_consistency(settings, env)
     return settings

@@ -118,17 +118,39 @@ def before_workers_start(settings: Settings, workers: int) -> None:
     if workers <= 1:
         return
     if settings.metrics_multiproc_dir:
-        directory = Path(settings.metrics_multiproc_dir)
-        directory.mkdir(parents=True, exist_ok=True)
-        # Files of an earlier run would be added to this run's counters.
-        for pattern in _METRICS_FILE_PATTERNS:
-            for stale in directory.glob(pattern):
-                stale.unlink(missing_ok=True)
+        directory = _prepare_metrics_dir(Path(settings.metrics_multiproc_dir))
     else:
         directory = Path(tempfile.mkdtemp(prefix="devutils-metrics-"))
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
     _parent_metrics_dir = directory
     os.environ[MULTIPROC_ENV] = str(directory)
+
+
+def _prepare_metrics_dir(directory: Path) -> Path:
+    """Create ``directory``, empty it of metric files and make sure files can be created in it.
+
+    Raises SettingsError naming METRICS_MULTIPROC_DIR (exit 78, the supervisor starts no worker):
+    a directory that cannot be used would otherwise fail here with a traceback, or in every
+    worker.  The message gives the reason, not the path, as for every other setting.
+    """
+    from devutils.settings import SettingsError
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # Files of an earlier run would be added to this run's counters.
+        for pattern in _METRICS_FILE_PATTERNS:
+            for stale in directory.glob(pattern):
+                stale.unlink(missing_ok=True)
+        # Every worker writes its metric files here; named like our temporary files, so a probe
+        # left by a crash is removed by the next start.
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".probe-", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SettingsError(
+            f"METRICS_MULTIPROC_DIR: the directory cannot be created or written: {reason}"
+        ) from None
+    return directory
 
 
 def after_worker_exit(pid: int) -> None:

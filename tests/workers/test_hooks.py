@@ -73,3 +73,32 @@ def test_in_worker_refuses_a_bad_index_or_a_missing_directory() -> None:
     # Without metrics there is nothing to pool.
     workers.in_worker(make_settings(metrics_enabled=False), 2, 1)
     assert workers.current() == workers.WorkerContext(2, 1, None, os.getppid())
+
+
+@pytest.mark.parametrize("name", ["file/metrics", "file"], ids=["under-a-file", "is-a-file"])
+def test_a_metrics_directory_that_cannot_be_made_is_a_settings_error(
+    tmp_path: Path, name: str
+) -> None:
+    from devutils.settings import SettingsError
+
+    (tmp_path / "file").write_text("x")
+    directory = tmp_path / name
+    with pytest.raises(SettingsError, match=r"^METRICS_MULTIPROC_DIR: ") as caught:
+        workers.before_workers_start(make_settings(metrics_multiproc_dir=str(directory)), 2)
+    assert str(tmp_path) not in str(caught.value)
+    assert workers.MULTIPROC_ENV not in os.environ  # no worker is told to use it
+
+
+def test_a_metrics_directory_without_write_access_is_a_settings_error() -> None:
+    from devutils.settings import SettingsError
+
+    # /proc exists and no one (root included) may create files in it.
+    with pytest.raises(
+        SettingsError, match=r"^METRICS_MULTIPROC_DIR: .*cannot be created or written"
+    ):
+        workers.before_workers_start(make_settings(metrics_multiproc_dir="/proc"), 2)
+
+
+def test_the_write_probe_leaves_nothing_behind(tmp_path: Path) -> None:
+    workers.before_workers_start(make_settings(metrics_multiproc_dir=str(tmp_path)), 2)
+    assert list(tmp_path.iterdir()) == []

@@ -23,6 +23,9 @@ import dns.resolver
 from devutils.netpolicy.denytable import IPAddress
 from devutils.settings import Settings
 
+# Defined with the settings, which check DNS_RESOLVERS with it at start-up; still exported here.
+from devutils.settings import parse_nameserver as parse_nameserver
+
 
 class ResolveError(Exception):
     """The name has no addresses (``missing``) or the lookup failed; never carries server detail."""
@@ -74,25 +77,6 @@ class SystemResolver:
         if not result:
             raise ResolveError(True)
         return result
-
-
-def parse_nameserver(text: str) -> tuple[str, int]:
-    """``ip``, ``ip:port``, ``[v6]`` or ``[v6]:port`` → (ip, port)."""
-    text = text.strip()
-    port = 53
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest:
-            port = int(rest.removeprefix(":"))
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-        port = int(port_text)
-    else:
-        host = text
-    ip_address(host)
-    if not 1 <= port <= 65535:
-        raise ValueError(f"bad DNS port in {text!r}")
-    return host, port
 
 
 def dns_resolver(settings: Settings) -> dns.resolver.Resolver:

@@ -6,7 +6,9 @@ queue up and go together as ONE script call: each key is still decided atomicall
 order, against Redis ``TIME``, so the global limit stays exact while the per-request cost shrinks
 with load.  Failure handling (security-notes §0.9, §3.8): redis-py retries are off, socket
 timeouts are short, and after any failure a circuit breaker answers "unavailable" at once while a
-background task probes with PING until Redis is back.
+background task probes with PING until Redis is back.  While the breaker is closed, another task
+pings every :data:`WATCH_INTERVAL` seconds, so an outage opens it (readiness 503 in deny mode,
+``rate_limit_degraded``) even when no request comes to find it; requests pay nothing for that.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ log = logging.getLogger("devutils.ratelimit")
 
 KEY_PREFIX = "devutils:rl:"
 MAX_BATCH = 256
+# Seconds between pings while Redis is healthy: an outage is seen within this plus one ping's
+# deadline (2 x RATE_LIMIT_REDIS_TIMEOUT).  One PING a second per worker costs Redis nothing.
+WATCH_INTERVAL = 1.0
 
 # KEYS[i]: one key per check.  ARGV[2i-1], ARGV[2i]: its emission interval and tolerance in µs.
 # Returns four integers per check: admitted (1/0), remaining, reset-after µs, retry-after µs.
@@ -103,6 +108,7 @@ class RedisStore:
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self._monitor: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def healthy(self) -> bool:
@@ -118,14 +124,17 @@ class RedisStore:
         return await future
 
     async def start(self) -> None:
-        """Probe once at start-up so readiness tells the truth before the first request."""
+        """Probe once at start-up so readiness tells the truth before the first request, then
+        keep watching."""
         if await self._ping():
             log.info("rate-limit store connected", extra={"store": "redis"})
         else:
             self._failed("unreachable at start-up")
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def close(self) -> None:
-        for task in (self._monitor, self._flusher):
+        for task in (self._watcher, self._monitor, self._flusher):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -186,6 +195,19 @@ class RedisStore:
     def _recovered(self) -> None:
         RATE_LIMIT_DEGRADED.set(0)
         log.warning("rate-limit store recovered", extra={"store": "redis"})
+
+    async def _watch(self) -> None:
+        """Ping while the breaker is closed; a failed ping opens it as a failed check does (the
+        same counter, gauge, log line and recovery probe).  While it is open the recovery probe
+        pings instead."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if self.breaker.is_open:
+                continue
+            # Checked again after the ping: a failed check may have opened the breaker meanwhile,
+            # and one outage must count as one failure.
+            if not await self._ping() and not self.breaker.is_open:
+                self._failed("no answer to PING")
 
     async def _probe_until_healthy(self) -> None:
         try:
