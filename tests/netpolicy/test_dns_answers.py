@@ -36,6 +36,28 @@ soa-internal.example.com. 300 IN SOA ns.corp.internal. admin.example.com. 1 7200
 36.216.184.93.in-addr.arpa. 300 IN PTR www.example.com.
 mx-private-zone.example.com. 300 IN MX 10 mx1.corp.example.net.
 in.corp.example.net. 300 IN TXT "private zone"
+7.7.7.7.in-addr.arpa. 300 IN CNAME 7.0/25.7.7.7.in-addr.arpa.
+7.0/25.7.7.7.in-addr.arpa. 300 IN PTR host.example.com.
+8.7.7.7.in-addr.arpa. 300 IN CNAME 8.0-25.7.7.7.in-addr.arpa.
+8.0-25.7.7.7.in-addr.arpa. 300 IN PTR host2.example.com.
+7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.7.4.6.0.6.2.ip6.arpa. 300 IN CNAME 7.sub64.0.0.0.0.0.0.0.0.7.4.6.0.6.2.ip6.arpa.
+7.sub64.0.0.0.0.0.0.0.0.7.4.6.0.6.2.ip6.arpa. 300 IN PTR host6.example.com.
+9.7.7.7.in-addr.arpa. 300 IN CNAME 5.0.0.10.in-addr.arpa.
+10.7.7.7.in-addr.arpa. 300 IN CNAME 10.0/25.8.8.8.in-addr.arpa.
+11.7.7.7.in-addr.arpa. 300 IN CNAME 11.0/25.10.in-addr.arpa.
+12.7.7.7.in-addr.arpa. 300 IN CNAME 12.7.7.7.7.in-addr.arpa.
+13.7.7.7.in-addr.arpa. 300 IN CNAME 13.0/25.7.7.7.ip6.arpa.
+14.7.7.7.in-addr.arpa. 300 IN CNAME 7.7.7.in-addr.arpa.
+15.7.7.7.in-addr.arpa. 300 IN CNAME 15.0/25.7.7.7.home.arpa.
+5.0.0.10.in-addr.arpa. 300 IN PTR db.corp.internal.
+10.0/25.8.8.8.in-addr.arpa. 300 IN PTR db.corp.internal.
+11.0/25.10.in-addr.arpa. 300 IN PTR db.corp.internal.
+12.7.7.7.7.in-addr.arpa. 300 IN PTR db.corp.internal.
+13.0/25.7.7.7.ip6.arpa. 300 IN PTR db.corp.internal.
+7.7.7.in-addr.arpa. 300 IN PTR db.corp.internal.
+15.0/25.7.7.7.home.arpa. 300 IN PTR db.corp.internal.
+6.0.0.10.in-addr.arpa. 300 IN PTR db.corp.internal.
+1.1.168.192.in-addr.arpa. 300 IN PTR db.corp.internal.
 """
 
 POLICY = NetworkPolicy()
@@ -61,6 +83,14 @@ REFUSED = [
     ("txt-via-cname.example.com", "TXT"),  # the TXT of an internal name, through a CNAME
     ("soa-internal.example.com", "SOA"),
     ("93.184.216.35", "PTR"),  # a public address whose name is internal
+    # A PTR CNAME chain ending under .arpa outside the queried address's own classless zone:
+    ("7.7.7.9", "PTR"),  # an internal address's reverse name
+    ("7.7.7.10", "PTR"),  # another public block's classless zone
+    ("7.7.7.11", "PTR"),  # a block (10/8) that does not hold the address
+    ("7.7.7.12", "PTR"),  # no classless label
+    ("7.7.7.13", "PTR"),  # the other family's tree
+    ("7.7.7.14", "PTR"),  # the /24's own reverse name: no classless label
+    ("7.7.7.15", "PTR"),  # not a reverse tree at all
 ]
 
 
@@ -85,6 +115,10 @@ ALLOWED = [
     ("mx-null.example.com", "MX", ("0 .",)),
     ("_ldap._tcp.example.com", "SRV", ("10 60 389 dc1.ad.example.net.",)),
     ("93.184.216.36", "PTR", ("www.example.com.",)),
+    # RFC 2317 classless reverse delegation into the queried address's own block.
+    ("7.7.7.7", "PTR", ("host.example.com.",)),
+    ("7.7.7.8", "PTR", ("host2.example.com.",)),  # the dash form of the classless label
+    ("2606:4700::7", "PTR", ("host6.example.com.",)),  # in the /48's reverse zone
 ]
 
 
@@ -122,6 +156,35 @@ def test_allowed_zones_lift_the_refusal(server: tuple[int, ZoneResolver]) -> Non
     # Only the listed zones: a .local target is still refused.
     with pytest.raises(SSRFBlockedError):
         lookup.lookup("cname-local.example.com", "CNAME", POLICY)
+
+
+@pytest.mark.parametrize("domain", ["5.0.0.10.in-addr.arpa", "10.0.0.5", "5.0.0.10.IN-ADDR.ARPA."])
+def test_allowed_zones_lift_the_refusal_of_reverse_names(
+    server: tuple[int, ZoneResolver], domain: str
+) -> None:
+    """A reverse zone in DNS_ALLOWED_ZONES covers the PTR names under it, whether the query is the
+    address or its reverse name; like a forward name there, the answer is returned unchecked."""
+    lookup = lookup_for(server[0], dns_allowed_zones="10.in-addr.arpa")
+    assert lookup.lookup(domain, "PTR", POLICY).records == ("db.corp.internal.",)
+
+
+@pytest.mark.parametrize(
+    ("zones", "domain"),
+    [
+        ("10.in-addr.arpa", "192.168.1.1"),  # another private block
+        ("5.0.0.10.in-addr.arpa", "10.0.0.6"),  # a sibling of the one allowed name
+        ("", "10.0.0.5"),
+    ],
+)
+def test_reverse_names_outside_the_allowed_zones_stay_refused(
+    server: tuple[int, ZoneResolver], zones: str, domain: str
+) -> None:
+    port, resolver = server
+    before = len(resolver.queries)
+    with pytest.raises(SSRFBlockedError) as refused:
+        lookup_for(port, dns_allowed_zones=zones).lookup(domain, "PTR", POLICY)
+    assert refused.value.details == "destination address is not allowed"
+    assert len(resolver.queries) == before
 
 
 @pytest.mark.parametrize("value", ["bad zone", "a..b", "-", "x,*"])

@@ -188,3 +188,52 @@ async def test_over_rest_a_list_past_the_cap_is_refused(client: httpx.AsyncClien
     )
     assert too_many.status_code == 400
     assert too_many.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+ZONED = [
+    ({"cidr": "fe80::%eth0/64"}, "invalid network in cidr: fe80::%eth0/64"),
+    ({"cidr": "2001:db8::%1/64"}, "invalid network in cidr: 2001:db8::%1/64"),
+    ({"cidr": "fe80::1%eth0"}, "invalid network in cidr: fe80::1%eth0"),
+    ({"action": "split", "cidr": "2001:db8::%1/64", "newPrefix": 65},
+     "invalid network in cidr: 2001:db8::%1/64"),
+    ({"action": "contains", "cidr": "2001:db8::%1/64", "address": "2001:db8::1"},
+     "invalid network in cidr: 2001:db8::%1/64"),
+    ({"action": "contains", "cidr": "2001:db8::/64", "address": "2001:db8::1%eth0"},
+     "invalid address in address: 2001:db8::1%eth0"),
+    ({"action": "contains", "cidr": "2001:db8::/64", "address": "2001:db8::%eth0/80"},
+     "invalid network in address: 2001:db8::%eth0/80"),
+    ({"action": "overlap", "cidr": "2001:db8::/64", "other": "2001:db8::%1/64"},
+     "invalid network in other: 2001:db8::%1/64"),
+    ({"action": "range", "start": "fe80::1%eth0", "end": "fe80::9"},
+     "invalid address in start: fe80::1%eth0"),
+    ({"action": "range", "start": "fe80::1", "end": "fe80::9%eth0"},
+     "invalid address in end: fe80::9%eth0"),
+    ({"action": "aggregate", "cidrs": ["2001:db8::%1/64", "2001:db8::/64"]},
+     "invalid network in cidrs[0]: 2001:db8::%1/64"),
+    ({"action": "aggregate", "cidrs": ["fe80::/64", "fe80::%eth0/64"]},
+     "invalid network in cidrs[1]: fe80::%eth0/64"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "detail"), ZONED, ids=[d for _a, d in ZONED])
+def test_a_zone_id_is_refused_in_every_action(
+    registry: Registry, args: dict[str, Any], detail: str
+) -> None:
+    """As network/ip refuses one: ipaddress keeps the zone in equality and ordering, so a zoned
+    copy of a network once aggregated with the plain one into a supernet twice its size."""
+    with pytest.raises(ValidationError) as caught:
+        run(registry, **args)
+    assert (caught.value.message, caught.value.details) == ("CIDR calculation failed", detail)
+
+
+async def test_over_rest_a_zone_id_is_a_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/network/cidr",
+        json={"action": "aggregate", "cidrs": ["2001:db8::%1/64", "2001:db8::/64"]},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    plain = await client.post(
+        "/api/v1/network/cidr", json={"action": "aggregate", "cidrs": ["2001:db8::/64"] * 2}
+    )
+    assert plain.json()["data"]["cidrs"] == ["2001:db8::/64"]

@@ -7,8 +7,9 @@ proxy code path (environment variables are never read), no redirect or decompres
 and the body is never read because we stop at the response head.  One monotonic deadline is
 applied to every socket operation (connect, TLS handshake, each send and receive), so a server
 that dribbles header bytes cannot stretch the call, which per-operation timeouts cannot promise.
-h11 does the parsing, and its incomplete-event limit caps the header block.  TLS uses the host
-name for SNI and certificate verification, and the IP address only for the connection.
+h11 does the parsing; its incomplete-event limit and a count of the bytes it parsed cap the
+header block.  TLS uses the host name for SNI and certificate verification, and the IP address
+only for the connection.
 """
 
 from __future__ import annotations
@@ -178,6 +179,11 @@ class HeaderFetcher:
                     received += len(data)
                     conn.receive_data(data)
                 elif isinstance(event, h11.Response):
+                    # The head can cross the cap and end within one read, which h11's
+                    # incomplete-event limit never sees: measure what it parsed (every byte
+                    # received so far but the unparsed rest, body bytes, h11 still holds).
+                    if received - len(conn.trailing_data[0]) > cap:
+                        raise _too_large(cap)
                     headers = tuple(
                         (_decode(name), _decode(value)) for name, value in event.headers
                     )

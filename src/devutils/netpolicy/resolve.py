@@ -101,35 +101,54 @@ def dns_resolver(settings: Settings) -> dns.resolver.Resolver:
 
 
 class DnspythonResolver:
-    """A and AAAA through dnspython, for when the operator names the DNS servers."""
+    """A and AAAA through dnspython, for when the operator names the DNS servers.
+
+    Like ``getaddrinfo`` (and Go's resolver), the addresses of a family that answered are
+    returned when the other family fails (some authoritative servers mishandle AAAA): only
+    checked addresses are ever dialled, so no check needs the failed family.  With no address at
+    all, the first failure (A is asked first) decides: timeout or failure; with none, the name is
+    missing (NXDOMAIN or no data).  A silent A server still uses the whole deadline.
+    """
 
     def __init__(self, resolver: dns.resolver.Resolver) -> None:
         self._resolver = resolver
 
     def resolve(self, name: str, timeout: float) -> Sequence[IPAddress]:
-        addresses: list[IPAddress] = []
         deadline = time.monotonic() + timeout
+        addresses: list[IPAddress] = []
+        failure: ResolveError | ResolveTimeout | None = None
         for rdtype in ("A", "AAAA"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ResolveTimeout
             try:
-                answer = self._resolver.resolve(
-                    name, rdtype, search=False, raise_on_no_answer=False, lifetime=remaining
-                )
-            except dns.resolver.NXDOMAIN:
-                continue
-            except dns.exception.Timeout:
-                raise ResolveTimeout from None
-            except dns.exception.DNSException:
-                raise ResolveError(False) from None
-            for rdata in answer.rrset or ():
-                parsed = ip_address(rdata.address)
-                if isinstance(parsed, IPv4Address | IPv6Address) and parsed not in addresses:
-                    addresses.append(parsed)
-        if not addresses:
-            raise ResolveError(missing=True)
-        return addresses
+                addresses += self._family(name, rdtype, deadline)  # A and AAAA never share one
+            except (ResolveError, ResolveTimeout) as exc:
+                failure = failure or exc
+        if addresses:
+            return addresses
+        if failure is not None:
+            raise failure
+        raise ResolveError(missing=True)
+
+    def _family(self, name: str, rdtype: str, deadline: float) -> list[IPAddress]:
+        """The addresses of one record type; [] when the name or the type has none."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ResolveTimeout
+        try:
+            answer = self._resolver.resolve(
+                name, rdtype, search=False, raise_on_no_answer=False, lifetime=remaining
+            )
+        except dns.resolver.NXDOMAIN:
+            return []
+        except dns.exception.Timeout:
+            raise ResolveTimeout from None
+        except dns.exception.DNSException:
+            raise ResolveError(False) from None
+        found: list[IPAddress] = []
+        for rdata in answer.rrset or ():
+            parsed = ip_address(rdata.address)
+            if isinstance(parsed, IPv4Address | IPv6Address) and parsed not in found:
+                found.append(parsed)
+        return found
 
 
 def name_resolver(settings: Settings) -> Resolver:

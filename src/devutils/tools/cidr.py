@@ -86,11 +86,20 @@ def _echo(text: str) -> str:
     return text if len(text) <= _ECHO_LIMIT else text[:_ECHO_LIMIT] + "…"
 
 
+def _unzoned(text: str) -> str:
+    """The stripped text, refused when it carries an IPv6 zone (``%eth0``), as network/ip does:
+    ``ipaddress`` keeps the zone in equality and ordering, so ``X%z/64`` and ``X/64`` would count
+    as two different networks (aggregate would merge them into a /63 neither input holds)."""
+    if "%" in text:
+        raise ValueError("zone")
+    return text.strip()
+
+
 def _network(text: str | None, field: str) -> Network:
     if text is None:
         raise ValidationError(_FAILED, f"{field} is required for this action")
     try:
-        return ip_network(text.strip(), strict=False)
+        return ip_network(_unzoned(text), strict=False)
     except ValueError:
         raise ValidationError(_FAILED, f"invalid network in {field}: {_echo(text)}") from None
 
@@ -99,7 +108,7 @@ def _address(text: str | None, field: str) -> Address:
     if text is None:
         raise ValidationError(_FAILED, f"{field} is required for this action")
     try:
-        return ip_address(text.strip())
+        return ip_address(_unzoned(text))
     except ValueError:
         raise ValidationError(_FAILED, f"invalid address in {field}: {_echo(text)}") from None
 
