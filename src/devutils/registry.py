@@ -312,6 +312,26 @@ class CallInfo:
     # JSON body of n bytes is at most n characters, so a small body needs no counting to know the
     # call stays on the event loop.
     input_bytes: int | None = None
+    # A composite's step: the inline work its steps may still do on the loop, shared by them all.
+    inline_budget: InlineBudget | None = None
+
+
+@dataclass(slots=True)
+class InlineBudget:
+    """The work a composite's steps may still run on the event loop, all of them together.
+
+    Each step alone is small, but sixteen of them in one call never yield to the loop, so
+    INLINE_MAX_WORK bounds their sum: once it is spent, the next steps run in their pools,
+    where TOOL_TIMEOUT can stop them."""
+
+    left: int
+
+    def take(self, work: int) -> bool:
+        """Whether ``work`` still fits; if it does, it is spent."""
+        if work > self.left:
+            return False
+        self.left -= work
+        return True
 
 
 Proceed = Callable[[], Awaitable[ToolOutput]]
@@ -561,18 +581,23 @@ class Registry:
         """A composite call: every step through :meth:`invoke` as the same caller (so each step
         is rate-limited in its own class and observed), all of them within one TOOL_TIMEOUT."""
         assert spec.composite is not None
-        steps = _Steps(self, spec, call)
+        steps = _Steps(self, spec, call, self._deadline())
         try:
             async with asyncio.timeout(self.context.settings.tool_timeout):
                 result = await spec.composite(parsed, self, steps)
-        except TimeoutError:
-            # The running step is cancelled with the rest (a pool process is killed).
+        except (TimeoutError, _DeadlinePassed):
+            # The running step is cancelled with the rest (a pool process is killed); a step
+            # that would start after the deadline never starts.
             raise steps.timed_out() from None
         self._check_output(result)
         return result
 
     def _fits_inline(self, spec: ToolSpec, parsed: ToolInput, call: CallInfo) -> bool:
-        """True when the call's work estimate is within INLINE_MAX_WORK (stays on the loop)."""
+        """True when the call's work estimate is within INLINE_MAX_WORK (stays on the loop); for
+        a composite's step, within what its steps have left of it."""
+        if call.inline_budget is not None:
+            work = spec.estimate(parsed) if spec.estimate is not None else _text_size(parsed)
+            return call.inline_budget.take(work)
         limit = self._inline_max_work
         if spec.estimate is not None:
             return spec.estimate(parsed) <= limit
@@ -618,10 +643,17 @@ class Registry:
         finally:
             ARGON2_IN_FLIGHT.dec()
 
-    def invoke_sync(self, spec: ToolSpec, args: Any, deadline: float | None = None) -> ToolOutput:
+    def invoke_sync(
+        self,
+        spec: ToolSpec,
+        args: Any,
+        deadline: float | None = None,
+        inline_budget: InlineBudget | None = None,
+    ) -> ToolOutput:
         """The CLI path: no event loop, admission checks, observers or middleware; the same
         placement, deadline and output cap as :meth:`invoke`.  ``deadline`` (a
-        ``time.monotonic()`` value) is a composite call's, which its steps share."""
+        ``time.monotonic()`` value) and ``inline_budget`` are a composite call's, which its
+        steps share."""
         parsed = self.parse(spec, args)
         self._precheck(spec, parsed)
         cost = spec.cost_class
@@ -630,7 +662,8 @@ class Registry:
         if cost == "inline":
             return self._call(spec, parsed)
         if cost == "network" or (
-            (cost == "cpu" or cost == "regex") and self._fits_inline(spec, parsed, CallInfo("cli"))
+            (cost == "cpu" or cost == "regex")
+            and self._fits_inline(spec, parsed, CallInfo("cli", inline_budget=inline_budget))
         ):
             # Network: one call per CLI process, bounded by its own I/O timeouts.
             result = self._call(spec, parsed)
@@ -677,18 +710,25 @@ class Registry:
 
 
 class _DeadlinePassed(Exception):
-    """The CLI composite's deadline passed during or before a step.  Not a ToolError, so the
-    composite does not wrap it as its step's failure: the registry answers for the whole."""
+    """A composite's deadline passed before a step (or, on the CLI, during one).  Not a
+    ToolError, so the composite does not wrap it as its step's failure: the registry answers for
+    the whole."""
 
 
 class _Steps:
     """A composite's :class:`StepCall` on the server: each step an ordinary :meth:`Registry.invoke`
     as the same caller."""
 
-    def __init__(self, registry: Registry, spec: ToolSpec, call: CallInfo | None) -> None:
+    def __init__(
+        self, registry: Registry, spec: ToolSpec, call: CallInfo | None, deadline: float
+    ) -> None:
         self.registry = registry
         self.spec = spec
         self.call = call
+        self.deadline = deadline
+        # One INLINE_MAX_WORK for all the steps: inline steps never yield to the loop, so their
+        # sum is what the loop (and the deadline, which cannot fire meanwhile) waits for.
+        self.inline_budget = InlineBudget(registry.context.settings.inline_max_work)
         self.running: list[str] = []
         # Admissions per rate class a run of the composite needs, its own and its steps'.
         self.needs: dict[str, int] = {}
@@ -709,6 +749,10 @@ class _Steps:
     def __call__(self, spec: ToolSpec, args: Mapping[str, Any], /) -> Awaitable[ToolOutput]:
         assert self.call is not None
         self._offered(spec, self.call)
+        # Inline steps never yield, so the composite's timeout cannot fire between them: the
+        # deadline is checked here, as the CLI's steps do.
+        if time.monotonic() >= self.deadline:
+            raise _DeadlinePassed
         self.running.append(spec.name)
         return self._run(spec, args, self.call)
 
@@ -725,7 +769,7 @@ class _Steps:
             raise ValidationError(f"Unknown tool: {spec.name}")
 
     async def _run(self, spec: ToolSpec, args: Mapping[str, Any], call: CallInfo) -> ToolOutput:
-        step_call = _step_call(call)
+        step_call = _step_call(call, self.inline_budget)
         try:
             result = await self.registry.invoke(spec, args, step_call)
         except RateLimitError as refused:
@@ -754,8 +798,7 @@ class _SyncSteps(_Steps):
     """The CLI's :class:`StepCall`: :meth:`Registry.invoke_sync` steps under one deadline."""
 
     def __init__(self, registry: Registry, spec: ToolSpec, deadline: float) -> None:
-        super().__init__(registry, spec, None)
-        self.deadline = deadline
+        super().__init__(registry, spec, None, deadline)
 
     def __call__(self, spec: ToolSpec, args: Mapping[str, Any], /) -> Awaitable[ToolOutput]:
         if time.monotonic() >= self.deadline:
@@ -765,7 +808,7 @@ class _SyncSteps(_Steps):
 
     async def _run_sync(self, spec: ToolSpec, args: Mapping[str, Any]) -> ToolOutput:
         try:
-            return self.registry.invoke_sync(spec, args, self.deadline)
+            return self.registry.invoke_sync(spec, args, self.deadline, self.inline_budget)
         except ToolTimeoutError:
             if time.monotonic() >= self.deadline:
                 raise _DeadlinePassed from None  # the shared deadline, not the step's own
@@ -779,14 +822,16 @@ def _supersede(headers: list[tuple[bytes, bytes]], newer: list[tuple[bytes, byte
     headers += newer
 
 
-def _step_call(call: CallInfo) -> CallInfo:
-    """The same caller for a composite's step; its own headers and parsed input."""
+def _step_call(call: CallInfo, inline_budget: InlineBudget) -> CallInfo:
+    """The same caller for a composite's step; its own headers and parsed input, and the
+    composite's shared inline budget."""
     return CallInfo(
         frontend=call.frontend,
         principal=call.principal,
         authenticated=call.authenticated,
         client_ip=call.client_ip,
         request_id=call.request_id,
+        inline_budget=inline_budget,
     )
 
 
@@ -936,6 +981,7 @@ __all__ = [
     "CallInfo",
     "ConcurrencyGate",
     "Example",
+    "InlineBudget",
     "InvokeMiddleware",
     "Observer",
     "Registry",

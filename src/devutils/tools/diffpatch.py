@@ -17,7 +17,8 @@ from devutils.tools._jsonpatch import PatchError, apply_patch, diff, merge_patch
 
 # difflib's matcher is quadratic in the worst case (every other line changed): the part of the
 # texts between their common start and end is capped so the worst input stays well inside the
-# default 10 s deadline (docs/performance.md).  A small change in a large file is cheap.
+# default 10 s deadline (docs/performance.md) in a pool process; its estimate (diff_work) keeps
+# any call that could be slow off the event loop.  A small change in a large file is cheap.
 MAX_DIFF_LINES = 4000
 MAX_DIFF_TOKENS = 6000
 MAX_CONTEXT = 1000
@@ -176,9 +177,30 @@ def _words(inp: TextDiffInput, charge: Any) -> TextDiffOutput:
     return TextDiffOutput(diff="".join(pieces), additions=additions, deletions=deletions)
 
 
+# Work units (about 120 ns each, docs/performance.md) of one pair of tokens in difflib's worst
+# case: 4094 x 4094 word tokens took 2 s (120 ns a pair), 88 x 88 took 3.3 ms (420 ns a pair).
+PAIR_WORK = 4
+
+
+def diff_work(inp: TextDiffInput) -> int:
+    """The texts, plus difflib's worst case: the matcher may compare every token of one side
+    with every token of the other, so the product of the two sides' token counts bounds it.
+    Tokens are lines in unified mode; in word mode every character may be one.  Counted without
+    tokenizing: this runs on the loop for every call."""
+    old, new = inp.original, inp.modified
+    if inp.mode == "unified":
+        pairs = (old.count("\n") + 1) * (new.count("\n") + 1)
+    else:
+        pairs = len(old) * len(new)
+    return len(old) + len(new) + PAIR_WORK * pairs
+
+
 @tool(
     "/api/v1/text/diff",
     blocking="large",
+    # The default estimate (the texts' characters) kept 8 KiB of word diff, 2 s of matching, on
+    # the event loop.
+    estimate=diff_work,
     title="Diff two texts",
     description="Unified line diff with context, or a word-level diff marking [-removed-] and "
     "{+added+} words inline.",

@@ -142,11 +142,33 @@ def match_cap(groups: int, max_matches: int = MAX_MATCHES) -> int:
     return min(max_matches, MAX_GROUP_CELLS // (groups + 1))
 
 
+# Work units (about 120 ns each, docs/performance.md) of one group reference expanded in one
+# replacement: re2 finds its span and copies its text, ~4 µs.
+REF_WORK = 32
+# Work units of one match, whatever the action: the re2 wrapper's match object, its spans and
+# the match's part of the answer, ~8 µs (8190 one-character matches took 60-200 ms).
+MATCH_WORK = 64
+
+
 def work_estimate(inp: RegexInput) -> int:
     """RE2 is linear in the text but its per-character cost grows with the pattern: a 1000-char
     pattern of nested groups over 60 000 characters took 12.5 s.  The product decides whether the
-    call may run on the event loop."""
-    return len(inp.pattern) * max(1, len(inp.content))
+    call may run on the event loop.
+
+    A replacement also expands its template's group references at every match, and a pattern
+    that can match empty matches at every position: ``$0`` x 500 over 3000 characters was 1.5 M
+    expansions (5.5 s) for a product of 3000.  Every ``$`` may start a reference, and there are
+    at most ``len(content) + 1`` matches (``limit``, when given, caps them too).  Each match
+    also costs the wrapper's match object and its part of the answer, whatever the action (``|``
+    over 8190 characters ran 0.2 s on the loop), so only a short text is matched inline."""
+    work = len(inp.pattern) * max(1, len(inp.content))
+    matches = min(len(inp.content) + 1, MAX_MATCHES)
+    if inp.action == "replace" and inp.limit:
+        matches = min(matches, inp.limit)
+    work += MATCH_WORK * matches
+    if inp.action == "replace":
+        work += REF_WORK * inp.replacement.count("$") * matches
+    return work
 
 
 def _go_find_all(regexp: Any, text: str) -> Iterator[Any]:
