@@ -258,3 +258,67 @@ def test_a_stop_during_start_up_answers_every_queued_request(workers: str) -> No
     assert [head.split(b"\r\n")[0] for head in heads] == [b"http/1.1 200 ok"] * 10, output
     assert all(b"\r\nconnection: close" in head for head in heads)
     assert code == 0, output
+
+
+def _probe(port: int) -> str:
+    """One new connection and one request: the status line, or what went wrong."""
+    sock = socket.socket()
+    sock.settimeout(5)
+    try:
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        data = sock.recv(4096)
+        return data.split(b"\r\n")[0].decode() if data else "EOF"
+    except OSError as exc:
+        return type(exc).__name__
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"], ids=["in-process", "two-workers"])
+def test_a_connection_made_around_a_stop_is_served_or_refused_never_reset(workers: str) -> None:
+    """New connections every few ms across SIGTERM: each is answered or refused, so a client can
+    tell a request that ran from one that did not.  The supervisor's own copy of the listener
+    queued connections after the workers had closed theirs, reset when it closed."""
+    with run_server({"SERVER_WORKERS": workers}) as server:
+        outcomes: list[str] = []
+        signalled_at = time.monotonic() + 0.3
+        signalled = False
+        while time.monotonic() < signalled_at + 0.5:
+            if not signalled and time.monotonic() >= signalled_at:
+                server.proc.send_signal(signal.SIGTERM)
+                signalled = True
+            outcomes.append(_probe(server.port))
+            time.sleep(0.003)
+        assert server.proc.wait(15) == 0
+    assert set(outcomes) <= {"HTTP/1.1 200 OK", "ConnectionRefusedError"}, outcomes
+    assert "ConnectionRefusedError" in outcomes  # the probes outlived the listener
+
+
+def test_sighup_drains_and_stops_like_sigterm() -> None:
+    """The terminal went away: the supervisor stops its workers and removes its temporary
+    metrics directory (SIGHUP's default action killed it first, 129, leaving both)."""
+    with run_server({"SERVER_WORKERS": "2"}) as server:
+        assert _status(f"{server.base}/health/live") == 200
+        metrics_dirs = [
+            path
+            for proc in psutil.Process(server.proc.pid).children()
+            for path in proc.environ().get("PROMETHEUS_MULTIPROC_DIR", "").split()
+        ]
+        assert metrics_dirs
+        assert all(os.path.isdir(path) for path in metrics_dirs)
+        server.proc.send_signal(signal.SIGHUP)
+        assert server.proc.wait(15) == 0
+    assert not any(os.path.exists(path) for path in metrics_dirs)
+
+
+@pytest.mark.parametrize("count", ["0", "-2"])
+def test_serve_refuses_fewer_than_one_worker(count: str) -> None:
+    done = subprocess.run(
+        [*DEVUTILS, "serve", "--port", "0", "--workers", count],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 64
+    assert f"expected at least 1 worker, got {count}".encode() in done.stderr

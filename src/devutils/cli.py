@@ -346,6 +346,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _workers(text: str) -> int:
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {count}")
+    return count
+
+
 def _add_tool_parser(parent: Any, spec: ToolSpec, words: Sequence[str], node: Node) -> _Parser:
     parser: _Parser = parent.add_parser(
         words[-1],
@@ -434,7 +441,7 @@ def _build(specs: Sequence[ToolSpec]) -> tuple[argparse.ArgumentParser, dict[str
     )
     serve.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         default=None,
         help="worker processes (default SERVER_WORKERS / WEB_CONCURRENCY, else the usable CPUs)",
     )

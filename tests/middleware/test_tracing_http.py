@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devutils.http.app import Application
+from devutils.http.asgi import STATE_KEY, Message, Receive, RequestState, Scope, Send
+from devutils.http.middleware.tracing import TracingMiddleware
 from tests.middleware.asgi_client import in_process
 from tests.middleware.log_capture import access_lines, start_capture
 
@@ -54,3 +60,41 @@ async def test_tracing_off_adds_nothing(
     lines, _ = access_lines(capfd)
     assert "x-trace-id" not in response.headers
     assert lines[0]["trace_id"] is None
+
+
+async def test_a_call_cancelled_when_its_client_left_is_a_499_span() -> None:
+    """The server cancels the task of a request whose client went away: the span records the
+    499 the access log and metrics record, not a status of 0."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    started = asyncio.Event()
+
+    async def waits_for_ever(scope: Scope, receive: Receive, send: Send) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    layer = TracingMiddleware(waits_for_ever, provider.get_tracer("test"))
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/crypto/password/hash",
+        "headers": [],
+        STATE_KEY: RequestState("req-1", "/api/v1/crypto/password/hash"),
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        raise AssertionError("nothing is sent")
+
+    task = asyncio.create_task(layer(scope, receive, send))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["http.response.status_code"] == 499
+    assert span.attributes["error.type"] == "ClientDisconnected"

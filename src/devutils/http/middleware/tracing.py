@@ -16,6 +16,7 @@ service propagates context outwards, so no span object is needed for an unsample
 
 from __future__ import annotations
 
+import asyncio
 from random import getrandbits
 
 from opentelemetry import context as otel_context
@@ -141,6 +142,12 @@ class TracingMiddleware:
         except ClientDisconnected as exc:
             # As the request context records it: not a server error.
             status = status or (exc.answered[0] if exc.answered is not None else 499)
+            span.set_attribute("error.type", "ClientDisconnected")
+            raise
+        except asyncio.CancelledError:
+            # The client left while its call ran, and the server cancelled the request's task:
+            # 499 when no answer started, as the request context records it.
+            status = status or 499
             span.set_attribute("error.type", "ClientDisconnected")
             raise
         except Exception as exc:

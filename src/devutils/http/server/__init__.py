@@ -22,5 +22,6 @@ Nothing here imports the application: the worker entry point imports it only aft
 import signal
 
 # What stops a server (the first drains it, a second stops it at once), in the supervisor and in
-# each worker alike.
-STOP_SIGNALS = frozenset((signal.SIGTERM, signal.SIGINT))
+# each worker alike.  SIGHUP (the terminal went away) too: its default action killed the
+# supervisor before it could drain its workers and remove its metrics directory.
+STOP_SIGNALS = frozenset((signal.SIGTERM, signal.SIGINT, signal.SIGHUP))

@@ -1,5 +1,6 @@
 """The parent of N workers: it holds the listening socket, starts the workers, restarts one that
-dies, passes a stop (SIGTERM/SIGINT) on to all of them and exits 0 once they have drained.
+dies, passes a stop (SIGTERM, SIGINT or SIGHUP) on to all of them and exits 0 once they have
+drained.
 
 Workers are new interpreters (``python -m devutils.http.server.worker``, fork+exec through
 :mod:`subprocess`) that inherit the listening socket's descriptor: nothing the parent imported
@@ -49,7 +50,6 @@ class Supervisor:
         self.workers: dict[int, _Worker] = {}
         self.signals = 0
         self.restarts_due: dict[int, float] = {}
-        self.stopping_since = 0.0
 
     def run(self) -> int:
         hooks.before_workers_start(self.settings, self.count)
@@ -71,8 +71,6 @@ class Supervisor:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
-        if self.signals == 1:
-            self.stopping_since = time.monotonic()
         log.info(
             "stopping workers" if self.signals == 1 else "stopping workers now",
             extra={"signal": signal.Signals(signum).name},
@@ -84,6 +82,11 @@ class Supervisor:
         for worker in self.workers.values():
             if worker.proc.poll() is None:
                 worker.proc.send_signal(forwarded)
+        # The parent's copy of the listener is closed at once (no worker is started from now
+        # on): the workers' copies keep the port accepting through their drain, and once the
+        # last of them is closed a new connection is refused.  Kept open, the parent's copy
+        # queued connections nobody would accept, reset when it closed.
+        self.sock.close()
 
     def _supervise(self) -> int:
         stop_deadline: float | None = None
@@ -116,13 +119,6 @@ class Supervisor:
                     RESTART_BACKOFF_SECONDS if fast else 0.0
                 )
             if self.signals:
-                # The workers close their copies of the listener after the drain delay; the
-                # parent's copy would keep the port accepting into a queue nobody reads.
-                if (
-                    self.signals > 1
-                    or time.monotonic() >= self.stopping_since + self.settings.shutdown_drain_delay
-                ):
-                    self.sock.close()
                 if not self.workers:
                     return 0
                 if stop_deadline is not None and time.monotonic() > stop_deadline:
@@ -137,6 +133,16 @@ class Supervisor:
             time.sleep(POLL_INTERVAL)
 
     def _start(self, index: int) -> None:
+        # Blocked here too, until the worker is on the list: a stop that comes meanwhile is then
+        # forwarded to it as well.  A stop that came before has closed the listener: no start.
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            if not self.signals:
+                self._spawn(index)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+    def _spawn(self, index: int) -> None:
         fd = self.sock.fileno()
         command = [
             sys.executable,
@@ -150,14 +156,8 @@ class Supervisor:
         # it serves (runner.serve unblocks them): a stop that comes while it imports and builds
         # the application stays pending and then drains it, where the default action would kill
         # it and drop the requests the kernel already queued on the shared socket.
-        # Blocked here too, until the worker is on the list: a stop that comes meanwhile is then
-        # forwarded to it as well.
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
-            proc = subprocess.Popen(command, pass_fds=(fd,), process_group=0)  # noqa: S603
-            self.workers[index] = _Worker(index, proc, time.monotonic())
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        proc = subprocess.Popen(command, pass_fds=(fd,), process_group=0)  # noqa: S603
+        self.workers[index] = _Worker(index, proc, time.monotonic())
         log.info("worker started", extra={"worker": index, "pid": proc.pid})
 
     def _stop_all(self) -> None:
