@@ -13,7 +13,8 @@ from prometheus_client import REGISTRY
 from devutils.errors import SSRFBlockedError, ToolError, ToolTimeoutError, UpstreamError
 from devutils.netpolicy.denytable import IPAddress
 from devutils.netpolicy.policy import NetworkPolicy, network_policy
-from devutils.netpolicy.resolve import ResolveError, ResolveTimeout, parse_nameserver
+from devutils.netpolicy.resolve import ResolveError, ResolveTimeout
+from devutils.settings import parse_nameserver
 from tests.conftest import make_settings
 from tests.netpolicy.loopback import MapResolver, RebindingResolver
 

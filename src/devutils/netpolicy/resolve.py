@@ -21,10 +21,9 @@ import dns.nameserver
 import dns.resolver
 
 from devutils.netpolicy.denytable import IPAddress
-from devutils.settings import Settings
 
-# Defined with the settings, which check DNS_RESOLVERS with it at start-up; still exported here.
-from devutils.settings import parse_nameserver as parse_nameserver
+# parse_nameserver is defined with the settings, which check DNS_RESOLVERS with it at start-up.
+from devutils.settings import Settings, parse_nameserver
 
 
 class ResolveError(Exception):
