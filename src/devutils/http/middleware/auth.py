@@ -23,9 +23,10 @@ from devutils.auth import AUTH_REASONS, Authenticator, CredentialError
 from devutils.http.asgi import Guard, RequestState, Scope
 from devutils.observability.metrics import AUTH_FAILURES
 
-# Told of each failure: raises the failure itself (401) or a RateLimitError (429), at once or
-# through the awaitable it returns (a shared store must be asked over the network).
-FailureThrottle = Callable[[RequestState, CredentialError], Awaitable[None] | None]
+# Charges each failure to its address: raises a RateLimitError (429) when the address is over its
+# limit, at once or through the awaitable it returns (a shared store must be asked over the
+# network); returns (None, or through the awaitable) when the failure stands as a 401.
+FailureThrottle = Callable[[RequestState], Awaitable[object] | None]
 
 HEALTH_ROUTES = frozenset({"/health", "/health/live", "/health/ready"})
 
@@ -48,11 +49,23 @@ def auth_guard(
             principal = authenticate(state.credentials)
         except CredentialError as exc:
             failures[exc.reason].inc()
-            if throttle is None:
+            pending = throttle(state) if throttle is not None else None
+            if pending is None:
                 raise
-            return throttle(state, exc)
+            return _fail_after(pending, exc)
         state.principal = principal
         state.authenticated = True
         return None
 
     return guard
+
+
+async def _fail_after(pending: Awaitable[object], failure: CredentialError) -> None:
+    """``failure`` once the shared store has charged it (a 429 raises from ``pending``)."""
+    await pending
+    try:
+        raise failure
+    finally:
+        # The traceback holds this frame: without the local it holds no cycle back to the error,
+        # which reference counting frees at once rather than the cyclic collector later.
+        del failure

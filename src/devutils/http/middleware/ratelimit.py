@@ -21,7 +21,6 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import TYPE_CHECKING
 
-from devutils.auth import CredentialError
 from devutils.errors import ValidationError
 from devutils.http.asgi import MCP_PATH, Guard, RequestState, Scope
 from devutils.observability.metrics import RATE_LIMIT_STORE_ERRORS
@@ -147,18 +146,10 @@ def mcp_protocol_limiter(limiter: RateLimiter) -> Guard:
 def auth_failure_throttle(limiter: RateLimiter) -> FailureThrottle:
     """Charge a failed authentication to its address; over the limit, 429 replaces the 401."""
 
-    def throttle(state: RequestState, failure: CredentialError) -> Awaitable[None] | None:
-        pending = limiter.auth_failure(state.client_ip)  # raises at once in the memory store
-        if pending is None:
-            raise failure
-        return _raise_after(pending, failure)
+    def throttle(state: RequestState) -> Awaitable[object] | None:
+        return limiter.auth_failure(state.client_ip)  # raises at once in the memory store
 
     return throttle
-
-
-async def _raise_after(pending: Awaitable[object], failure: CredentialError) -> None:
-    await pending
-    raise failure
 
 
 @contextlib.asynccontextmanager
