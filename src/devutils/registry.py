@@ -478,6 +478,18 @@ class Registry:
     def get(self, name: str) -> ToolSpec | None:
         return self._by_name.get(name)
 
+    def reaches_network(self, spec: ToolSpec, front_end: str | None = None) -> bool:
+        """Whether a call can make outbound requests (MCP's ``openWorldHint``; REST's 502 and
+        SSRF_BLOCKED answers): a network tool, or a composite once PIPELINE_NETWORK_TOOLS lets
+        its steps be network tools that are served, through ``front_end`` when given (its hidden
+        tools are no step's either)."""
+        if spec.open_world:
+            return True
+        if spec.composite is None or not self.context.settings.pipeline_network_tools:
+            return False
+        hidden = self.hidden.get(front_end, frozenset()) if front_end is not None else frozenset()
+        return any(other.open_world and other.name not in hidden for other in self)
+
     def by_path(self, path: str) -> ToolSpec | None:
         return self._by_path.get(path)
 

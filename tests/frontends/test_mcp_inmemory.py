@@ -13,6 +13,7 @@ from pydantic import Field
 
 from devutils.errors import RateLimitError
 from devutils.frontends.mcp import McpFrontend, build_server
+from devutils.frontends.rest import tool_listing
 from devutils.frontends.schema import compact_input_schema, compact_output_schema
 from devutils.models import NoInput, ToolOutput
 from devutils.registry import CallInfo, Proceed, Registry, ToolContext, ToolSpec
@@ -56,6 +57,46 @@ async def test_tool_definitions_come_from_the_registry(registry: Registry) -> No
             assert annotations.destructive_hint is False
     open_world = {name for name, tool in listed.items() if tool.annotations.open_world_hint}  # type: ignore[union-attr]
     assert open_world == {spec.name for spec in registry if spec.open_world}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "open_world"),
+    [
+        ({}, False),
+        ({"pipeline_network_tools": True}, True),
+        # Its steps cannot be the network tools MCP does not offer.
+        ({"pipeline_network_tools": True, "mcp_toolsets": "pipeline,text,network"}, True),
+        ({"pipeline_network_tools": True, "mcp_toolsets": "pipeline,text"}, False),
+        (
+            {
+                "pipeline_network_tools": True,
+                "mcp_disabled_tools": "network_dns,network_headers,network_tls",
+            },
+            False,
+        ),
+    ],
+    ids=["default", "network steps", "network offered", "network not offered", "network disabled"],
+)
+async def test_a_pipeline_that_may_reach_the_network_is_open_world(
+    overrides: dict[str, Any], open_world: bool
+) -> None:
+    """PIPELINE_NETWORK_TOOLS lets pipeline steps make requests: a client deciding what needs
+    the user's approval by openWorldHint must see it, over MCP as in the REST catalogue."""
+    settings = make_settings(**overrides)
+    registry = Registry.default(settings)
+    try:
+        async with Client(build_server(registry, settings)) as mcp:
+            listed = {tool.name: tool for tool in (await mcp.list_tools()).tools}
+        annotations = listed["pipeline"].annotations
+        assert annotations is not None
+        assert annotations.open_world_hint is open_world
+        # REST offers every tool whatever MCP hides.
+        rest = {tool["name"]: tool for tool in tool_listing(registry)}
+        assert rest["pipeline"]["annotations"]["openWorldHint"] is (
+            "pipeline_network_tools" in overrides
+        )
+    finally:
+        registry.close()
 
 
 async def test_output_schemas_are_listed_on_request(registry: Registry) -> None:

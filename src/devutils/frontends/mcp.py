@@ -75,7 +75,9 @@ def _check_names(variable: str, given: Iterable[str], known: set[str]) -> None:
         )
 
 
-def tool_definition(spec: ToolSpec, with_output_schema: bool = False) -> Tool:
+def tool_definition(
+    spec: ToolSpec, with_output_schema: bool = False, open_world: bool | None = None
+) -> Tool:
     """The MCP listing of one tool.  The output schema is left out unless MCP_OUTPUT_SCHEMAS:
     model APIs give the model the input schema only, so an output schema costs every client
     bytes for a check few make; ``structuredContent`` is sent either way (MCP makes the schema
@@ -86,20 +88,20 @@ def tool_definition(spec: ToolSpec, with_output_schema: bool = False) -> Tool:
         description=spec.description,
         input_schema=compact_input_schema(spec),
         output_schema=compact_output_schema(spec) if with_output_schema else None,
-        annotations=_annotations(spec),
+        annotations=_annotations(spec, spec.open_world if open_world is None else open_world),
     )
 
 
-def _annotations(spec: ToolSpec) -> ToolAnnotations:
+def _annotations(spec: ToolSpec, open_world: bool) -> ToolAnnotations:
     if spec.read_only:
         # The destructive and idempotent hints mean something only for a tool that is not
         # read-only (MCP schema, ToolAnnotations); left out, they cost no context.
-        return ToolAnnotations(read_only_hint=True, open_world_hint=spec.open_world)
+        return ToolAnnotations(read_only_hint=True, open_world_hint=open_world)
     return ToolAnnotations(
         read_only_hint=False,
         destructive_hint=False,
         idempotent_hint=spec.idempotent,
-        open_world_hint=spec.open_world,
+        open_world_hint=open_world,
     )
 
 
@@ -155,7 +157,10 @@ class McpFrontend:
         registry.hidden["mcp"] = frozenset(spec.name for spec in registry) - set(self.tools)
         self._listing = ListToolsResult(
             tools=[
-                tool_definition(spec, settings.mcp_output_schemas) for spec in self.tools.values()
+                tool_definition(
+                    spec, settings.mcp_output_schemas, registry.reaches_network(spec, "mcp")
+                )
+                for spec in self.tools.values()
             ]
         )
         self.server: Server[Any] = Server(

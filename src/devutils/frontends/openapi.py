@@ -101,18 +101,6 @@ def _can_time_out(spec: ToolSpec) -> bool:
     return spec.composite is not None or spec.open_world or spec.cost_class != "inline"
 
 
-def _reaches_network(spec: ToolSpec, registry: Registry, settings: Settings) -> bool:
-    """Whether a call can make outbound requests (so answer 502 or SSRF_BLOCKED): a network tool,
-    or a composite once PIPELINE_NETWORK_TOOLS lets its steps be network tools that are served."""
-    if spec.open_world:
-        return True
-    return (
-        spec.composite is not None
-        and settings.pipeline_network_tools
-        and any(other.open_world for other in registry)
-    )
-
-
 def _rate_limit_store_can_deny(settings: Settings) -> bool:
     """RATE_LIMIT_FAIL_MODE=deny answers 503 while the shared (Redis) store is unreachable."""
     return (
@@ -202,7 +190,7 @@ def _tool_operation(
             "Body not sent as Content-Type: application/json, or with a Content-Encoding "
             "(UNSUPPORTED_MEDIA_TYPE)"
         )
-    if _reaches_network(spec, registry, settings):
+    if registry.reaches_network(spec):
         responses["403"] = _error_response(f"{_FORBIDDEN}, or {_SSRF_BLOCKED}")
         responses["502"] = _error_response("Upstream failed (UPSTREAM_ERROR)")
     if _can_time_out(spec):

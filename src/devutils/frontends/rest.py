@@ -195,7 +195,7 @@ def tool_listing(registry: Registry) -> list[dict[str, Any]]:
             "annotations": {
                 "readOnlyHint": spec.read_only,
                 "idempotentHint": spec.idempotent,
-                "openWorldHint": spec.open_world,
+                "openWorldHint": registry.reaches_network(spec),
                 "destructiveHint": False,
             },
             "inputSchema": input_schema(spec),
