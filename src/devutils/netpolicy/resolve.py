@@ -99,14 +99,27 @@ def dns_resolver(settings: Settings) -> dns.resolver.Resolver:
     return resolver
 
 
+# How long AAAA may take once A has produced addresses (RFC 8305's "resolution delay" idea).
+# RFC 8305 section 3 waits 50 ms, but for an AAAA answer already in flight next to A; here AAAA
+# is only asked once A is back, so the grace must hold a whole AAAA round trip: to the configured
+# server and, for an uncached AAAA, on to the name's authoritative servers (whose delegation the A
+# lookup has just cached), a few hundred ms even between continents.  Missing it costs little:
+# the A addresses are checked and dialled first anyway, AAAA only adds fallbacks.  Waiting longer
+# would cost the caller's own budget (the header fetch shares one deadline with resolution).
+AAAA_GRACE = 0.5
+
+
 class DnspythonResolver:
     """A and AAAA through dnspython, for when the operator names the DNS servers.
 
     Like ``getaddrinfo`` (and Go's resolver), the addresses of a family that answered are
     returned when the other family fails (some authoritative servers mishandle AAAA): only
-    checked addresses are ever dialled, so no check needs the failed family.  With no address at
-    all, the first failure (A is asked first) decides: timeout or failure; with none, the name is
-    missing (NXDOMAIN or no data).  A silent A server still uses the whole deadline.
+    checked addresses are ever dialled, so no check needs the failed family.  A is asked first,
+    then AAAA: once A has given an address, AAAA gets at most :data:`AAAA_GRACE` seconds (a
+    server that drops AAAA must not spend the caller's budget); otherwise it gets what is left of
+    the deadline.  With no address at all, the first failure decides: timeout or failure; with
+    none, the name is missing (NXDOMAIN or no data).  A silent A server still uses the whole
+    deadline.
     """
 
     def __init__(self, resolver: dns.resolver.Resolver) -> None:
@@ -117,8 +130,10 @@ class DnspythonResolver:
         addresses: list[IPAddress] = []
         failure: ResolveError | ResolveTimeout | None = None
         for rdtype in ("A", "AAAA"):
+            # Only AAAA can follow addresses (A goes first); then it may add fallbacks, not stall.
+            until = min(deadline, time.monotonic() + AAAA_GRACE) if addresses else deadline
             try:
-                addresses += self._family(name, rdtype, deadline)  # A and AAAA never share one
+                addresses += self._family(name, rdtype, until)  # A and AAAA never share one
             except (ResolveError, ResolveTimeout) as exc:
                 failure = failure or exc
         if addresses:
