@@ -13,6 +13,9 @@
   (``oct``) key stops start-up, as a private PEM does.  PyJWT keeps a private RSA JWK as a private
   key that cannot verify (every RS/PS token would be a 500); a key whose type does not fit the
   token's algorithm is refused as ``bad_algorithm`` before PyJWT sees it.
+- A key file that no accepted public-key algorithm can use (a DSA/X25519/X448/DH PEM, an EC PEM
+  with only RS256 accepted, a JWKS none of whose keys fits) stops start-up: otherwise the service
+  would run and refuse every RS/PS/ES/EdDSA token as ``bad_algorithm``.
 """
 
 from __future__ import annotations
@@ -25,10 +28,14 @@ from typing import Any
 
 import jwt
 import orjson
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.dsa import DSAPublicKey
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.x448 import X448PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from devutils.auth.failures import CredentialError, Reason
@@ -47,6 +54,18 @@ _KEY_TYPES: dict[str, tuple[type, ...]] = {
     "ES": (EllipticCurvePublicKey,),
     "Ed": (Ed25519PublicKey, Ed448PublicKey),
 }
+# Names for start-up messages: the types of _KEY_TYPES, and those a PEM may hold that no JWT
+# algorithm verifies with (key agreement or DSA), so an operator sees what the file holds.  DH is
+# left to the fallback: naming its class makes cryptography warn that FFDH is deprecated.
+_KEY_NAMES: tuple[tuple[type, str], ...] = (
+    (RSAPublicKey, "an RSA public key"),
+    (EllipticCurvePublicKey, "an EC public key"),
+    (Ed25519PublicKey, "an Ed25519 public key"),
+    (Ed448PublicKey, "an Ed448 public key"),
+    (DSAPublicKey, "a DSA public key"),
+    (X25519PublicKey, "an X25519 public key"),
+    (X448PublicKey, "an X448 public key"),
+)
 # RFC 7518 §6.2.2 (EC, and OKP by RFC 8037) and §6.3.2 (RSA): members only a private key has.
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
 
@@ -214,6 +233,56 @@ def _load_jwks(path: Path) -> dict[str, Any]:
     return {entry.key_id or f"#{index}": entry.key for index, entry in enumerate(key_set.keys)}
 
 
+def _key_name(key: Any) -> str:
+    """The key's type in words (an EC key with its curve's name), never its material."""
+    for key_type, name in _KEY_NAMES:
+        if isinstance(key, key_type):
+            if isinstance(key, EllipticCurvePublicKey):
+                return f"{name} (curve {key.curve.name})"
+            return name
+    return f"a public key of type {type(key).__name__}"
+
+
+def _fits(key: Any, algorithms: Sequence[str]) -> bool:
+    return any(isinstance(key, _KEY_TYPES[alg[:2]]) for alg in algorithms)
+
+
+def _what_fits(algorithms: Sequence[str]) -> str:
+    """The key types the algorithms verify with, e.g. "an RSA public key (for RS256, PS256)"."""
+    by_types: dict[tuple[type, ...], list[str]] = {}
+    for alg in algorithms:
+        by_types.setdefault(_KEY_TYPES[alg[:2]], []).append(alg)
+    return "; ".join(
+        " or ".join(name for key_type, name in _KEY_NAMES if key_type in key_types)
+        + f" (for {', '.join(algs)})"
+        for key_types, algs in by_types.items()
+    )
+
+
+def _refuse_unfit_keys(settings: Settings, public_key: Any, jwks: dict[str, Any]) -> None:
+    """Stop start-up when a key file fits none of the accepted public-key algorithms: the service
+    would otherwise run and refuse every such token.  A key that fits some of them is fine (the
+    others may be meant for another key file, or are simply not used)."""
+    algorithms = [alg for alg in settings.auth_jwt_algorithms if alg in PUBLIC_KEY_ALGORITHMS]
+    if not algorithms:
+        return  # no public-key algorithm accepted: the key file is unused, not misleading
+    needs = f"what would fit: {_what_fits(algorithms)}"
+    if public_key is not None and not _fits(public_key, algorithms):
+        raise SettingsError(
+            f"AUTH_JWT_PUBLIC_KEY_FILE: {settings.auth_jwt_public_key_file} holds "
+            f"{_key_name(public_key)}, which no accepted algorithm of AUTH_JWT_ALGORITHMS "
+            f"verifies with; {needs}"
+        )
+    # Per entry would be too strict: a published key set often holds keys for other uses or
+    # algorithms.  Only a set in which no key fits refuses every token.
+    if jwks and not any(_fits(key, algorithms) for key in jwks.values()):
+        held = ", ".join(dict.fromkeys(_key_name(key) for key in jwks.values()))
+        raise SettingsError(
+            f"AUTH_JWT_JWKS_FILE: {settings.auth_jwt_jwks_file} holds {held}, none of which "
+            f"an accepted algorithm of AUTH_JWT_ALGORITHMS verifies with; {needs}"
+        )
+
+
 def load_jwt_verifier(settings: Settings) -> JwtVerifier:
     """Read the configured keys once; unreadable or invalid key files stop start-up."""
     public_key: Any = None
@@ -222,13 +291,15 @@ def load_jwt_verifier(settings: Settings) -> JwtVerifier:
         path = Path(settings.auth_jwt_public_key_file)
         try:
             public_key = load_pem_public_key(path.read_bytes())
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            # UnsupportedAlgorithm (not a ValueError): a key type or curve cryptography does not
+            # load, e.g. SM2; without it the service stopped with a traceback, not exit 78.
             raise SettingsError(f"AUTH_JWT_PUBLIC_KEY_FILE: cannot load {path}: {exc}") from None
     if settings.auth_jwt_jwks_file:
         jwks = _load_jwks(Path(settings.auth_jwt_jwks_file))
     if "none" in {alg.lower() for alg in settings.auth_jwt_algorithms}:
         raise SettingsError("AUTH_JWT_ALGORITHMS: 'none' is never accepted")
-    return JwtVerifier(
+    verifier = JwtVerifier(
         algorithms=settings.auth_jwt_algorithms,
         secret=settings.auth_jwt_secret,
         public_key=public_key,
@@ -237,3 +308,6 @@ def load_jwt_verifier(settings: Settings) -> JwtVerifier:
         audience=settings.auth_jwt_audience,
         leeway=settings.auth_jwt_leeway,
     )
+    # After construction, so an unsupported or keyless algorithm list is reported first.
+    _refuse_unfit_keys(settings, public_key, jwks)
+    return verifier
