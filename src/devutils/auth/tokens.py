@@ -14,8 +14,9 @@
   key that cannot verify (every RS/PS token would be a 500); a key whose type does not fit the
   token's algorithm is refused as ``bad_algorithm`` before PyJWT sees it.
 - A key file that no accepted public-key algorithm can use (a DSA/X25519/X448/DH PEM, an EC PEM
-  with only RS256 accepted, a JWKS none of whose keys fits) stops start-up: otherwise the service
-  would run and refuse every RS/PS/ES/EdDSA token as ``bad_algorithm``.
+  with only RS256 accepted or on a curve no accepted ES algorithm uses, a JWKS none of whose keys
+  fits) stops start-up: otherwise the service would run and refuse every RS/PS/ES/EdDSA token as
+  ``bad_algorithm``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ _KEY_NAMES: tuple[tuple[type, str], ...] = (
     (X25519PublicKey, "an X25519 public key"),
     (X448PublicKey, "an X448 public key"),
 )
+# RFC 7518 §3.4: each ES algorithm verifies on one curve (PyJWT refuses a key on another).
+_EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
 # RFC 7518 §6.2.2 (EC, and OKP by RFC 8037) and §6.3.2 (RSA): members only a private key has.
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth")
 
@@ -244,19 +247,25 @@ def _key_name(key: Any) -> str:
 
 
 def _fits(key: Any, algorithms: Sequence[str]) -> bool:
-    return any(isinstance(key, _KEY_TYPES[alg[:2]]) for alg in algorithms)
+    for alg in algorithms:
+        if not isinstance(key, _KEY_TYPES[alg[:2]]):
+            continue
+        curve = _EC_CURVES.get(alg)
+        if curve is None or (isinstance(key, EllipticCurvePublicKey) and key.curve.name == curve):
+            return True
+    return False
 
 
 def _what_fits(algorithms: Sequence[str]) -> str:
-    """The key types the algorithms verify with, e.g. "an RSA public key (for RS256, PS256)"."""
-    by_types: dict[tuple[type, ...], list[str]] = {}
+    """The keys the algorithms verify with, e.g. "an RSA public key (for RS256, PS256)"."""
+    by_key: dict[str, list[str]] = {}
     for alg in algorithms:
-        by_types.setdefault(_KEY_TYPES[alg[:2]], []).append(alg)
-    return "; ".join(
-        " or ".join(name for key_type, name in _KEY_NAMES if key_type in key_types)
-        + f" (for {', '.join(algs)})"
-        for key_types, algs in by_types.items()
-    )
+        key_types = _KEY_TYPES[alg[:2]]
+        wanted = " or ".join(name for key_type, name in _KEY_NAMES if key_type in key_types)
+        if alg in _EC_CURVES:
+            wanted += f" on curve {_EC_CURVES[alg]}"
+        by_key.setdefault(wanted, []).append(alg)
+    return "; ".join(f"{wanted} (for {', '.join(algs)})" for wanted, algs in by_key.items())
 
 
 def _refuse_unfit_keys(settings: Settings, public_key: Any, jwks: dict[str, Any]) -> None:
