@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from devutils import __version__
 from tests.ops.prom import run_prometheus, wait_for
 from tests.ops.test_prometheus_rules import PROMETHEUS
 from tests.support import run_server
@@ -70,3 +71,38 @@ def test_prometheus_scrapes_protected_metrics_with_the_shipped_example(tmp_path:
                 "a scraped series",
             )
             assert samples
+
+
+def test_the_shipped_relabelling_keeps_the_running_version(tmp_path: Path) -> None:
+    """The dev-utilities job's relabel_configs, on a static target carrying the Kubernetes
+    discovery labels a pod would have (Debian's Prometheus has no Kubernetes discovery): the
+    pod's blue-green label must not take ``version`` from devutils_build_info, the release the
+    pod runs (a target label wins over a scraped one: it became ``exported_version``)."""
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "dev-utilities")
+    pod = {
+        "__meta_kubernetes_pod_label_app": "dev-utilities",
+        "__meta_kubernetes_pod_container_port_name": "http",
+        "__meta_kubernetes_namespace": "dev-utilities",
+        "__meta_kubernetes_pod_name": "dev-utilities-7d9f-abcde",
+        "__meta_kubernetes_pod_label_version": "v1.0.0",
+    }
+    env = {"RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "warning"}
+    with run_server(env) as server:
+        target = {"targets": [f"127.0.0.1:{server.port}"], "labels": pod}
+        scrape = [
+            {
+                "job_name": "dev-utilities",
+                "static_configs": [target],
+                "relabel_configs": job["relabel_configs"],
+            }
+        ]
+        with run_prometheus(scrape, []) as prometheus:
+            samples = wait_for(
+                lambda: prometheus.query("devutils_build_info"), 30, "devutils_build_info"
+            )
+    labels = samples[0]["metric"]
+    assert labels["version"] == __version__
+    assert labels["pod_version"] == "v1.0.0"
+    assert "exported_version" not in labels
+    assert (labels["namespace"], labels["pod"]) == ("dev-utilities", "dev-utilities-7d9f-abcde")
