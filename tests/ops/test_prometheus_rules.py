@@ -44,6 +44,8 @@ EXTERNAL_METRICS = {
     "container_memory_usage_bytes",
     "container_spec_memory_limit_bytes",
     "container_cpu_usage_seconds_total",
+    "container_spec_cpu_quota",
+    "container_spec_cpu_period",
 }
 
 
