@@ -43,13 +43,34 @@
     return isJwt(key) ? { Authorization: "Bearer " + key } : { "X-API-Key": key };
   }
 
+  // ---- JSON without losing integers above 2^53 ---------------------------------------------
+  // The server keeps such integers exact (json_digits); JSON.parse would round them.  Where the
+  // browser gives the reviver the number's source text (and JSON.rawJSON to write it back), an
+  // unsafe integer becomes a BigInt and is written back digit for digit.  Elsewhere JSON.parse
+  // behaves as before and no BigInt ever appears.
+  const LOSSLESS = typeof JSON.rawJSON === "function";
+  const UNSAFE_DIGITS = /\d{16}/; // no run of 16 digits: no unsafe integer, the plain parse will do
+
+  function parseJson(text) {
+    if (!LOSSLESS || !UNSAFE_DIGITS.test(text)) return JSON.parse(text);
+    return JSON.parse(text, (key, value, context) => {
+      if (typeof value === "number" && !Number.isSafeInteger(value) && context &&
+        /^-?\d+$/.test(context.source)) return BigInt(context.source);
+      return value;
+    });
+  }
+
+  function toJson(value, indent) {
+    return JSON.stringify(value, (key, item) => (typeof item === "bigint" ? JSON.rawJSON(String(item)) : item), indent);
+  }
+
   // One call to this server: {status, ok, body, error, ms}. Never throws.
   async function api(method, path, args) {
     const headers = Object.assign({ Accept: "application/json" }, authHeaders());
     const init = { method, headers, credentials: "omit", cache: "no-store" };
     if (method !== "GET") {
       headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(args || {});
+      init.body = toJson(args || {});
     }
     const started = performance.now();
     let response;
@@ -61,7 +82,7 @@
     }
     const ms = Math.round(performance.now() - started);
     let body = null;
-    try { body = await response.json(); } catch (e) { body = null; }
+    try { body = parseJson(await response.text()); } catch (e) { body = null; }
     let error = null;
     if (!response.ok || !body || body.success === false) {
       error = (body && body.error) || { code: "HTTP_" + response.status, message: response.statusText || "Unexpected response", details: "" };
@@ -71,6 +92,9 @@
 
   function initKeyField(input, onChange) {
     input.value = apiKey();
+    // Stored as typed, so the next call uses what the field shows even before it loses focus
+    // (Ctrl+Enter from the field); the page reloads what depends on the key on change only.
+    input.addEventListener("input", () => setApiKey(input.value.trim()));
     input.addEventListener("change", () => {
       setApiKey(input.value.trim());
       if (onChange) onChange();
@@ -164,7 +188,7 @@
   function renderScalar(value, key) {
     if (value === null) return el("span", { class: "muted" }, "null");
     if (typeof value === "boolean") return el("span", { class: "value" }, el("strong", {}, value ? "true" : "false"));
-    if (typeof value === "number") {
+    if (typeof value === "number" || typeof value === "bigint") {
       const wrap = el("span", { class: "value" }, el("code", {}, String(value)));
       if (TIME_FIELDS.has(key) && Number.isInteger(value) && value > 0 && value < 1e11) {
         wrap.append(el("span", { class: "hint" }, new Date(value * 1000).toISOString()));
@@ -186,7 +210,7 @@
   function renderHuman(value, key, depth) {
     depth = depth || 0;
     if (isScalar(value)) return renderScalar(value, key);
-    if (depth > 6) return el("pre", {}, JSON.stringify(value, null, 2));
+    if (depth > 6) return el("pre", {}, toJson(value, 2));
     if (Array.isArray(value)) {
       if (value.length === 0) return el("span", { class: "muted" }, "(empty list)");
       const list = el("ol", { class: "items", start: "0" });
@@ -209,10 +233,10 @@
   function treeNode(value, key) {
     const label = key === null ? "" : key;
     if (isScalar(value)) {
-      const kind = value === null ? "z" : typeof value === "string" ? "s" : typeof value === "number" ? "n" : "b";
+      const kind = value === null ? "z" : typeof value === "string" ? "s" : ["number", "bigint"].includes(typeof value) ? "n" : "b";
       const leaf = el("div", { class: "leaf" });
       if (label !== "") leaf.append(el("span", { class: "k" }, JSON.stringify(label) + ":"));
-      leaf.append(el("span", { class: kind }, JSON.stringify(value)));
+      leaf.append(el("span", { class: kind }, toJson(value)));
       if (typeof value === "string") leaf.append(copyButton(value));
       return leaf;
     }
@@ -228,7 +252,7 @@
   }
 
   function renderTree(value) {
-    const text = JSON.stringify(value, null, 2);
+    const text = toJson(value, 2);
     return el("div", { class: "tree" }, el("div", {}, copyButton(text, "Copy JSON")), treeNode(value, null));
   }
 
@@ -240,19 +264,22 @@
       outcome.ms ? el("span", {}, outcome.ms + " ms") : null);
     const limit = outcome.headers && outcome.headers.get("X-RateLimit-Remaining");
     if (limit !== null && limit !== undefined) status.append(el("span", {}, "rate limit remaining " + limit));
+    // 429 and 503 say when to come back (seconds); without it the user can only guess.
+    const retry = !outcome.ok && outcome.headers && outcome.headers.get("Retry-After");
+    if (retry) status.append(el("span", { class: "retry-after" }, "retry after " + retry + (/^\d+$/.test(retry) ? " s" : "")));
     box.append(status);
     if (!outcome.ok) {
       const err = outcome.error;
       box.append(el("div", {}, el("span", { class: "error-code", id: "error-code" }, err.code), " ",
         el("span", { class: "error-message", id: "error-message" }, err.message)));
-      if (err.details) box.append(el("pre", { id: "error-details" }, typeof err.details === "string" ? err.details : JSON.stringify(err.details, null, 2)));
+      if (err.details) box.append(el("pre", { id: "error-details" }, typeof err.details === "string" ? err.details : toJson(err.details, 2)));
       return box;
     }
     // Tool routes wrap their result as {success, data}; /health and /api/v1/status answer with
     // the object itself.
     const body = outcome.body;
     const data = body && typeof body === "object" && "data" in body ? body.data : body;
-    const text = JSON.stringify(data, null, 2) || "null";
+    const text = toJson(data, 2) || "null";
     let human;
     let tree;
     if (text.length > RENDER_LIMIT) {
@@ -298,6 +325,6 @@
     });
   }
 
-  window.DU = { el, api, apiKey, setApiKey, authHeaders, initKeyField, initTheme, copy, copyButton,
+  window.DU = { el, api, parseJson, toJson, lossless: LOSSLESS, apiKey, setApiKey, authHeaders, initKeyField, initTheme, copy, copyButton,
     shellQuote, renderOutcome, renderTree, renderHuman, notice, bindSearchKey, state };
 })();

@@ -58,13 +58,13 @@
     const content = op.requestBody && op.requestBody.content && op.requestBody.content["application/json"];
     const examples = content && content.examples ? Object.values(content.examples).map((e) => e.value) : [];
     const area = el("textarea", { rows: "6", spellcheck: "false", "aria-label": "Request body" });
-    area.value = JSON.stringify(examples[0] || {}, null, 2);
+    area.value = window.DU.toJson(examples[0] || {}, 2);
     const output = el("div", { class: "try-output", "aria-live": "polite" });
     const send = el("button", { type: "button", class: "primary" }, "Send " + method.toUpperCase());
     send.addEventListener("click", async () => {
       let args = {};
       if (method !== "get") {
-        try { args = JSON.parse(area.value || "{}"); } catch (e) {
+        try { args = window.DU.parseJson(area.value || "{}"); } catch (e) {
           output.textContent = "";
           output.append(window.DU.renderOutcome({ ok: false, status: 0, error: { code: "NOT_SENT", message: "The body is not valid JSON", details: e.message } }));
           return;
@@ -83,7 +83,7 @@
         const picks = el("div", { class: "examples" }, el("span", { class: "muted" }, "Examples:"));
         examples.forEach((value, index) => {
           const b = el("button", { type: "button" }, String(index + 1));
-          b.addEventListener("click", () => { area.value = JSON.stringify(value, null, 2); });
+          b.addEventListener("click", () => { area.value = window.DU.toJson(value, 2); });
           picks.append(b);
         });
         box.append(picks);

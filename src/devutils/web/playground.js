@@ -16,6 +16,16 @@
   // the first rewrites the hash without the link's secrets, and the second must not read that
   // back as a new state (it would empty the secret fields just filled).
   let written = null;
+  // The number of the latest call.  select() and run() move it on, so the answer to any earlier
+  // call (another tool, other input) is dropped when it arrives instead of shown under this one.
+  let calls = 0;
+  // A field longer than this updates the address and the commands after a pause, not on every
+  // keystroke (a 1 MB text took over half a second per key); arguments longer than URL_ARGS_MAX
+  // stay out of the address (no multi-megabyte URLs in the history).
+  const LARGE_FIELD = 20000;
+  const URL_ARGS_MAX = 8000;
+  const SETTLE_MS = 400;
+  let pendingRefresh = null;
 
   // ---- catalogue -------------------------------------------------------------------------
 
@@ -72,6 +82,9 @@
         el("summary", {}, family + " (" + members.length + ")"), list));
     }
   }
+
+  // The links a user can see: a collapsed family hides its own.
+  function visibleLinks() { return Array.from(document.querySelectorAll("#tool-list details[open] a[data-tool]")); }
 
   // ---- schema → form ---------------------------------------------------------------------
 
@@ -197,13 +210,11 @@
       } else if (kind === "enum") {
         if (control.value !== "") args[name] = JSON.parse(control.value);
       } else if (kind === "number") {
-        if (control.value.trim() !== "") {
-          const number = Number(control.value);
-          args[name] = Number.isNaN(number) ? control.value : number;
-        }
+        const problem = numberArg(args, name, prop, control);
+        if (problem) problems.push(name + ": " + problem);
       } else if (kind === "json") {
         if (control.value.trim() !== "") {
-          try { args[name] = JSON.parse(control.value); } catch (e) { problems.push(name + ": not valid JSON (" + e.message + ")"); }
+          try { args[name] = window.DU.parseJson(control.value); } catch (e) { problems.push(name + ": not valid JSON (" + e.message + ")"); }
         }
       } else if (empty && empty.checked) {
         args[name] = "";
@@ -212,6 +223,24 @@
       }
     }
     return { args, problems };
+  }
+
+  // A number field into args[name], or the reason it cannot be sent.  A browser empties the value
+  // of text it cannot read as a number ("5-", "1,5"): that is an error, not the server's default.
+  // An integer beyond 2^53 is sent with the digits as typed (a BigInt, written back exactly).
+  function numberArg(args, name, prop, control) {
+    const text = control.value.trim();
+    if (control.validity && control.validity.badInput) return "not a number";
+    if (text === "") return null;
+    if (prop.type === "integer" && /^-?\d+$/.test(text) && !Number.isSafeInteger(Number(text))) {
+      if (!window.DU.lossless) return text + " is beyond the integers this browser can send exactly (" + Number.MAX_SAFE_INTEGER + ")";
+      args[name] = BigInt(text);
+      return null;
+    }
+    const number = Number(text);
+    if (Number.isNaN(number)) return "not a number";
+    args[name] = number;
+    return null;
   }
 
   function fillForm(args) {
@@ -233,51 +262,111 @@
       else if (kind === "enum") {
         if (!has) control.selectedIndex = 0;
         else {
-          const wanted = JSON.stringify(value);
+          const wanted = window.DU.toJson(value);
           control.value = wanted;
           if (control.value !== wanted) { // a value the enum does not list: keep it visible
             control.append(el("option", { value: wanted }, String(value)));
             control.value = wanted;
           }
         }
-      } else if (kind === "json") control.value = has ? JSON.stringify(value, null, 2) : "";
+      } else if (kind === "json") control.value = has ? window.DU.toJson(value, 2) : "";
       else control.value = has ? String(value) : "";
     }
   }
 
   // ---- commands and URL state ---------------------------------------------------------------
 
-  function secretNames() {
-    if (!current) return [];
-    const props = (current.inputSchema || {}).properties || {};
+  function secretKeys(tool) {
+    const props = (tool.inputSchema || {}).properties || {};
     return Object.keys(props).filter((name) => isSecret(kindOf(effective(props[name]))));
   }
 
+  function has(object, name) { return Object.prototype.hasOwnProperty.call(object, name); }
+
+  // A local "#/$defs/..." reference of the tool's schema, followed.
+  function deref(root, schema) {
+    if (!schema || typeof schema.$ref !== "string" || !schema.$ref.startsWith("#/")) return schema;
+    return schema.$ref.slice(2).split("/").reduce((node, part) => (node ? node[part] : undefined), root);
+  }
+
+  // Fields that hold pipeline steps: lists of {tool, args}.
+  function stepFields() {
+    const schema = current.inputSchema || {};
+    const props = schema.properties || {};
+    return Object.keys(props).filter((name) => {
+      const items = deref(schema, props[name].items);
+      return Boolean(items && items.properties && items.properties.tool && items.properties.args);
+    });
+  }
+
+  // A step's tool as the server finds it: a REST path, a name, or a name spelling a path.
+  function stepTool(ref) {
+    if (typeof ref !== "string") return null;
+    if (ref.startsWith("/")) return tools.find((t) => t.path === ref) || null;
+    return tools.find((t) => t.name === ref) || tools.find((t) => t.path === "/api/v1/" + ref.replace(/_/g, "/")) || null;
+  }
+
+  // "$prev.hash" or "$<id>.x": an earlier step's output, not a secret of its own (the server's
+  // reference syntax; "$$..." is an escaped literal, and a bare "$name" is kept out as well).
+  function isReference(value) { return typeof value === "string" && /^\$[A-Za-z_][A-Za-z0-9_]*(\.[^.]+)+$/.test(value); }
+
+  // Where args hold secrets, as key paths: the tool's own secret fields, and in pipeline steps
+  // each step's arguments that its tool's schema marks secret (the same writeOnly rule).
+  function secretPaths(args) {
+    if (!current) return [];
+    const paths = secretKeys(current).filter((name) => has(args, name)).map((name) => [name]);
+    for (const field of stepFields()) {
+      if (!Array.isArray(args[field])) continue;
+      args[field].forEach((step, index) => {
+        const tool = step && typeof step === "object" ? stepTool(step.tool) : null;
+        const stepArgs = tool && step.args;
+        if (!stepArgs || typeof stepArgs !== "object") return;
+        for (const name of secretKeys(tool)) {
+          if (has(stepArgs, name) && !isReference(stepArgs[name])) paths.push([field, index, "args", name]);
+        }
+      });
+    }
+    return paths;
+  }
+
   // The arguments without their secrets: what the URL (history, a shared link) may carry.
-  function shareable(args) {
-    const out = Object.assign({}, args);
-    for (const name of secretNames()) delete out[name];
+  function shareable(args, paths) {
+    paths = paths || secretPaths(args);
+    if (!paths.length) return args;
+    const out = structuredClone(args);
+    for (const path of paths) {
+      const parent = path.slice(0, -1).reduce((node, key) => node[key], out);
+      delete parent[path[path.length - 1]];
+    }
     return out;
   }
 
   // privateKey → private_key: the CLI's field name, for its --private-key-env flag and the variable.
   function snake(name) { return name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase()); }
   function envVar(name) { return "DEVUTILS_" + snake(name).toUpperCase(); }
+  // The jq variable of a secret: its field name, or step<N>_<field> inside pipeline step N.
+  function jqVar(path) { return path.length === 1 ? path[0] : "step" + (path[1] + 1) + "_" + snake(path[3]); }
+  function jqPath(path) { return "." + path.map((key) => "[" + JSON.stringify(key) + "]").join(""); }
 
-  function updateCommands() {
+  // A jq command that writes the body with the secrets read from variables: a PEM key's line
+  // breaks, quotes and backslashes must be escaped as JSON, which splicing the variable into a
+  // quoted body would not do.
+  function jqBody(args, paths) {
+    const named = paths.map((path) => "--arg " + jqVar(path) + " \"$" + envVar(jqVar(path)) + "\"").join(" ");
+    const filter = [window.DU.toJson(shareable(args, paths))].concat(paths.map((path) => jqPath(path) + " = $" + jqVar(path))).join(" | ");
+    return "jq -cn " + named + " " + window.DU.shellQuote(filter);
+  }
+
+  function updateCommands(args) {
     if (!current) return;
-    const { args } = collectArgs();
-    const secrets = secretNames().filter((name) => Object.prototype.hasOwnProperty.call(args, name));
+    args = args || collectArgs().args;
+    const paths = current.method === "GET" ? [] : secretPaths(args);
     const url = window.location.origin + current.path;
     const lines = [];
-    let data = "-d " + window.DU.shellQuote(JSON.stringify(args));
-    if (secrets.length && current.method !== "GET") {
-      // Secrets go through variables, like the API key, and jq writes them into the body: a
-      // PEM key's line breaks, quotes and backslashes must be escaped as JSON, which splicing
-      // the variable into a quoted body would not do.
-      const named = secrets.map((name) => "--arg " + name + " \"$" + envVar(name) + "\"").join(" ");
-      const filter = JSON.stringify(shareable(args)) + " + $ARGS.named";
-      lines.push("jq -cn " + named + " " + window.DU.shellQuote(filter) + " |");
+    let data = "-d " + window.DU.shellQuote(window.DU.toJson(args));
+    if (paths.length) {
+      // Secrets go through variables, like the API key.
+      lines.push(jqBody(args, paths) + " |");
       data = "--data-binary @-";
     }
     lines.push("curl -sS -X " + current.method + " " + window.DU.shellQuote(url));
@@ -291,21 +380,33 @@
     }
     $("curl-cmd").textContent = lines.join(" \\\n  ");
     let cli = current.cli;
-    if (current.method !== "GET") {
-      for (const name of secrets) cli += " --" + snake(name).replace(/_/g, "-") + "-env " + envVar(name);
-      const rest = JSON.stringify(shareable(args));
+    if (paths.some((path) => path.length > 1)) {
+      // The CLI's --FIELD-env flags name top-level fields only: a secret inside a step comes
+      // through the same jq body on stdin.
+      cli = jqBody(args, paths) + " | " + cli + " --json -";
+    } else if (current.method !== "GET") {
+      for (const [name] of paths) cli += " --" + snake(name).replace(/_/g, "-") + "-env " + envVar(name);
+      const rest = window.DU.toJson(shareable(args, paths));
       if (rest !== "{}") cli += " --json " + window.DU.shellQuote(rest);
     }
     $("cli-cmd").textContent = cli;
   }
 
-  function toUrl(args) {
-    if (!current) return;
+  // The address for args: the tool, and the arguments without secrets when they are small enough.
+  function hashFor(args) {
     const params = new URLSearchParams();
     params.set("tool", current.name);
-    const shared = shareable(args || {});
-    if (Object.keys(shared).length) params.set("args", JSON.stringify(shared));
-    const hash = "#" + params.toString();
+    const shared = window.DU.toJson(shareable(args || {}));
+    const tooLarge = shared.length > URL_ARGS_MAX;
+    if (shared !== "{}" && !tooLarge) params.set("args", shared);
+    window.DU.notice($("url-note"), tooLarge ? "The input (" + shared.length + " characters) is too large for the page " +
+      "address: the address names the tool only, so a link to it opens the tool without this input." : null);
+    return "#" + params.toString();
+  }
+
+  function toUrl(args) {
+    if (!current) return;
+    const hash = hashFor(args);
     written = hash;
     if (window.location.hash !== hash) history.replaceState(null, "", hash);
   }
@@ -316,13 +417,32 @@
     const name = params.get("tool");
     if (!name) return;
     let args = null;
-    try { args = params.has("args") ? JSON.parse(params.get("args")) : null; } catch (e) { args = null; }
+    try { args = params.has("args") ? window.DU.parseJson(params.get("args")) : null; } catch (e) { args = null; }
     select(name, args && typeof args === "object" ? args : null, false);
   }
 
-  function onFormChange() {
-    updateCommands();
-    toUrl(collectArgs().args);
+  function refresh() {
+    clearTimeout(pendingRefresh);
+    pendingRefresh = null;
+    const { args } = collectArgs();
+    updateCommands(args);
+    toUrl(args);
+  }
+
+  function onFormChange(event) {
+    const target = event && event.target;
+    if (target && typeof target.value === "string" && target.value.length > LARGE_FIELD) {
+      clearTimeout(pendingRefresh);
+      pendingRefresh = setTimeout(refresh, SETTLE_MS);
+      return;
+    }
+    refresh();
+  }
+
+  // No call in flight any more (as far as this page shows).
+  function idle() {
+    $("run").disabled = false;
+    $("result").removeAttribute("aria-busy");
   }
 
   // ---- selection and calls -----------------------------------------------------------------
@@ -333,6 +453,10 @@
       window.DU.notice($("notice"), "No tool named " + name + " on this server.");
       return;
     }
+    window.DU.notice($("notice"), null);
+    calls += 1; // an answer still on its way belongs to the previous view
+    idle();
+    clearTimeout(pendingRefresh);
     current = tool;
     $("welcome").hidden = true;
     $("tool").hidden = false;
@@ -347,8 +471,9 @@
     examples.textContent = "";
     if (tool.examples.length) examples.append(el("span", { class: "muted" }, "Examples:"));
     tool.examples.forEach((example, index) => {
-      const button = el("button", { type: "button", class: "example", "data-example": String(index), title: JSON.stringify(example) },
-        (index + 1) + ". " + (JSON.stringify(example) === "{}" ? "defaults" : JSON.stringify(example)));
+      const text = window.DU.toJson(example);
+      const button = el("button", { type: "button", class: "example", "data-example": String(index), title: text },
+        (index + 1) + ". " + (text === "{}" ? "defaults" : text));
       button.addEventListener("click", () => { fillForm(example); onFormChange(); });
       examples.append(button);
     });
@@ -358,20 +483,19 @@
     for (const link of document.querySelectorAll("#tool-list a")) {
       link.setAttribute("aria-current", link.dataset.tool === name ? "true" : "false");
     }
-    updateCommands();
+    const now = collectArgs().args;
+    updateCommands(now);
     if (push) {
-      const params = new URLSearchParams({ tool: name });
-      const now = shareable(collectArgs().args);
-      if (Object.keys(now).length) params.set("args", JSON.stringify(now));
-      written = "#" + params.toString();
+      written = hashFor(now);
       history.pushState(null, "", written);
     } else {
-      toUrl(collectArgs().args);
+      toUrl(now);
     }
   }
 
   async function run() {
-    if (!current) return;
+    // One call at a time: the disabled Run button and Ctrl+Enter follow the same rule.
+    if (!current || $("run").disabled) return;
     const { args, problems } = collectArgs();
     const result = $("result");
     if (problems.length) {
@@ -380,13 +504,14 @@
         error: { code: "NOT_SENT", message: "Fix the form first", details: problems.join("\n") } }));
       return;
     }
+    updateCommands(args);
     toUrl(args);
-    const button = $("run");
-    button.disabled = true;
+    const call = ++calls;
+    $("run").disabled = true;
     result.setAttribute("aria-busy", "true");
     const outcome = await window.DU.api(current.method, current.path, args);
-    button.disabled = false;
-    result.removeAttribute("aria-busy");
+    if (call !== calls) return; // late: another tool or another call is on screen now
+    idle();
     result.textContent = "";
     result.append(window.DU.renderOutcome(outcome));
   }
@@ -400,14 +525,14 @@
     window.DU.bindSearchKey(search);
     search.addEventListener("input", renderList);
     search.addEventListener("keydown", (event) => {
-      const first = document.querySelector("#tool-list a");
+      const first = visibleLinks()[0];
       if (!first) return;
       if (event.key === "Enter") { event.preventDefault(); first.click(); }
       if (event.key === "ArrowDown") { event.preventDefault(); first.focus(); }
     });
     $("tool-list").addEventListener("keydown", (event) => {
       if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
-      const links = Array.from(document.querySelectorAll("#tool-list a"));
+      const links = visibleLinks();
       const index = links.indexOf(document.activeElement);
       if (index < 0) return;
       event.preventDefault();
