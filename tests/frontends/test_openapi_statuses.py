@@ -253,3 +253,38 @@ def test_a_rate_limit_store_that_denies_is_documented_on_the_service_routes() ->
     for path in ("/health", "/health/live"):  # exempt from rate limits
         assert answers[path][0] == 200
         assert "503" not in document["paths"][path]["get"]["responses"]
+
+
+def test_a_429_carries_the_headers_its_documentation_declares() -> None:
+    """A client (or a generated one) reads Retry-After and X-RateLimit-* off the document."""
+    env = {
+        "RATE_LIMIT_ENABLED": "true",
+        "RATE_LIMIT_CRYPTO_PER_MINUTE": "1",
+        "RATE_LIMIT_CRYPTO_BURST": "1",
+    }
+    settings = load_settings({**env, "SECRETS_MOUNT_PATH": "/nonexistent"})
+    document = build_openapi(Registry.default(settings), settings)
+    body = orjson.dumps({"content": "a", "algorithm": "sha256"})
+    with run_server(env) as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
+        head = (
+            f"POST /api/v1/crypto/hash HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        )
+        sock.sendall(head.encode() + b"\r\n" + body)  # spends the burst
+        sock.sendall(head.encode() + b"Connection: close\r\n\r\n" + body)
+        data = read_until_closed(sock, 30)
+    last = data[data.rindex(b"HTTP/1.1 ") :]
+    head_lines = last.partition(b"\r\n\r\n")[0].decode().split("\r\n")
+    assert head_lines[0].startswith("HTTP/1.1 429 ")
+    sent = {line.partition(":")[0].lower() for line in head_lines[1:]}
+    response = document["paths"]["/api/v1/crypto/hash"]["post"]["responses"]["429"]
+    declared = {name.lower() for name in response["headers"]}
+    assert declared == {
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    }
+    assert declared <= sent
+    for path in ("/api/v1/status", "/api/v1/tools"):  # the service routes' limit too
+        assert document["paths"][path]["get"]["responses"]["429"] == response

@@ -56,6 +56,38 @@ def _method_not_allowed() -> dict[str, Any]:
     return response
 
 
+def _retry_after(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {
+        "Retry-After": {
+            "description": "Seconds to wait before a retry can pass",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    }
+    return response
+
+
+def _rate_limited() -> dict[str, Any]:
+    """A 429 carries Retry-After and the limit it hit (devutils.ratelimit.limiter)."""
+    response = _retry_after(_error_response("Rate limit exceeded (RATE_LIMIT_ERROR)"))
+    response["headers"].update(
+        {
+            "X-RateLimit-Limit": {
+                "description": "Requests per minute of the class refused",
+                "schema": {"type": "integer"},
+            },
+            "X-RateLimit-Remaining": {
+                "description": "Requests left in the burst (0)",
+                "schema": {"type": "integer"},
+            },
+            "X-RateLimit-Reset": {
+                "description": "Unix time (seconds) when the burst is whole again",
+                "schema": {"type": "integer"},
+            },
+        }
+    )
+    return response
+
+
 # What the Host/Origin check answers (devutils.http.middleware.host_origin; the health paths are
 # exempt from it).
 _FORBIDDEN = "Host or Origin not allowed (FORBIDDEN)"
@@ -142,7 +174,7 @@ def _guarded_responses(settings: Settings) -> dict[str, Any]:
         responses["401"] = _error_response("Missing or invalid credentials")
     if settings.rate_limit_enabled:
         # The caller's class, or (with authentication on) failed attempts from its address.
-        responses["429"] = _error_response("Rate limit exceeded")
+        responses["429"] = _rate_limited()
     return responses
 
 
@@ -233,8 +265,8 @@ def _service_operation(path: str, summary: str, settings: Settings) -> dict[str,
     elif path not in _PROBES:
         responses.update(_guarded_responses(settings))
         if _rate_limit_store_can_deny(settings):
-            responses["503"] = _error_response(
-                "Rate limiting temporarily unavailable (SERVICE_UNAVAILABLE); Retry-After set"
+            responses["503"] = _retry_after(
+                _error_response("Rate limiting temporarily unavailable (SERVICE_UNAVAILABLE)")
             )
     return {
         "operationId": path.strip("/").replace("/", "_"),
