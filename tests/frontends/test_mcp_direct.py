@@ -9,6 +9,7 @@ working, or one that took requests it should leave to the SDK, fails the test.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -313,3 +314,51 @@ async def test_sdk_middleware_turns_the_direct_path_off(
     assert answer.via_sdk
     assert seen == ["tools/call"]
     assert answer.body["result"]["structuredContent"]["hash"] == "900150983cd24fb0d6963f7d28e17f72"
+
+
+# Results keep a document's integers exactly, as REST does (API-DELTAS D6); orjson, which writes
+# the other results, refuses integers beyond 64 bits.  A request holding such a number in decimal
+# goes to the SDK (the direct path's parser is orjson too); YAML's hexadecimal keeps it direct.
+HUGE = 2**64
+HUGE_RESULTS = [
+    (
+        "data_query",
+        {
+            "content": "[0x10000000000000000, -0x10000000000000000]",
+            "query": "$[*]",
+            "format": "yaml",
+        },
+        {"result": [HUGE, -HUGE]},
+    ),
+    (
+        "data_patch",
+        {
+            "content": "{}",
+            "patch": '[{"op":"add","path":"/n","value":0x10000000000000000}]',
+            "format": "yaml",
+        },
+        {"result": {"n": HUGE}},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "expected"), HUGE_RESULTS, ids=[r[0] for r in HUGE_RESULTS]
+)
+async def test_integers_beyond_64_bits_come_back_exact_on_either_path(
+    make_app: Callable[..., Application], tool: str, args: dict[str, Any], expected: Any
+) -> None:
+    app = make_app()
+    async with both_paths(app) as both:
+        rest = await both.http.post("/api/v1/" + tool.replace("_", "/"), json=args)
+        assert rest.status_code == 200, rest.text
+        data = rest.json()["data"]  # json.loads: integers exact
+        headers, body = modern_call(tool, args)
+        direct, sdk = await both.compare(headers, orjson.dumps(body))
+    assert not direct.via_sdk
+    for answer in (direct, sdk):
+        result = answer.body["result"]
+        assert result["isError"] is False, result
+        assert result["structuredContent"] == data
+        assert json.loads(result["content"][0]["text"]) == data
+    assert {key: data[key] for key in expected} == expected

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import anyio
 import orjson
+import pydantic_core
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
@@ -109,9 +110,19 @@ def _annotations(spec: ToolSpec, open_world: bool) -> ToolAnnotations:
 # every result once more on its way out, so a model here would only add a second round.
 
 
+def wire_json(value: Any) -> bytes:
+    """``value`` as compact JSON.  orjson refuses integers beyond 64 bits, which results keep
+    exactly as REST does (a queried or patched document's, API-DELTAS D6): pydantic's encoder
+    writes those."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return pydantic_core.to_json(value)
+
+
 def success_result(data: dict[str, Any]) -> dict[str, Any]:
     """Structured content identical to REST ``data``, plus the same JSON as compact text."""
-    text = orjson.dumps(data).decode()
+    text = wire_json(data).decode()
     return {
         "content": [{"type": "text", "text": text}],
         "structuredContent": data,

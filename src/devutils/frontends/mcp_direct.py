@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from mcp.shared.inbound import (
     MCP_PROTOCOL_VERSION_HEADER,
     InboundModernRoute,
@@ -36,6 +35,7 @@ from mcp_types import methods as protocol_methods
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
+from devutils.frontends.mcp import wire_json
 from devutils.http.asgi import Message, Receive, RequestState, Scope
 from devutils.json_digits import has_long_digit_run
 
@@ -168,7 +168,7 @@ class DirectToolCalls:
         result = await self.frontend.call(
             call.spec, params.get("arguments"), state, protocol_version=call.protocol_version
         )
-        return orjson.dumps({"jsonrpc": "2.0", "id": message["id"], "result": result})
+        return wire_json({"jsonrpc": "2.0", "id": message["id"], "result": result})
 
     @staticmethod
     def serves(call: CheckedCall, body: bytes) -> bool:
