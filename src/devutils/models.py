@@ -37,6 +37,17 @@ class ToolInput(BaseModel):
         regex_engine="python-re",
     )
 
+    def changed_fields(self) -> set[str]:
+        """The fields given a value other than their default.  Options that only another kind
+        or action reads are refused when given, not ignored; but a client that fills every field
+        from the schema's defaults sends those too, and a default sent is the call it left out."""
+        fields = type(self).model_fields
+        return {
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) != fields[name].get_default(call_default_factory=True)
+        }
+
 
 class NoInput(ToolInput):
     """For tools that take no arguments (GET endpoints such as time/now)."""

@@ -238,7 +238,11 @@ ERRORS = [
         {"kind": "passphrase", "length": 5},
         "length does not apply to kind passphrase",
     ),
-    ("encoding-for-password", {"encoding": "hex"}, "encoding does not apply to kind password"),
+    (
+        "encoding-for-password",
+        {"encoding": "base64url"},
+        "encoding does not apply to kind password",
+    ),
 ]
 
 
@@ -331,3 +335,20 @@ def test_work_estimate(registry: Registry, body: dict[str, Any], inline: bool) -
     assert spec.estimate is not None
     parsed = registry.parse(spec, body)
     assert (spec.estimate(parsed) <= registry.context.settings.inline_max_work) is inline
+
+
+@pytest.mark.parametrize("kind", ["password", "passphrase", "token", "pin"])
+async def test_every_option_sent_at_its_published_default_is_accepted(
+    registry: Registry, client: httpx.AsyncClient, kind: str
+) -> None:
+    """A client filling every field from the schema's defaults sends options of other kinds
+    too: at their default they are the call that leaves them out, not an option that "does not
+    apply"."""
+    spec = registry.get("crypto_random")
+    assert spec is not None
+    properties = input_schema(spec)["properties"]
+    defaults = {name: prop["default"] for name, prop in properties.items() if "default" in prop}
+    assert {"separator", "encoding", "words", "exclude", "excludeLookalikes"} <= set(defaults)
+    response = await client.post("/api/v1/crypto/random", json={**defaults, "kind": kind})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["kind"] == kind

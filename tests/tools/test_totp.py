@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from devutils.errors import ValidationError
+from devutils.frontends.schema import input_schema
 from devutils.registry import Registry
 from devutils.tools.otp import TotpOutput, hotp
 from tests.conftest import FIXED_NOW
@@ -314,3 +315,25 @@ def test_counter_beyond_64_bits(registry: Registry) -> None:
     with pytest.raises(ValidationError) as caught:
         registry.invoke_sync(spec, {"secret": RFC_SHA1, "counter": 1 << 64})
     assert caught.value.details == "counter must be 0 to 2^64-1"
+
+
+@pytest.mark.parametrize(
+    ("action", "given"),
+    [("generate", {}), ("verify", {"code": "755224"}), ("uri", {"issuer": "Acme"})],
+)
+async def test_every_option_sent_at_its_published_default_is_accepted(
+    registry: Registry, client: httpx.AsyncClient, action: str, given: dict[str, Any]
+) -> None:
+    """Options of other actions at the schema's default are the call that leaves them out."""
+    spec = registry.get("crypto_totp")
+    assert spec is not None
+    properties = input_schema(spec)["properties"]
+    defaults = {name: prop["default"] for name, prop in properties.items() if "default" in prop}
+    assert {"code", "window", "issuer", "account"} <= set(defaults)
+    body = {**defaults, "action": action, "secret": RFC_SHA1, "counter": 0, **given}
+    if action == "uri":
+        del body["counter"]  # a counter makes an HOTP URI; both are fine, one is enough here
+    response = await client.post("/api/v1/crypto/totp", json=body)
+    assert response.status_code == 200, response.text
+    if action == "verify":
+        assert response.json()["data"]["valid"] is True  # RFC 4226 appendix D, counter 0

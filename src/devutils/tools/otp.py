@@ -102,7 +102,7 @@ def _check(inp: TotpInput) -> None:
         "uri": {"counter", "issuer", "account"},
     }[inp.action]
     stray = sorted(
-        ({"code", "window", "issuer", "account", "counter", "time"} & inp.model_fields_set)
+        ({"code", "window", "issuer", "account", "counter", "time"} & inp.changed_fields())
         - allowed
     )
     if stray:

@@ -219,7 +219,7 @@ def _work(inp: RandomInput) -> int:
 def crypto_random(inp: RandomInput, ctx: ToolContext) -> RandomOutput:
     if not 1 <= inp.count <= MAX_COUNT:
         raise ValidationError(_ERROR, f"count must be between 1 and {MAX_COUNT}")
-    stray = sorted(inp.model_fields_set - _APPLIES[inp.kind])
+    stray = sorted(inp.changed_fields() - _APPLIES[inp.kind])
     if stray:
         # A field another kind reads would otherwise be ignored without a word.
         names = ", ".join(wire_name(name) for name in stray)
