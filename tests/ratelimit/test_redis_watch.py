@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 from prometheus_client import REGISTRY
 
 from devutils.ratelimit.redis_store import WATCH_INTERVAL, RedisStore, make_client
@@ -74,6 +75,64 @@ async def test_store_sees_an_outage_and_the_recovery_without_checks() -> None:
                 assert degraded_gauge() == 0.0
         finally:
             await store.close()
+
+
+# How to make a running Redis refuse writes while it answers PING, and undo it.
+REFUSALS: dict[
+    str, tuple[Callable[[redis.Redis], object], Callable[[redis.Redis], object], str]
+] = {
+    # A replica after a failover (its master need not exist): READONLY to every write.
+    "read-only replica": (
+        lambda admin: admin.replicaof("127.0.0.1", "1"),
+        lambda admin: admin.replicaof("NO", "ONE"),
+        "ReadOnlyError",
+    ),
+    # maxmemory reached under the default noeviction policy: OOM to every write.
+    "out of memory": (
+        lambda admin: admin.config_set("maxmemory", 1),
+        lambda admin: admin.config_set("maxmemory", 0),
+        "OutOfMemoryError",
+    ),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+async def test_a_redis_that_answers_ping_but_refuses_writes_is_down(
+    refusal: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every check fails there: the store must stay open (deny: readiness 503) rather than
+    flap closed at each successful PING, as it did every 0.2-0.4 s."""
+    with redis_on_free_port() as server:
+        refuse, allow, reason = REFUSALS[refusal]
+        admin = redis.Redis.from_url(server.url)
+        store = RedisStore(make_client(server.url, 0.2), 0.2)
+        try:
+            await store.start()
+            assert store.healthy
+            assert admin.ping()
+            refuse(admin)
+            assert admin.ping()  # still answers
+            assert await within(SEEN_WITHIN, lambda: not store.healthy)
+            # Several recovery probes later (the breaker retries within a second or two), still
+            # open: nothing the limiter needs works.
+            flips = []
+            deadline = time.monotonic() + 3 * WATCH_INTERVAL
+            while time.monotonic() < deadline:
+                flips.append(store.healthy)
+                await asyncio.sleep(0.05)
+            assert not any(flips)
+            assert degraded_gauge() == 1.0
+            assert any(getattr(record, "reason", None) == reason for record in caplog.records), [
+                getattr(record, "reason", None) for record in caplog.records
+            ]
+            allow(admin)
+            assert await within(SEEN_WITHIN, lambda: store.healthy)
+            assert degraded_gauge() == 0.0
+        finally:
+            with contextlib.suppress(redis.RedisError):
+                allow(admin)  # a replica of a missing master is slow to shut down
+            await store.close()
+            admin.close()
 
 
 def status_of(url: str) -> int:

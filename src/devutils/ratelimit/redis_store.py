@@ -6,9 +6,12 @@ queue up and go together as ONE script call: each key is still decided atomicall
 order, against Redis ``TIME``, so the global limit stays exact while the per-request cost shrinks
 with load.  Failure handling (security-notes §0.9, §3.8): redis-py retries are off, socket
 timeouts are short, and after any failure a circuit breaker answers "unavailable" at once while a
-background task probes with PING until Redis is back.  While the breaker is closed, another task
-pings every :data:`WATCH_INTERVAL` seconds, so an outage opens it (readiness 503 in deny mode,
+background task probes until Redis is back.  While the breaker is closed, another task probes
+every :data:`WATCH_INTERVAL` seconds, so an outage opens it (readiness 503 in deny mode,
 ``rate_limit_degraded``) even when no request comes to find it; requests pay nothing for that.
+A probe runs the checks' own script on a key of its own (:data:`PROBE_KEY`), not PING: a Redis
+that answers PING but refuses writes (a replica after a failover, READONLY; ``maxmemory`` reached
+under ``noeviction``, OOM) fails every check, and a PING probe closed the breaker again at once.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ log = logging.getLogger("devutils.ratelimit")
 
 KEY_PREFIX = "devutils:rl:"
 MAX_BATCH = 256
-# Seconds between pings while Redis is healthy: an outage is seen within this plus one ping's
-# deadline (2 x RATE_LIMIT_REDIS_TIMEOUT).  One PING a second per worker costs Redis nothing.
+# Seconds between probes while Redis is healthy: an outage is seen within this plus one probe's
+# deadline (2 x RATE_LIMIT_REDIS_TIMEOUT).  One probe a second per worker costs Redis nothing.
 WATCH_INTERVAL = 1.0
+# The probe's key: a GCRA check of one microsecond, so its key lives about a millisecond.
+PROBE_KEY = KEY_PREFIX + "probe"
 
 # KEYS[i]: one key per check.  ARGV[2i-1], ARGV[2i]: its emission interval and tolerance in µs.
 # Returns four integers per check: admitted (1/0), remaining, reset-after µs, retry-after µs.
@@ -126,10 +131,11 @@ class RedisStore:
     async def start(self) -> None:
         """Probe once at start-up so readiness tells the truth before the first request, then
         keep watching."""
-        if await self._ping():
+        failure = await self._probe()
+        if failure is None:
             log.info("rate-limit store connected", extra={"store": "redis"})
         else:
-            self._failed("unreachable at start-up")
+            self._failed(f"at start-up: {failure}")
         if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
@@ -197,23 +203,24 @@ class RedisStore:
         log.warning("rate-limit store recovered", extra={"store": "redis"})
 
     async def _watch(self) -> None:
-        """Ping while the breaker is closed; a failed ping opens it as a failed check does (the
+        """Probe while the breaker is closed; a failed probe opens it as a failed check does (the
         same counter, gauge, log line and recovery probe).  While it is open the recovery probe
-        pings instead."""
+        runs instead."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
             if self.breaker.is_open:
                 continue
-            # Checked again after the ping: a failed check may have opened the breaker meanwhile,
-            # and one outage must count as one failure.
-            if not await self._ping() and not self.breaker.is_open:
-                self._failed("no answer to PING")
+            failure = await self._probe()
+            # Checked again after the probe: a failed check may have opened the breaker
+            # meanwhile, and one outage must count as one failure.
+            if failure is not None and not self.breaker.is_open:
+                self._failed(failure)
 
     async def _probe_until_healthy(self) -> None:
         try:
             while self.breaker.is_open:
                 await asyncio.sleep(self.breaker.retry_in())
-                if await self._ping():
+                if await self._probe() is None:
                     if self.breaker.success():
                         self._recovered()
                     return
@@ -222,13 +229,15 @@ class RedisStore:
         finally:
             self._monitor = None
 
-    async def _ping(self) -> bool:
+    async def _probe(self) -> str | None:
+        """None when a check would succeed now, else why not (the error's type, e.g.
+        ConnectionError, AuthenticationError, ReadOnlyError, OutOfMemoryError)."""
         try:
             async with asyncio.timeout(self.deadline):
-                await self.client.ping()
-        except (RedisError, OSError, TimeoutError):
-            return False
-        return True
+                await self._script(keys=[PROBE_KEY], args=[1, 1])
+        except (RedisError, OSError, TimeoutError) as exc:
+            return type(exc).__name__
+        return None
 
 
 def _decode(raw: Any, limits: list[Limit]) -> list[Decision]:
