@@ -166,6 +166,8 @@ NO_SECRETS = {"SECRETS_MOUNT_PATH": "/nonexistent"}
         ("RATE_LIMIT_REDIS_URL", "CANARY-supersecret"),
         ("RATE_LIMIT_REDIS_URL", "redis://:CANARY@127.0.0.1:notaport/0"),
         ("RATE_LIMIT_REDIS_URL", "redis://:CANARY@127.0.0.1:6379/0?CANARY=1"),
+        ("RATE_LIMIT_REDIS_URL", "redis://:CANARY@127.0.0.1:6379/CANARY"),  # was database 0
+        ("RATE_LIMIT_REDIS_URL", "rediss://:CANARY@127.0.0.1:6379/1x"),
         ("CORS_ALLOW_ORIGINS", "https://ok.example,CANARY"),
         ("CORS_ALLOW_ORIGINS", "https://CANARY.example:http"),
         ("DNS_RESOLVERS", "CANARY"),

@@ -86,8 +86,8 @@ def parse_nameserver(text: str) -> tuple[str, int]:
 # value a parser quotes would end up in the start-up log.
 _REDIS_URL_FORM = (
     "not a Redis URL: expected redis://[:password@]host:port/db, rediss://... or "
-    "unix:///path (value not shown); percent-encode '/', '#', '?' and '@' in the password "
-    "(%2F, %23, %3F, %40)"
+    "unix:///path, db a number (value not shown); percent-encode '/', '#', '?' and '@' in "
+    "the password (%2F, %23, %3F, %40)"
 )
 
 
@@ -109,6 +109,14 @@ def check_redis_url(url: str) -> None:
     # redis-py falls back to localhost without a host: a password with '/' cut short by the
     # URL parser (redis://:123/rest@host) must not become a silent connection to localhost.
     if not options.get("host") and not options.get("path"):
+        raise ValueError(_REDIS_URL_FORM)
+    # And to database 0 when the path is no number (redis://host:6379/limits).
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise ValueError(_REDIS_URL_FORM) from None
+    database = parts.path.removeprefix("/")
+    if parts.scheme in ("redis", "rediss") and database and not database.isdigit():
         raise ValueError(_REDIS_URL_FORM)
 
 
