@@ -7,10 +7,12 @@ import multiprocessing
 
 import pytest
 
-from devutils.errors import RateLimitError
+from devutils.errors import RateLimitError, ValidationError
+from devutils.http.middleware.ratelimit import composite_plan_limiter
 from devutils.ratelimit.gcra import Limit, worker_share
 from devutils.ratelimit.limiter import RateLimiter
 from devutils.ratelimit.redis_store import RedisStore, make_client
+from devutils.registry import CallInfo, catalogue
 from devutils.workers import WorkerContext
 from tests.conftest import make_settings
 from tests.support import free_port
@@ -101,3 +103,35 @@ def test_redis_applies_the_full_limit_and_its_local_fallback_the_share() -> None
 
     assert asyncio.run(admitted()) == 5
     assert not store.healthy
+
+
+def test_the_pipeline_plan_check_uses_the_share_that_decides_while_redis_is_down() -> None:
+    """With Redis down and fail mode local, a worker enforces its share: a pipeline needing
+    more than that share must be refused up front (400), not run until a 429 whose Retry-After
+    never works on this worker."""
+    settings = make_settings(
+        rate_limit_enabled=True,
+        rate_limit_store="redis",
+        rate_limit_redis_url="redis://x",
+        rate_limit_crypto_burst=5,
+    )
+    store = RedisStore(make_client(f"redis://127.0.0.1:{free_port()}/0", 0.05), 0.05)
+    limiter = RateLimiter(settings, store, clock=lambda: 50.0, worker=WorkerContext(2, 1))
+    check = composite_plan_limiter(limiter)
+    spec = next(spec for spec in catalogue() if spec.name == "pipeline")
+    call = CallInfo("rest", None, False, "198.51.100.3")
+    check(spec, {"crypto": 4}, call)  # Redis healthy (as far as anyone knows): the full 5
+
+    async def outage() -> None:
+        try:
+            await store.start()  # nothing listens: the breaker opens
+        finally:
+            await store.close()
+
+    asyncio.run(outage())
+    assert not store.healthy
+    assert limiter.local_limits["crypto"].burst == 2  # worker 1 of 2: 3 + 2
+    with pytest.raises(ValidationError) as refused:
+        check(spec, {"crypto": 4}, call)
+    assert "your burst in that class is 2" in str(refused.value.details)
+    check(spec, {"crypto": 2}, call)

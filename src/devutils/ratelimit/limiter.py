@@ -153,6 +153,15 @@ class RateLimiter:
             return self.limits["authenticated" if authenticated else "anonymous"]
         return self.limits[rate_class]
 
+    def deciding_limit(self, rate_class: str, authenticated: bool) -> Limit:
+        """The limit a check would apply now: :meth:`limit_for`, or this worker's share while its
+        memory store decides for an unreachable Redis (fail mode ``local``)."""
+        if self.redis is not None and not self.redis.healthy and self.fail_mode == "local":
+            if rate_class == "default":
+                rate_class = "authenticated" if authenticated else "anonymous"
+            return self.local_limits[rate_class]
+        return self.limit_for(rate_class, authenticated)
+
     @property
     def local(self) -> bool:
         """True when every decision is made in this process (no Redis): :meth:`admit_local`."""

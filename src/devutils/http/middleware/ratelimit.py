@@ -65,7 +65,8 @@ def composite_plan_limiter(limiter: RateLimiter) -> PlanCheck:
 
     def check(spec: ToolSpec, needs: Mapping[str, int], call: CallInfo) -> None:
         for rate_class, count in needs.items():
-            burst = limiter.limit_for(rate_class, call.authenticated).burst
+            # What decides now: with Redis down (fail mode local), this worker's share.
+            burst = limiter.deciding_limit(rate_class, call.authenticated).burst
             if count > burst:
                 whose = "itself and its steps" if rate_class == spec.rate_class else "its steps"
                 raise ValidationError(
