@@ -348,10 +348,34 @@ async def test_jwt_oversized_integers_and_odd_times(client: httpx.AsyncClient) -
     raw = b'{"big": 123456789012345678901234567890, "exp": 1e20, "iat": true, "nbf": -1}'
     token = f"{_b64url(b'null')}.{_b64url(raw)}."
     data = await _ok(client, "jwt/decode", {"token": token})
-    # Beyond 64 bits a number becomes a float, as every number does in the reference.
+    # Beyond 64 bits too an integer stays exact (the reference reads every number as a float).
     assert data["header"] is None
-    assert data["payload"]["big"] == 1.2345678901234568e29
+    assert data["payload"]["big"] == 123456789012345678901234567890
     assert data["times"] == {"nbf": "1969-12-31T23:59:59Z"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"exp": 1000000000000000000000000000000, "iat": -100000000000000000000}',
+        b'{"n": 1' + b"0" * 5000 + b"}",  # past Python's 4300 digits: orjson's float, or its error
+        b'{"n": 12345678901234567890, "x": NaN}',  # no JSON: refused as before
+        b'{"s": "12345678901234567890123"}',  # a long digit run in a string only
+    ],
+    ids=["huge-times", "over-4300-digits", "nan", "digits-in-a-string"],
+)
+async def test_jwt_long_integers_never_fail_the_call(client: httpx.AsyncClient, raw: bytes) -> None:
+    token = f"{_b64url(b'null')}.{_b64url(raw)}."
+    response = await client.post("/api/v1/transform/jwt/decode", json={"token": token})
+    assert response.status_code in (200, 400), response.text
+    if raw.startswith(b'{"exp"'):
+        data = response.json()["data"]
+        assert data["payload"]["exp"] == 10**30
+        assert data["times"] == {}  # beyond any date: no readable time, no error
+    if b"NaN" in raw:
+        assert response.status_code == 400
+    if raw.startswith(b'{"s"'):
+        assert response.json()["data"]["payload"] == {"s": "12345678901234567890123"}
 
 
 def _deep(levels: int) -> bytes:

@@ -5,6 +5,7 @@ Compression lives in :mod:`devutils.tools.compress`.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import timedelta
@@ -15,11 +16,13 @@ import orjson
 from pydantic import Field
 
 from devutils.errors import RequestTooLargeError, ValidationError
+from devutils.json_digits import has_long_digit_run
 from devutils.models import ToolInput, ToolOutput
 from devutils.registry import Example, ToolContext, tool
 from devutils.tools import _gobase64
 from devutils.tools._bytesout import BytesOutput, bytes_output, check_output_size, text_output
 from devutils.tools._gotext import strconv_quote
+from devutils.tools._jsontext import nesting_depth
 from devutils.tools._timefmt import EPOCH, rfc3339
 
 MAX_TOKEN_BYTES = 64 * 1024  # real tokens are a few KiB; this bounds parsing work per call
@@ -145,6 +148,25 @@ def _json_kind(value: Any) -> str:
     return "number"
 
 
+_UNREAD = object()
+
+
+def _exact_claims(raw: bytes, text: str, max_depth: int) -> Any:
+    """The part read with every integer exact (API-DELTAS D7), when it holds one beyond what
+    orjson keeps (64 bits, read as a float); else, or when the standard parser refuses it
+    (orjson then says why, in the words the other errors use), ``_UNREAD``."""
+    if not has_long_digit_run(raw) or nesting_depth(text) > max_depth:
+        return _UNREAD
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError, NaN, over 4300 digits
+        return _UNREAD
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN and Infinity are no JSON (orjson refuses them too)
+
+
 def decode_part(part: str, name: str, max_depth: int) -> dict[str, Any] | None:
     try:
         raw = _gobase64.RAW_URL.decode(part.encode())
@@ -152,9 +174,11 @@ def decode_part(part: str, name: str, max_depth: int) -> dict[str, Any] | None:
         raise _jwt_error(f"invalid JWT {name} encoding: {exc}") from None
     if not raw.strip():
         raise _jwt_error(f"invalid JWT {name} JSON: unexpected end of JSON input")
+    text = raw.decode("utf-8", "replace")
     try:
-        # orjson keeps integers up to 64 bits exactly; larger ones become floats, as in Go.
-        value = orjson.loads(raw.decode("utf-8", "replace"))
+        value = _exact_claims(raw, text, max_depth)
+        if value is _UNREAD:
+            value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         if "depth" in str(exc) or "recursion" in str(exc):  # orjson's own limit (~1024)
             raise _jwt_error(
