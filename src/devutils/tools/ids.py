@@ -51,7 +51,12 @@ class UuidInput(ToolInput):
     version: Annotated[Literal[1, 3, 4, 5, 6, 7], BeforeValidator(_whole_number)] = Field(
         description="1/6 time-based, 4 random, 7 time-ordered random, 3/5 name-based (MD5/SHA-1)."
     )
-    count: int = Field(1, description="How many UUIDs (0 or less means 1; at most 1000).")
+    # 0 or less means 1 (as in the reference), so only the maximum is a bound.
+    count: int = Field(
+        1,
+        description="How many UUIDs (0 or less means 1; at most 1000).",
+        json_schema_extra={"maximum": MAX_COUNT},
+    )
     namespace: str | None = Field(
         None, description="Versions 3/5: dns, url, oid, x500 or a namespace UUID."
     )
@@ -160,12 +165,19 @@ def id_uuid(inp: UuidInput, ctx: ToolContext) -> UuidOutput:
 
 class NanoidInput(ToolInput):
     size: int = Field(
-        DEFAULT_NANOID_SIZE, description="Characters per ID, 2 to 50 (0 or less means 21)."
+        DEFAULT_NANOID_SIZE,
+        description="Characters per ID, 2 to 50 (0 or less means 21).",
+        json_schema_extra={"maximum": MAX_NANOID_SIZE},
     )
-    count: int = Field(1, description="How many IDs (0 or less means 1; at most 1000).")
+    count: int = Field(
+        1,
+        description="How many IDs (0 or less means 1; at most 1000).",
+        json_schema_extra={"maximum": MAX_COUNT},
+    )
     alphabet: str | None = Field(
         None,
         description="Optional custom alphabet: 2 to 255 distinct characters (default A-Za-z0-9-_).",
+        json_schema_extra={"minLength": 2, "maxLength": 255},
     )
 
 
@@ -228,7 +240,11 @@ def id_nanoid(inp: NanoidInput, ctx: ToolContext) -> NanoidOutput:
 
 
 class UlidInput(ToolInput):
-    count: int = Field(1, description="How many ULIDs (0 or less means 1; at most 1000).")
+    count: int = Field(
+        1,
+        description="How many ULIDs (0 or less means 1; at most 1000).",
+        json_schema_extra={"maximum": MAX_COUNT},
+    )
     monotonic: bool = Field(
         False, description="Within a millisecond, each ULID is the previous one plus one."
     )

@@ -25,6 +25,7 @@ _ERROR = "Failed to process one-time code"
 MIN_SECRET_BYTES = 10  # 80 bits: the shortest secret authenticator apps issue
 MAX_SECRET_BYTES = 256
 MAX_WINDOW = 10
+MAX_TIME = 253402300799  # 9999-12-31T23:59:59Z
 MAX_LABEL = 256
 MAX_COUNTER = (1 << 64) - 1
 _BASE32 = re.compile(r"[A-Z2-7]+=*")
@@ -37,12 +38,23 @@ class TotpInput(ToolInput):
     action: Literal["generate", "verify", "uri"] = "generate"
     secret: str = Field(description="Base32 secret.")
     code: str = Field("", description="verify: the code.")
-    digits: int = Field(6, description="6 to 8.")
-    period: int = Field(30, description="Seconds, 1 to 3600.")
+    # The bounds are checked by the tool (its messages); the schema states them for clients.
+    digits: int = Field(6, description="6 to 8.", json_schema_extra={"minimum": 6, "maximum": 8})
+    period: int = Field(
+        30, description="Seconds, 1 to 3600.", json_schema_extra={"minimum": 1, "maximum": 3600}
+    )
     algorithm: Algorithm = "sha1"
     counter: int | None = Field(None, description="HOTP counter (instead of time).")
-    time: int | None = Field(None, description="Unix seconds instead of now.")
-    window: int = Field(1, description="verify: steps either side (HOTP: ahead), 0 to 10.")
+    time: int | None = Field(
+        None,
+        description="Unix seconds instead of now.",
+        json_schema_extra={"minimum": 0, "maximum": MAX_TIME},
+    )
+    window: int = Field(
+        1,
+        description="verify: steps either side (HOTP: ahead), 0 to 10.",
+        json_schema_extra={"minimum": 0, "maximum": MAX_WINDOW},
+    )
     issuer: str = Field("", description="uri only.")
     account: str = Field("", description="uri only.")
 
@@ -94,7 +106,7 @@ def _check(inp: TotpInput) -> None:
         raise ValidationError(_ERROR, "counter must be 0 to 2^64-1")
     if inp.counter is not None and inp.time is not None:
         raise ValidationError(_ERROR, "give a counter (HOTP) or a time (TOTP), not both")
-    if inp.time is not None and not 0 <= inp.time <= 253402300799:
+    if inp.time is not None and not 0 <= inp.time <= MAX_TIME:
         raise ValidationError(_ERROR, "time must be Unix seconds from 0 to 253402300799")
     allowed = {
         "generate": {"counter", "time"},

@@ -65,7 +65,9 @@ ClassName = Literal["lower", "upper", "digits", "symbols"]
 
 class RandomInput(ToolInput):
     kind: Literal["password", "passphrase", "token", "pin"] = "password"
-    count: int = Field(1, description="1 to 100.")
+    count: int = Field(
+        1, description="1 to 100.", json_schema_extra={"minimum": 1, "maximum": MAX_COUNT}
+    )
     length: int | None = Field(
         None,
         description="Password chars (4-256, default 20), token bytes (8-512, 32) or PIN digits "
@@ -78,8 +80,16 @@ class RandomInput(ToolInput):
     )
     exclude: str = Field("", description="Password: characters to leave out.")
     exclude_lookalikes: bool = Field(False, description=f"Password: leave out {LOOKALIKES}.")
-    words: int = Field(DEFAULT_WORDS, description="Passphrase: 1 to 32.")
-    separator: str = Field("-", description="Passphrase: up to 8 characters.")
+    words: int = Field(
+        DEFAULT_WORDS,
+        description="Passphrase: 1 to 32.",
+        json_schema_extra={"minimum": 1, "maximum": MAX_WORDS},
+    )
+    separator: str = Field(
+        "-",
+        description="Passphrase: up to 8 characters.",
+        json_schema_extra={"maxLength": MAX_SEPARATOR},
+    )
     encoding: Literal["hex", "base64url", "alphanumeric"] = Field(
         "hex", description="Token (alphanumeric: length is characters)."
     )
