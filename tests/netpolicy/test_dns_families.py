@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,22 +48,29 @@ _RCODES = {"servfail": dnslib.RCODE.SERVFAIL, "refused": dnslib.RCODE.REFUSED}
 
 
 class ScriptedResolver(dnslib.server.BaseResolver):  # type: ignore[misc]
-    def __init__(self) -> None:
+    """Answers each name and type as ``script`` says: ok, nodata, servfail, refused, mute (no
+    answer at all) or slow (ok after ``slow`` seconds)."""
+
+    def __init__(self, script: dict[str, tuple[str, str]] | None = None, slow: float = 0.0) -> None:
+        self.script = SCRIPT if script is None else script
+        self.slow = slow
         self.queries: list[tuple[str, str]] = []
 
     def resolve(self, request: Any, handler: Any) -> Any:
         qname, qtype = str(request.q.qname), dnslib.QTYPE[request.q.qtype]
         self.queries.append((qname, qtype))
         reply = request.reply()
-        if qname not in SCRIPT:
+        if qname not in self.script:
             reply.header.rcode = dnslib.RCODE.NXDOMAIN
             return reply
-        behaviour = SCRIPT[qname][0 if qtype == "A" else 1]
+        behaviour = self.script[qname][0 if qtype == "A" else 1]
         if behaviour == "mute":
             raise dnslib.DNSError("scripted silence")  # the server logs it and sends nothing
+        if behaviour == "slow":
+            time.sleep(self.slow)  # each query has its own server thread
         if behaviour in _RCODES:
             reply.header.rcode = _RCODES[behaviour]
-        elif behaviour == "ok" and qtype in ("A", "AAAA"):
+        elif behaviour in ("ok", "slow") and qtype in ("A", "AAAA"):
             data = dnslib.A(V4) if qtype == "A" else dnslib.AAAA(V6)
             reply.add_answer(dnslib.RR(qname, request.q.qtype, rdata=data, ttl=60))
         return reply

@@ -28,47 +28,24 @@ from devutils.netpolicy.resolve import (
 )
 from tests.conftest import make_settings
 from tests.netpolicy.loopback import OK_HEAD, RecordingConnector, respond, serving
+from tests.netpolicy.test_dns_families import ScriptedResolver
 
 V4 = "127.0.0.2"
 V6 = "2001:db8::7"
 TIMEOUT = 4.0  # generous, so that "well before the deadline" is a correctness bound
 SLOW = AAAA_GRACE + 0.7  # an AAAA answer past the grace, well inside the deadline
-# name -> (A behaviour, AAAA behaviour): ok, nodata, servfail, silent or slow (ok after SLOW s).
+# name -> (A behaviour, AAAA behaviour), as test_dns_families' ScriptedResolver reads them.
 SCRIPT = {
-    "aaaa-silent.example.com.": ("ok", "silent"),
-    "both-silent.example.com.": ("silent", "silent"),
+    "aaaa-silent.example.com.": ("ok", "mute"),
+    "both-silent.example.com.": ("mute", "mute"),
     "a-nodata-aaaa-slow.example.com.": ("nodata", "slow"),
     "a-servfail-aaaa-slow.example.com.": ("servfail", "slow"),
 }
 
 
-class ScriptedResolver(dnslib.server.BaseResolver):  # type: ignore[misc]
-    def __init__(self) -> None:
-        self.queries: list[tuple[str, str]] = []
-
-    def resolve(self, request: Any, handler: Any) -> Any:
-        qname, qtype = str(request.q.qname), dnslib.QTYPE[request.q.qtype]
-        self.queries.append((qname, qtype))
-        reply = request.reply()
-        if qname not in SCRIPT:
-            reply.header.rcode = dnslib.RCODE.NXDOMAIN
-            return reply
-        behaviour = SCRIPT[qname][0 if qtype == "A" else 1]
-        if behaviour == "silent":
-            raise dnslib.DNSError("scripted silence")  # the server logs it and sends nothing
-        if behaviour == "servfail":
-            reply.header.rcode = dnslib.RCODE.SERVFAIL
-        elif behaviour in ("ok", "slow") and qtype in ("A", "AAAA"):
-            if behaviour == "slow":
-                time.sleep(SLOW)  # each query has its own server thread
-            data = dnslib.A(V4) if qtype == "A" else dnslib.AAAA(V6)
-            reply.add_answer(dnslib.RR(qname, request.q.qtype, rdata=data, ttl=60))
-        return reply
-
-
 @pytest.fixture(scope="module")
 def dns() -> Iterator[tuple[int, ScriptedResolver]]:
-    scripted = ScriptedResolver()
+    scripted = ScriptedResolver(SCRIPT, slow=SLOW)
     quiet = dnslib.server.DNSLogger(log="-request,-reply,-truncated,-error", prefix=False)
     server = dnslib.server.DNSServer(scripted, address="127.0.0.1", port=0, logger=quiet)
     port = int(server.server.server_address[1])  # chosen by the system: free
