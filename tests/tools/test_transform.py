@@ -361,8 +361,9 @@ async def test_jwt_oversized_integers_and_odd_times(client: httpx.AsyncClient) -
         b'{"n": 1' + b"0" * 5000 + b"}",  # past Python's 4300 digits: orjson's float, or its error
         b'{"n": 12345678901234567890, "x": NaN}',  # no JSON: refused as before
         b'{"s": "12345678901234567890123"}',  # a long digit run in a string only
+        b'{"n": 12345678901234567890123, "s": "\\ud800"}',  # a lone surrogate: refused as before
     ],
-    ids=["huge-times", "over-4300-digits", "nan", "digits-in-a-string"],
+    ids=["huge-times", "over-4300-digits", "nan", "digits-in-a-string", "lone-surrogate"],
 )
 async def test_jwt_long_integers_never_fail_the_call(client: httpx.AsyncClient, raw: bytes) -> None:
     token = f"{_b64url(b'null')}.{_b64url(raw)}."
@@ -372,8 +373,9 @@ async def test_jwt_long_integers_never_fail_the_call(client: httpx.AsyncClient, 
         data = response.json()["data"]
         assert data["payload"]["exp"] == 10**30
         assert data["times"] == {}  # beyond any date: no readable time, no error
-    if b"NaN" in raw:
+    if b"NaN" in raw or b"ud800" in raw:
         assert response.status_code == 400
+        assert response.json()["error"]["message"] == "JWT decode failed"
     if raw.startswith(b'{"s"'):
         assert response.json()["data"]["payload"] == {"s": "12345678901234567890123"}
 

@@ -149,13 +149,18 @@ def _json_kind(value: Any) -> str:
 
 
 _UNREAD = object()
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _exact_claims(raw: bytes, text: str, max_depth: int) -> Any:
     """The part read with every integer exact (API-DELTAS D7), when it holds one beyond what
     orjson keeps (64 bits, read as a float); else, or when the standard parser refuses it
     (orjson then says why, in the words the other errors use), ``_UNREAD``."""
-    if not has_long_digit_run(raw) or nesting_depth(text) > max_depth:
+    if (
+        not has_long_digit_run(raw)
+        or nesting_depth(text) > max_depth
+        or _SURROGATE_ESCAPE.search(text)  # the standard parser lets a lone one through
+    ):
         return _UNREAD
     try:
         return json.loads(text, parse_constant=_no_constant)
