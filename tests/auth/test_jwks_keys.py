@@ -201,15 +201,20 @@ def test_serve_refuses_a_jwks_with_a_secret_key_exit_78(kind: str, tmp_path: Pat
     assert b"Traceback" not in result.stderr
     secret = (entry["k"] if kind == "oct" else entry["d"]).encode()
     assert secret not in result.stderr + result.stdout
-    refusals = [
-        json.loads(line)
-        for line in result.stderr.decode().splitlines()
-        if '"invalid configuration, not starting"' in line
-    ]
-    assert refusals
-    for refusal in refusals:
+    for refusal in refusals(result.stderr):
         assert refusal["exit_code"] == 78
         assert f"AUTH_JWT_JWKS_FILE: {path}: key 0 (kid {entry['kid']!r})" in refusal["error"]
+
+
+def refusals(stderr: bytes) -> list[dict[str, Any]]:
+    """The start-up refusal lines of ``devutils serve`` (at least one; one per worker)."""
+    found = [
+        json.loads(line)
+        for line in stderr.decode().splitlines()
+        if '"invalid configuration, not starting"' in line
+    ]
+    assert found
+    return found
 
 
 def status_of(url: str, bearer: str) -> tuple[int, dict[str, Any]]:

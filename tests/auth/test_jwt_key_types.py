@@ -7,7 +7,6 @@ type cryptography cannot load at all (SM2) stopped the service with a traceback 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from devutils.auth.failures import CredentialError
 from devutils.auth.tokens import JwtVerifier, load_jwt_verifier
 from devutils.settings import SettingsError
-from tests.auth.test_jwks_keys import jwk, serve, write_jwks
+from tests.auth.test_jwks_keys import jwk, refusals, serve, write_jwks
 from tests.conftest import make_settings
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -224,13 +223,7 @@ def test_serve_refuses_an_unfit_pem_exit_78(kind: str, tmp_path: Path) -> None:
     assert b"Traceback" not in result.stderr
     output = (result.stderr + result.stdout).decode()
     assert not [line for line in key_material(pem) if line in output]
-    refusals = [
-        json.loads(line)
-        for line in result.stderr.decode().splitlines()
-        if '"invalid configuration, not starting"' in line
-    ]
-    assert refusals
-    for refused in refusals:
+    for refused in refusals(result.stderr):
         assert refused["exit_code"] == 78
         assert refused["error"].startswith("AUTH_JWT_PUBLIC_KEY_FILE: ")
         assert str(path) in refused["error"]

@@ -113,6 +113,13 @@ def tools_loaded(driver: WebDriver) -> None:
     wait_until(driver, lambda d: css(d, "#tool-list a[data-tool]"))
 
 
+def open_tool(driver: WebDriver, server: ServerProcess, tool: str, field: str) -> None:
+    """Open ``tool``'s form (with the test key) and wait until its ``field`` is drawn."""
+    open_page(driver, server.base + "/#tool=" + tool)
+    tools_loaded(driver)
+    wait_until(driver, lambda d: css(d, "#f-" + field))
+
+
 def run_and_wait(driver: WebDriver) -> WebElement:
     driver.execute_script("document.getElementById('result').textContent = ''")
     by_id(driver, "run").click()
@@ -196,9 +203,7 @@ def test_find_by_search_fill_run_and_read_the_result(
 def test_booleans_are_toggles_and_examples_are_one_click_away(
     driver: WebDriver, server: ServerProcess
 ) -> None:
-    open_page(driver, server.base + "/#tool=data_json_format")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-sortKeys"))
+    open_tool(driver, server, "data_json_format", "sortKeys")
     toggle = by_id(driver, "f-sortKeys")
     assert toggle.get_attribute("type") == "checkbox"
     assert toggle.get_attribute("role") == "switch"
@@ -210,9 +215,7 @@ def test_booleans_are_toggles_and_examples_are_one_click_away(
 
 
 def test_an_error_shows_its_code_and_message(driver: WebDriver, server: ServerProcess) -> None:
-    open_page(driver, server.base + "/#tool=text_regex")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-pattern"))
+    open_tool(driver, server, "text_regex", "pattern")
     pattern = by_id(driver, "f-pattern")
     pattern.clear()
     pattern.send_keys("(unclosed")
@@ -235,9 +238,7 @@ def test_an_error_shows_its_code_and_message(driver: WebDriver, server: ServerPr
 def test_copied_curl_and_cli_commands_give_the_page_result(
     driver: WebDriver, server: ServerProcess
 ) -> None:
-    open_page(driver, server.base + "/#tool=crypto_hash")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-content"))
+    open_tool(driver, server, "crypto_hash", "content")
     content = by_id(driver, "f-content")
     content.clear()
     content.send_keys("it's a test")  # a quote the shell quoting must survive
@@ -274,9 +275,7 @@ def test_copied_curl_and_cli_commands_give_the_page_result(
 
 
 def test_the_call_is_shared_through_the_url(driver: WebDriver, server: ServerProcess) -> None:
-    open_page(driver, server.base + "/#tool=id_nanoid")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-size"))
+    open_tool(driver, server, "id_nanoid", "size")
     size = by_id(driver, "f-size")
     size.clear()
     size.send_keys("12")
@@ -333,9 +332,7 @@ def test_the_page_csp_blocks_other_origins(driver: WebDriver, server: ServerProc
 
 
 def test_theme_toggle_and_screenshots(driver: WebDriver, server: ServerProcess) -> None:
-    open_page(driver, server.base + "/#tool=crypto_hash")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-content"))
+    open_tool(driver, server, "crypto_hash", "content")
     run_and_wait(driver)
     ARTIFACTS.mkdir(exist_ok=True)
 
@@ -393,9 +390,7 @@ def test_the_api_reference_lists_operations_and_tries_them(
 
 
 def test_jwts_and_certificates_read_as_tables(driver: WebDriver, server: ServerProcess) -> None:
-    open_page(driver, server.base + "/#tool=transform_jwt_decode")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-token"))
+    open_tool(driver, server, "transform_jwt_decode", "token")
     run_and_wait(driver)
     rows = {
         row.find_element("css selector", "th").text: row
@@ -416,9 +411,7 @@ def test_jwts_and_certificates_read_as_tables(driver: WebDriver, server: ServerP
     ]
     assert "2018-01-18T01:30:22.000Z" in iat[0]
 
-    open_page(driver, server.base + "/#tool=crypto_cert_decode")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-certificate"))
+    open_tool(driver, server, "crypto_cert_decode", "certificate")
     run_and_wait(driver)
     headings = [th.text for th in css(driver, "#human-view th")]
     for field in ("subject", "issuer", "notBefore", "notAfter", "serialNumber"):
@@ -506,9 +499,7 @@ def test_secrets_are_masked_and_kept_out_of_the_url_and_commands(
     address (history, shared links) nor in the commands, which read them from variables."""
     # The shell must neither end the quoting nor expand it, and JSON must escape it.
     secret = 'k3y-Sec\'ret "$HOME"\\!'  # k3y-Sec'ret "$HOME"\!
-    open_page(driver, server.base + "/#tool=crypto_hmac")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-key"))
+    open_tool(driver, server, "crypto_hmac", "key")
     key = by_id(driver, "f-key")
     assert key.get_attribute("type") == "password"
     assert key.get_attribute("data-secret") == "true"
@@ -550,14 +541,10 @@ def test_secrets_are_masked_and_kept_out_of_the_url_and_commands(
     assert "md5" in driver.current_url
 
     # Passwords are masked; a secret that may span lines (a PEM key) is a masked text area.
-    open_page(driver, server.base + "/#tool=crypto_password_hash")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-password"))
+    open_tool(driver, server, "crypto_password_hash", "password")
     assert by_id(driver, "f-password").get_attribute("type") == "password"
     assert "--password-env DEVUTILS_PASSWORD" in by_id(driver, "cli-cmd").text
-    open_page(driver, server.base + "/#tool=crypto_cert_selfsigned")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-privateKey"))
+    open_tool(driver, server, "crypto_cert_selfsigned", "privateKey")
     pem = by_id(driver, "f-privateKey")
     assert pem.tag_name == "textarea"
     assert pem.get_attribute("data-secret") == "true"
@@ -587,9 +574,7 @@ def test_a_multi_line_secret_reaches_the_server_intact_through_the_curl_line(
 
 
 def test_multi_line_text_keeps_its_line_breaks(driver: WebDriver, server: ServerProcess) -> None:
-    open_page(driver, server.base + "/#tool=text_diff")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-original"))
+    open_tool(driver, server, "text_diff", "original")
     original = by_id(driver, "f-original")
     assert original.tag_name == "textarea"
     assert original.get_attribute("value") == "a\nb\nc\n"  # the first example, unchanged
@@ -609,9 +594,7 @@ def test_multi_line_text_keeps_its_line_breaks(driver: WebDriver, server: Server
     # YAML, where the line breaks are the syntax.
     from selenium.webdriver.support.ui import Select
 
-    open_page(driver, server.base + "/#tool=data_diff")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-original"))
+    open_tool(driver, server, "data_diff", "original")
     for field, text in (("f-original", "a: 1\nb: 2\n"), ("f-modified", "a: 1\nb: 3\n")):
         area = by_id(driver, field)
         area.clear()
@@ -624,9 +607,7 @@ def test_multi_line_text_keeps_its_line_breaks(driver: WebDriver, server: Server
 
 def test_one_line_fields_stay_inputs(driver: WebDriver, server: ServerProcess) -> None:
     """Text the schema bounds to a line (a zone name, a domain) is an input, not a text area."""
-    open_page(driver, server.base + "/#tool=time_convert")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-timezone"))
+    open_tool(driver, server, "time_convert", "timezone")
     assert by_id(driver, "f-timezone").tag_name == "input"
 
 
@@ -635,9 +616,7 @@ def test_text_or_number_fields_are_text(driver: WebDriver, server: ServerProcess
     server takes for the unix formats too)."""
     from selenium.webdriver.support.ui import Select
 
-    open_page(driver, server.base + "/#tool=time_convert")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-input"))
+    open_tool(driver, server, "time_convert", "input")
     field = by_id(driver, "f-input")
     assert field.tag_name == "input"
     assert field.get_attribute("type") == "text"
@@ -670,9 +649,7 @@ def test_text_or_number_fields_are_text(driver: WebDriver, server: ServerProcess
 def test_an_optional_field_can_be_sent_empty(driver: WebDriver, server: ServerProcess) -> None:
     """attributePrefix defaults to "@"; "" (no attributes) needs its own switch, since an empty
     field means the default."""
-    open_page(driver, server.base + "/#tool=data_convert")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-attributePrefix"))
+    open_tool(driver, server, "data_convert", "attributePrefix")
     assert not css(driver, "#f-content-empty")  # only where the default is a non-empty text
     css(driver, 'button.example[data-example="2"]')[0].click()  # XML with an attribute
     run_and_wait(driver)
@@ -705,9 +682,7 @@ def test_an_optional_field_can_be_sent_empty(driver: WebDriver, server: ServerPr
     wait_until(driver, lambda d: by_id(d, "f-attributePrefix-empty").is_selected())
 
     # Not where the schema refuses empty text (text_slug's separator: minLength 1, default "-").
-    open_page(driver, server.base + "/#tool=text_slug")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-separator"))
+    open_tool(driver, server, "text_slug", "separator")
     assert not css(driver, "#f-separator-empty")
 
 

@@ -24,6 +24,7 @@ from tests.web.test_browser import (
     css,
     driver,
     open_page,
+    open_tool,
     rest_call,
     run_and_wait,
     server,
@@ -100,9 +101,7 @@ def phone(driver: WebDriver) -> Iterator[WebDriver]:
 
 def test_at_375_px_the_tool_list_covers_nothing(phone: WebDriver, server: ServerProcess) -> None:
     driver = phone
-    open_page(driver, server.base + "/#tool=crypto_hash")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-content"))
+    open_tool(driver, server, "crypto_hash", "content")
     assert driver.execute_script("return innerWidth") == 375
     run_and_wait(driver)
     ids = ("f-content", "run", "outcome", "copy-curl", "copy-cli")
@@ -125,9 +124,7 @@ def test_at_375_px_the_tool_list_covers_nothing(phone: WebDriver, server: Server
 def test_an_answer_to_an_earlier_call_is_not_shown(
     driver: WebDriver, server: ServerProcess
 ) -> None:
-    open_page(driver, server.base + "/#tool=crypto_hash")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-content"))
+    open_tool(driver, server, "crypto_hash", "content")
     path = "/api/v1/crypto/hash"
     # In one go (no answer can arrive in between): run, switch to another tool and back.
     driver.execute_script(
@@ -176,9 +173,7 @@ def test_secrets_in_pipeline_steps_stay_out_of_the_url_and_commands(
         },
         {"tool": "text_case", "args": {"content": "$prev.hmac", "caseType": "UPPERCASE"}},
     ]
-    open_page(driver, server.base + "/#tool=pipeline")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-steps"))
+    open_tool(driver, server, "pipeline", "steps")
     set_value(driver, "f-steps", json.dumps(steps))
     wait_until(driver, lambda d: "crypto_hmac" in unquote(d.current_url))
     assert HMAC_SECRET not in unquote(driver.current_url)
@@ -241,9 +236,7 @@ def test_a_429_shows_when_to_retry(driver: WebDriver) -> None:
 def test_an_invalid_number_is_an_error_not_the_default(
     driver: WebDriver, server: ServerProcess
 ) -> None:
-    open_page(driver, server.base + "/#tool=id_nanoid")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-size"))
+    open_tool(driver, server, "id_nanoid", "size")
     driver.execute_script("performance.clearResourceTimings()")
     size = by_id(driver, "f-size")
     size.clear()
@@ -265,9 +258,7 @@ def test_an_invalid_number_is_an_error_not_the_default(
 def test_a_large_input_is_not_written_to_the_url_on_each_keystroke(
     driver: WebDriver, server: ServerProcess
 ) -> None:
-    open_page(driver, server.base + "/#tool=text_info")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-content"))
+    open_tool(driver, server, "text_info", "content")
     big = "x" * 300_000
     curl_now = driver.execute_script(
         """
@@ -301,9 +292,7 @@ def test_the_key_typed_is_used_before_the_field_loses_focus(
 ) -> None:
     from selenium.webdriver.common.keys import Keys
 
-    open_page(driver, server.base + "/#tool=crypto_hash")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-content"))
+    open_tool(driver, server, "crypto_hash", "content")
     field = by_id(driver, "api-key")
     field.click()
     field.send_keys(Keys.CONTROL, "a")
@@ -364,9 +353,7 @@ def test_the_unknown_tool_notice_goes_once_a_tool_is_chosen(
 def test_integers_above_2_53_are_shown_and_sent_exactly(
     driver: WebDriver, server: ServerProcess
 ) -> None:
-    open_page(driver, server.base + "/#tool=data_query")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-content"))
+    open_tool(driver, server, "data_query", "content")
     set_value(driver, "f-content", '{"id": 12345678901234567890}')
     set_value(driver, "f-query", "$.id")
     run_and_wait(driver)
@@ -379,9 +366,7 @@ def test_integers_above_2_53_are_shown_and_sent_exactly(
 
     # An integer field: the digits as typed reach the server (and the commands).
     counter = 9007199254740993  # 2^53 + 1: a float would make it ...992
-    open_page(driver, server.base + "/#tool=crypto_totp")
-    tools_loaded(driver)
-    wait_until(driver, lambda d: css(d, "#f-counter"))
+    open_tool(driver, server, "crypto_totp", "counter")
     by_id(driver, "reset").click()
     set_value(driver, "f-secret", "JBSWY3DPEHPK3PXP")
     set_value(driver, "f-counter", str(counter))
